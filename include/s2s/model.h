@@ -1,0 +1,95 @@
+/* model.h - the RNN encoder-decoder: parameters, forward, backward, greedy decoding.
+ *
+ *   source ids -> src_embed -> encoder (L layers, optionally bidirectional)
+ *   final encoder states (layers x directions) -> bridge: tanh(Linear) -> decoder initial states
+ *   target inputs -> tgt_embed -> decoder (L layers) -> out (Linear) -> log-softmax -> NLL
+ *
+ * Parameter names and shapes are PyTorch's for the same modules (docs/model.md lists them all);
+ * all parameters sit in one buffer (model.params) and all gradients in one buffer of the same
+ * layout (model.grads). Workspaces are sized at init for the largest batch; nothing is
+ * allocated per step. */
+#ifndef S2S_MODEL_H
+#define S2S_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "s2s/batch.h"
+#include "s2s/output.h"
+#include "s2s/params.h"
+#include "s2s/rnn.h"
+
+#define MODEL_MAX_LAYERS 8
+
+typedef struct {
+    cell_type cell;
+    int layers;
+    bool bidir;
+    int emb, hidden;
+    int src_vocab, tgt_vocab; /* including the 4 reserved ids */
+} model_config;
+
+/* Checks ranges and consistency; S2S_EINVAL with a message naming the field. */
+int model_config_check(const model_config *cfg);
+
+typedef enum { INIT_UNIFORM = 0, INIT_XAVIER = 1 } init_kind;
+
+typedef struct {
+    model_config cfg;
+    int dirs; /* 1 or 2 */
+    param_table table;
+    real *params, *grads;
+    size_t n_params; /* table.total: buffer length including alignment gaps */
+
+    /* Tensor indices into table, resolved at init. */
+    int src_embed, tgt_embed, bridge_w, bridge_b, bridge_c_w, bridge_c_b, out_w, out_b;
+    rnn_weights enc[MODEL_MAX_LAYERS][2]; /* [layer][direction] */
+    rnn_weights dec[MODEL_MAX_LAYERS];
+
+    /* Workspace, sized for max_B sentences of max_src source and max_tgt decoder steps. */
+    int max_B, max_src, max_tgt;
+    rnn_layer_ws enc_ws[MODEL_MAX_LAYERS][2], dec_ws[MODEL_MAX_LAYERS];
+    output_ws out_ws;
+    real *src_x, *d_src_x;                       /* [Ts, B, E] source embeddings and gradient */
+    real *tgt_x, *d_tgt_x;                       /* [Tt, B, E] */
+    real *enc_out[MODEL_MAX_LAYERS];             /* [Ts, B, D*H] */
+    real *d_enc_out[MODEL_MAX_LAYERS];
+    real *dec_out[MODEL_MAX_LAYERS];             /* [Tt, B, H] */
+    real *d_dec_out[MODEL_MAX_LAYERS];
+    real *bridge_in, *bridge_h, *d_bridge_in, *d_bridge_h;     /* [B, L*D*H], [B, L*H] */
+    real *bridge_c_in, *bridge_c, *d_bridge_c_in, *d_bridge_c; /* LSTM cell-state bridge */
+    real *dec_h0, *dec_c0, *d_dec_h0, *d_dec_c0;               /* [L, B, H] */
+    real *d_enc_c_final;                                       /* [B, H] scratch */
+    /* greedy decoding state */
+    real *gd_h, *gd_c, *gd_in; /* [2][L, B, H], [2][L, B, H], [B, max(E, H)] */
+    int *gd_ids;               /* [B] */
+} model;
+
+/* Builds the parameter table and allocates parameters (zeroed), gradients and workspaces. */
+int model_init(model *m, const model_config *cfg, int max_B, int max_src, int max_tgt);
+void model_free(model *m); /* safe on a zeroed or half-built model */
+
+/* Seeded initialization; every tensor's values are drawn from its own stream
+ * (seed, RNG_INIT, tensor index), so they do not depend on anything but the configuration.
+ * INIT_UNIFORM: U(-scale, scale) everywhere. INIT_XAVIER: matrices U(+-sqrt(6/(fan_in+fan_out))),
+ * biases 0. The <pad> rows of both embeddings are zero (nn.Embedding with padding_idx=0). */
+void model_init_params(model *m, uint32_t seed, init_kind kind, double scale);
+
+void model_zero_grads(model *m);
+
+/* Teacher-forced forward pass and full backpropagation through time for one batch. Gradients of
+ * the SUMMED loss are accumulated into m->grads; stats returns loss sum, token count, correct. */
+int model_forward_backward(model *m, const batch *bt, output_stats *stats);
+
+/* Forward only (evaluation). */
+int model_evaluate(model *m, const batch *bt, output_stats *stats);
+
+/* Greedy decoding of the sources in bt (targets ignored): out[b * max_len + t] for t < out_len[b]
+ * (</s> not included; out_len[b] == max_len means no </s> was produced). */
+int model_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len);
+
+/* Forward matrix-product FLOPs of one training batch with every sentence at full length
+ * (2 m n k per product); a training step costs 3x that (see docs/performance.md). */
+double model_forward_flops(const model_config *cfg, int B, int src_T, int tgt_T);
+
+#endif

@@ -1,0 +1,50 @@
+/* optim.h - optimizers and gradient clipping over the flat parameter buffer.
+ *
+ * Update rules follow PyTorch's torch.optim so that results can be compared:
+ *   SGD  : v = momentum * v + g;  p -= lr * v        (plain p -= lr * g when momentum == 0)
+ *   Adam : m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  t += 1
+ *          p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ * Moments live in arrays with the parameter buffer's layout. */
+#ifndef S2S_OPTIM_H
+#define S2S_OPTIM_H
+
+#include <stddef.h>
+
+#include "s2s/real.h"
+
+typedef enum { OPTIM_SGD = 0, OPTIM_ADAM = 1 } optim_kind;
+
+const char *optim_name(optim_kind kind);          /* "sgd", "adam" */
+int optim_parse(const char *name, optim_kind *out); /* 0, or S2S_EINVAL with a message */
+
+typedef struct {
+    optim_kind kind;
+    double momentum;            /* SGD */
+    double beta1, beta2, eps;   /* Adam */
+} optim_config;
+
+typedef struct {
+    optim_config cfg;
+    size_t n;
+    long step;  /* updates applied so far (Adam's t) */
+    real *m;    /* SGD momentum buffer or Adam first moment; NULL when unused */
+    real *v;    /* Adam second moment; NULL when unused */
+} optimizer;
+
+int optimizer_init(optimizer *opt, const optim_config *cfg, size_t n);
+void optimizer_free(optimizer *opt); /* safe on a zeroed optimizer */
+
+/* One update of params[n] from grads[n] with learning rate lr. */
+void optimizer_step(optimizer *opt, real *params, const real *grads, double lr);
+
+/* L2 norm of g[n], accumulated in double. */
+double grad_norm(const real *g, size_t n);
+
+/* If the norm of g exceeds max_norm (> 0), scales g by max_norm / norm. Returns the norm before
+ * clipping. max_norm <= 0 disables clipping. */
+double clip_grad_norm(real *g, size_t n, double max_norm);
+
+/* x[n] *= s */
+void scale_buffer(real *x, size_t n, real s);
+
+#endif

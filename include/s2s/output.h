@@ -1,0 +1,46 @@
+/* output.h - the output layer fused with log-softmax and the negative log-likelihood.
+ *
+ * For n target positions with features x [n, I] (the decoder's top states, or in later models
+ * state ⊕ context ⊕ embedding): logits = x W^T + b, W [V, I] as nn.Linear; the loss is
+ * sum over non-padding rows of -log softmax(logits)[target]. The loss is a sum, not a mean: the
+ * trainer divides by the global token count (over all ranks) once the gradients are reduced.
+ *
+ * Rows are processed in blocks of block_rows: one GEMM produces a block of logits, one fused
+ * pass turns it into the loss and, when training, into d logits = softmax - onehot (in place),
+ * and two GEMMs propagate it to dx and accumulate dW. Memory stays at one block of logits
+ * whatever n is, and each GEMM is still large (block_rows x V x I). */
+#ifndef S2S_OUTPUT_H
+#define S2S_OUTPUT_H
+
+#include "s2s/real.h"
+
+typedef struct {
+    int in, vocab, block_rows;
+    real *logits; /* [block_rows, vocab] */
+} output_ws;
+
+int output_ws_init(output_ws *ws, int in, int vocab, int block_rows);
+void output_ws_free(output_ws *ws); /* safe on a zeroed ws */
+
+typedef struct {
+    double loss;  /* sum of -log p(target) over counted rows (double accumulator) */
+    long tokens;  /* number of non-padding targets */
+    long correct; /* rows whose argmax equals the target */
+} output_stats;
+
+/* Forward only (evaluation): stats over the rows whose target is not TOK_PAD. */
+output_stats output_loss_forward(output_ws *ws, const real *x, int n, const int *targets,
+                                 const real *W, const real *b);
+
+/* Forward and backward of the summed loss in one pass over the blocks:
+ * dx [n, I] written (overwritten; zero on padding rows); dW [V, I] and db [V] accumulated. */
+output_stats output_loss_forward_backward(output_ws *ws, const real *x, int n,
+                                          const int *targets, const real *W, const real *b,
+                                          real *dx, real *dW, real *db);
+
+/* Greedy choice: ids[i] = argmax_v logits[i, v] (lowest index on ties); optionally the log-prob
+ * of the chosen token in logp[i] (may be NULL). n <= block_rows is not required. */
+void output_argmax(output_ws *ws, const real *x, int n, const real *W, const real *b, int *ids,
+                   real *logp);
+
+#endif

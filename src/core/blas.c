@@ -1,0 +1,50 @@
+/* blas.c - gemm() over CBLAS, the reference product used by tests, and small BLAS-like helpers. */
+#include "s2s/blas.h"
+
+#include <cblas.h>
+
+void gemm(bool trans_a, bool trans_b, int M, int N, int K, real alpha, const real *A, int lda,
+          const real *B, int ldb, real beta, real *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+#ifdef S2S_REAL_DOUBLE
+    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+void gemm_reference(bool trans_a, bool trans_b, int M, int N, int K, real alpha, const real *A,
+                    int lda, const real *B, int ldb, real beta, real *C, int ldc)
+{
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            double acc = 0.0;
+            for (int k = 0; k < K; k++) {
+                double a = trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                double b = trans_b ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                acc += a * b;
+            }
+            real *c = &C[(size_t)i * ldc + j];
+            /* beta == 0 must ignore C entirely (it may hold NaN), as BLAS does. */
+            *c = (real)(alpha * acc + (beta == 0 ? 0.0 : (double)beta * *c));
+        }
+    }
+}
+
+void add_column_sums(real *y, const real *X, int M, int N, int ldx)
+{
+    for (int i = 0; i < M; i++) {
+        const real *row = X + (size_t)i * ldx;
+        for (int j = 0; j < N; j++)
+            y[j] += row[j];
+    }
+}
+
+void blas_set_threads(int n)
+{
+    openblas_set_num_threads(n);
+}

@@ -1,0 +1,47 @@
+/* status.c - status code descriptions and the thread-local last-error message. */
+#include "s2s/status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static _Thread_local char last_msg[1024];
+static _Thread_local int last_status;
+
+const char *s2s_strerror(int status)
+{
+    switch (status) {
+    case S2S_OK: return "success";
+    case S2S_ENOMEM: return "out of memory";
+    case S2S_EINVAL: return "invalid argument";
+    case S2S_EIO: return "input/output error";
+    case S2S_EFORMAT: return "malformed file";
+    case S2S_ERANGE: return "value out of range";
+    case S2S_ENUMERIC: return "non-finite value";
+    case S2S_EMPI: return "MPI error";
+    case S2S_EUSAGE: return "usage error";
+    default: return "unknown error";
+    }
+}
+
+int s2s_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+    va_end(ap);
+    last_status = status;
+    return status;
+}
+
+const char *s2s_errmsg(int status)
+{
+    if (last_msg[0] != '\0' && last_status == status)
+        return last_msg;
+    return s2s_strerror(status);
+}
+
+void s2s_clear_error(void)
+{
+    last_msg[0] = '\0';
+    last_status = 0;
+}

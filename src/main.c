@@ -1,0 +1,206 @@
+/* main.c - the s2s command-line front end: picks the command, parses its options, runs it, and
+ * is the one place that turns an error status into a message and an exit code. */
+#include <stdio.h>
+#include <string.h>
+
+#include "s2s/bench.h"
+#include "s2s/options.h"
+#include "s2s/status.h"
+#include "s2s/train.h"
+
+/* OPT_CHOICE stores an int index; these enums are stored through it. */
+_Static_assert(sizeof(cell_type) == sizeof(int), "cell_type must be int-sized");
+_Static_assert(sizeof(optim_kind) == sizeof(int), "optim_kind must be int-sized");
+_Static_assert(sizeof(init_kind) == sizeof(int), "init_kind must be int-sized");
+_Static_assert(sizeof(synth_kind) == sizeof(int), "synth_kind must be int-sized");
+_Static_assert(sizeof(lr_schedule) == sizeof(int), "lr_schedule must be int-sized");
+
+static const char *const CELLS[] = {"rnn", "gru", "lstm", NULL};
+static const char *const OPTIMS[] = {"sgd", "adam", NULL};
+static const char *const INITS[] = {"uniform", "xavier", NULL};
+static const char *const TASKS[] = {"copy", "reverse", "sort", NULL};
+static const char *const SCHEDULES[] = {"constant", "linear", NULL};
+
+#define MODEL_OPTIONS(T, m)                                                                        \
+    {"cell", OPT_CHOICE, offsetof(T, m.cell), "gru", "recurrent cell", CELLS, 0, 0},               \
+    {"layers", OPT_INT, offsetof(T, m.layers), "1", "stacked layers in encoder and decoder",     \
+     NULL, 1, MODEL_MAX_LAYERS},                                                                   \
+    {"bidir", OPT_BOOL, offsetof(T, m.bidir), "true", "bidirectional encoder", NULL, 0, 0},        \
+    {"emb", OPT_INT, offsetof(T, m.emb), EMB_DEFAULT, "embedding size", NULL, 1, 1 << 16},        \
+    {"hidden", OPT_INT, offsetof(T, m.hidden), HIDDEN_DEFAULT, "hidden state size", NULL, 1,      \
+     1 << 16}
+
+#define EMB_DEFAULT "64"
+#define HIDDEN_DEFAULT "256"
+static const opt_spec train_specs[] = {
+    MODEL_OPTIONS(train_options, model),
+    {"task", OPT_CHOICE, offsetof(train_options, task.kind), "reverse",
+     "synthetic task: output the sequence copied, reversed or sorted", TASKS, 0, 0},
+    {"symbols", OPT_INT, offsetof(train_options, task.symbols), "20", "alphabet size of the task",
+     NULL, 1, 1000},
+    {"min-len", OPT_INT, offsetof(train_options, task.min_len), "4", "shortest source sequence",
+     NULL, 1, 1000},
+    {"max-len", OPT_INT, offsetof(train_options, task.max_len), "12", "longest source sequence",
+     NULL, 1, 1000},
+    {"batch", OPT_INT, offsetof(train_options, batch), "128", "sentences per step", NULL, 1,
+     1 << 20},
+    {"steps", OPT_LONG, offsetof(train_options, steps), "1200", "optimizer steps", NULL, 0, 1e12},
+    {"optim", OPT_CHOICE, offsetof(train_options, optim), "adam", "optimizer", OPTIMS, 0, 0},
+    {"lr", OPT_DOUBLE, offsetof(train_options, lr), "0.003", "learning rate", NULL, 0, 1e3},
+    {"lr-schedule", OPT_CHOICE, offsetof(train_options, schedule), "linear",
+     "learning rate over the run: constant, or linear decay to 0 at the last step", SCHEDULES, 0,
+     0},
+    {"momentum", OPT_DOUBLE, offsetof(train_options, momentum), "0.9", "SGD momentum (0: none)",
+     NULL, 0, 1},
+    {"beta1", OPT_DOUBLE, offsetof(train_options, beta1), "0.9", "Adam beta1", NULL, 0, 1},
+    {"beta2", OPT_DOUBLE, offsetof(train_options, beta2), "0.999", "Adam beta2", NULL, 0, 1},
+    {"eps", OPT_DOUBLE, offsetof(train_options, eps), "1e-8", "Adam epsilon", NULL, 0, 1},
+    {"clip", OPT_DOUBLE, offsetof(train_options, clip), "5",
+     "clip gradients to this global L2 norm (0: off)", NULL, 0, 1e9},
+    {"init", OPT_CHOICE, offsetof(train_options, init), "uniform", "parameter initialization",
+     INITS, 0, 0},
+    {"init-scale", OPT_DOUBLE, offsetof(train_options, init_scale), "0.1",
+     "uniform initialization range (-a, a)", NULL, 0, 10},
+    {"seed", OPT_UINT, offsetof(train_options, seed), "1",
+     "seed of initialization and of the task's data", NULL, 0, 0},
+    {"log-every", OPT_INT, offsetof(train_options, log_every), "100",
+     "print a progress line every N steps (0: never)", NULL, 0, 1 << 30},
+    {"eval-every", OPT_INT, offsetof(train_options, eval_every), "500",
+     "evaluate on held-out data every N steps (0: only at the end)", NULL, 0, 1 << 30},
+    {"eval-size", OPT_INT, offsetof(train_options, eval_size), "1000",
+     "held-out sentences per evaluation", NULL, 1, 1 << 24},
+    {"samples", OPT_INT, offsetof(train_options, samples), "5",
+     "sample translations printed at the end", NULL, 0, 1 << 20},
+    {"threads", OPT_INT, offsetof(train_options, threads), "1", "OpenBLAS threads", NULL, 1,
+     1024},
+};
+#undef EMB_DEFAULT
+#undef HIDDEN_DEFAULT
+
+#define EMB_DEFAULT "256"
+#define HIDDEN_DEFAULT "512"
+static const char *const PRESETS[] = {"none", "plain-512", NULL};
+typedef struct {
+    bench_options b;
+    int preset; /* index into PRESETS; its values are applied before the file and arguments */
+} bench_cli;
+static const opt_spec bench_specs[] = {
+    {"preset", OPT_CHOICE, offsetof(bench_cli, preset), "none",
+     "a benchmark configuration of docs/performance.md (explicit options override it)", PRESETS,
+     0, 0},
+    MODEL_OPTIONS(bench_cli, b.model),
+    {"src-vocab", OPT_INT, offsetof(bench_cli, b.model.src_vocab), "8000",
+     "source vocabulary size", NULL, 5, 1 << 24},
+    {"tgt-vocab", OPT_INT, offsetof(bench_cli, b.model.tgt_vocab), "8000",
+     "target vocabulary size", NULL, 5, 1 << 24},
+    {"batch", OPT_INT, offsetof(bench_cli, b.batch), "64", "sentences per step", NULL, 1,
+     1 << 20},
+    {"src-len", OPT_INT, offsetof(bench_cli, b.src_len), "24", "source length (every sentence)",
+     NULL, 1, 1 << 16},
+    {"tgt-len", OPT_INT, offsetof(bench_cli, b.tgt_len), "24",
+     "decoder steps (every sentence; words + </s>)", NULL, 2, 1 << 16},
+    {"threads", OPT_INT, offsetof(bench_cli, b.threads), "1", "OpenBLAS threads", NULL, 1, 1024},
+    {"steps", OPT_INT, offsetof(bench_cli, b.steps), "10", "timed steps", NULL, 1, 1 << 20},
+    {"warmup", OPT_INT, offsetof(bench_cli, b.warmup), "2", "untimed steps first", NULL, 0,
+     1 << 20},
+    {"peak-size", OPT_INT, offsetof(bench_cli, b.peak_size), "2048",
+     "n of the n x n x n sgemm that measures the peak", NULL, 64, 16384},
+    {"seed", OPT_UINT, offsetof(bench_cli, b.seed), "1", "seed of parameters and tokens", NULL,
+     0, 0},
+};
+
+/* The values each preset sets (docs/performance.md lists the configurations). */
+static const char *const PRESET_PLAIN_512[] = {
+    "cell=gru",        "layers=1",      "bidir=true", "emb=256",   "hidden=512",
+    "src-vocab=8000",  "tgt-vocab=8000", "batch=64",   "src-len=24", "tgt-len=24", NULL};
+static const char *const *const PRESET_VALUES[] = {NULL, PRESET_PLAIN_512};
+
+#define N_SPECS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: s2s <command> [options]\n\n"
+               "commands:\n"
+               "  train   train an encoder-decoder on a synthetic task and evaluate it\n"
+               "  bench   time training steps and compare with the machine's sgemm peak\n\n"
+               "`s2s <command> --help` lists the options of a command with their defaults.\n");
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    train_options o;
+    bool help;
+    int rc = opts_parse(train_specs, N_SPECS(train_specs), &o, argc, argv, NULL, &help);
+    if (rc < 0)
+        return rc;
+    if (help) {
+        printf("usage: s2s train [options]\n\nTrains on a built-in synthetic task and reports "
+               "held-out loss, token accuracy and exact match.\n\noptions:\n");
+        opts_print_help(stdout, train_specs, N_SPECS(train_specs));
+        return 0;
+    }
+    o.task.seed = o.seed;
+    train_result r;
+    return train_run(&o, stdout, &r);
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+    bench_cli c;
+    bool help;
+    /* The preset decides the base values, so it is found before the full parse. */
+    const char *preset = opts_find_arg(argc, argv, "preset");
+    const char *const *base = NULL;
+    if (preset) {
+        int rc = opts_set(&bench_specs[0], &c, preset, "--preset");
+        if (rc < 0)
+            return rc;
+        base = PRESET_VALUES[c.preset];
+    }
+    int rc = opts_parse(bench_specs, N_SPECS(bench_specs), &c, argc, argv, base, &help);
+    if (rc < 0)
+        return rc;
+    if (help) {
+        printf("usage: s2s bench [options]\n\nTimes full training steps (forward, backward, "
+               "clipping, Adam) on random tokens at full length; the last line is JSON.\n\n"
+               "options:\n");
+        opts_print_help(stdout, bench_specs, N_SPECS(bench_specs));
+        return 0;
+    }
+    bench_result r;
+    if ((rc = bench_run(&c.b, stderr, &r)) < 0)
+        return rc;
+    printf("%s: %.1f tokens/s, %.2f ms/step (min %.2f, max %.2f), %.3f GFLOP/step, "
+           "%.1f GFLOP/s, sgemm peak %.1f GFLOP/s x %d threads, MFU %.3f, peak RSS %.0f MB\n",
+           PRESETS[c.preset], r.tokens_per_s, r.step_ms, r.step_ms_min, r.step_ms_max,
+           r.model_gflop_per_step, r.achieved_gflops, r.sgemm_peak_gflops, c.b.threads, r.mfu,
+           r.peak_rss_mb);
+    bench_print_json(stdout, &c.b, &r);
+    printf("\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } commands[] = {{"train", cmd_train}, {"bench", cmd_bench}};
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        int rc = commands[i].run(argc - 2, argv + 2);
+        if (rc < 0) {
+            fprintf(stderr, "s2s %s: %s\n", argv[1], s2s_errmsg(rc));
+            return rc == S2S_EUSAGE ? 2 : 1;
+        }
+        return 0;
+    }
+    fprintf(stderr, "s2s: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

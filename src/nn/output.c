@@ -1,0 +1,231 @@
+/* output.c - output layer, log-softmax and NLL, fused and processed in blocks of rows.
+ *
+ * Shapes: x [n, I], W [V, I], b [V], targets [n]; per block of m <= block_rows rows the logits
+ * live in ws->logits [m, V]. The per-row work is the largest element-wise cost of a training
+ * step (rows x vocabulary), so each logit row is visited in as few fused, vectorizable passes as
+ * the math allows: (1) bias + max, (2) exp + sum (stored in place when training), (3) scaling to
+ * softmax - onehot with db accumulated in the same loop. A row is 4 V bytes, so passes 2 and 3
+ * read it from cache rather than memory. */
+#include "s2s/output.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s2s/blas.h"
+#include "s2s/status.h"
+#include "s2s/tokens.h"
+#include "s2s/vmath.h"
+
+/* Independent partial sums: without -ffast-math GCC vectorizes a float sum only if the source
+ * already splits it into lanes; 16 fill one AVX-512 register or two AVX ones. */
+#define LANES 16
+
+int output_ws_init(output_ws *ws, int in, int vocab, int block_rows)
+{
+    memset(ws, 0, sizeof *ws);
+    if (in < 1 || vocab < 1 || block_rows < 1)
+        return s2s_fail(S2S_EINVAL,
+                        "output layer: input size, vocabulary and block rows must be positive, "
+                        "got %d, %d, %d",
+                        in, vocab, block_rows);
+    size_t elems = (size_t)block_rows * (size_t)vocab;
+    if (elems > SIZE_MAX / sizeof(real))
+        return s2s_fail(S2S_ERANGE, "output layer: a block of %d x %d logits is too large",
+                        block_rows, vocab);
+    ws->logits = malloc(elems * sizeof(real));
+    if (!ws->logits)
+        return s2s_fail(S2S_ENOMEM, "output layer: cannot allocate %d x %d logits", block_rows,
+                        vocab);
+    ws->in = in;
+    ws->vocab = vocab;
+    ws->block_rows = block_rows;
+    return 0;
+}
+
+void output_ws_free(output_ws *ws)
+{
+    free(ws->logits);
+    memset(ws, 0, sizeof *ws);
+}
+
+/* Maxima are taken over integer keys that order like the floats: a float's bits read as a
+ * signed integer already order non-negative values; negative ones have the order of their
+ * magnitude bits reversed by the xor. GCC cannot vectorize a float max reduction without
+ * -ffast-math (NaN semantics) but does vectorize an integer one. Positive NaN sorts above +inf,
+ * so a row holding NaN gets a NaN maximum and a NaN loss, as it should. */
+#ifdef S2S_REAL_DOUBLE
+typedef int64_t real_key;
+#define REAL_KEY_MIN INT64_MIN
+#define REAL_KEY_MAX INT64_MAX
+#else
+typedef int32_t real_key;
+#define REAL_KEY_MIN INT32_MIN
+#define REAL_KEY_MAX INT32_MAX
+#endif
+
+static inline real_key key_of(real v)
+{
+    real_key k;
+    memcpy(&k, &v, sizeof k);
+    return k < 0 ? k ^ REAL_KEY_MAX : k;
+}
+
+static inline real real_of(real_key k)
+{
+    real v;
+    k = k < 0 ? k ^ REAL_KEY_MAX : k;
+    memcpy(&v, &k, sizeof v);
+    return v;
+}
+
+/* z [V] += b [V], returning max_j z[j]. */
+static real add_bias_max(real *restrict z, const real *restrict b, int V)
+{
+    real_key mk = REAL_KEY_MIN;
+    for (int j = 0; j < V; j++) {
+        real v = z[j] + b[j];
+        z[j] = v;
+        real_key k = key_of(v);
+        mk = k > mk ? k : mk;
+    }
+    return real_of(mk);
+}
+
+/* sum_j exp(z[j] - mx); the exponentials replace z when `store`. */
+static double exp_sum(real *restrict z, int V, real mx, bool store)
+{
+    real acc[LANES] = {0};
+    int j = 0;
+    if (store) {
+        for (; j + LANES <= V; j += LANES)
+            for (int k = 0; k < LANES; k++) {
+                real e = v_exp(z[j + k] - mx);
+                z[j + k] = e;
+                acc[k] += e;
+            }
+        for (; j < V; j++) {
+            real e = v_exp(z[j] - mx);
+            z[j] = e;
+            acc[0] += e;
+        }
+    } else {
+        for (; j + LANES <= V; j += LANES)
+            for (int k = 0; k < LANES; k++)
+                acc[k] += v_exp(z[j + k] - mx);
+        for (; j < V; j++)
+            acc[0] += v_exp(z[j] - mx);
+    }
+    double s = 0;
+    for (int k = 0; k < LANES; k++)
+        s += acc[k];
+    return s;
+}
+
+/* Index of the first j with z[j] == mx, or 0 if none (a row holding NaN). */
+static int first_max(const real *z, int V, real mx)
+{
+    for (int j = 0; j < V; j++)
+        if (z[j] == mx)
+            return j;
+    return 0;
+}
+
+/* Whether `target` is the argmax (lowest index on ties) of z, whose maximum is mx. Most rows
+ * fail the first test; the count over j < target is a vectorizable reduction. */
+static bool is_argmax(const real *restrict z, int target, real mx)
+{
+    if (!(z[target] == mx))
+        return false;
+    int before = 0;
+    for (int j = 0; j < target; j++)
+        before += z[j] == mx;
+    return before == 0;
+}
+
+/* z[j] *= inv and db[j] += z[j] over [from, to). */
+static void scale_accumulate(real *restrict z, real *restrict db, real inv, int from, int to)
+{
+    for (int j = from; j < to; j++) {
+        real g = z[j] * inv;
+        z[j] = g;
+        db[j] += g;
+    }
+}
+
+/* Both entry points: dx == NULL means forward only (dW, db are then ignored). */
+static output_stats loss_blocks(output_ws *ws, const real *x, int n, const int *targets,
+                                const real *W, const real *b, real *dx, real *dW, real *db)
+{
+    output_stats st = {0};
+    int I = ws->in, V = ws->vocab;
+    bool train = dx != NULL;
+    for (int r0 = 0; r0 < n; r0 += ws->block_rows) {
+        int m = n - r0 < ws->block_rows ? n - r0 : ws->block_rows;
+        const real *xb = x + (size_t)r0 * I;
+        gemm(false, true, m, V, I, 1, xb, I, W, I, 0, ws->logits, V);
+
+        for (int i = 0; i < m; i++) {
+            real *z = ws->logits + (size_t)i * V;
+            int t = targets[r0 + i];
+            if (t == TOK_PAD) {
+                /* Zero dlogits: no dx, dW or db from this row. */
+                if (train)
+                    memset(z, 0, (size_t)V * sizeof(real));
+                continue;
+            }
+            real mx = add_bias_max(z, b, V);
+            real zt = z[t];
+            st.correct += is_argmax(z, t, mx);
+            double s = exp_sum(z, V, mx, train);
+            st.loss += (double)mx + log(s) - (double)zt;
+            st.tokens++;
+            if (train) {
+                real inv = (real)(1.0 / s);
+                scale_accumulate(z, db, inv, 0, t);
+                z[t] = z[t] * inv - 1;
+                db[t] += z[t];
+                scale_accumulate(z, db, inv, t + 1, V);
+            }
+        }
+
+        if (train) {
+            gemm(false, false, m, I, V, 1, ws->logits, V, W, I, 0, dx + (size_t)r0 * I, I);
+            gemm(true, false, V, I, m, 1, ws->logits, V, xb, I, 1, dW, I);
+        }
+    }
+    return st;
+}
+
+output_stats output_loss_forward(output_ws *ws, const real *x, int n, const int *targets,
+                                 const real *W, const real *b)
+{
+    return loss_blocks(ws, x, n, targets, W, b, NULL, NULL, NULL);
+}
+
+output_stats output_loss_forward_backward(output_ws *ws, const real *x, int n,
+                                          const int *targets, const real *W, const real *b,
+                                          real *dx, real *dW, real *db)
+{
+    return loss_blocks(ws, x, n, targets, W, b, dx, dW, db);
+}
+
+void output_argmax(output_ws *ws, const real *x, int n, const real *W, const real *b, int *ids,
+                   real *logp)
+{
+    int I = ws->in, V = ws->vocab;
+    for (int r0 = 0; r0 < n; r0 += ws->block_rows) {
+        int m = n - r0 < ws->block_rows ? n - r0 : ws->block_rows;
+        gemm(false, true, m, V, I, 1, x + (size_t)r0 * I, I, W, I, 0, ws->logits, V);
+        for (int i = 0; i < m; i++) {
+            real *z = ws->logits + (size_t)i * V;
+            real mx = add_bias_max(z, b, V);
+            ids[r0 + i] = first_max(z, V, mx);
+            /* log p(argmax) = z[argmax] - mx - log sum exp(z - mx) = -log sum exp(z - mx) */
+            if (logp)
+                logp[r0 + i] = (real)-log(exp_sum(z, V, mx, false));
+        }
+    }
+}

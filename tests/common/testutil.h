@@ -1,0 +1,19 @@
+/* testutil.h - small helpers shared by the test programs. */
+#ifndef S2S_TESTUTIL_H
+#define S2S_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "s2s/real.h"
+
+/* Fills x[n] with uniform values in [lo, hi) drawn from (seed, RNG_TEST, stream). */
+void fill_uniform(real *x, size_t n, double lo, double hi, uint32_t seed, uint32_t stream);
+
+/* max_i |a[i] - b[i]| */
+double max_abs_diff(const real *a, const real *b, size_t n);
+
+/* max_i |a[i] - b[i]| / max(|a[i]|, |b[i]|, floor) */
+double max_rel_diff(const real *a, const real *b, size_t n, double floor);
+
+#endif

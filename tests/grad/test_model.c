@@ -1,0 +1,111 @@
+/* test_model.c - finite-difference check of every parameter gradient of the whole model, for
+ * every cell type, one and two layers, unidirectional and bidirectional encoders. Runs on the
+ * double-precision build, so the tolerance (1e-6 relative) leaves no room for a missing term. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gradcheck.h"
+#include "s2s/model.h"
+#include "s2s/status.h"
+
+typedef struct {
+    model m;
+    batch bt;
+} fixture;
+
+static double eval_loss(void *ctx)
+{
+    fixture *f = ctx;
+    output_stats st;
+    cr_assert_eq(model_evaluate(&f->m, &f->bt, &st), 0, "model_evaluate failed: %s",
+                 s2s_errmsg(S2S_EINVAL));
+    return st.loss;
+}
+
+/* Three pairs of different lengths, so that both encoders' masks and the decoder's padding are
+ * exercised; token ids cover the vocabulary. */
+static void make_batch(batch *bt)
+{
+    static const int s0[] = {4, 5, 6, 7}, s1[] = {8, 4}, s2[] = {6, 6, 5};
+    static const int t0[] = {5, 9, 4}, t1[] = {7}, t2[] = {4, 8};
+    const int *src[] = {s0, s1, s2}, *tgt[] = {t0, t1, t2};
+    int sl[] = {4, 2, 3}, tl[] = {3, 1, 2};
+    cr_assert_eq(batch_init(bt, 3, 4, 4), 0, "batch_init");
+    cr_assert_eq(batch_fill(bt, 3, src, sl, tgt, tl), 0, "batch_fill");
+}
+
+static void check_model(cell_type cell, int layers, bool bidir)
+{
+    fixture f;
+    model_config cfg = {.cell = cell, .layers = layers, .bidir = bidir, .emb = 3, .hidden = 4,
+                        .src_vocab = 9, .tgt_vocab = 10};
+    cr_assert_eq(model_init(&f.m, &cfg, 3, 4, 4), 0, "model_init: %s", s2s_errmsg(-2));
+    make_batch(&f.bt);
+    model_init_params(&f.m, 7, INIT_UNIFORM, 0.5);
+
+    model_zero_grads(&f.m);
+    output_stats st;
+    cr_assert_eq(model_forward_backward(&f.m, &f.bt, &st), 0, "forward_backward");
+    cr_assert_eq(st.tokens, 4 + 2 + 3, "token count: got %ld", st.tokens);
+    cr_assert_float_eq(st.loss, eval_loss(&f), 1e-12, "training and evaluation loss differ");
+
+    int failures = 0;
+    for (int i = 0; i < f.m.table.n; i++) {
+        const param_tensor *t = &f.m.table.t[i];
+        char what[160];
+        snprintf(what, sizeof what, "%s/%d layers/%s: %s", cell_name(cell), layers,
+                 bidir ? "bidir" : "unidir", t->name);
+        failures += gradcheck(what, eval_loss, &f, f.m.params + t->offset,
+                              f.m.grads + t->offset, t->size, NULL);
+    }
+    cr_expect_eq(failures, 0, "%s, %d layers, %s: %d gradient mismatches (see stderr)",
+                 cell_name(cell), layers, bidir ? "bidirectional" : "unidirectional", failures);
+    batch_free(&f.bt);
+    model_free(&f.m);
+}
+
+#define MODEL_GRAD_TEST(cell, layers, bidir)                                                      \
+    Test(model_grad, cell##_l##layers##_##bidir) { check_model(CELL_##cell, layers, bidir); }
+
+MODEL_GRAD_TEST(RNN, 1, false)
+MODEL_GRAD_TEST(RNN, 1, true)
+MODEL_GRAD_TEST(RNN, 2, false)
+MODEL_GRAD_TEST(RNN, 2, true)
+MODEL_GRAD_TEST(GRU, 1, false)
+MODEL_GRAD_TEST(GRU, 1, true)
+MODEL_GRAD_TEST(GRU, 2, false)
+MODEL_GRAD_TEST(GRU, 2, true)
+MODEL_GRAD_TEST(LSTM, 1, false)
+MODEL_GRAD_TEST(LSTM, 1, true)
+MODEL_GRAD_TEST(LSTM, 2, false)
+MODEL_GRAD_TEST(LSTM, 2, true)
+
+/* The check must be able to fail: corrupt one gradient entry and expect gradcheck to see it. */
+Test(model_grad, detects_corrupted_gradient)
+{
+    fixture f;
+    model_config cfg = {.cell = CELL_GRU, .layers = 1, .bidir = true, .emb = 3, .hidden = 4,
+                        .src_vocab = 9, .tgt_vocab = 10};
+    cr_assert_eq(model_init(&f.m, &cfg, 3, 4, 4), 0, "model_init");
+    make_batch(&f.bt);
+    model_init_params(&f.m, 7, INIT_UNIFORM, 0.5);
+    model_zero_grads(&f.m);
+    output_stats st;
+    cr_assert_eq(model_forward_backward(&f.m, &f.bt, &st), 0, "forward_backward");
+    int i = param_table_find(&f.m.table, "encoder.weight_hh_l0_reverse");
+    cr_assert_geq(i, 0, "tensor encoder.weight_hh_l0_reverse exists");
+    const param_tensor *t = &f.m.table.t[i];
+    size_t worst = 0; /* the largest gradient, so that 0.1% of it is well above rounding */
+    for (size_t k = 1; k < t->size; k++)
+        if (fabs(f.m.grads[t->offset + k]) > fabs(f.m.grads[t->offset + worst]))
+            worst = k;
+    f.m.grads[t->offset + worst] *= 1.001; /* a 0.1% error in one element */
+    gradcheck_opts o = gradcheck_defaults();
+    int failures = gradcheck("corrupted", eval_loss, &f, f.m.params + t->offset,
+                             f.m.grads + t->offset, t->size, &o);
+    cr_expect_gt(failures, 0, "a 0.1%% error in one gradient element went unnoticed");
+    batch_free(&f.bt);
+    model_free(&f.m);
+}

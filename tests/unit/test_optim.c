@@ -1,0 +1,195 @@
+/* test_optim.c - optimizer updates against values worked out by hand from torch.optim's rules,
+ * gradient norms and clipping, names and configuration errors.
+ *
+ * All update tests use two parameters p0 = [1, -2], lr = 0.1 and three gradients
+ *   g1 = [0.5, -1],  g2 = [0.25, 2],  g3 = [-1, 0].
+ * Parameters are float, so expected values are compared with 1e-6 absolute tolerance (a few
+ * ulps at magnitude 2); any wrong term moves a result by 1e-3 or more. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "s2s/optim.h"
+#include "s2s/status.h"
+#include "testutil.h"
+
+static const real G[3][2] = {{0.5f, -1.0f}, {0.25f, 2.0f}, {-1.0f, 0.0f}};
+
+static void run_three_steps(const optim_config *cfg, const double want[3][2])
+{
+    optimizer opt;
+    real p[2] = {1.0f, -2.0f};
+    cr_assert_eq(optimizer_init(&opt, cfg, 2), 0, "optimizer_init: %s", s2s_errmsg(-2));
+    for (int t = 0; t < 3; t++) {
+        optimizer_step(&opt, p, G[t], 0.1);
+        for (int i = 0; i < 2; i++)
+            cr_expect(fabs(p[i] - want[t][i]) <= 1e-6,
+                      "%s after step %d: p[%d] = %.9g, expected %.9g", optim_name(cfg->kind),
+                      t + 1, i, (double)p[i], want[t][i]);
+    }
+    cr_expect_eq(opt.step, 3, "step counter is %ld after 3 updates", opt.step);
+    optimizer_free(&opt);
+}
+
+/* p -= 0.1 g:
+ *   p1 = [1 - 0.05, -2 + 0.1]      = [0.95, -1.9]
+ *   p2 = [0.95 - 0.025, -1.9 - 0.2] = [0.925, -2.1]
+ *   p3 = [0.925 + 0.1, -2.1 - 0]    = [1.025, -2.1] */
+Test(optim, sgd_by_hand)
+{
+    optim_config cfg = {.kind = OPTIM_SGD};
+    const double want[3][2] = {{0.95, -1.9}, {0.925, -2.1}, {1.025, -2.1}};
+    run_three_steps(&cfg, want);
+}
+
+/* v = 0.9 v + g (v0 = 0, so v1 = g1 as in PyTorch), p -= 0.1 v:
+ *   v1 = [0.5, -1]                          p1 = [0.95, -1.9]
+ *   v2 = [0.45 + 0.25, -0.9 + 2] = [0.7, 1.1]     p2 = [0.95 - 0.07, -1.9 - 0.11] = [0.88, -2.01]
+ *   v3 = [0.63 - 1, 0.99 + 0] = [-0.37, 0.99]    p3 = [0.88 + 0.037, -2.01 - 0.099]
+ *                                                   = [0.917, -2.109] */
+Test(optim, sgd_momentum_by_hand)
+{
+    optim_config cfg = {.kind = OPTIM_SGD, .momentum = 0.9};
+    const double want[3][2] = {{0.95, -1.9}, {0.88, -2.01}, {0.917, -2.109}};
+    run_three_steps(&cfg, want);
+}
+
+/* beta1 = 0.9, beta2 = 0.999, eps = 1e-8; bc1 = 1 - 0.9^t, bc2 = 1 - 0.999^t;
+ * step = 0.1 * (m / bc1) / (sqrt(v / bc2) + 1e-8).
+ * t = 1: bc1 = 0.1, bc2 = 0.001
+ *   p[0]: m = 0.05, v = 0.00025; m/bc1 = 0.5, v/bc2 = 0.25, sqrt 0.5; step 0.099999998
+ *         -> 0.900000002
+ *   p[1]: m = -0.1, v = 0.001; m/bc1 = -1, v/bc2 = 1; step -0.099999999 -> -1.900000001
+ * t = 2: bc1 = 0.19, bc2 = 0.001999
+ *   p[0]: m = 0.045 + 0.025 = 0.07, v = 0.00024975 + 0.0000625 = 0.00031225;
+ *         m/bc1 = 0.368421053, v/bc2 = 0.156203102, sqrt 0.395225381; step 0.0932179615
+ *         -> 0.806782040
+ *   p[1]: m = -0.09 + 0.2 = 0.11, v = 0.000999 + 0.004 = 0.004999;
+ *         m/bc1 = 0.578947368, v/bc2 = 2.50075038, sqrt 1.58137610; step 0.0366103525
+ *         -> -1.93661035
+ * t = 3: bc1 = 0.271, bc2 = 0.002997001
+ *   p[0]: m = 0.063 - 0.1 = -0.037, v = 0.00031193775 + 0.001 = 0.00131193775;
+ *         m/bc1 = -0.136531365, v/bc2 = 0.437750188, sqrt 0.661626925; step -0.0206357024
+ *         -> 0.827417743
+ *   p[1]: m = 0.099, v = 0.004994001 (g = 0);
+ *         m/bc1 = 0.365313653, v/bc2 = 1.66633278, sqrt 1.29086513; step 0.0282999085
+ *         -> -1.96491026 */
+Test(optim, adam_by_hand)
+{
+    optim_config cfg = {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    const double want[3][2] = {
+        {0.900000002, -1.900000001}, {0.806782040, -1.93661035}, {0.827417743, -1.96491026}};
+    run_three_steps(&cfg, want);
+}
+
+/* eps matters where v is tiny: with g = 1e-6 the first Adam step is
+ * 0.1 * 1e-6 / (1e-6 + eps); eps = 1e-6 halves it. */
+Test(optim, adam_eps_enters_denominator)
+{
+    optim_config cfg = {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-6};
+    optimizer opt;
+    real p[1] = {0}, g[1] = {1e-6f};
+    cr_assert_eq(optimizer_init(&opt, &cfg, 1), 0, "optimizer_init");
+    optimizer_step(&opt, p, g, 0.1);
+    cr_expect(fabs(p[0] + 0.05) <= 1e-6, "first step with g = eps: p = %.9g, expected -0.05",
+              (double)p[0]);
+    optimizer_free(&opt);
+}
+
+Test(optim, moment_buffers_only_when_needed)
+{
+    optimizer opt;
+    optim_config sgd = {.kind = OPTIM_SGD}, mom = {.kind = OPTIM_SGD, .momentum = 0.5},
+                 adam = {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8};
+    cr_assert_eq(optimizer_init(&opt, &sgd, 10), 0, "init sgd");
+    cr_expect(opt.m == NULL && opt.v == NULL, "plain sgd allocated moment buffers");
+    optimizer_free(&opt);
+    cr_assert_eq(optimizer_init(&opt, &mom, 10), 0, "init sgd momentum");
+    cr_expect(opt.m != NULL && opt.v == NULL, "sgd with momentum: m %p v %p", (void *)opt.m,
+              (void *)opt.v);
+    optimizer_free(&opt);
+    cr_assert_eq(optimizer_init(&opt, &adam, 10), 0, "init adam");
+    cr_expect(opt.m != NULL && opt.v != NULL, "adam: m %p v %p", (void *)opt.m, (void *)opt.v);
+    optimizer_free(&opt);
+    optimizer_free(&opt); /* freeing twice (a zeroed optimizer) is safe */
+}
+
+Test(optim, invalid_configs_are_rejected)
+{
+    optimizer opt;
+    const optim_config bad[] = {
+        {.kind = OPTIM_SGD, .momentum = -0.1},
+        {.kind = OPTIM_SGD, .momentum = 1.0},
+        {.kind = OPTIM_ADAM, .beta1 = 1.0, .beta2 = 0.999, .eps = 1e-8},
+        {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = -0.5, .eps = 1e-8},
+        {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 0},
+        {.kind = (optim_kind)7},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_expect_eq(optimizer_init(&opt, &bad[i], 4), S2S_EINVAL,
+                     "config %zu was accepted", i);
+        cr_expect(opt.m == NULL && opt.v == NULL, "config %zu left buffers allocated", i);
+        optimizer_free(&opt);
+    }
+}
+
+Test(optim, names_round_trip)
+{
+    optim_kind k;
+    cr_expect_eq(optim_parse("sgd", &k), 0, "parse sgd");
+    cr_expect_eq(k, OPTIM_SGD, "sgd parsed as %d", (int)k);
+    cr_expect_eq(optim_parse("adam", &k), 0, "parse adam");
+    cr_expect_eq(k, OPTIM_ADAM, "adam parsed as %d", (int)k);
+    cr_expect_str_eq(optim_name(OPTIM_SGD), "sgd", "name of OPTIM_SGD");
+    cr_expect_str_eq(optim_name(OPTIM_ADAM), "adam", "name of OPTIM_ADAM");
+    cr_expect_eq(optim_parse("adagrad", &k), S2S_EINVAL, "unknown name accepted");
+    cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "adagrad") != NULL,
+              "error message does not name the input: %s", s2s_errmsg(S2S_EINVAL));
+}
+
+Test(optim, grad_norm_matches_direct_sum)
+{
+    enum { N = 1003 }; /* not a multiple of the lane count */
+    real g[N];
+    fill_uniform(g, N, -3, 3, 21, 0);
+    double s = 0;
+    for (int i = 0; i < N; i++)
+        s += (double)g[i] * (double)g[i];
+    double want = sqrt(s), got = grad_norm(g, N);
+    cr_expect(fabs(got - want) <= 1e-12 * want, "grad_norm %.15g, direct %.15g", got, want);
+    cr_expect_eq(grad_norm(g, 0), 0.0, "norm of an empty buffer");
+}
+
+/* g = [3, 4] has norm 5. */
+Test(optim, clip_grad_norm_scales_only_above)
+{
+    real g[2] = {3, 4};
+    double n = clip_grad_norm(g, 2, 10);
+    cr_expect_eq(n, 5.0, "returned norm %.9g below the limit", n);
+    cr_expect(g[0] == 3 && g[1] == 4, "below the limit g changed to [%g, %g]", (double)g[0],
+              (double)g[1]);
+
+    n = clip_grad_norm(g, 2, 1);
+    cr_expect_eq(n, 5.0, "returned norm %.9g is not the pre-clip norm", n);
+    cr_expect(fabs(g[0] - 0.6) <= 1e-7 && fabs(g[1] - 0.8) <= 1e-7,
+              "clipped to norm 1: g = [%.9g, %.9g], expected [0.6, 0.8]", (double)g[0],
+              (double)g[1]);
+    cr_expect(fabs(grad_norm(g, 2) - 1) <= 1e-7, "norm after clipping %.9g",
+              grad_norm(g, 2));
+
+    real h[2] = {30, 40};
+    n = clip_grad_norm(h, 2, 0);
+    cr_expect(n == 50.0 && h[0] == 30 && h[1] == 40,
+              "max_norm 0 must disable clipping: norm %g, h = [%g, %g]", n, (double)h[0],
+              (double)h[1]);
+}
+
+Test(optim, scale_buffer_multiplies)
+{
+    real x[5] = {1, -2, 0.5f, 0, 8};
+    scale_buffer(x, 5, 0.25f);
+    const real want[5] = {0.25f, -0.5f, 0.125f, 0, 2};
+    for (int i = 0; i < 5; i++)
+        cr_expect_eq(x[i], want[i], "x[%d] = %g, expected %g", i, (double)x[i],
+                     (double)want[i]);
+}
