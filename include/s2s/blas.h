@@ -17,10 +17,6 @@
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, real alpha, const real *A, int lda,
           const real *B, int ldb, real beta, real *C, int ldc);
 
-/* The same contract, computed with plain loops in double accumulators. For tests only. */
-void gemm_reference(bool trans_a, bool trans_b, int M, int N, int K, real alpha, const real *A,
-                    int lda, const real *B, int ldb, real beta, real *C, int ldc);
-
 /* y[N] += column sums of X[M,N] (row stride ldx): the bias gradient of a batched linear map. */
 void add_column_sums(real *y, const real *X, int M, int N, int ldx);
 

@@ -24,6 +24,8 @@
 
 typedef enum { CELL_RNN = 0, CELL_GRU = 1, CELL_LSTM = 2 } cell_type;
 
+#define RNN_MAX_HIDDEN 65536 /* largest hidden size */
+
 int cell_gates(cell_type cell);               /* G */
 int cell_cache_width(cell_type cell, int H);  /* floats cached per batch row per step */
 const char *cell_name(cell_type cell);        /* "rnn", "gru", "lstm" */
@@ -40,7 +42,8 @@ typedef struct {
 
 /* ---- one step, whole batch ------------------------------------------------------------------
  * xw      [B, G*H]  W_ih x_t + b_ih (computed beforehand, for all steps at once)
- * h_prev  [B, H] row stride ld_hp;   c_prev [B, H] contiguous (LSTM only, else NULL)
+ * h_prev  [B, H] row stride ld_hp, or NULL for a zero state (the recurrent GEMM is skipped)
+ * c_prev  [B, H] contiguous (LSTM; NULL = zeros), else ignored
  * active  [B] or NULL (all active): inactive rows copy h_prev (and c_prev) to h (and c)
  * h       [B, H] row stride ld_h (output); c [B, H] (LSTM output)
  * cache   [B, cell_cache_width] what backward needs; hw [B, G*H] scratch (W_hh h_prev + b_hh) */
@@ -53,9 +56,10 @@ void cell_step_forward(const rnn_weights *w, int B, const real *xw, const real *
  * dxw     [B, G*H] out: gradient w.r.t. xw (zero on inactive rows)
  * dhw     [B, G*H] out: gradient w.r.t. hw = W_hh h_prev + b_hh (equals dxw except GRU's n block)
  * dh_prev [B, H] out (overwritten): dhw W_hh, plus dh itself on inactive rows
- * dc_prev [B, H] out (LSTM): f * dc_total, or dc on inactive rows
+ * dc_prev [B, H] out (LSTM, required): f * dc_total, or dc on inactive rows
+ * h_prev, c_prev, dc may be NULL for zeros; dh_prev may be NULL when not needed (no GEMM).
  * Weight gradients are not touched: the layer accumulates them over all steps in single GEMMs.
- * dh_prev must not alias dh (dc_prev may alias dc). */
+ * dh_prev must not alias dh, nor dc_prev dc. */
 void cell_step_backward(const rnn_weights *w, int B, const real *cache, const real *h_prev,
                         int ld_hp, const real *c_prev, const unsigned char *active,
                         const real *dh, const real *dc, real *dxw, real *dhw, real *dh_prev,
@@ -74,7 +78,8 @@ typedef struct {
     real *dhw;     /* [T, B, G*H] */
     real *dh;      /* [B, H] running gradient w.r.t. the state */
     real *dh_prev; /* [B, H] */
-    real *dc;      /* [B, H] (LSTM) */
+    real *dc;      /* [B, H] (LSTM) running gradient w.r.t. the cell state */
+    real *dc_prev; /* [B, H] (LSTM) */
     unsigned char *active; /* [T, B] */
 } rnn_layer_ws;
 

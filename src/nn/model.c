@@ -32,9 +32,9 @@ int model_config_check(const model_config *cfg)
     if (cfg->layers < 1 || cfg->layers > MODEL_MAX_LAYERS)
         return s2s_fail(S2S_EINVAL, "model: layers must be in 1..%d, got %d", MODEL_MAX_LAYERS,
                         cfg->layers);
-    if (cfg->emb < 1 || cfg->hidden < 1)
-        return s2s_fail(S2S_EINVAL, "model: emb and hidden must be positive, got %d and %d",
-                        cfg->emb, cfg->hidden);
+    if (cfg->emb < 1 || cfg->hidden < 1 || cfg->hidden > RNN_MAX_HIDDEN)
+        return s2s_fail(S2S_EINVAL, "model: emb and hidden must be in 1..%d, got %d and %d",
+                        RNN_MAX_HIDDEN, cfg->emb, cfg->hidden);
     if (cfg->src_vocab <= TOK_FIRST_WORD || cfg->tgt_vocab <= TOK_FIRST_WORD)
         return s2s_fail(S2S_EINVAL,
                         "model: vocabularies must hold more than the %d reserved tokens, got "

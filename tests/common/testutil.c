@@ -31,3 +31,21 @@ double max_rel_diff(const real *a, const real *b, size_t n, double floor)
     }
     return m;
 }
+
+void gemm_reference(bool trans_a, bool trans_b, int M, int N, int K, real alpha, const real *A,
+                    int lda, const real *B, int ldb, real beta, real *C, int ldc)
+{
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            double acc = 0.0;
+            for (int k = 0; k < K; k++) {
+                double a = trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                double b = trans_b ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                acc += a * b;
+            }
+            real *c = &C[(size_t)i * ldc + j];
+            /* beta == 0 must ignore C entirely (it may hold NaN), as BLAS does. */
+            *c = (real)(alpha * acc + (beta == 0 ? 0.0 : (double)beta * *c));
+        }
+    }
+}
