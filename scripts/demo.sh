@@ -10,5 +10,5 @@ cd "$root"
 
 scripts/deps.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release -j"$(nproc)"
+cmake --build build/release -j"$(nproc)" --target s2s
 build/release/s2s train "$@"
