@@ -20,6 +20,10 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, real alpha, const rea
 /* y[N] += column sums of X[M,N] (row stride ldx): the bias gradient of a batched linear map. */
 void add_column_sums(real *y, const real *X, int M, int N, int ldx);
 
+/* Y[r, :] = b for every row r < rows of Y [rows, cols]: a bias written before a GEMM with
+ * beta = 1 adds the product to it. */
+void fill_rows(real *Y, const real *b, int rows, int cols);
+
 /* Sets the number of OpenBLAS threads of this process (n >= 1). */
 void blas_set_threads(int n);
 

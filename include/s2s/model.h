@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "s2s/attention.h"
 #include "s2s/batch.h"
 #include "s2s/output.h"
 #include "s2s/params.h"
@@ -23,11 +24,20 @@
 
 typedef struct {
     cell_type cell;
-    int layers;
+    int layers;     /* encoder layers */
+    int dec_layers; /* decoder layers; 0 means the same as the encoder */
     bool bidir;
     int emb, hidden;
     int src_vocab, tgt_vocab; /* including the 4 reserved ids */
+    attn_kind attn;
+    bool input_feed;     /* Luong only: h~_{t-1} joins layer 0's input */
+    bool tie_embeddings; /* out.weight is tgt_embed.weight */
 } model_config;
+
+/* Decoder layers, output-layer input width and layer-0 input width of a configuration. */
+int model_dec_layers(const model_config *cfg);
+int model_feature_size(const model_config *cfg);
+int model_dec_input_size(const model_config *cfg);
 
 /* Checks ranges and consistency; S2S_EINVAL with a message naming the field. */
 int model_config_check(const model_config *cfg);
@@ -41,8 +51,13 @@ typedef struct {
     real *params, *grads;
     size_t n_params; /* table.total: buffer length including alignment gaps */
 
-    /* Tensor indices into table, resolved at init. */
+    int dec_layers;  /* resolved */
+    int feat;        /* output-layer input width */
+    bool step_major; /* the decoder runs step by step (attention) instead of layer by layer */
+
+    /* Tensor indices into table, resolved at init (-1: absent). */
     int src_embed, tgt_embed, bridge_w, bridge_b, bridge_c_w, bridge_c_b, out_w, out_b;
+    int att_q, att_k, att_kb, att_v, att_w, att_c;
     rnn_weights enc[MODEL_MAX_LAYERS][2]; /* [layer][direction] */
     rnn_weights dec[MODEL_MAX_LAYERS];
 
@@ -60,8 +75,22 @@ typedef struct {
     real *bridge_c_in, *bridge_c, *d_bridge_c_in, *d_bridge_c; /* LSTM cell-state bridge */
     real *dec_h0, *dec_c0, *d_dec_h0, *d_dec_c0;               /* [L, B, H] */
     real *d_enc_c_final;                                       /* [B, H] scratch */
+    /* step-major decoder (attention): see src/nn/decoder.c */
+    real *dec_x0;            /* [Tt, B, in0] layer-0 inputs [e_t ; extra_t] */
+    real *att_keys, *d_att_keys; /* [Ts, B, KW] */
+    real *d_mem;             /* [Ts, B, D*H] gradient w.r.t. the memory (top encoder output) */
+    real *att_q_all;         /* [Tt, B, KW] queries */
+    real *att_alpha;         /* [Tt, B, Ts] */
+    real *att_ctx;           /* [Tt, B, D*H] */
+    real *att_th;            /* [Tt, B, Ts, A] Bahdanau tanh values */
+    real *att_cs;            /* [Tt, B, D*H + H] Luong [c_t ; s_t] */
+    real *att_htil;          /* [Tt, B, H] Luong attentional states */
+    real *att_dpre;          /* [Tt, B, H] Luong gradient before tanh */
+    real *d_att_q;           /* [Tt, B, KW] */
+    real *feats, *d_feats;   /* [Tt, B, feat] output-layer inputs */
+    real *d_ctx, *d_extra, *d_s_q, *d_cs, *att_scratch; /* per-step scratch */
     /* greedy decoding state */
-    real *gd_h, *gd_c, *gd_in; /* [2][L, B, H], [2][L, B, H], [B, max(E, H)] */
+    real *gd_h, *gd_c, *gd_in; /* [2][L, B, H], [2][L, B, H], [B, max(in0, H)] */
     int *gd_ids;               /* [B] */
 } model;
 

@@ -109,4 +109,13 @@ void rnn_layer_backward(const rnn_weights *w, rnn_layer_ws *ws, int T, int B, co
                         const real *out, int ldo, const real *dout, const real *dc_final,
                         real *dx, real *dh0, real *dc0);
 
+/* The weight-gradient part of rnn_layer_backward, for callers that run the steps themselves (the
+ * step-major decoder): from the per-step gradients dxw, dhw [T, B, G*H] of a layer with inputs
+ * x [T, B, in], initial state h0 (NULL = zeros) and outputs out (row stride ldo):
+ * dW_ih += dxw^T x, db_ih += colsum(dxw), dW_hh += sum_t dhw_t^T h_prev_t, db_hh += colsum(dhw),
+ * and dx += dxw W_ih when dx is not NULL. */
+void rnn_weight_grads(const rnn_weights *w, int T, int B, const real *x, const real *dxw,
+                      const real *dhw, bool reverse, const real *h0, const real *out, int ldo,
+                      real *dx);
+
 #endif

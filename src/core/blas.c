@@ -2,6 +2,7 @@
 #include "s2s/blas.h"
 
 #include <cblas.h>
+#include <string.h>
 
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, real alpha, const real *A, int lda,
           const real *B, int ldb, real beta, real *C, int ldc)
@@ -24,6 +25,12 @@ void add_column_sums(real *y, const real *X, int M, int N, int ldx)
         for (int j = 0; j < N; j++)
             y[j] += row[j];
     }
+}
+
+void fill_rows(real *Y, const real *b, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        memcpy(Y + (size_t)r * cols, b, (size_t)cols * sizeof(real));
 }
 
 void blas_set_threads(int n)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "s2s/blas.h"
+#include "s2s/decoder.h"
 #include "s2s/layers.h"
 #include "s2s/rng.h"
 #include "s2s/status.h"
@@ -35,12 +36,52 @@ int model_config_check(const model_config *cfg)
     if (cfg->emb < 1 || cfg->hidden < 1 || cfg->hidden > RNN_MAX_HIDDEN)
         return s2s_fail(S2S_EINVAL, "model: emb and hidden must be in 1..%d, got %d and %d",
                         RNN_MAX_HIDDEN, cfg->emb, cfg->hidden);
+    if (cfg->dec_layers < 0 || cfg->dec_layers > MODEL_MAX_LAYERS)
+        return s2s_fail(S2S_EINVAL, "model: decoder layers must be in 0..%d, got %d",
+                        MODEL_MAX_LAYERS, cfg->dec_layers);
+    if ((unsigned)cfg->attn > ATTN_GENERAL)
+        return s2s_fail(S2S_EINVAL, "model: unknown attention type %d", (int)cfg->attn);
+    int DM = (cfg->bidir ? 2 : 1) * cfg->hidden;
+    if (cfg->attn == ATTN_DOT && DM != cfg->hidden)
+        return s2s_fail(S2S_EINVAL,
+                        "model: dot attention needs decoder states and encoder outputs of one "
+                        "size, but the decoder state has %d and the %s encoder output %d "
+                        "(use --attn general, or a unidirectional encoder)",
+                        cfg->hidden, cfg->bidir ? "bidirectional" : "unidirectional", DM);
+    if (cfg->input_feed && cfg->attn != ATTN_DOT && cfg->attn != ATTN_GENERAL)
+        return s2s_fail(S2S_EINVAL, "model: input feeding needs Luong attention (dot or "
+                                    "general), not '%s'",
+                        attn_name(cfg->attn));
+    if (cfg->tie_embeddings && model_feature_size(cfg) != cfg->emb)
+        return s2s_fail(S2S_EINVAL,
+                        "model: tied embeddings need the output layer's input (%d) to equal the "
+                        "embedding size (%d)",
+                        model_feature_size(cfg), cfg->emb);
     if (cfg->src_vocab <= TOK_FIRST_WORD || cfg->tgt_vocab <= TOK_FIRST_WORD)
         return s2s_fail(S2S_EINVAL,
                         "model: vocabularies must hold more than the %d reserved tokens, got "
                         "src %d, tgt %d",
                         TOK_FIRST_WORD, cfg->src_vocab, cfg->tgt_vocab);
     return 0;
+}
+
+int model_dec_layers(const model_config *cfg)
+{
+    return cfg->dec_layers > 0 ? cfg->dec_layers : cfg->layers;
+}
+
+int model_feature_size(const model_config *cfg)
+{
+    int DM = (cfg->bidir ? 2 : 1) * cfg->hidden;
+    return cfg->attn == ATTN_BAHDANAU ? cfg->hidden + DM + cfg->emb : cfg->hidden;
+}
+
+int model_dec_input_size(const model_config *cfg)
+{
+    int DM = (cfg->bidir ? 2 : 1) * cfg->hidden;
+    if (cfg->attn == ATTN_BAHDANAU)
+        return cfg->emb + DM;
+    return cfg->input_feed ? cfg->emb + cfg->hidden : cfg->emb;
 }
 
 /* Adds weight_ih, weight_hh, bias_ih, bias_hh of one layer/direction (in that order) and returns
@@ -85,7 +126,7 @@ static int build_table(model *m, int enc_first[][2], int dec_first[])
 {
     const model_config *c = &m->cfg;
     param_table *tab = &m->table;
-    int L = c->layers, D = m->dirs, H = c->hidden, E = c->emb;
+    int L = c->layers, Ld = m->dec_layers, D = m->dirs, H = c->hidden, E = c->emb, DM = D * H;
     int rc;
 #define ADD(dst, name, ndim, rows, cols)                                                           \
     do {                                                                                           \
@@ -99,18 +140,33 @@ static int build_table(model *m, int enc_first[][2], int dec_first[])
             if ((enc_first[l][d] = add_rnn_tensors(tab, "encoder", l, d, c->cell,
                                                    l ? D * H : E, H)) < 0)
                 return enc_first[l][d];
-    ADD(m->bridge_w, "bridge.weight", 2, L * H, L * D * H);
-    ADD(m->bridge_b, "bridge.bias", 1, L * H, 1);
+    ADD(m->bridge_w, "bridge.weight", 2, Ld * H, L * D * H);
+    ADD(m->bridge_b, "bridge.bias", 1, Ld * H, 1);
     m->bridge_c_w = m->bridge_c_b = -1;
     if (c->cell == CELL_LSTM) {
-        ADD(m->bridge_c_w, "bridge_cell.weight", 2, L * H, L * D * H);
-        ADD(m->bridge_c_b, "bridge_cell.bias", 1, L * H, 1);
+        ADD(m->bridge_c_w, "bridge_cell.weight", 2, Ld * H, L * D * H);
+        ADD(m->bridge_c_b, "bridge_cell.bias", 1, Ld * H, 1);
     }
     ADD(m->tgt_embed, "tgt_embed.weight", 2, c->tgt_vocab, E);
-    for (int l = 0; l < L; l++)
-        if ((dec_first[l] = add_rnn_tensors(tab, "decoder", l, 0, c->cell, l ? H : E, H)) < 0)
+    for (int l = 0; l < Ld; l++)
+        if ((dec_first[l] = add_rnn_tensors(tab, "decoder", l, 0, c->cell,
+                                            l ? H : model_dec_input_size(c), H)) < 0)
             return dec_first[l];
-    ADD(m->out_w, "out.weight", 2, c->tgt_vocab, H);
+    m->att_q = m->att_k = m->att_kb = m->att_v = m->att_w = m->att_c = -1;
+    if (c->attn == ATTN_BAHDANAU) {
+        ADD(m->att_q, "attn.query.weight", 2, H, H);
+        ADD(m->att_k, "attn.key.weight", 2, H, DM);
+        ADD(m->att_kb, "attn.key.bias", 1, H, 1);
+        ADD(m->att_v, "attn.v.weight", 2, 1, H);
+    } else if (c->attn == ATTN_DOT || c->attn == ATTN_GENERAL) {
+        if (c->attn == ATTN_GENERAL)
+            ADD(m->att_w, "attn.W.weight", 2, H, DM);
+        ADD(m->att_c, "attn.combine.weight", 2, H, DM + H);
+    }
+    if (c->tie_embeddings)
+        m->out_w = m->tgt_embed; /* same tensor: both gradients land in one place */
+    else
+        ADD(m->out_w, "out.weight", 2, c->tgt_vocab, m->feat);
     ADD(m->out_b, "out.bias", 1, c->tgt_vocab, 1);
 #undef ADD
     return 0;
@@ -136,6 +192,9 @@ int model_init(model *m, const model_config *cfg, int max_B, int max_src, int ma
                         max_src, max_tgt);
     m->cfg = *cfg;
     m->dirs = cfg->bidir ? 2 : 1;
+    m->dec_layers = model_dec_layers(cfg);
+    m->feat = model_feature_size(cfg);
+    m->step_major = cfg->attn != ATTN_NONE;
     m->max_B = max_B;
     m->max_src = max_src;
     m->max_tgt = max_tgt;
@@ -152,7 +211,8 @@ int model_init(model *m, const model_config *cfg, int max_B, int max_src, int ma
         goto fail;
     }
 
-    int L = cfg->layers, D = m->dirs, H = cfg->hidden, E = cfg->emb, B = max_B;
+    int L = cfg->layers, Ld = m->dec_layers, D = m->dirs, H = cfg->hidden, E = cfg->emb;
+    int B = max_B;
     for (int l = 0; l < L; l++) {
         for (int d = 0; d < D; d++) {
             int in = l ? D * H : E;
@@ -160,7 +220,9 @@ int model_init(model *m, const model_config *cfg, int max_B, int max_src, int ma
             if ((rc = rnn_layer_ws_init(&m->enc_ws[l][d], cfg->cell, in, H, max_src, B)) < 0)
                 goto fail;
         }
-        int in = l ? H : E;
+    }
+    for (int l = 0; l < Ld; l++) {
+        int in = l ? H : model_dec_input_size(cfg);
         bind_rnn(m, &m->dec[l], dec_first[l], in);
         if ((rc = rnn_layer_ws_init(&m->dec_ws[l], cfg->cell, in, H, max_tgt, B)) < 0)
             goto fail;
@@ -173,7 +235,7 @@ int model_init(model *m, const model_config *cfg, int max_B, int max_src, int ma
         block = rows;
     if (block < 64)
         block = 64;
-    if ((rc = output_ws_init(&m->out_ws, H, cfg->tgt_vocab, (int)block)) < 0)
+    if ((rc = output_ws_init(&m->out_ws, m->feat, cfg->tgt_vocab, (int)block)) < 0)
         goto fail;
 
     int ok = 1;
@@ -185,10 +247,12 @@ int model_init(model *m, const model_config *cfg, int max_B, int max_src, int ma
     for (int l = 0; l < L; l++) {
         m->enc_out[l] = alloc_reals(src_rows * D * H, &ok);
         m->d_enc_out[l] = alloc_reals(src_rows * D * H, &ok);
+    }
+    for (int l = 0; l < Ld; l++) {
         m->dec_out[l] = alloc_reals(tgt_rows * H, &ok);
         m->d_dec_out[l] = alloc_reals(tgt_rows * H, &ok);
     }
-    size_t LDH = (size_t)L * D * H, LH = (size_t)L * H;
+    size_t LDH = (size_t)L * D * H, LH = (size_t)Ld * H;
     m->bridge_in = alloc_reals(B * LDH, &ok);
     m->d_bridge_in = alloc_reals(B * LDH, &ok);
     m->bridge_h = alloc_reals(B * LH, &ok);
@@ -207,6 +271,8 @@ int model_init(model *m, const model_config *cfg, int max_B, int max_src, int ma
     }
     m->gd_h = alloc_reals(2 * B * LH, &ok);
     m->gd_in = alloc_reals((size_t)B * (E > H ? E : H), &ok);
+    if (ok && (rc = decoder_init(m)) < 0)
+        goto fail;
     m->gd_ids = calloc((size_t)B, sizeof(int));
     if (!ok || !m->gd_ids) {
         rc = s2s_fail(S2S_ENOMEM, "model: cannot allocate activations for batch %d x %d/%d", B,
@@ -231,6 +297,7 @@ void model_free(model *m)
         free(m->d_dec_out[l]);
     }
     output_ws_free(&m->out_ws);
+    decoder_free(m);
     real *bufs[] = {m->params, m->grads, m->src_x, m->d_src_x, m->tgt_x, m->d_tgt_x,
                     m->bridge_in, m->d_bridge_in, m->bridge_h, m->d_bridge_h, m->bridge_c_in,
                     m->d_bridge_c_in, m->bridge_c, m->d_bridge_c, m->dec_h0, m->dec_c0,
@@ -302,13 +369,14 @@ static size_t enc_final_offset(const model *m, int d, int T, int B)
 static void bridge_forward(const model *m, int B, const real *const *finals, int src_ld, real *in,
                            real *out, int w, int b, real *dst)
 {
-    int L = m->cfg.layers, D = m->dirs, H = m->cfg.hidden, LDH = L * D * H, LH = L * H;
+    int L = m->cfg.layers, Ld = m->dec_layers, D = m->dirs, H = m->cfg.hidden;
+    int LDH = L * D * H, LH = Ld * H;
     for (int k = 0; k < L * D; k++)
         for (int s = 0; s < B; s++)
             memcpy(in + (size_t)s * LDH + k * H, finals[k] + (size_t)s * src_ld, H * sizeof(real));
     linear_forward(out, in, P(m, w), P(m, b), B, LDH, LH);
     tanh_forward(out, (long)B * LH);
-    for (int l = 0; l < L; l++)
+    for (int l = 0; l < Ld; l++)
         for (int s = 0; s < B; s++)
             memcpy(dst + ((size_t)l * B + s) * H, out + (size_t)s * LH + l * H, H * sizeof(real));
 }
@@ -317,8 +385,8 @@ static void bridge_forward(const model *m, int B, const real *const *finals, int
 static void bridge_backward(const model *m, int B, const real *d_dst, const real *in,
                             const real *out, real *d_out, real *d_in, int w, int b)
 {
-    int L = m->cfg.layers, D = m->dirs, H = m->cfg.hidden, LDH = L * D * H, LH = L * H;
-    for (int l = 0; l < L; l++)
+    int Ld = m->dec_layers, H = m->cfg.hidden, LDH = m->cfg.layers * m->dirs * H, LH = Ld * H;
+    for (int l = 0; l < Ld; l++)
         for (int s = 0; s < B; s++)
             memcpy(d_out + (size_t)s * LH + l * H, d_dst + ((size_t)l * B + s) * H,
                    H * sizeof(real));
@@ -350,15 +418,56 @@ static const real *dec_c0_of(const model *m, int l, int B)
     return m->dec_c0 ? m->dec_c0 + (size_t)l * B * m->cfg.hidden : NULL;
 }
 
-static void decoder_forward(model *m, const batch *bt)
+/* The decoder without attention, layer by layer: each layer's input projections for all steps
+ * are one GEMM (rnn_layer_forward). */
+static void decoder_forward_layers(model *m, const batch *bt)
 {
     int B = bt->B, T = bt->tgt_T, E = m->cfg.emb, H = m->cfg.hidden;
     embedding_forward(m->tgt_x, bt->tgt_in, T * B, P(m, m->tgt_embed), E);
-    for (int l = 0; l < m->cfg.layers; l++) {
+    for (int l = 0; l < m->dec_layers; l++) {
         const real *x = l ? m->dec_out[l - 1] : m->tgt_x;
         rnn_layer_forward(&m->dec[l], &m->dec_ws[l], T, B, x, bt->tgt_len, false,
                           m->dec_h0 + (size_t)l * B * H, dec_c0_of(m, l, B), m->dec_out[l], H);
     }
+}
+
+/* Backward of decoder_forward_layers from d_dec_out[top], top layer first; each layer's dx is
+ * the gradient of the output of the layer below. */
+static void decoder_backward_layers(model *m, const batch *bt)
+{
+    int B = bt->B, Tt = bt->tgt_T, E = m->cfg.emb, H = m->cfg.hidden;
+    bool lstm = m->cfg.cell == CELL_LSTM;
+    for (int l = m->dec_layers - 1; l >= 0; l--) {
+        const real *x = l ? m->dec_out[l - 1] : m->tgt_x;
+        real *dx = l ? m->d_dec_out[l - 1] : m->d_tgt_x;
+        memset(dx, 0, (size_t)Tt * B * (l ? H : E) * sizeof(real));
+        rnn_layer_backward(&m->dec[l], &m->dec_ws[l], Tt, B, x, bt->tgt_len, false,
+                           m->dec_h0 + (size_t)l * B * H, dec_c0_of(m, l, B), m->dec_out[l], H,
+                           m->d_dec_out[l], NULL, dx, m->d_dec_h0 + (size_t)l * B * H,
+                           lstm ? m->d_dec_c0 + (size_t)l * B * H : NULL);
+    }
+    embedding_backward(G(m, m->tgt_embed), m->d_tgt_x, bt->tgt_in, Tt * B, E);
+}
+
+/* Rows the output layer reads: the top decoder states, or with attention the features. */
+static real *features(const model *m)
+{
+    return m->step_major ? m->feats : m->dec_out[m->dec_layers - 1];
+}
+
+static real *d_features(const model *m)
+{
+    return m->step_major ? m->d_feats : m->d_dec_out[m->dec_layers - 1];
+}
+
+static void forward(model *m, const batch *bt)
+{
+    encoder_forward(m, bt);
+    bridges_forward(m, bt->B, bt->src_T);
+    if (m->step_major)
+        decoder_forward(m, bt);
+    else
+        decoder_forward_layers(m, bt);
 }
 
 int model_evaluate(model *m, const batch *bt, output_stats *stats)
@@ -366,11 +475,9 @@ int model_evaluate(model *m, const batch *bt, output_stats *stats)
     int rc = check_batch(m, bt, true);
     if (rc < 0)
         return rc;
-    encoder_forward(m, bt);
-    bridges_forward(m, bt->B, bt->src_T);
-    decoder_forward(m, bt);
-    *stats = output_loss_forward(&m->out_ws, m->dec_out[m->cfg.layers - 1], bt->tgt_T * bt->B,
-                                 bt->tgt_out, P(m, m->out_w), P(m, m->out_b));
+    forward(m, bt);
+    *stats = output_loss_forward(&m->out_ws, features(m), bt->tgt_T * bt->B, bt->tgt_out,
+                                 P(m, m->out_w), P(m, m->out_b));
     return 0;
 }
 
@@ -383,24 +490,16 @@ int model_forward_backward(model *m, const batch *bt, output_stats *stats)
     int E = m->cfg.emb, H = m->cfg.hidden;
     bool lstm = m->cfg.cell == CELL_LSTM;
 
-    encoder_forward(m, bt);
-    bridges_forward(m, B, Ts);
-    decoder_forward(m, bt);
-    *stats = output_loss_forward_backward(&m->out_ws, m->dec_out[L - 1], Tt * B, bt->tgt_out,
-                                          P(m, m->out_w), P(m, m->out_b), m->d_dec_out[L - 1],
+    forward(m, bt);
+    *stats = output_loss_forward_backward(&m->out_ws, features(m), Tt * B, bt->tgt_out,
+                                          P(m, m->out_w), P(m, m->out_b), d_features(m),
                                           G(m, m->out_w), G(m, m->out_b));
-
-    /* Decoder, top layer first; each layer's dx is the gradient of the layer below's output. */
-    for (int l = L - 1; l >= 0; l--) {
-        const real *x = l ? m->dec_out[l - 1] : m->tgt_x;
-        real *dx = l ? m->d_dec_out[l - 1] : m->d_tgt_x;
-        memset(dx, 0, (size_t)Tt * B * (l ? H : E) * sizeof(real));
-        rnn_layer_backward(&m->dec[l], &m->dec_ws[l], Tt, B, x, bt->tgt_len, false,
-                           m->dec_h0 + (size_t)l * B * H, dec_c0_of(m, l, B), m->dec_out[l], H,
-                           m->d_dec_out[l], NULL, dx, m->d_dec_h0 + (size_t)l * B * H,
-                           lstm ? m->d_dec_c0 + (size_t)l * B * H : NULL);
+    if (m->step_major) {
+        memset(m->d_mem, 0, (size_t)Ts * B * D * H * sizeof(real));
+        decoder_backward(m, bt);
+    } else {
+        decoder_backward_layers(m, bt);
     }
-    embedding_backward(G(m, m->tgt_embed), m->d_tgt_x, bt->tgt_in, Tt * B, E);
 
     bridge_backward(m, B, m->d_dec_h0, m->bridge_in, m->bridge_h, m->d_bridge_h, m->d_bridge_in,
                     m->bridge_w, m->bridge_b);
@@ -408,11 +507,14 @@ int model_forward_backward(model *m, const batch *bt, output_stats *stats)
         bridge_backward(m, B, m->d_dec_c0, m->bridge_c_in, m->bridge_c, m->d_bridge_c,
                         m->d_bridge_c_in, m->bridge_c_w, m->bridge_c_b);
 
-    /* The bridge's gradient enters each encoder layer at its final rows; the layer above adds
-     * its dx on top, so all d_enc_out start from zero. */
+    /* The bridge's gradient enters each encoder layer at its final rows, attention's at every
+     * row of the top layer; the layer above adds its dx on top. */
     int LDH = L * D * H;
     for (int l = 0; l < L; l++) {
-        memset(m->d_enc_out[l], 0, (size_t)Ts * B * D * H * sizeof(real));
+        if (m->step_major && l == L - 1)
+            memcpy(m->d_enc_out[l], m->d_mem, (size_t)Ts * B * D * H * sizeof(real));
+        else
+            memset(m->d_enc_out[l], 0, (size_t)Ts * B * D * H * sizeof(real));
         for (int d = 0; d < D; d++) {
             real *dst = m->d_enc_out[l] + enc_final_offset(m, d, Ts, B);
             for (int s = 0; s < B; s++) {
@@ -450,10 +552,14 @@ int model_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len)
     int rc = check_batch(m, bt, false);
     if (rc < 0)
         return rc;
-    int B = bt->B, L = m->cfg.layers, H = m->cfg.hidden, E = m->cfg.emb;
+    int B = bt->B, L = m->dec_layers, H = m->cfg.hidden, E = m->cfg.emb;
     size_t LBH = (size_t)L * B * H;
     encoder_forward(m, bt);
     bridges_forward(m, B, bt->src_T);
+    if (m->step_major) {
+        decoder_greedy(m, bt, max_len, out, out_len);
+        return 0;
+    }
 
     /* Two state slots [L, B, H]: step t reads slot t % 2 and writes the other. */
     memcpy(m->gd_h, m->dec_h0, LBH * sizeof(real));

@@ -111,8 +111,7 @@ void cell_step_forward(const rnn_weights *w, int B, const real *xw, const real *
 {
     const int H = w->hidden, GH = cell_gates(w->cell) * H, CW = cell_cache_width(w->cell, H);
     /* hw = h_prev W_hh^T + b_hh; a zero state (h_prev NULL) needs no product. */
-    for (int b = 0; b < B; b++)
-        memcpy(hw + (size_t)b * GH, w->b_hh, (size_t)GH * sizeof(real));
+    fill_rows(hw, w->b_hh, B, GH);
     if (h_prev)
         gemm(false, true, B, GH, H, 1, h_prev, ld_hp, w->w_hh, H, 1, hw, GH);
 
@@ -351,7 +350,7 @@ void rnn_layer_backward(const rnn_weights *w, rnn_layer_ws *ws, int T, int B, co
     (void)lens; /* the mask computed by the forward pass is still in ws->active */
     const int H = w->hidden, GH = cell_gates(w->cell) * H, CW = cell_cache_width(w->cell, H);
     const size_t BH = (size_t)B * H;
-    bool lstm = w->cell == CELL_LSTM;
+    const bool lstm = w->cell == CELL_LSTM;
     memset(ws->dh, 0, BH * sizeof(real));
     if (lstm) {
         if (dc_final)
@@ -386,19 +385,26 @@ void rnn_layer_backward(const rnn_weights *w, rnn_layer_ws *ws, int T, int B, co
     if (dc0)
         memcpy(dc0, ws->dc, BH * sizeof(real));
 
+    rnn_weight_grads(w, T, B, x, ws->dxw, ws->dhw, reverse, h0, out, ldo, dx);
+}
+
+void rnn_weight_grads(const rnn_weights *w, int T, int B, const real *x, const real *dxw,
+                      const real *dhw, bool reverse, const real *h0, const real *out, int ldo,
+                      real *dx)
+{
+    const int H = w->hidden, GH = cell_gates(w->cell) * H, rows = T * B;
     /* Weight gradients and dx, each one GEMM over all T*B rows. */
-    const int rows = T * B;
-    linear_backward(dx, w->dw_ih, w->db_ih, ws->dxw, x, w->w_ih, rows, w->in, GH);
-    add_column_sums(w->db_hh, ws->dhw, rows, GH, GH);
+    linear_backward(dx, w->dw_ih, w->db_ih, dxw, x, w->w_ih, rows, w->in, GH);
+    add_column_sums(w->db_hh, dhw, rows, GH, GH);
     /* dW_hh += sum_t dhw_t^T h_prev_t. The previous states of steps 1..T-1 are the outputs of
      * steps 0..T-2, which sit one block of B rows away in `out`: one GEMM over (T-1)*B rows. */
     if (T > 1) {
-        const real *d = reverse ? ws->dhw : ws->dhw + (size_t)B * GH;
+        const real *d = reverse ? dhw : dhw + (size_t)B * GH;
         const real *hprev = reverse ? out + (size_t)B * ldo : out;
         gemm(true, false, GH, H, (T - 1) * B, 1, d, GH, hprev, ldo, 1, w->dw_hh, H);
     }
     if (h0) {
-        const real *d = ws->dhw + (size_t)step_time(0, T, reverse) * B * GH;
+        const real *d = dhw + (size_t)step_time(0, T, reverse) * B * GH;
         gemm(true, false, GH, H, B, 1, d, GH, h0, H, 1, w->dw_hh, H);
     }
 }

@@ -36,11 +36,21 @@ static void make_batch(batch *bt)
     cr_assert_eq(batch_fill(bt, 3, src, sl, tgt, tl), 0, "batch_fill");
 }
 
+static void check_config(model_config cfg);
+
 static void check_model(cell_type cell, int layers, bool bidir)
 {
-    fixture f;
     model_config cfg = {.cell = cell, .layers = layers, .bidir = bidir, .emb = 3, .hidden = 4,
                         .src_vocab = 9, .tgt_vocab = 10};
+    check_config(cfg);
+}
+
+static void check_config(model_config cfg)
+{
+    fixture f;
+    cell_type cell = cfg.cell;
+    int layers = cfg.layers;
+    bool bidir = cfg.bidir;
     cr_assert_eq(model_init(&f.m, &cfg, 3, 4, 4), 0, "model_init: %s", s2s_errmsg(-2));
     make_batch(&f.bt);
     model_init_params(&f.m, 7, INIT_UNIFORM, 0.5);
@@ -55,13 +65,15 @@ static void check_model(cell_type cell, int layers, bool bidir)
     for (int i = 0; i < f.m.table.n; i++) {
         const param_tensor *t = &f.m.table.t[i];
         char what[160];
-        snprintf(what, sizeof what, "%s/%d layers/%s: %s", cell_name(cell), layers,
-                 bidir ? "bidir" : "unidir", t->name);
+        snprintf(what, sizeof what, "%s/%d+%d layers/%s/attn %s%s%s: %s", cell_name(cell),
+                 layers, cfg.dec_layers, bidir ? "bidir" : "unidir", attn_name(cfg.attn),
+                 cfg.input_feed ? "+feed" : "", cfg.tie_embeddings ? "/tied" : "", t->name);
         failures += gradcheck(what, eval_loss, &f, f.m.params + t->offset,
                               f.m.grads + t->offset, t->size, NULL);
     }
-    cr_expect_eq(failures, 0, "%s, %d layers, %s: %d gradient mismatches (see stderr)",
-                 cell_name(cell), layers, bidir ? "bidirectional" : "unidirectional", failures);
+    cr_expect_eq(failures, 0, "%s, %d layers, %s, attention %s: %d gradient mismatches (see stderr)",
+                 cell_name(cell), layers, bidir ? "bidirectional" : "unidirectional",
+                 attn_name(cfg.attn), failures);
     batch_free(&f.bt);
     model_free(&f.m);
 }
@@ -81,6 +93,60 @@ MODEL_GRAD_TEST(LSTM, 1, false)
 MODEL_GRAD_TEST(LSTM, 1, true)
 MODEL_GRAD_TEST(LSTM, 2, false)
 MODEL_GRAD_TEST(LSTM, 2, true)
+
+/* Attention: every type with every cell; Luong with and without input feeding; two decoder
+ * layers over one encoder layer and the reverse; tied embeddings where sizes allow. */
+static model_config attn_config(cell_type cell, attn_kind attn, bool feed, bool bidir)
+{
+    model_config c = {.cell = cell, .layers = 1, .bidir = bidir, .emb = 3, .hidden = 4,
+                      .src_vocab = 9, .tgt_vocab = 10, .attn = attn, .input_feed = feed};
+    return c;
+}
+
+#define ATTN_GRAD_TEST(cell, attn, feed, bidir)                                                   \
+    Test(model_grad_attn, cell##_##attn##_feed##feed##_bidir##bidir)                               \
+    {                                                                                              \
+        check_config(attn_config(CELL_##cell, ATTN_##attn, feed, bidir));                          \
+    }
+
+ATTN_GRAD_TEST(RNN, BAHDANAU, 0, 1)
+ATTN_GRAD_TEST(GRU, BAHDANAU, 0, 1)
+ATTN_GRAD_TEST(LSTM, BAHDANAU, 0, 1)
+ATTN_GRAD_TEST(GRU, BAHDANAU, 0, 0)
+ATTN_GRAD_TEST(RNN, DOT, 0, 0)
+ATTN_GRAD_TEST(GRU, DOT, 1, 0)
+ATTN_GRAD_TEST(LSTM, DOT, 1, 0)
+ATTN_GRAD_TEST(RNN, GENERAL, 1, 1)
+ATTN_GRAD_TEST(GRU, GENERAL, 0, 1)
+ATTN_GRAD_TEST(GRU, GENERAL, 1, 1)
+ATTN_GRAD_TEST(LSTM, GENERAL, 1, 1)
+
+Test(model_grad_attn, two_decoder_layers)
+{
+    model_config c = attn_config(CELL_LSTM, ATTN_GENERAL, true, true);
+    c.dec_layers = 2;
+    check_config(c);
+    c = attn_config(CELL_GRU, ATTN_BAHDANAU, false, true);
+    c.layers = 2;
+    c.dec_layers = 2;
+    check_config(c);
+    c = attn_config(CELL_GRU, ATTN_NONE, false, true);
+    c.layers = 2;
+    c.dec_layers = 1;
+    check_config(c);
+}
+
+Test(model_grad_attn, tied_embeddings)
+{
+    model_config c = attn_config(CELL_GRU, ATTN_GENERAL, true, true);
+    c.emb = c.hidden; /* the output layer reads h~ (size H), so E must equal H */
+    c.tie_embeddings = true;
+    check_config(c);
+    c = attn_config(CELL_LSTM, ATTN_NONE, false, false);
+    c.emb = c.hidden;
+    c.tie_embeddings = true;
+    check_config(c);
+}
 
 /* The check must be able to fail: corrupt one gradient entry and expect gradcheck to see it. */
 Test(model_grad, detects_corrupted_gradient)
