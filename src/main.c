@@ -14,8 +14,19 @@ _Static_assert(sizeof(optim_kind) == sizeof(int), "optim_kind must be int-sized"
 _Static_assert(sizeof(init_kind) == sizeof(int), "init_kind must be int-sized");
 _Static_assert(sizeof(synth_kind) == sizeof(int), "synth_kind must be int-sized");
 _Static_assert(sizeof(lr_schedule) == sizeof(int), "lr_schedule must be int-sized");
+_Static_assert(sizeof(attn_kind) == sizeof(int), "attn_kind must be int-sized");
+
+/* --input-feed auto means on for Luong attention (dot, general), off otherwise. */
+enum { FEED_AUTO, FEED_ON, FEED_OFF };
+static void resolve_input_feed(model_config *c, int mode)
+{
+    c->input_feed = mode == FEED_ON || (mode == FEED_AUTO && (c->attn == ATTN_DOT ||
+                                                              c->attn == ATTN_GENERAL));
+}
 
 static const char *const CELLS[] = {"rnn", "gru", "lstm", NULL};
+static const char *const ATTNS[] = {"none", "bahdanau", "dot", "general", NULL};
+static const char *const FEEDS[] = {"auto", "on", "off", NULL};
 static const char *const OPTIMS[] = {"sgd", "adam", NULL};
 static const char *const INITS[] = {"uniform", "xavier", NULL};
 static const char *const TASKS[] = {"copy", "reverse", "sort", NULL};
@@ -23,8 +34,16 @@ static const char *const SCHEDULES[] = {"constant", "linear", NULL};
 
 #define MODEL_OPTIONS(T, m)                                                                        \
     {"cell", OPT_CHOICE, offsetof(T, m.cell), "gru", "recurrent cell", CELLS, 0, 0},               \
-    {"layers", OPT_INT, offsetof(T, m.layers), "1", "stacked layers in encoder and decoder",     \
-     NULL, 1, MODEL_MAX_LAYERS},                                                                   \
+    {"layers", OPT_INT, offsetof(T, m.layers), "1", "stacked encoder layers", NULL, 1,            \
+     MODEL_MAX_LAYERS},                                                                            \
+    {"dec-layers", OPT_INT, offsetof(T, m.dec_layers), "0",                                       \
+     "stacked decoder layers (0: as many as the encoder)", NULL, 0, MODEL_MAX_LAYERS},             \
+    {"attn", OPT_CHOICE, offsetof(T, m.attn), "none",                                             \
+     "attention: Bahdanau additive, Luong dot or general", ATTNS, 0, 0},                           \
+    {"input-feed", OPT_CHOICE, offsetof(T, input_feed_mode), "auto",                             \
+     "feed the attentional state to the next step (auto: on for dot and general)", FEEDS, 0, 0},  \
+    {"tie-embeddings", OPT_BOOL, offsetof(T, m.tie_embeddings), "false",                          \
+     "share the target embeddings with the output layer", NULL, 0, 0},                             \
     {"bidir", OPT_BOOL, offsetof(T, m.bidir), "true", "bidirectional encoder", NULL, 0, 0},        \
     {"emb", OPT_INT, offsetof(T, m.emb), EMB_DEFAULT, "embedding size", NULL, 1, 1 << 16},        \
     {"hidden", OPT_INT, offsetof(T, m.hidden), HIDDEN_DEFAULT, "hidden state size", NULL, 1,      \
@@ -79,10 +98,12 @@ static const opt_spec train_specs[] = {
 
 #define EMB_DEFAULT "256"
 #define HIDDEN_DEFAULT "512"
-static const char *const PRESETS[] = {"none", "plain-512", NULL};
+static const char *const PRESETS[] = {"none", "plain-512", "attn-512", "lstm-2x512", "small-256",
+                                      NULL};
 typedef struct {
     bench_options b;
     int preset; /* index into PRESETS; its values are applied before the file and arguments */
+    int input_feed_mode;
 } bench_cli;
 static const opt_spec bench_specs[] = {
     {"preset", OPT_CHOICE, offsetof(bench_cli, preset), "none",
@@ -113,7 +134,18 @@ static const opt_spec bench_specs[] = {
 static const char *const PRESET_PLAIN_512[] = {
     "cell=gru",        "layers=1",      "bidir=true", "emb=256",   "hidden=512",
     "src-vocab=8000",  "tgt-vocab=8000", "batch=64",   "src-len=24", "tgt-len=24", NULL};
-static const char *const *const PRESET_VALUES[] = {NULL, PRESET_PLAIN_512};
+static const char *const PRESET_ATTN_512[] = {
+    "cell=gru",        "layers=1",      "bidir=true", "emb=256",   "hidden=512", "attn=bahdanau",
+    "src-vocab=8000",  "tgt-vocab=8000", "batch=64",   "src-len=24", "tgt-len=24", NULL};
+static const char *const PRESET_LSTM_2X512[] = {
+    "cell=lstm",      "layers=2",       "bidir=true", "emb=256",    "hidden=512",
+    "attn=general",   "input-feed=on",  "src-vocab=8000", "tgt-vocab=8000", "batch=64",
+    "src-len=24",     "tgt-len=24",     NULL};
+static const char *const PRESET_SMALL_256[] = {
+    "cell=gru",        "layers=1",      "bidir=true", "emb=128",   "hidden=256", "attn=bahdanau",
+    "src-vocab=4000",  "tgt-vocab=4000", "batch=32",   "src-len=24", "tgt-len=24", NULL};
+static const char *const *const PRESET_VALUES[] = {NULL, PRESET_PLAIN_512, PRESET_ATTN_512,
+                                                   PRESET_LSTM_2X512, PRESET_SMALL_256};
 
 #define N_SPECS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -140,6 +172,7 @@ static int cmd_train(int argc, char **argv)
         return 0;
     }
     o.task.seed = o.seed;
+    resolve_input_feed(&o.model, o.input_feed_mode);
     train_result r;
     return train_run(&o, stdout, &r);
 }
@@ -167,6 +200,7 @@ static int cmd_bench(int argc, char **argv)
         opts_print_help(stdout, bench_specs, N_SPECS(bench_specs));
         return 0;
     }
+    resolve_input_feed(&c.b.model, c.input_feed_mode);
     bench_result r;
     if ((rc = bench_run(&c.b, stderr, &r)) < 0)
         return rc;

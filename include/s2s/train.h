@@ -35,6 +35,7 @@ typedef struct {
     int eval_size;             /* held-out sentences for evaluation */
     int samples;               /* sample translations printed at the end */
     int threads;               /* OpenBLAS threads */
+    int input_feed_mode;       /* command line only: auto/on/off, resolved into model */
 } train_options;
 
 typedef struct {

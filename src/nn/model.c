@@ -605,15 +605,27 @@ int model_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len)
 
 double model_forward_flops(const model_config *c, int B, int src_T, int tgt_T)
 {
-    double H = c->hidden, E = c->emb, L = c->layers, D = c->bidir ? 2 : 1;
+    double H = c->hidden, E = c->emb, L = c->layers, Ld = model_dec_layers(c);
+    double D = c->bidir ? 2 : 1, DM = D * H, S = src_T, T = tgt_T;
     double GH = cell_gates(c->cell) * H;
     double f = 0;
-    for (int l = 0; l < c->layers; l++) {
-        double enc_in = l ? D * H : E, dec_in = l ? H : E;
-        f += D * 2.0 * B * src_T * GH * (enc_in + H); /* input and recurrent projections */
-        f += 2.0 * B * tgt_T * GH * (dec_in + H);
-    }
-    f += (c->cell == CELL_LSTM ? 2 : 1) * 2.0 * B * (L * H) * (L * D * H); /* bridge(s) */
-    f += 2.0 * B * tgt_T * c->tgt_vocab * H;                                 /* output layer */
+    for (int l = 0; l < c->layers; l++) /* input and recurrent projections, every direction */
+        f += D * 2.0 * B * S * GH * ((l ? DM : E) + H);
+    for (int l = 0; l < (int)Ld; l++)
+        f += 2.0 * B * T * GH * ((l ? H : model_dec_input_size(c)) + H);
+    f += (c->cell == CELL_LSTM ? 2 : 1) * 2.0 * B * (Ld * H) * (L * DM); /* bridge(s) */
+    /* Attention: keys once per batch; per step the query (Bahdanau), the scores (vᵀ tanh(.) or
+     * s·K: one product of length A or H per position), the context and Luong's combination. */
+    if (c->attn == ATTN_BAHDANAU)
+        f += 2.0 * B * S * DM * H + 2.0 * B * T * H * H + 2.0 * B * T * S * H;
+    if (c->attn == ATTN_GENERAL)
+        f += 2.0 * B * S * DM * H + 2.0 * B * T * S * H;
+    if (c->attn == ATTN_DOT)
+        f += 2.0 * B * T * S * DM;
+    if (c->attn != ATTN_NONE)
+        f += 2.0 * B * T * S * DM;
+    if (c->attn == ATTN_DOT || c->attn == ATTN_GENERAL)
+        f += 2.0 * B * T * (DM + H) * H;
+    f += 2.0 * B * T * c->tgt_vocab * model_feature_size(c); /* output layer */
     return f;
 }
