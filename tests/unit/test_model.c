@@ -38,12 +38,15 @@ static void pad_batch(batch *bt, int src_T, int tgt_T)
     bt->tgt_T = tgt_T;
 }
 
-static void check_padding_invariance(cell_type cell, int layers, bool bidir)
+static void check_padding_invariance_cfg(model_config cfg)
 {
     model a, b;
     batch ba, bb;
-    init_model(&a, small_config(cell, layers, bidir), 5, 5);
-    init_model(&b, small_config(cell, layers, bidir), 9, 8);
+    cell_type cell = cfg.cell;
+    int layers = cfg.layers;
+    bool bidir = cfg.bidir;
+    init_model(&a, cfg, 5, 5);
+    init_model(&b, cfg, 9, 8);
     cr_assert_eq(batch_init(&ba, 3, 5, 5), 0, "batch_init");
     cr_assert_eq(batch_init(&bb, 3, 9, 8), 0, "batch_init");
     cr_assert_eq(batch_fill(&ba, 3, SRC, SL, TGT, TL), 0, "batch_fill");
@@ -59,12 +62,18 @@ static void check_padding_invariance(cell_type cell, int layers, bool bidir)
     cr_expect(fabs(sa.loss - sb.loss) <= 1e-5 * fabs(sa.loss), "loss %.9g vs padded %.9g",
               sa.loss, sb.loss);
     double d = max_rel_diff(a.grads, b.grads, a.n_params, 1e-3);
-    cr_expect(d <= 1e-5, "%s %d layers %s: gradients change with padding (max rel diff %.3g)",
-              cell_name(cell), layers, bidir ? "bidir" : "unidir", d);
+    cr_expect(d <= 1e-5,
+              "%s %d layers %s attn %s: gradients change with padding (max rel diff %.3g)",
+              cell_name(cell), layers, bidir ? "bidir" : "unidir", attn_name(cfg.attn), d);
     batch_free(&ba);
     batch_free(&bb);
     model_free(&a);
     model_free(&b);
+}
+
+static void check_padding_invariance(cell_type cell, int layers, bool bidir)
+{
+    check_padding_invariance_cfg(small_config(cell, layers, bidir));
 }
 
 Test(model, padding_invariance_all_cells)
@@ -74,6 +83,75 @@ Test(model, padding_invariance_all_cells)
             check_padding_invariance((cell_type)c, layers, false);
             check_padding_invariance((cell_type)c, layers, true);
         }
+}
+
+Test(model, padding_invariance_with_attention)
+{
+    for (int c = 0; c < 3; c++) {
+        model_config cfg = small_config((cell_type)c, 1, true);
+        cfg.attn = ATTN_BAHDANAU;
+        check_padding_invariance_cfg(cfg);
+        cfg.attn = ATTN_GENERAL;
+        cfg.input_feed = true;
+        cfg.dec_layers = 2;
+        check_padding_invariance_cfg(cfg);
+        cfg = small_config((cell_type)c, 2, false);
+        cfg.attn = ATTN_DOT;
+        cfg.input_feed = true;
+        check_padding_invariance_cfg(cfg);
+    }
+}
+
+/* Attention weights: exactly zero on padding, summing to one over each sentence's own
+ * positions, for every attention type. */
+Test(model, attention_ignores_padding)
+{
+    const attn_kind kinds[] = {ATTN_BAHDANAU, ATTN_DOT, ATTN_GENERAL};
+    for (int k = 0; k < 3; k++) {
+        model m;
+        batch bt;
+        model_config cfg = small_config(CELL_GRU, 1, kinds[k] != ATTN_DOT);
+        cfg.attn = kinds[k];
+        init_model(&m, cfg, 5, 5);
+        cr_assert_eq(batch_init(&bt, 3, 5, 5), 0, "batch_init");
+        cr_assert_eq(batch_fill(&bt, 3, SRC, SL, TGT, TL), 0, "batch_fill");
+        output_stats st;
+        cr_assert_eq(model_evaluate(&m, &bt, &st), 0, "evaluate");
+        for (int t = 0; t < bt.tgt_T; t++)
+            for (int b = 0; b < 3; b++) {
+                const real *a = m.att_alpha + ((size_t)t * 3 + b) * bt.src_T;
+                double sum = 0;
+                for (int i = 0; i < bt.src_T; i++) {
+                    if (i >= SL[b])
+                        cr_expect_eq(a[i], 0, "%s: weight %g on padding (t %d, b %d, i %d)",
+                                     attn_name(kinds[k]), a[i], t, b, i);
+                    sum += a[i];
+                }
+                cr_expect(fabs(sum - 1) < 1e-5, "%s: weights sum to %g", attn_name(kinds[k]),
+                          sum);
+            }
+        batch_free(&bt);
+        model_free(&m);
+    }
+}
+
+Test(model, attention_config_errors)
+{
+    model m;
+    model_config c = small_config(CELL_GRU, 1, true);
+    c.attn = ATTN_DOT;
+    cr_expect_eq(model_init(&m, &c, 2, 3, 3), S2S_EINVAL, "dot attention with 2H memory accepted");
+    cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "dot attention") != NULL, "message: %s",
+              s2s_errmsg(S2S_EINVAL));
+    c = small_config(CELL_GRU, 1, true);
+    c.attn = ATTN_BAHDANAU;
+    c.tie_embeddings = true;
+    cr_expect_eq(model_init(&m, &c, 2, 3, 3), S2S_EINVAL, "impossible tying accepted");
+    cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "tied embeddings") != NULL, "message: %s",
+              s2s_errmsg(S2S_EINVAL));
+    c.tie_embeddings = false;
+    c.input_feed = true;
+    cr_expect_eq(model_init(&m, &c, 2, 3, 3), S2S_EINVAL, "input feeding with Bahdanau accepted");
 }
 
 /* Loss and gradients of a batch are the sums over its sentences taken alone. */
@@ -131,34 +209,51 @@ Test(model, deterministic)
 
 /* Greedy decoding must agree with teacher forcing on its own output: feeding the greedy
  * hypothesis back as the target, every position's argmax is the hypothesis token. */
-Test(model, greedy_consistent_with_teacher_forcing)
+static void check_greedy(model_config cfg)
 {
     model m;
     batch bt;
-    init_model(&m, small_config(CELL_GRU, 1, true), 5, 8);
+    init_model(&m, cfg, 5, 8);
     cr_assert_eq(batch_init(&bt, 3, 5, 8), 0, "batch_init");
     cr_assert_eq(batch_fill(&bt, 3, SRC, SL, NULL, NULL), 0, "batch_fill (source only)");
     enum { MAXLEN = 6 };
     int out[3 * MAXLEN], out_len[3];
     cr_assert_eq(model_greedy(&m, &bt, MAXLEN, out, out_len), 0, "greedy");
+    int checked = 0;
     for (int b = 0; b < 3; b++) {
         cr_assert(out_len[b] >= 0 && out_len[b] <= MAXLEN, "length %d", out_len[b]);
-        if (out_len[b] == 0 || out_len[b] == MAXLEN)
-            continue; /* empty or unfinished: nothing to re-score */
+        if (out_len[b] == 0)
+            continue; /* </s> first: nothing to re-score */
         const int *src = SRC[b], *hyp = out + b * MAXLEN;
         int sl = SL[b], hl = out_len[b];
+        bool finished = hl < MAXLEN;
+        checked += hl;
         batch one;
         cr_assert_eq(batch_init(&one, 1, 5, 8), 0, "batch_init");
         cr_assert_eq(batch_fill(&one, 1, &src, &sl, &hyp, &hl), 0, "batch_fill");
         output_stats st;
         cr_assert_eq(model_evaluate(&m, &one, &st), 0, "evaluate");
-        cr_expect_eq(st.correct, st.tokens,
+        /* Every hypothesis token is the argmax at its position; so is the final </s> if greedy
+         * produced one (an unfinished hypothesis ends without it). */
+        cr_expect_eq(st.correct, st.tokens - (finished ? 0 : 1),
                      "sentence %d: teacher-forced argmax disagrees with greedy (%ld of %ld)", b,
                      st.correct, st.tokens);
         batch_free(&one);
     }
+    cr_expect_gt(checked, 0, "no greedy token was checked");
     batch_free(&bt);
     model_free(&m);
+}
+
+Test(model, greedy_consistent_with_teacher_forcing)
+{
+    check_greedy(small_config(CELL_GRU, 1, true));
+    model_config c = small_config(CELL_LSTM, 2, true);
+    c.attn = ATTN_BAHDANAU;
+    check_greedy(c);
+    c.attn = ATTN_GENERAL;
+    c.input_feed = true;
+    check_greedy(c);
 }
 
 Test(model, config_errors_name_the_field)
