@@ -7,6 +7,8 @@
 #ifndef S2S_BATCH_H
 #define S2S_BATCH_H
 
+#include <stdint.h>
+
 #include "s2s/tokens.h"
 
 typedef struct {
@@ -17,6 +19,8 @@ typedef struct {
     int *tgt_in;                 /* [tgt_T, B] */
     int *tgt_out;                /* [tgt_T, B] */
     int *tgt_len;                /* [B] decoder steps of each sentence (m + 1) */
+    uint32_t *ids;               /* [B] sentence ids (dataset indices): key dropout masks and
+                                  * sampling coins; batch_fill sets 0..B-1, callers overwrite */
 } batch;
 
 int batch_init(batch *bt, int max_B, int max_src, int max_tgt);

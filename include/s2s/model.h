@@ -32,7 +32,14 @@ typedef struct {
     attn_kind attn;
     bool input_feed;     /* Luong only: h~_{t-1} joins layer 0's input */
     bool tie_embeddings; /* out.weight is tgt_embed.weight */
+    double dropout;      /* training-time dropout probability (docs/model.md); 0: none */
 } model_config;
+
+/* What a training step needs besides the batch: the keys of its random draws and the loss. */
+typedef struct {
+    uint32_t seed, step;    /* dropout masks: (seed, RNG_DROPOUT, step, sentence id, ...) */
+    double label_smoothing; /* 0: plain NLL */
+} train_context;
 
 /* Decoder layers, output-layer input width and layer-0 input width of a configuration. */
 int model_dec_layers(const model_config *cfg);
@@ -75,6 +82,14 @@ typedef struct {
     real *bridge_c_in, *bridge_c, *d_bridge_c_in, *d_bridge_c; /* LSTM cell-state bridge */
     real *dec_h0, *dec_c0, *d_dec_h0, *d_dec_c0;               /* [L, B, H] */
     real *d_enc_c_final;                                       /* [B, H] scratch */
+    /* dropout (allocated when cfg.dropout > 0); `training` is set during forward_backward */
+    bool training;
+    real *mask_src, *mask_tgt, *mask_feat;  /* [Ts,B,E], [Tt,B,E], [Tt,B,feat] */
+    real *mask_enc[MODEL_MAX_LAYERS], *enc_in[MODEL_MAX_LAYERS]; /* l >= 1: [Ts, B, D*H] */
+    real *mask_dec[MODEL_MAX_LAYERS], *dec_in[MODEL_MAX_LAYERS]; /* l >= 1: [Tt, B, H] */
+    real *feat_drop;                        /* [Tt, B, H] layer-major decoder only */
+    real *drop_scratch;                     /* [max(Ts*D, Tt) * B * H] */
+
     /* step-major decoder (attention): see src/nn/decoder.c */
     real *dec_x0;            /* [Tt, B, in0] layer-0 inputs [e_t ; extra_t] */
     real *att_keys, *d_att_keys; /* [Ts, B, KW] */
@@ -94,6 +109,12 @@ typedef struct {
     int *gd_ids;               /* [B] */
 } model;
 
+/* Whether the current pass drops out: training with a dropout probability. */
+static inline bool model_dropping(const model *m)
+{
+    return m->training && m->cfg.dropout > 0;
+}
+
 /* Builds the parameter table and allocates parameters (zeroed), gradients and workspaces. */
 int model_init(model *m, const model_config *cfg, int max_B, int max_src, int max_tgt);
 void model_free(model *m); /* safe on a zeroed or half-built model */
@@ -107,11 +128,17 @@ void model_init_params(model *m, uint32_t seed, init_kind kind, double scale);
 void model_zero_grads(model *m);
 
 /* Teacher-forced forward pass and full backpropagation through time for one batch. Gradients of
- * the SUMMED loss are accumulated into m->grads; stats returns loss sum, token count, correct. */
-int model_forward_backward(model *m, const batch *bt, output_stats *stats);
+ * the SUMMED loss are accumulated into m->grads; stats returns loss sums, token count, correct.
+ * ctx may be NULL: no dropout draws (dropout must then be 0) and no label smoothing. */
+int model_forward_backward(model *m, const batch *bt, const train_context *ctx,
+                           output_stats *stats);
 
-/* Forward only (evaluation). */
+/* Forward only (evaluation: no dropout, plain NLL). */
 int model_evaluate(model *m, const batch *bt, output_stats *stats);
+
+/* The training objective of model_forward_backward (same dropout masks, label smoothing)
+ * without the backward pass: what gradient checks differentiate numerically. */
+int model_train_loss(model *m, const batch *bt, const train_context *ctx, output_stats *stats);
 
 /* Greedy decoding of the sources in bt (targets ignored): out[b * max_len + t] for t < out_len[b]
  * (</s> not included; out_len[b] == max_len means no </s> was produced). */

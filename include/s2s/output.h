@@ -2,7 +2,8 @@
  *
  * For n target positions with features x [n, I] (the decoder's top states, or in later models
  * state ⊕ context ⊕ embedding): logits = x W^T + b, W [V, I] as nn.Linear; the loss is
- * sum over non-padding rows of -log softmax(logits)[target]. The loss is a sum, not a mean: the
+ * sum over non-padding rows of -log softmax(logits)[target], optionally label-smoothed
+ * (PyTorch's cross_entropy(..., label_smoothing=eps, reduction='sum')). The loss is a sum, not a mean: the
  * trainer divides by the global token count (over all ranks) once the gradients are reduced.
  *
  * Rows are processed in blocks of block_rows: one GEMM produces a block of logits, one fused
@@ -23,20 +24,23 @@ int output_ws_init(output_ws *ws, int in, int vocab, int block_rows);
 void output_ws_free(output_ws *ws); /* safe on a zeroed ws */
 
 typedef struct {
-    double loss;  /* sum of -log p(target) over counted rows (double accumulator) */
+    double loss;  /* the trained objective summed over counted rows: with label smoothing eps,
+                   * (1 - eps)(-log p_target) + eps * mean_v(-log p_v); else equal to nll */
+    double nll;   /* sum of -log p(target) (for perplexity) */
     long tokens;  /* number of non-padding targets */
     long correct; /* rows whose argmax equals the target */
 } output_stats;
 
-/* Forward only (evaluation): stats over the rows whose target is not TOK_PAD. */
+/* Forward only (evaluation): stats over the rows whose target is not TOK_PAD, the objective
+ * with label smoothing `label_smoothing` (0: plain NLL). */
 output_stats output_loss_forward(output_ws *ws, const real *x, int n, const int *targets,
-                                 const real *W, const real *b);
+                                 const real *W, const real *b, double label_smoothing);
 
 /* Forward and backward of the summed loss in one pass over the blocks:
  * dx [n, I] written (overwritten; zero on padding rows); dW [V, I] and db [V] accumulated. */
 output_stats output_loss_forward_backward(output_ws *ws, const real *x, int n,
                                           const int *targets, const real *W, const real *b,
-                                          real *dx, real *dW, real *db);
+                                          double label_smoothing, real *dx, real *dW, real *db);
 
 /* Greedy choice: ids[i] = argmax_v logits[i, v] (lowest index on ties); optionally the log-prob
  * of the chosen token in logp[i] (may be NULL). n <= block_rows is not required. */

@@ -28,6 +28,7 @@ typedef struct {
     double lr, momentum, beta1, beta2, eps;
     lr_schedule schedule;   /* constant, or linear decay to zero at the last step */
     double clip;            /* max global gradient norm; <= 0 disables */
+    double label_smoothing;
     init_kind init;
     double init_scale;
     unsigned seed;

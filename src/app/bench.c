@@ -123,7 +123,8 @@ int bench_run(const bench_options *o, FILE *log, bench_result *res)
         output_stats st;
         double t0 = wall_seconds();
         model_zero_grads(&m);
-        if ((rc = model_forward_backward(&m, &bt, &st)) < 0)
+        train_context ctx = {.seed = o->seed, .step = (uint32_t)(step + o->warmup)};
+        if ((rc = model_forward_backward(&m, &bt, &ctx, &st)) < 0)
             goto fail;
         double t1 = wall_seconds();
         scale_buffer(m.grads, m.n_params, (real)(1.0 / (double)st.tokens));

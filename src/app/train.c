@@ -57,7 +57,10 @@ static int load_batch(const synth_task *task, int split, uint32_t first, int n, 
     for (int i = 0; i < n; i++)
         synth_example(task, split, first + (uint32_t)i, e->src + (size_t)i * e->cap_len,
                       &e->src_len[i], e->tgt + (size_t)i * e->cap_len, &e->tgt_len[i]);
-    return batch_fill(bt, n, e->src_rows, e->src_len, e->tgt_rows, e->tgt_len);
+    int rc = batch_fill(bt, n, e->src_rows, e->src_len, e->tgt_rows, e->tgt_len);
+    for (int i = 0; i < n && rc == 0; i++)
+        bt->ids[i] = first + (uint32_t)i; /* the example index keys its dropout masks */
+    return rc;
 }
 
 static void print_tokens(FILE *f, const synth_task *task, const int *ids, int n)
@@ -176,7 +179,9 @@ int train_run(const train_options *o, FILE *log, train_result *res)
                              &e, &bt)) < 0)
             goto fail;
         model_zero_grads(&m);
-        if ((rc = model_forward_backward(&m, &bt, &st)) < 0)
+        train_context ctx = {.seed = o->seed, .step = (uint32_t)step,
+                             .label_smoothing = o->label_smoothing};
+        if ((rc = model_forward_backward(&m, &bt, &ctx, &st)) < 0)
             goto fail;
         if (!isfinite(st.loss)) {
             rc = s2s_fail(S2S_ENUMERIC, "train: loss is %g at step %ld", st.loss, step);

@@ -20,7 +20,8 @@ int batch_init(batch *bt, int max_B, int max_src, int max_tgt)
     bt->tgt_in = calloc((size_t)max_tgt * max_B, sizeof(int));
     bt->tgt_out = calloc((size_t)max_tgt * max_B, sizeof(int));
     bt->tgt_len = calloc((size_t)max_B, sizeof(int));
-    if (!bt->src || !bt->src_len || !bt->tgt_in || !bt->tgt_out || !bt->tgt_len) {
+    bt->ids = calloc((size_t)max_B, sizeof(uint32_t));
+    if (!bt->src || !bt->src_len || !bt->tgt_in || !bt->tgt_out || !bt->tgt_len || !bt->ids) {
         batch_free(bt);
         return s2s_fail(S2S_ENOMEM, "batch: cannot allocate %d x (%d + %d) tokens", max_B,
                         max_src, max_tgt);
@@ -35,6 +36,7 @@ void batch_free(batch *bt)
     free(bt->tgt_in);
     free(bt->tgt_out);
     free(bt->tgt_len);
+    free(bt->ids);
     memset(bt, 0, sizeof *bt);
 }
 
@@ -65,8 +67,10 @@ int batch_fill(batch *bt, int B, const int *const *src, const int *src_len,
     for (int t = 0; t < src_T; t++)
         for (int b = 0; b < B; b++)
             bt->src[t * B + b] = t < src_len[b] ? src[b][t] : TOK_PAD;
-    for (int b = 0; b < B; b++)
+    for (int b = 0; b < B; b++) {
         bt->src_len[b] = src_len[b];
+        bt->ids[b] = (uint32_t)b;
+    }
     for (int b = 0; b < B; b++) {
         int m = tgt ? tgt_len[b] : 0;
         bt->tgt_len[b] = tgt ? m + 1 : 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "s2s/blas.h"
+#include "s2s/dropout.h"
 #include "s2s/layers.h"
 #include "s2s/status.h"
 
@@ -174,7 +175,12 @@ static void step_forward(model *m, const attn_memory *mem, const dims *d, int cu
             if (d->extra > 0)
                 gemm(false, true, B, GH, d->extra, 1, x0 + E, in0, w->w_ih + E, in0, 1, xw, GH);
         } else {
-            linear_forward(xw, m->dec_out[l - 1] + rc * H, w->w_ih, w->b_ih, B, H, GH);
+            const real *in = m->dec_out[l - 1] + rc * H;
+            if (model_dropping(m)) {
+                dropout_apply(m->dec_in[l] + rc * H, in, m->mask_dec[l] + rc * H, (size_t)B * H);
+                in = m->dec_in[l] + rc * H;
+            }
+            linear_forward(xw, in, w->w_ih, w->b_ih, B, H, GH);
         }
         cell_step_forward(w, B, xw, h_before(m, d, l, prev), H, c_before(m, d, l, prev), active,
                           m->dec_out[l] + rc * H, H, d->lstm ? ws->c + rc * H : NULL,
@@ -201,6 +207,8 @@ static void step_forward(model *m, const attn_memory *mem, const dims *d, int cu
             memcpy(f + H + d->DM, x0 + (size_t)b * in0, E * sizeof(real));
         }
     }
+    if (model_dropping(m))
+        dropout_apply(feat, feat, m->mask_feat + rc * d->F, (size_t)B * d->F);
 }
 
 void decoder_forward(model *m, const batch *bt)
@@ -211,6 +219,8 @@ void decoder_forward(model *m, const batch *bt)
 
     /* Embeddings into layer 0's input rows, then W_ih[:, :E] e + b_ih for all steps at once. */
     embedding_forward(m->tgt_x, bt->tgt_in, T * B, P(m, m->tgt_embed), E);
+    if (model_dropping(m))
+        dropout_apply(m->tgt_x, m->tgt_x, m->mask_tgt, (size_t)T * B * E);
     for (size_t r = 0; r < (size_t)T * B; r++)
         memcpy(m->dec_x0 + r * in0, m->tgt_x + r * E, E * sizeof(real));
     const rnn_weights *w0 = &m->dec[0];
@@ -245,6 +255,9 @@ void decoder_backward(model *m, const batch *bt)
         memset(m->d_att_keys, 0, (size_t)d.S * B * d.KW * sizeof(real));
     if (d.extra > 0)
         memset(m->d_extra, 0, (size_t)B * d.extra * sizeof(real));
+    const bool drop = model_dropping(m);
+    if (drop) /* the output layer read dropped-out features */
+        dropout_apply(m->d_feats, m->d_feats, m->mask_feat, (size_t)T * B * d.F);
 
     for (int t = T - 1; t >= 0; t--) {
         const size_t rc = (size_t)t * B;
@@ -300,8 +313,13 @@ void decoder_backward(model *m, const batch *bt)
             tmp = ws->dc;
             ws->dc = ws->dc_prev;
             ws->dc_prev = tmp;
-            if (l > 0) /* the layer below's output fed this layer's input */
+            if (l > 0 && drop) { /* the layer below's output, dropped out, fed this layer */
+                gemm(false, false, B, H, GH, 1, dxw, GH, w->w_ih, H, 0, m->drop_scratch, H);
+                dropout_accumulate(m->dec_ws[l - 1].dh, m->drop_scratch,
+                                   m->mask_dec[l] + rc * H, BH);
+            } else if (l > 0) {
                 gemm(false, false, B, H, GH, 1, dxw, GH, w->w_ih, H, 1, m->dec_ws[l - 1].dh, H);
+            }
             else if (d.extra > 0)
                 gemm(false, false, B, d.extra, GH, 1, dxw, GH, w->w_ih + E, in0, 0, m->d_extra,
                      d.extra);
@@ -333,13 +351,15 @@ void decoder_backward(model *m, const batch *bt)
 
     /* Weight gradients, one GEMM per weight over all steps. */
     for (int l = 0; l < L; l++) {
-        const real *x = l ? m->dec_out[l - 1] : m->dec_x0;
+        const real *x = l == 0 ? m->dec_x0 : drop ? m->dec_in[l] : m->dec_out[l - 1];
         rnn_weight_grads(&m->dec[l], T, B, x, m->dec_ws[l].dxw, m->dec_ws[l].dhw, false,
                          m->dec_h0 + (size_t)l * BH, m->dec_out[l], H, NULL);
     }
     /* Target embeddings: layer 0's input gradient restricted to its first E columns. */
     gemm(false, false, T * B, E, GH, 1, m->dec_ws[0].dxw, GH, m->dec[0].w_ih, in0, 1, m->d_tgt_x,
          E);
+    if (drop)
+        dropout_apply(m->d_tgt_x, m->d_tgt_x, m->mask_tgt, (size_t)T * B * E);
     embedding_backward(G(m, m->tgt_embed), m->d_tgt_x, bt->tgt_in, T * B, E);
 
     const real *M = mem.M;

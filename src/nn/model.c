@@ -15,6 +15,7 @@
 
 #include "s2s/blas.h"
 #include "s2s/decoder.h"
+#include "s2s/dropout.h"
 #include "s2s/layers.h"
 #include "s2s/rng.h"
 #include "s2s/status.h"
@@ -57,6 +58,8 @@ int model_config_check(const model_config *cfg)
                         "model: tied embeddings need the output layer's input (%d) to equal the "
                         "embedding size (%d)",
                         model_feature_size(cfg), cfg->emb);
+    if (!(cfg->dropout >= 0 && cfg->dropout < 1))
+        return s2s_fail(S2S_EINVAL, "model: dropout must be in [0, 1), got %g", cfg->dropout);
     if (cfg->src_vocab <= TOK_FIRST_WORD || cfg->tgt_vocab <= TOK_FIRST_WORD)
         return s2s_fail(S2S_EINVAL,
                         "model: vocabularies must hold more than the %d reserved tokens, got "
@@ -269,6 +272,22 @@ int model_init(model *m, const model_config *cfg, int max_B, int max_src, int ma
         m->d_enc_c_final = alloc_reals((size_t)B * H, &ok);
         m->gd_c = alloc_reals(2 * B * LH, &ok);
     }
+    if (cfg->dropout > 0) {
+        m->mask_src = alloc_reals(src_rows * E, &ok);
+        m->mask_tgt = alloc_reals(tgt_rows * E, &ok);
+        m->mask_feat = alloc_reals(tgt_rows * m->feat, &ok);
+        m->feat_drop = alloc_reals(tgt_rows * H, &ok);
+        size_t scratch = src_rows * D > tgt_rows ? src_rows * D : tgt_rows;
+        m->drop_scratch = alloc_reals(scratch * H, &ok);
+        for (int l = 1; l < L; l++) {
+            m->mask_enc[l] = alloc_reals(src_rows * D * H, &ok);
+            m->enc_in[l] = alloc_reals(src_rows * D * H, &ok);
+        }
+        for (int l = 1; l < Ld; l++) {
+            m->mask_dec[l] = alloc_reals(tgt_rows * H, &ok);
+            m->dec_in[l] = alloc_reals(tgt_rows * H, &ok);
+        }
+    }
     m->gd_h = alloc_reals(2 * B * LH, &ok);
     m->gd_in = alloc_reals((size_t)B * (E > H ? E : H), &ok);
     if (ok && (rc = decoder_init(m)) < 0)
@@ -295,13 +314,18 @@ void model_free(model *m)
         free(m->d_enc_out[l]);
         free(m->dec_out[l]);
         free(m->d_dec_out[l]);
+        free(m->mask_enc[l]);
+        free(m->enc_in[l]);
+        free(m->mask_dec[l]);
+        free(m->dec_in[l]);
     }
     output_ws_free(&m->out_ws);
     decoder_free(m);
     real *bufs[] = {m->params, m->grads, m->src_x, m->d_src_x, m->tgt_x, m->d_tgt_x,
                     m->bridge_in, m->d_bridge_in, m->bridge_h, m->d_bridge_h, m->bridge_c_in,
                     m->d_bridge_c_in, m->bridge_c, m->d_bridge_c, m->dec_h0, m->dec_c0,
-                    m->d_dec_h0, m->d_dec_c0, m->d_enc_c_final, m->gd_h, m->gd_c, m->gd_in};
+                    m->d_dec_h0, m->d_dec_c0, m->d_enc_c_final, m->gd_h, m->gd_c, m->gd_in,
+                    m->mask_src, m->mask_tgt, m->mask_feat, m->feat_drop, m->drop_scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
     free(m->gd_ids);
@@ -345,12 +369,44 @@ static int check_batch(const model *m, const batch *bt, bool need_target)
 /* Row (t, b) of a [T, B, width] buffer. */
 static inline size_t row(int t, int b, int B) { return (size_t)t * B + b; }
 
+/* Input of encoder layer l: the embeddings, or the layer below's output (dropped out). */
+static const real *enc_input(const model *m, int l)
+{
+    return l == 0 ? m->src_x : model_dropping(m) ? m->enc_in[l] : m->enc_out[l - 1];
+}
+
+static const real *dec_input(const model *m, int l)
+{
+    return l == 0 ? m->tgt_x : model_dropping(m) ? m->dec_in[l] : m->dec_out[l - 1];
+}
+
+/* Every dropout mask of a training step, drawn before the forward pass. */
+static void make_masks(model *m, const batch *bt, const train_context *ctx)
+{
+    int B = bt->B, Ts = bt->src_T, Tt = bt->tgt_T, E = m->cfg.emb, H = m->cfg.hidden;
+    double p = m->cfg.dropout;
+    dropout_mask(m->mask_src, Ts, B, E, bt->ids, ctx->seed, ctx->step, DROP_SRC_EMBED, p);
+    dropout_mask(m->mask_tgt, Tt, B, E, bt->ids, ctx->seed, ctx->step, DROP_TGT_EMBED, p);
+    dropout_mask(m->mask_feat, Tt, B, m->feat, bt->ids, ctx->seed, ctx->step, DROP_FEATURES, p);
+    for (int l = 1; l < m->cfg.layers; l++)
+        dropout_mask(m->mask_enc[l], Ts, B, m->dirs * H, bt->ids, ctx->seed, ctx->step,
+                     DROP_ENC_LAYER + l, p);
+    for (int l = 1; l < m->dec_layers; l++)
+        dropout_mask(m->mask_dec[l], Tt, B, H, bt->ids, ctx->seed, ctx->step,
+                     DROP_DEC_LAYER + l, p);
+}
+
 static void encoder_forward(model *m, const batch *bt)
 {
     int B = bt->B, T = bt->src_T, E = m->cfg.emb, H = m->cfg.hidden, D = m->dirs;
+    size_t rows = (size_t)T * B;
     embedding_forward(m->src_x, bt->src, T * B, P(m, m->src_embed), E);
+    if (model_dropping(m))
+        dropout_apply(m->src_x, m->src_x, m->mask_src, rows * E);
     for (int l = 0; l < m->cfg.layers; l++) {
-        const real *x = l ? m->enc_out[l - 1] : m->src_x;
+        if (l > 0 && model_dropping(m))
+            dropout_apply(m->enc_in[l], m->enc_out[l - 1], m->mask_enc[l], rows * D * H);
+        const real *x = enc_input(m, l);
         for (int d = 0; d < D; d++)
             rnn_layer_forward(&m->enc[l][d], &m->enc_ws[l][d], T, B, x, bt->src_len, d == 1,
                               NULL, NULL, m->enc_out[l] + d * H, D * H);
@@ -423,12 +479,19 @@ static const real *dec_c0_of(const model *m, int l, int B)
 static void decoder_forward_layers(model *m, const batch *bt)
 {
     int B = bt->B, T = bt->tgt_T, E = m->cfg.emb, H = m->cfg.hidden;
+    size_t rows = (size_t)T * B;
     embedding_forward(m->tgt_x, bt->tgt_in, T * B, P(m, m->tgt_embed), E);
+    if (model_dropping(m))
+        dropout_apply(m->tgt_x, m->tgt_x, m->mask_tgt, rows * E);
     for (int l = 0; l < m->dec_layers; l++) {
-        const real *x = l ? m->dec_out[l - 1] : m->tgt_x;
+        if (l > 0 && model_dropping(m))
+            dropout_apply(m->dec_in[l], m->dec_out[l - 1], m->mask_dec[l], rows * H);
+        const real *x = dec_input(m, l);
         rnn_layer_forward(&m->dec[l], &m->dec_ws[l], T, B, x, bt->tgt_len, false,
                           m->dec_h0 + (size_t)l * B * H, dec_c0_of(m, l, B), m->dec_out[l], H);
     }
+    if (model_dropping(m))
+        dropout_apply(m->feat_drop, m->dec_out[m->dec_layers - 1], m->mask_feat, rows * H);
 }
 
 /* Backward of decoder_forward_layers from d_dec_out[top], top layer first; each layer's dx is
@@ -437,22 +500,33 @@ static void decoder_backward_layers(model *m, const batch *bt)
 {
     int B = bt->B, Tt = bt->tgt_T, E = m->cfg.emb, H = m->cfg.hidden;
     bool lstm = m->cfg.cell == CELL_LSTM;
+    size_t rows = (size_t)Tt * B;
+    bool drop = model_dropping(m);
+    if (drop) /* the output layer read the dropped-out top states */
+        dropout_apply(m->d_dec_out[m->dec_layers - 1], m->d_dec_out[m->dec_layers - 1],
+                      m->mask_feat, rows * H);
     for (int l = m->dec_layers - 1; l >= 0; l--) {
-        const real *x = l ? m->dec_out[l - 1] : m->tgt_x;
-        real *dx = l ? m->d_dec_out[l - 1] : m->d_tgt_x;
-        memset(dx, 0, (size_t)Tt * B * (l ? H : E) * sizeof(real));
-        rnn_layer_backward(&m->dec[l], &m->dec_ws[l], Tt, B, x, bt->tgt_len, false,
+        /* dx: straight into the gradient of the layer below, or through its dropout mask. */
+        real *dx = l == 0 ? m->d_tgt_x : drop ? m->drop_scratch : m->d_dec_out[l - 1];
+        memset(dx, 0, rows * (l ? H : E) * sizeof(real));
+        rnn_layer_backward(&m->dec[l], &m->dec_ws[l], Tt, B, dec_input(m, l), bt->tgt_len, false,
                            m->dec_h0 + (size_t)l * B * H, dec_c0_of(m, l, B), m->dec_out[l], H,
                            m->d_dec_out[l], NULL, dx, m->d_dec_h0 + (size_t)l * B * H,
                            lstm ? m->d_dec_c0 + (size_t)l * B * H : NULL);
+        if (l > 0 && drop)
+            dropout_apply(m->d_dec_out[l - 1], dx, m->mask_dec[l], rows * H);
     }
+    if (drop)
+        dropout_apply(m->d_tgt_x, m->d_tgt_x, m->mask_tgt, rows * E);
     embedding_backward(G(m, m->tgt_embed), m->d_tgt_x, bt->tgt_in, Tt * B, E);
 }
 
 /* Rows the output layer reads: the top decoder states, or with attention the features. */
 static real *features(const model *m)
 {
-    return m->step_major ? m->feats : m->dec_out[m->dec_layers - 1];
+    if (m->step_major)
+        return m->feats;
+    return model_dropping(m) ? m->feat_drop : m->dec_out[m->dec_layers - 1];
 }
 
 static real *d_features(const model *m)
@@ -475,15 +549,43 @@ int model_evaluate(model *m, const batch *bt, output_stats *stats)
     int rc = check_batch(m, bt, true);
     if (rc < 0)
         return rc;
+    m->training = false;
     forward(m, bt);
     *stats = output_loss_forward(&m->out_ws, features(m), bt->tgt_T * bt->B, bt->tgt_out,
-                                 P(m, m->out_w), P(m, m->out_b));
+                                 P(m, m->out_w), P(m, m->out_b), 0);
     return 0;
 }
 
-int model_forward_backward(model *m, const batch *bt, output_stats *stats)
+/* Checks, sets training mode and draws the dropout masks of a training pass. */
+static int start_training_pass(model *m, const batch *bt, const train_context *ctx)
 {
     int rc = check_batch(m, bt, true);
+    if (rc < 0)
+        return rc;
+    if (m->cfg.dropout > 0 && !ctx)
+        return s2s_fail(S2S_EINVAL, "model: dropout %g needs a training context (seed, step)",
+                        m->cfg.dropout);
+    m->training = true;
+    if (model_dropping(m))
+        make_masks(m, bt, ctx);
+    return 0;
+}
+
+int model_train_loss(model *m, const batch *bt, const train_context *ctx, output_stats *stats)
+{
+    int rc = start_training_pass(m, bt, ctx);
+    if (rc < 0)
+        return rc;
+    forward(m, bt);
+    *stats = output_loss_forward(&m->out_ws, features(m), bt->tgt_T * bt->B, bt->tgt_out,
+                                 P(m, m->out_w), P(m, m->out_b), ctx ? ctx->label_smoothing : 0);
+    return 0;
+}
+
+int model_forward_backward(model *m, const batch *bt, const train_context *ctx,
+                           output_stats *stats)
+{
+    int rc = start_training_pass(m, bt, ctx);
     if (rc < 0)
         return rc;
     int B = bt->B, Ts = bt->src_T, Tt = bt->tgt_T, L = m->cfg.layers, D = m->dirs;
@@ -492,7 +594,8 @@ int model_forward_backward(model *m, const batch *bt, output_stats *stats)
 
     forward(m, bt);
     *stats = output_loss_forward_backward(&m->out_ws, features(m), Tt * B, bt->tgt_out,
-                                          P(m, m->out_w), P(m, m->out_b), d_features(m),
+                                          P(m, m->out_w), P(m, m->out_b),
+                                          ctx ? ctx->label_smoothing : 0, d_features(m),
                                           G(m, m->out_w), G(m, m->out_b));
     if (m->step_major) {
         memset(m->d_mem, 0, (size_t)Ts * B * D * H * sizeof(real));
@@ -525,10 +628,15 @@ int model_forward_backward(model *m, const batch *bt, output_stats *stats)
             }
         }
     }
-    memset(m->d_src_x, 0, (size_t)Ts * B * E * sizeof(real));
+    bool drop = model_dropping(m);
+    size_t src_rows = (size_t)Ts * B;
+    memset(m->d_src_x, 0, src_rows * E * sizeof(real));
     for (int l = L - 1; l >= 0; l--) {
-        const real *x = l ? m->enc_out[l - 1] : m->src_x;
-        real *dx = l ? m->d_enc_out[l - 1] : m->d_src_x;
+        const real *x = enc_input(m, l);
+        /* dx: into the gradient of the layer below, or through its dropout mask. */
+        real *dx = l == 0 ? m->d_src_x : drop ? m->drop_scratch : m->d_enc_out[l - 1];
+        if (l > 0 && drop)
+            memset(dx, 0, src_rows * D * H * sizeof(real));
         for (int d = 0; d < D; d++) {
             const real *dc_final = NULL;
             if (lstm) {
@@ -542,7 +650,11 @@ int model_forward_backward(model *m, const batch *bt, output_stats *stats)
                                NULL, NULL, m->enc_out[l] + d * H, D * H, m->d_enc_out[l] + d * H,
                                dc_final, dx, NULL, NULL);
         }
+        if (l > 0 && drop)
+            dropout_accumulate(m->d_enc_out[l - 1], dx, m->mask_enc[l], src_rows * D * H);
     }
+    if (drop)
+        dropout_apply(m->d_src_x, m->d_src_x, m->mask_src, src_rows * E);
     embedding_backward(G(m, m->src_embed), m->d_src_x, bt->src, Ts * B, E);
     return 0;
 }
@@ -552,6 +664,7 @@ int model_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len)
     int rc = check_batch(m, bt, false);
     if (rc < 0)
         return rc;
+    m->training = false;
     int B = bt->B, L = m->dec_layers, H = m->cfg.hidden, E = m->cfg.emb;
     size_t LBH = (size_t)L * B * H;
     encoder_forward(m, bt);

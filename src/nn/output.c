@@ -81,16 +81,32 @@ static inline real real_of(real_key k)
     return v;
 }
 
-/* z [V] += b [V], returning max_j z[j]. */
-static real add_bias_max(real *restrict z, const real *restrict b, int V)
+/* z [V] += b [V], returning max_j z[j]; *sum receives sum_j z[j] (label smoothing needs the
+ * mean logit). */
+static real add_bias_max(real *restrict z, const real *restrict b, int V, double *sum)
 {
     real_key mk = REAL_KEY_MIN;
-    for (int j = 0; j < V; j++) {
+    real acc[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= V; j += LANES)
+        for (int k = 0; k < LANES; k++) {
+            real v = z[j + k] + b[j + k];
+            z[j + k] = v;
+            acc[k] += v;
+            real_key key = key_of(v);
+            mk = key > mk ? key : mk;
+        }
+    for (; j < V; j++) {
         real v = z[j] + b[j];
         z[j] = v;
-        real_key k = key_of(v);
-        mk = k > mk ? k : mk;
+        acc[0] += v;
+        real_key key = key_of(v);
+        mk = key > mk ? key : mk;
     }
+    double s = 0;
+    for (int k = 0; k < LANES; k++)
+        s += acc[k];
+    *sum = s;
     return real_of(mk);
 }
 
@@ -145,11 +161,12 @@ static bool is_argmax(const real *restrict z, int target, real mx)
     return before == 0;
 }
 
-/* z[j] *= inv and db[j] += z[j] over [from, to). */
-static void scale_accumulate(real *restrict z, real *restrict db, real inv, int from, int to)
+/* z[j] = z[j] * inv - sub and db[j] += z[j] over [from, to). */
+static void scale_accumulate(real *restrict z, real *restrict db, real inv, real sub, int from,
+                             int to)
 {
     for (int j = from; j < to; j++) {
-        real g = z[j] * inv;
+        real g = z[j] * inv - sub;
         z[j] = g;
         db[j] += g;
     }
@@ -157,7 +174,8 @@ static void scale_accumulate(real *restrict z, real *restrict db, real inv, int 
 
 /* Both entry points: dx == NULL means forward only (dW, db are then ignored). */
 static output_stats loss_blocks(output_ws *ws, const real *x, int n, const int *targets,
-                                const real *W, const real *b, real *dx, real *dW, real *db)
+                                const real *W, const real *b, double eps, real *dx, real *dW,
+                                real *db)
 {
     output_stats st = {0};
     int I = ws->in, V = ws->vocab;
@@ -176,18 +194,22 @@ static output_stats loss_blocks(output_ws *ws, const real *x, int n, const int *
                     memset(z, 0, (size_t)V * sizeof(real));
                 continue;
             }
-            real mx = add_bias_max(z, b, V);
+            double zsum;
+            real mx = add_bias_max(z, b, V, &zsum);
             real zt = z[t];
             st.correct += is_argmax(z, t, mx);
             double s = exp_sum(z, V, mx, train);
-            st.loss += (double)mx + log(s) - (double)zt;
+            double lse = (double)mx + log(s), nll = lse - (double)zt;
+            /* Label smoothing: (1 - eps) NLL + eps * mean over v of -log p_v. */
+            st.nll += nll;
+            st.loss += (1 - eps) * nll + eps * (lse - zsum / V);
             st.tokens++;
             if (train) {
-                real inv = (real)(1.0 / s);
-                scale_accumulate(z, db, inv, 0, t);
-                z[t] = z[t] * inv - 1;
+                real inv = (real)(1.0 / s), sub = (real)(eps / V);
+                scale_accumulate(z, db, inv, sub, 0, t);
+                z[t] = z[t] * inv - sub - (real)(1 - eps);
                 db[t] += z[t];
-                scale_accumulate(z, db, inv, t + 1, V);
+                scale_accumulate(z, db, inv, sub, t + 1, V);
             }
         }
 
@@ -200,16 +222,16 @@ static output_stats loss_blocks(output_ws *ws, const real *x, int n, const int *
 }
 
 output_stats output_loss_forward(output_ws *ws, const real *x, int n, const int *targets,
-                                 const real *W, const real *b)
+                                 const real *W, const real *b, double label_smoothing)
 {
-    return loss_blocks(ws, x, n, targets, W, b, NULL, NULL, NULL);
+    return loss_blocks(ws, x, n, targets, W, b, label_smoothing, NULL, NULL, NULL);
 }
 
 output_stats output_loss_forward_backward(output_ws *ws, const real *x, int n,
                                           const int *targets, const real *W, const real *b,
-                                          real *dx, real *dW, real *db)
+                                          double label_smoothing, real *dx, real *dW, real *db)
 {
-    return loss_blocks(ws, x, n, targets, W, b, dx, dW, db);
+    return loss_blocks(ws, x, n, targets, W, b, label_smoothing, dx, dW, db);
 }
 
 void output_argmax(output_ws *ws, const real *x, int n, const real *W, const real *b, int *ids,
@@ -221,7 +243,8 @@ void output_argmax(output_ws *ws, const real *x, int n, const real *W, const rea
         gemm(false, true, m, V, I, 1, x + (size_t)r0 * I, I, W, I, 0, ws->logits, V);
         for (int i = 0; i < m; i++) {
             real *z = ws->logits + (size_t)i * V;
-            real mx = add_bias_max(z, b, V);
+            double zsum;
+            real mx = add_bias_max(z, b, V, &zsum);
             ids[r0 + i] = first_max(z, V, mx);
             /* log p(argmax) = z[argmax] - mx - log sum exp(z - mx) = -log sum exp(z - mx) */
             if (logp)

@@ -13,13 +13,15 @@
 typedef struct {
     model m;
     batch bt;
+    const train_context *ctx; /* NULL: no dropout, no label smoothing */
 } fixture;
 
+/* The objective that model_forward_backward differentiates, with the same dropout masks. */
 static double eval_loss(void *ctx)
 {
     fixture *f = ctx;
     output_stats st;
-    cr_assert_eq(model_evaluate(&f->m, &f->bt, &st), 0, "model_evaluate failed: %s",
+    cr_assert_eq(model_train_loss(&f->m, &f->bt, f->ctx, &st), 0, "model_train_loss failed: %s",
                  s2s_errmsg(S2S_EINVAL));
     return st.loss;
 }
@@ -36,7 +38,12 @@ static void make_batch(batch *bt)
     cr_assert_eq(batch_fill(bt, 3, src, sl, tgt, tl), 0, "batch_fill");
 }
 
-static void check_config(model_config cfg);
+static void check_config_ctx(model_config cfg, const train_context *ctx);
+
+static void check_config(model_config cfg)
+{
+    check_config_ctx(cfg, NULL);
+}
 
 static void check_model(cell_type cell, int layers, bool bidir)
 {
@@ -45,9 +52,10 @@ static void check_model(cell_type cell, int layers, bool bidir)
     check_config(cfg);
 }
 
-static void check_config(model_config cfg)
+static void check_config_ctx(model_config cfg, const train_context *ctx)
 {
     fixture f;
+    f.ctx = ctx;
     cell_type cell = cfg.cell;
     int layers = cfg.layers;
     bool bidir = cfg.bidir;
@@ -57,9 +65,9 @@ static void check_config(model_config cfg)
 
     model_zero_grads(&f.m);
     output_stats st;
-    cr_assert_eq(model_forward_backward(&f.m, &f.bt, &st), 0, "forward_backward");
+    cr_assert_eq(model_forward_backward(&f.m, &f.bt, ctx, &st), 0, "forward_backward");
     cr_assert_eq(st.tokens, 4 + 2 + 3, "token count: got %ld", st.tokens);
-    cr_assert_float_eq(st.loss, eval_loss(&f), 1e-12, "training and evaluation loss differ");
+    cr_assert_float_eq(st.loss, eval_loss(&f), 1e-12, "training pass and loss-only pass differ");
 
     int failures = 0;
     for (int i = 0; i < f.m.table.n; i++) {
@@ -148,6 +156,26 @@ Test(model_grad_attn, tied_embeddings)
     check_config(c);
 }
 
+/* Dropout (its masks are a pure function of seed, step and sentence, so every evaluation of the
+ * loss sees the same ones) and label smoothing, through every kind of decoder. */
+Test(model_grad_train, dropout_and_label_smoothing)
+{
+    const train_context ctx = {.seed = 5, .step = 17, .label_smoothing = 0.1};
+    model_config c = {.cell = CELL_GRU, .layers = 2, .dec_layers = 2, .bidir = true, .emb = 3,
+                      .hidden = 4, .src_vocab = 9, .tgt_vocab = 10, .dropout = 0.3};
+    check_config_ctx(c, &ctx);
+    c.cell = CELL_LSTM;
+    c.attn = ATTN_BAHDANAU;
+    check_config_ctx(c, &ctx);
+    c.attn = ATTN_GENERAL;
+    c.input_feed = true;
+    check_config_ctx(c, &ctx);
+    c.cell = CELL_RNN;
+    c.bidir = false;
+    c.attn = ATTN_DOT;
+    check_config_ctx(c, &ctx);
+}
+
 /* The check must be able to fail: corrupt one gradient entry and expect gradcheck to see it. */
 Test(model_grad, detects_corrupted_gradient)
 {
@@ -159,7 +187,7 @@ Test(model_grad, detects_corrupted_gradient)
     model_init_params(&f.m, 7, INIT_UNIFORM, 0.5);
     model_zero_grads(&f.m);
     output_stats st;
-    cr_assert_eq(model_forward_backward(&f.m, &f.bt, &st), 0, "forward_backward");
+    cr_assert_eq(model_forward_backward(&f.m, &f.bt, NULL, &st), 0, "forward_backward");
     int i = param_table_find(&f.m.table, "encoder.weight_hh_l0_reverse");
     cr_assert_geq(i, 0, "tensor encoder.weight_hh_l0_reverse exists");
     const param_tensor *t = &f.m.table.t[i];

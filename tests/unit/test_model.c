@@ -56,8 +56,8 @@ static void check_padding_invariance_cfg(model_config cfg)
     output_stats sa, sb;
     model_zero_grads(&a);
     model_zero_grads(&b);
-    cr_assert_eq(model_forward_backward(&a, &ba, &sa), 0, "forward_backward");
-    cr_assert_eq(model_forward_backward(&b, &bb, &sb), 0, "forward_backward (padded)");
+    cr_assert_eq(model_forward_backward(&a, &ba, NULL, &sa), 0, "forward_backward");
+    cr_assert_eq(model_forward_backward(&b, &bb, NULL, &sb), 0, "forward_backward (padded)");
     cr_expect_eq(sa.tokens, sb.tokens, "token counts differ: %ld vs %ld", sa.tokens, sb.tokens);
     cr_expect(fabs(sa.loss - sb.loss) <= 1e-5 * fabs(sa.loss), "loss %.9g vs padded %.9g",
               sa.loss, sb.loss);
@@ -167,14 +167,14 @@ Test(model, sentences_are_independent)
     for (int i = 0; i < 3; i++) {
         cr_assert_eq(batch_fill(&bt, 1, &SRC[i], &SL[i], &TGT[i], &TL[i]), 0, "batch_fill");
         model_zero_grads(&m);
-        cr_assert_eq(model_forward_backward(&m, &bt, &st), 0, "forward_backward");
+        cr_assert_eq(model_forward_backward(&m, &bt, NULL, &st), 0, "forward_backward");
         loss_sum += st.loss;
         for (size_t k = 0; k < m.n_params; k++)
             sum[k] += m.grads[k];
     }
     cr_assert_eq(batch_fill(&bt, 3, SRC, SL, TGT, TL), 0, "batch_fill");
     model_zero_grads(&m);
-    cr_assert_eq(model_forward_backward(&m, &bt, &st), 0, "forward_backward");
+    cr_assert_eq(model_forward_backward(&m, &bt, NULL, &st), 0, "forward_backward");
     cr_expect(fabs(st.loss - loss_sum) <= 1e-5 * loss_sum, "batch loss %.9g vs sum %.9g",
               st.loss, loss_sum);
     double d = max_rel_diff(m.grads, sum, m.n_params, 1e-3);
@@ -197,8 +197,8 @@ Test(model, deterministic)
     output_stats sa, sb;
     model_zero_grads(&a);
     model_zero_grads(&b);
-    cr_assert_eq(model_forward_backward(&a, &bt, &sa), 0, "forward_backward");
-    cr_assert_eq(model_forward_backward(&b, &bt, &sb), 0, "forward_backward");
+    cr_assert_eq(model_forward_backward(&a, &bt, NULL, &sa), 0, "forward_backward");
+    cr_assert_eq(model_forward_backward(&b, &bt, NULL, &sb), 0, "forward_backward");
     cr_expect_eq(sa.loss, sb.loss, "loss differs between identical runs");
     cr_expect_eq(memcmp(a.grads, b.grads, a.n_params * sizeof(real)), 0,
                  "gradients differ between identical runs");

@@ -79,7 +79,7 @@ static result run(const problem *p, int block_rows)
     cr_assert_eq(output_ws_init(&ws, p->I, p->V, block_rows), 0, "output_ws_init: %s",
                  s2s_errmsg(S2S_EINVAL));
     result r = alloc_result(p);
-    r.st = output_loss_forward_backward(&ws, p->x, p->n, p->t, p->W, p->b, r.dx, r.dW, r.db);
+    r.st = output_loss_forward_backward(&ws, p->x, p->n, p->t, p->W, p->b, 0, r.dx, r.dW, r.db);
     output_ws_free(&ws);
     return r;
 }
@@ -195,7 +195,7 @@ Test(output, forward_only_equals_training_loss)
     problem p = make_problem(17, 5, 29, 30);
     output_ws ws;
     cr_assert_eq(output_ws_init(&ws, p.I, p.V, 4), 0, "output_ws_init");
-    output_stats f = output_loss_forward(&ws, p.x, p.n, p.t, p.W, p.b);
+    output_stats f = output_loss_forward(&ws, p.x, p.n, p.t, p.W, p.b, 0);
     result r = run(&p, 4);
     cr_expect(fabs(f.loss - r.st.loss) <= 1e-12 * fabs(r.st.loss),
               "forward loss %.12g, forward_backward loss %.12g", f.loss, r.st.loss);
@@ -274,7 +274,7 @@ Test(output, argmax_ties_pick_lowest_index)
         cr_expect_eq(ids[i], 0, "row %d: argmax %d, expected 0 (tie 0, 4)", i, ids[i]);
 
     int targets[N] = {2, 3, TOK_PAD};
-    output_stats st = output_loss_forward(&ws, x, N, targets, W, b);
+    output_stats st = output_loss_forward(&ws, x, N, targets, W, b, 0);
     cr_expect_eq(st.correct, 1, "with a tie only the lowest index counts as correct: %ld",
                  st.correct);
     cr_expect(fabs(st.loss - 2 * (lse - 3)) <= 1e-5, "tie loss %.8g, expected %.8g", st.loss,
