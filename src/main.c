@@ -15,6 +15,7 @@ _Static_assert(sizeof(init_kind) == sizeof(int), "init_kind must be int-sized");
 _Static_assert(sizeof(synth_kind) == sizeof(int), "synth_kind must be int-sized");
 _Static_assert(sizeof(lr_schedule) == sizeof(int), "lr_schedule must be int-sized");
 _Static_assert(sizeof(attn_kind) == sizeof(int), "attn_kind must be int-sized");
+_Static_assert(sizeof(tf_schedule) == sizeof(int), "tf_schedule must be int-sized");
 
 /* --input-feed auto means on for Luong attention (dot, general), off otherwise. */
 enum { FEED_AUTO, FEED_ON, FEED_OFF };
@@ -31,6 +32,7 @@ static const char *const OPTIMS[] = {"sgd", "adam", NULL};
 static const char *const INITS[] = {"uniform", "xavier", NULL};
 static const char *const TASKS[] = {"copy", "reverse", "sort", NULL};
 static const char *const SCHEDULES[] = {"constant", "linear", NULL};
+static const char *const TF_SCHEDULES[] = {"constant", "linear", "inverse-sigmoid", NULL};
 
 #define MODEL_OPTIONS(T, m)                                                                        \
     {"cell", OPT_CHOICE, offsetof(T, m.cell), "gru", "recurrent cell", CELLS, 0, 0},               \
@@ -44,6 +46,8 @@ static const char *const SCHEDULES[] = {"constant", "linear", NULL};
      "feed the attentional state to the next step (auto: on for dot and general)", FEEDS, 0, 0},  \
     {"tie-embeddings", OPT_BOOL, offsetof(T, m.tie_embeddings), "false",                          \
      "share the target embeddings with the output layer", NULL, 0, 0},                             \
+    {"dropout", OPT_DOUBLE, offsetof(T, m.dropout), "0",                                          \
+     "dropout on embeddings, between layers and before the output layer", NULL, 0, 0.99},         \
     {"bidir", OPT_BOOL, offsetof(T, m.bidir), "true", "bidirectional encoder", NULL, 0, 0},        \
     {"emb", OPT_INT, offsetof(T, m.emb), EMB_DEFAULT, "embedding size", NULL, 1, 1 << 16},        \
     {"hidden", OPT_INT, offsetof(T, m.hidden), HIDDEN_DEFAULT, "hidden state size", NULL, 1,      \
@@ -76,6 +80,18 @@ static const opt_spec train_specs[] = {
     {"eps", OPT_DOUBLE, offsetof(train_options, eps), "1e-8", "Adam epsilon", NULL, 0, 1},
     {"clip", OPT_DOUBLE, offsetof(train_options, clip), "5",
      "clip gradients to this global L2 norm (0: off)", NULL, 0, 1e9},
+    {"label-smoothing", OPT_DOUBLE, offsetof(train_options, label_smoothing), "0",
+     "label smoothing of the training loss", NULL, 0, 1},
+    {"teacher-forcing", OPT_DOUBLE, offsetof(train_options, teacher_forcing), "1",
+     "share of gold previous tokens the decoder reads (below 1: scheduled sampling)", NULL, 0,
+     1},
+    {"tf-schedule", OPT_CHOICE, offsetof(train_options, tf_schedule), "constant",
+     "teacher-forcing ratio over the run: constant, linear to --tf-min, inverse sigmoid",
+     TF_SCHEDULES, 0, 0},
+    {"tf-min", OPT_DOUBLE, offsetof(train_options, tf_min), "0",
+     "teacher-forcing ratio at the last step of the linear schedule", NULL, 0, 1},
+    {"tf-k", OPT_DOUBLE, offsetof(train_options, tf_k), "500",
+     "k of the inverse sigmoid schedule k / (k + exp(step / k))", NULL, 1, 1e12},
     {"init", OPT_CHOICE, offsetof(train_options, init), "uniform", "parameter initialization",
      INITS, 0, 0},
     {"init-scale", OPT_DOUBLE, offsetof(train_options, init_scale), "0.1",

@@ -1,6 +1,7 @@
 /* decoder.h - the step-major decoder used with attention.
  *
- * With attention a decoder step needs the previous step's results before its input is known
+ * Also used without attention for scheduled sampling, where the input of step t is only known
+ * once step t-1 is done. With attention a decoder step needs the previous step's results before its input is known
  * (Bahdanau's query is s_{t-1}; input feeding reads h~_{t-1}), so the decoder runs step by step
  * through all its layers instead of layer by layer. What can still be batched is: the embedding
  * part of layer 0's input projection (one GEMM over all steps), the attention keys (one GEMM per
@@ -15,9 +16,11 @@
 int decoder_init(model *m);
 void decoder_free(model *m); /* safe on a zeroed model */
 
-/* Teacher-forced forward over all bt->tgt_T steps: fills m->feats [Tt, B, feat]. Needs the
- * encoder outputs and the decoder's initial states (m->dec_h0, m->dec_c0). */
-void decoder_forward(model *m, const batch *bt);
+/* Forward over all bt->tgt_T steps: fills m->feats [Tt, B, feat]. Needs the encoder outputs
+ * and the decoder's initial states (m->dec_h0, m->dec_c0). With scheduled sampling (ctx), each
+ * sentence's input at step t >= 1 is the argmax of its step t-1 output with probability
+ * ctx->sampling, else the gold token; the coin comes from (seed, RNG_SAMPLING, step, id, t). */
+void decoder_forward(model *m, const batch *bt, const train_context *ctx);
 
 /* Backward from m->d_feats: accumulates every decoder and attention gradient, writes
  * m->d_dec_h0 / m->d_dec_c0 and adds the memory's gradient into m->d_mem (which the caller

@@ -37,9 +37,18 @@ typedef struct {
 
 /* What a training step needs besides the batch: the keys of its random draws and the loss. */
 typedef struct {
-    uint32_t seed, step;    /* dropout masks: (seed, RNG_DROPOUT, step, sentence id, ...) */
+    uint32_t seed, step;    /* dropout masks and sampling coins are keyed by these */
     double label_smoothing; /* 0: plain NLL */
+    double sampling;        /* scheduled sampling: probability of reading the model's own
+                             * previous prediction, 1 - the teacher-forcing ratio; 0: pure
+                             * teacher forcing */
 } train_context;
+
+/* Whether a context asks for scheduled sampling. */
+static inline bool train_sampling(const train_context *ctx)
+{
+    return ctx && ctx->sampling > 0;
+}
 
 /* Decoder layers, output-layer input width and layer-0 input width of a configuration. */
 int model_dec_layers(const model_config *cfg);
@@ -60,7 +69,8 @@ typedef struct {
 
     int dec_layers;  /* resolved */
     int feat;        /* output-layer input width */
-    bool step_major; /* the decoder runs step by step (attention) instead of layer by layer */
+    bool step_major; /* attention: the decoder always runs step by step (src/nn/decoder.c) */
+    bool stepwise;   /* the current pass runs step by step (attention or scheduled sampling) */
 
     /* Tensor indices into table, resolved at init (-1: absent). */
     int src_embed, tgt_embed, bridge_w, bridge_b, bridge_c_w, bridge_c_b, out_w, out_b;
@@ -103,6 +113,7 @@ typedef struct {
     real *att_dpre;          /* [Tt, B, H] Luong gradient before tanh */
     real *d_att_q;           /* [Tt, B, KW] */
     real *feats, *d_feats;   /* [Tt, B, feat] output-layer inputs */
+    int *dec_ids, *pred_ids; /* [Tt, B] decoder inputs actually read; [B] argmax scratch */
     real *d_ctx, *d_extra, *d_s_q, *d_cs, *att_scratch; /* per-step scratch */
     /* greedy decoding state */
     real *gd_h, *gd_c, *gd_in; /* [2][L, B, H], [2][L, B, H], [B, max(in0, H)] */

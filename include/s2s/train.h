@@ -15,6 +15,11 @@
 #include "s2s/synth.h"
 
 typedef enum { LR_CONSTANT = 0, LR_LINEAR = 1 } lr_schedule;
+typedef enum { TF_CONSTANT = 0, TF_LINEAR = 1, TF_INVERSE_SIGMOID = 2 } tf_schedule;
+
+/* Teacher-forcing ratio at step (1-based) of `steps`: constant r; linear from r at the start to
+ * r_min at the end; inverse sigmoid k / (k + exp(step / k)) (Bengio et al., 2015). */
+double tf_ratio_at(tf_schedule schedule, double r, double r_min, double k, long step, long steps);
 
 /* Learning rate at step (1-based) of `steps`: constant, or decaying linearly from lr to 0. */
 double lr_at(lr_schedule schedule, double lr, long step, long steps);
@@ -29,6 +34,9 @@ typedef struct {
     lr_schedule schedule;   /* constant, or linear decay to zero at the last step */
     double clip;            /* max global gradient norm; <= 0 disables */
     double label_smoothing;
+    double teacher_forcing;    /* ratio of gold previous tokens (1: teacher forcing) */
+    tf_schedule tf_schedule;
+    double tf_min, tf_k;
     init_kind init;
     double init_scale;
     unsigned seed;

@@ -134,6 +134,15 @@ double lr_at(lr_schedule schedule, double lr, long step, long steps)
     return lr;
 }
 
+double tf_ratio_at(tf_schedule schedule, double r, double r_min, double k, long step, long steps)
+{
+    switch (schedule) {
+    case TF_LINEAR: return steps > 0 ? r + (r_min - r) * (double)step / (double)steps : r;
+    case TF_INVERSE_SIGMOID: return k / (k + exp((double)step / k));
+    default: return r;
+    }
+}
+
 int train_run(const train_options *o, FILE *log, train_result *res)
 {
     int rc;
@@ -171,7 +180,7 @@ int train_run(const train_options *o, FILE *log, train_result *res)
                 cell_name(cfg.cell), cfg.layers, cfg.bidir ? " bidirectional" : "", cfg.emb,
                 cfg.hidden, param_table_count(&m.table), o->batch, optim_name(o->optim), o->lr);
 
-    double t_start = wall_seconds(), win_loss = 0;
+    double t_start = wall_seconds(), win_loss = 0, win_nll = 0;
     long win_tokens = 0, all_tokens = 0;
     for (long step = 1; step <= o->steps; step++) {
         output_stats st;
@@ -179,8 +188,10 @@ int train_run(const train_options *o, FILE *log, train_result *res)
                              &e, &bt)) < 0)
             goto fail;
         model_zero_grads(&m);
+        double tf = tf_ratio_at(o->tf_schedule, o->teacher_forcing, o->tf_min, o->tf_k, step,
+                                o->steps);
         train_context ctx = {.seed = o->seed, .step = (uint32_t)step,
-                             .label_smoothing = o->label_smoothing};
+                             .label_smoothing = o->label_smoothing, .sampling = 1 - tf};
         if ((rc = model_forward_backward(&m, &bt, &ctx, &st)) < 0)
             goto fail;
         if (!isfinite(st.loss)) {
@@ -194,18 +205,20 @@ int train_run(const train_options *o, FILE *log, train_result *res)
         optimizer_step(&opt, m.params, m.grads, lr);
 
         win_loss += st.loss;
+        win_nll += st.nll;
         win_tokens += st.tokens;
         for (int b = 0; b < bt.B; b++)
             all_tokens += bt.src_len[b] + bt.tgt_len[b];
         if (log && o->log_every > 0 && step % o->log_every == 0) {
             double el = wall_seconds() - t_start;
             res->train_loss = win_loss / (double)win_tokens;
+            /* loss is the trained objective (label-smoothed if asked); ppl is from the NLL */
             fprintf(log,
                     "step %6ld  loss %.4f  ppl %8.3f  lr %.2e  gnorm %7.3f  tok/s %8.0f  %.1fs\n",
-                    step, res->train_loss, exp(res->train_loss), lr, gnorm,
+                    step, res->train_loss, exp(win_nll / (double)win_tokens), lr, gnorm,
                     (double)all_tokens / el, el);
             fflush(log);
-            win_loss = 0;
+            win_loss = win_nll = 0;
             win_tokens = 0;
         }
         if (o->eval_every > 0 && step % o->eval_every == 0 && step < o->steps) {

@@ -16,6 +16,7 @@
 #include "s2s/blas.h"
 #include "s2s/dropout.h"
 #include "s2s/layers.h"
+#include "s2s/rng.h"
 #include "s2s/status.h"
 
 static real *P(const model *m, int i) { return m->params + m->table.t[i].offset; }
@@ -51,8 +52,6 @@ static dims dims_of(const model *m, int B, int S)
 
 int decoder_init(model *m)
 {
-    if (!m->step_major)
-        return 0;
     const dims d = dims_of(m, m->max_B, m->max_src);
     size_t tgt_rows = (size_t)m->max_tgt * m->max_B, src_rows = (size_t)m->max_src * m->max_B;
     size_t B = (size_t)m->max_B, S = (size_t)m->max_src;
@@ -64,18 +63,23 @@ int decoder_init(model *m)
         ok = ok && ptr;                                                                            \
     } while (0)
     ALLOC(m->dec_x0, tgt_rows * d.in0);
-    ALLOC(m->d_mem, src_rows * d.DM);
-    ALLOC(m->att_alpha, tgt_rows * S);
-    ALLOC(m->att_ctx, tgt_rows * d.DM);
-    ALLOC(m->att_q_all, tgt_rows * d.KW);
-    ALLOC(m->d_att_q, tgt_rows * d.KW);
     ALLOC(m->feats, tgt_rows * d.F);
     ALLOC(m->d_feats, tgt_rows * d.F);
-    ALLOC(m->d_ctx, B * d.DM);
     ALLOC(m->d_extra, B * (d.extra > 0 ? d.extra : 1));
-    ALLOC(m->d_s_q, B * d.H);
-    ALLOC(m->att_scratch, B * S);
-    if (m->cfg.attn != ATTN_DOT) {
+    m->dec_ids = calloc(tgt_rows, sizeof(int));
+    m->pred_ids = calloc(B, sizeof(int));
+    ok = ok && m->dec_ids && m->pred_ids;
+    if (m->cfg.attn != ATTN_NONE) {
+        ALLOC(m->d_mem, src_rows * d.DM);
+        ALLOC(m->att_alpha, tgt_rows * S);
+        ALLOC(m->att_ctx, tgt_rows * d.DM);
+        ALLOC(m->att_q_all, tgt_rows * d.KW);
+        ALLOC(m->d_att_q, tgt_rows * d.KW);
+        ALLOC(m->d_ctx, B * d.DM);
+        ALLOC(m->d_s_q, B * d.H);
+        ALLOC(m->att_scratch, B * S);
+    }
+    if (d.bahdanau || m->cfg.attn == ATTN_GENERAL) {
         ALLOC(m->att_keys, src_rows * d.KW);
         ALLOC(m->d_att_keys, src_rows * d.KW);
     }
@@ -102,6 +106,8 @@ void decoder_free(model *m)
                     m->d_cs};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
+    free(m->dec_ids);
+    free(m->pred_ids);
 }
 
 /* The memory and its keys (one GEMM over all source rows; dot attention uses M itself). */
@@ -116,7 +122,7 @@ static attn_memory attend_setup(model *m, const batch *bt, const dims *d)
     } else if (m->cfg.attn == ATTN_GENERAL) {
         linear_forward(m->att_keys, mem.M, P(m, m->att_w), NULL, d->S * d->B, d->DM, d->KW);
     }
-    mem.K = m->cfg.attn == ATTN_DOT ? mem.M : m->att_keys;
+    mem.K = m->cfg.attn == ATTN_DOT ? mem.M : m->att_keys; /* NULL without attention */
     return mem;
 }
 
@@ -199,6 +205,8 @@ static void step_forward(model *m, const attn_memory *mem, const dims *d, int cu
         linear_forward(htil, cs, P(m, m->att_c), NULL, B, d->DM + H, H);
         tanh_forward(htil, (long)B * H);
         memcpy(feat, htil, (size_t)B * H * sizeof(real));
+    } else if (!d->bahdanau) { /* no attention: the top state */
+        memcpy(feat, s, (size_t)B * H * sizeof(real));
     } else { /* Bahdanau: [s_t ; c_t ; e_t] */
         for (int b = 0; b < B; b++) {
             real *f = feat + (size_t)b * d->F;
@@ -211,28 +219,61 @@ static void step_forward(model *m, const attn_memory *mem, const dims *d, int cu
         dropout_apply(feat, feat, m->mask_feat + rc * d->F, (size_t)B * d->F);
 }
 
-void decoder_forward(model *m, const batch *bt)
+/* Embeds the decoder inputs of step t (ids [B]) into tgt_x, drops them out, and copies them
+ * into layer 0's input rows. */
+static void embed_step(model *m, const dims *d, int t, const int *ids)
+{
+    const size_t rc = (size_t)t * d->B;
+    real *e = m->tgt_x + rc * d->E;
+    embedding_forward(e, ids, d->B, P(m, m->tgt_embed), d->E);
+    if (model_dropping(m))
+        dropout_apply(e, e, m->mask_tgt + rc * d->E, (size_t)d->B * d->E);
+    for (int b = 0; b < d->B; b++)
+        memcpy(m->dec_x0 + (rc + b) * d->in0, e + (size_t)b * d->E, d->E * sizeof(real));
+}
+
+void decoder_forward(model *m, const batch *bt, const train_context *ctx)
 {
     const dims d = dims_of(m, bt->B, bt->src_T);
-    const int B = d.B, T = bt->tgt_T, E = d.E, in0 = d.in0;
+    const int B = d.B, T = bt->tgt_T, in0 = d.in0;
     attn_memory mem = attend_setup(m, bt, &d);
-
-    /* Embeddings into layer 0's input rows, then W_ih[:, :E] e + b_ih for all steps at once. */
-    embedding_forward(m->tgt_x, bt->tgt_in, T * B, P(m, m->tgt_embed), E);
-    if (model_dropping(m))
-        dropout_apply(m->tgt_x, m->tgt_x, m->mask_tgt, (size_t)T * B * E);
-    for (size_t r = 0; r < (size_t)T * B; r++)
-        memcpy(m->dec_x0 + r * in0, m->tgt_x + r * E, E * sizeof(real));
-    const rnn_weights *w0 = &m->dec[0];
-    fill_rows(m->dec_ws[0].xw, w0->b_ih, T * B, d.GH);
-    gemm(false, true, T * B, d.GH, E, 1, m->dec_x0, in0, w0->w_ih, in0, 1, m->dec_ws[0].xw, d.GH);
-
     unsigned char *active = m->dec_ws[0].active;
     for (int t = 0; t < T; t++)
         for (int b = 0; b < B; b++)
             active[(size_t)t * B + b] = t < bt->tgt_len[b];
-    for (int t = 0; t < T; t++)
-        step_forward(m, &mem, &d, t, t - 1, active + (size_t)t * B, true);
+
+    if (!(m->training && train_sampling(ctx))) {
+        /* Teacher forcing: every input is known, so W_ih[:, :E] e + b_ih is one GEMM. */
+        memcpy(m->dec_ids, bt->tgt_in, (size_t)T * B * sizeof(int));
+        for (int t = 0; t < T; t++)
+            embed_step(m, &d, t, bt->tgt_in + (size_t)t * B);
+        const rnn_weights *w0 = &m->dec[0];
+        fill_rows(m->dec_ws[0].xw, w0->b_ih, T * B, d.GH);
+        gemm(false, true, T * B, d.GH, d.E, 1, m->dec_x0, in0, w0->w_ih, in0, 1,
+             m->dec_ws[0].xw, d.GH);
+        for (int t = 0; t < T; t++)
+            step_forward(m, &mem, &d, t, t - 1, active + (size_t)t * B, true);
+        return;
+    }
+    /* Scheduled sampling: step t's input is decided by a coin and step t-1's argmax. */
+    for (int t = 0; t < T; t++) {
+        int *ids = m->dec_ids + (size_t)t * B;
+        const int *gold = bt->tgt_in + (size_t)t * B;
+        if (t > 0)
+            output_argmax(&m->out_ws, m->feats + (size_t)(t - 1) * B * d.F, B, P(m, m->out_w),
+                          P(m, m->out_b), m->pred_ids, NULL);
+        for (int b = 0; b < B; b++) {
+            ids[b] = gold[b];
+            if (t == 0 || t >= bt->tgt_len[b])
+                continue; /* <s>, and padding, are always the gold token */
+            rng_stream coin;
+            rng_stream_init(&coin, ctx->seed, RNG_SAMPLING, ctx->step, bt->ids[b], (uint32_t)t);
+            if (rng_uniform(&coin) < ctx->sampling)
+                ids[b] = m->pred_ids[b];
+        }
+        embed_step(m, &d, t, ids);
+        step_forward(m, &mem, &d, t, t - 1, active + (size_t)t * B, false);
+    }
 }
 
 void decoder_backward(model *m, const batch *bt)
@@ -250,7 +291,8 @@ void decoder_backward(model *m, const batch *bt)
             memset(m->dec_ws[l].dc, 0, BH * sizeof(real));
     }
     memset(m->d_tgt_x, 0, (size_t)T * B * E * sizeof(real));
-    memset(m->d_s_q, 0, BH * sizeof(real));
+    if (m->d_s_q)
+        memset(m->d_s_q, 0, BH * sizeof(real));
     if (m->d_att_keys)
         memset(m->d_att_keys, 0, (size_t)d.S * B * d.KW * sizeof(real));
     if (d.extra > 0)
@@ -288,6 +330,9 @@ void decoder_backward(model *m, const batch *bt)
             const real *dq = m->d_att_q + rc * d.KW;
             for (size_t k = 0; k < BH; k++)
                 dtop[k] += dq[k];
+        } else if (!d.bahdanau) { /* no attention: the features are s_t */
+            for (size_t k = 0; k < BH; k++)
+                dtop[k] += dfeat[k];
         } else { /* Bahdanau: features [s_t ; c_t ; e_t] */
             for (int b = 0; b < B; b++) {
                 const real *f = dfeat + (size_t)b * d.F;
@@ -360,7 +405,7 @@ void decoder_backward(model *m, const batch *bt)
          E);
     if (drop)
         dropout_apply(m->d_tgt_x, m->d_tgt_x, m->mask_tgt, (size_t)T * B * E);
-    embedding_backward(G(m, m->tgt_embed), m->d_tgt_x, bt->tgt_in, T * B, E);
+    embedding_backward(G(m, m->tgt_embed), m->d_tgt_x, m->dec_ids, T * B, E);
 
     const real *M = mem.M;
     if (d.bahdanau) {
@@ -374,7 +419,7 @@ void decoder_backward(model *m, const batch *bt)
                  m->dec_out[L - 1], H, 1, dWq, H);
         linear_backward(m->d_mem, G(m, m->att_k), G(m, m->att_kb), m->d_att_keys, M,
                         P(m, m->att_k), d.S * B, d.DM, d.KW);
-    } else {
+    } else if (d.luong) {
         if (m->cfg.attn == ATTN_GENERAL)
             linear_backward(m->d_mem, G(m, m->att_w), NULL, m->d_att_keys, M, P(m, m->att_w),
                             d.S * B, d.DM, d.KW);

@@ -524,22 +524,25 @@ static void decoder_backward_layers(model *m, const batch *bt)
 /* Rows the output layer reads: the top decoder states, or with attention the features. */
 static real *features(const model *m)
 {
-    if (m->step_major)
+    if (m->stepwise)
         return m->feats;
     return model_dropping(m) ? m->feat_drop : m->dec_out[m->dec_layers - 1];
 }
 
 static real *d_features(const model *m)
 {
-    return m->step_major ? m->d_feats : m->d_dec_out[m->dec_layers - 1];
+    return m->stepwise ? m->d_feats : m->d_dec_out[m->dec_layers - 1];
 }
 
-static void forward(model *m, const batch *bt)
+/* The whole forward pass up to the output layer's input. The decoder runs step by step with
+ * attention or scheduled sampling, else layer by layer (the faster path). */
+static void forward(model *m, const batch *bt, const train_context *ctx)
 {
+    m->stepwise = m->step_major || (m->training && train_sampling(ctx));
     encoder_forward(m, bt);
     bridges_forward(m, bt->B, bt->src_T);
-    if (m->step_major)
-        decoder_forward(m, bt);
+    if (m->stepwise)
+        decoder_forward(m, bt, ctx);
     else
         decoder_forward_layers(m, bt);
 }
@@ -550,7 +553,7 @@ int model_evaluate(model *m, const batch *bt, output_stats *stats)
     if (rc < 0)
         return rc;
     m->training = false;
-    forward(m, bt);
+    forward(m, bt, NULL);
     *stats = output_loss_forward(&m->out_ws, features(m), bt->tgt_T * bt->B, bt->tgt_out,
                                  P(m, m->out_w), P(m, m->out_b), 0);
     return 0;
@@ -576,7 +579,7 @@ int model_train_loss(model *m, const batch *bt, const train_context *ctx, output
     int rc = start_training_pass(m, bt, ctx);
     if (rc < 0)
         return rc;
-    forward(m, bt);
+    forward(m, bt, ctx);
     *stats = output_loss_forward(&m->out_ws, features(m), bt->tgt_T * bt->B, bt->tgt_out,
                                  P(m, m->out_w), P(m, m->out_b), ctx ? ctx->label_smoothing : 0);
     return 0;
@@ -592,13 +595,14 @@ int model_forward_backward(model *m, const batch *bt, const train_context *ctx,
     int E = m->cfg.emb, H = m->cfg.hidden;
     bool lstm = m->cfg.cell == CELL_LSTM;
 
-    forward(m, bt);
+    forward(m, bt, ctx);
     *stats = output_loss_forward_backward(&m->out_ws, features(m), Tt * B, bt->tgt_out,
                                           P(m, m->out_w), P(m, m->out_b),
                                           ctx ? ctx->label_smoothing : 0, d_features(m),
                                           G(m, m->out_w), G(m, m->out_b));
-    if (m->step_major) {
-        memset(m->d_mem, 0, (size_t)Ts * B * D * H * sizeof(real));
+    if (m->stepwise) {
+        if (m->d_mem)
+            memset(m->d_mem, 0, (size_t)Ts * B * D * H * sizeof(real));
         decoder_backward(m, bt);
     } else {
         decoder_backward_layers(m, bt);
@@ -614,7 +618,7 @@ int model_forward_backward(model *m, const batch *bt, const train_context *ctx,
      * row of the top layer; the layer above adds its dx on top. */
     int LDH = L * D * H;
     for (int l = 0; l < L; l++) {
-        if (m->step_major && l == L - 1)
+        if (m->d_mem && l == L - 1)
             memcpy(m->d_enc_out[l], m->d_mem, (size_t)Ts * B * D * H * sizeof(real));
         else
             memset(m->d_enc_out[l], 0, (size_t)Ts * B * D * H * sizeof(real));

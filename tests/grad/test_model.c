@@ -176,6 +176,25 @@ Test(model_grad_train, dropout_and_label_smoothing)
     check_config_ctx(c, &ctx);
 }
 
+/* Scheduled sampling: the coins are a pure function of (seed, step, sentence, position), and
+ * the argmax choice carries no gradient, so the objective is differentiable almost everywhere
+ * and the finite differences see the same inputs as the analytic pass. */
+Test(model_grad_train, scheduled_sampling)
+{
+    const train_context ctx = {.seed = 9, .step = 3, .sampling = 0.5};
+    model_config c = {.cell = CELL_GRU, .layers = 1, .bidir = true, .emb = 3, .hidden = 4,
+                      .src_vocab = 9, .tgt_vocab = 10};
+    check_config_ctx(c, &ctx);
+    c.cell = CELL_LSTM;
+    c.dec_layers = 2;
+    c.attn = ATTN_BAHDANAU;
+    c.dropout = 0.2;
+    check_config_ctx(c, &ctx);
+    c.attn = ATTN_GENERAL;
+    c.input_feed = true;
+    check_config_ctx(c, &ctx);
+}
+
 /* The check must be able to fail: corrupt one gradient entry and expect gradcheck to see it. */
 Test(model_grad, detects_corrupted_gradient)
 {

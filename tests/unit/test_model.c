@@ -154,6 +154,70 @@ Test(model, attention_config_errors)
     cr_expect_eq(model_init(&m, &c, 2, 3, 3), S2S_EINVAL, "input feeding with Bahdanau accepted");
 }
 
+/* Two implementations of the decoder without attention agree: layer by layer (teacher forcing)
+ * and step by step (scheduled sampling whose coins never pick the model's prediction: the
+ * coins are multiples of 2^-24, so a sampling probability of 2^-26 never wins). */
+Test(model, stepwise_decoder_matches_layerwise)
+{
+    for (int c = 0; c < 3; c++) {
+        model m;
+        batch bt;
+        model_config cfg = small_config((cell_type)c, 2, true);
+        init_model(&m, cfg, 5, 5);
+        cr_assert_eq(batch_init(&bt, 3, 5, 5), 0, "batch_init");
+        cr_assert_eq(batch_fill(&bt, 3, SRC, SL, TGT, TL), 0, "batch_fill");
+        real *layerwise = calloc(m.n_params, sizeof(real));
+        output_stats a, b;
+        model_zero_grads(&m);
+        cr_assert_eq(model_forward_backward(&m, &bt, NULL, &a), 0, "layer-wise pass");
+        memcpy(layerwise, m.grads, m.n_params * sizeof(real));
+        train_context ctx = {.seed = 1, .step = 1, .sampling = 0x1p-26};
+        model_zero_grads(&m);
+        cr_assert_eq(model_forward_backward(&m, &bt, &ctx, &b), 0, "step-wise pass");
+        cr_expect(m.stepwise, "the sampling pass did not run step by step");
+        cr_expect(fabs(a.loss - b.loss) <= 1e-5 * a.loss, "%s: loss %.9g vs %.9g",
+                  cell_name(cfg.cell), a.loss, b.loss);
+        double d = max_rel_diff(layerwise, m.grads, m.n_params, 1e-3);
+        cr_expect(d <= 1e-4, "%s: gradients differ between the decoders (%.3g)",
+                  cell_name(cfg.cell), d);
+        free(layerwise);
+        batch_free(&bt);
+        model_free(&m);
+    }
+}
+
+/* Scheduled sampling with probability 1 reads the model's own argmax at every step after the
+ * first: re-running teacher-forced on those inputs gives the same loss. */
+Test(model, sampling_reads_own_predictions)
+{
+    model m;
+    batch bt;
+    init_model(&m, small_config(CELL_GRU, 1, true), 5, 5);
+    cr_assert_eq(batch_init(&bt, 3, 5, 5), 0, "batch_init");
+    cr_assert_eq(batch_fill(&bt, 3, SRC, SL, TGT, TL), 0, "batch_fill");
+    train_context ctx = {.seed = 1, .step = 1, .sampling = 1.0};
+    output_stats st;
+    model_zero_grads(&m);
+    cr_assert_eq(model_forward_backward(&m, &bt, &ctx, &st), 0, "sampling pass");
+    int changed = 0;
+    for (int t = 1; t < bt.tgt_T; t++)
+        for (int b = 0; b < 3; b++)
+            if (t < bt.tgt_len[b])
+                changed += m.dec_ids[t * 3 + b] != bt.tgt_in[t * 3 + b];
+    cr_expect_gt(changed, 0, "no input was replaced by a prediction");
+    /* The inputs it read become the gold inputs of a teacher-forced pass: same loss. */
+    batch tf;
+    cr_assert_eq(batch_init(&tf, 3, 5, 5), 0, "batch_init");
+    cr_assert_eq(batch_fill(&tf, 3, SRC, SL, TGT, TL), 0, "batch_fill");
+    memcpy(tf.tgt_in, m.dec_ids, (size_t)bt.tgt_T * 3 * sizeof(int));
+    output_stats st2;
+    cr_assert_eq(model_evaluate(&m, &tf, &st2), 0, "evaluate");
+    cr_expect(fabs(st.loss - st2.loss) <= 1e-5 * st.loss, "loss %.9g vs %.9g", st.loss, st2.loss);
+    batch_free(&tf);
+    batch_free(&bt);
+    model_free(&m);
+}
+
 /* Loss and gradients of a batch are the sums over its sentences taken alone. */
 Test(model, sentences_are_independent)
 {
