@@ -34,7 +34,8 @@ typedef struct {
     lr_schedule schedule;   /* constant, or linear decay to zero at the last step */
     double clip;            /* max global gradient norm; <= 0 disables */
     double label_smoothing;
-    double teacher_forcing;    /* ratio of gold previous tokens (1: teacher forcing) */
+    double teacher_forcing;    /* ratio of gold previous tokens: 1 is teacher forcing (set it:
+                                * 0, the zero value, means always the model's own prediction) */
     tf_schedule tf_schedule;
     double tf_min, tf_k;
     init_kind init;

@@ -16,6 +16,7 @@ int main(void)
         .optim = OPTIM_ADAM,
         .lr = 3e-3,
         .schedule = LR_LINEAR,
+        .teacher_forcing = 1.0,
         .beta1 = 0.9,
         .beta2 = 0.999,
         .eps = 1e-8,
