@@ -157,6 +157,13 @@ int model_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len)
 
 /* Forward matrix-product FLOPs of one training batch with every sentence at full length
  * (2 m n k per product); a training step costs 3x that (see docs/performance.md). */
+/* Greedy-decoding bookkeeping shared by both decoders: greedy_start sets every input to <s>
+ * and every length to "open"; greedy_record stores step t's choices, a sentence ending at its
+ * first </s>, and returns how many ended; greedy_finish gives open sentences length max_len. */
+void greedy_start(int *ids, int *out_len, int B);
+int greedy_record(const int *ids, int B, int t, int max_len, int *out, int *out_len);
+void greedy_finish(int *out_len, int B, int max_len);
+
 double model_forward_flops(const model_config *cfg, int B, int src_T, int tgt_T);
 
 #endif

@@ -86,6 +86,10 @@ typedef struct {
 int rnn_layer_ws_init(rnn_layer_ws *ws, cell_type cell, int in, int hidden, int max_T, int max_B);
 void rnn_layer_ws_free(rnn_layer_ws *ws); /* safe on a zeroed or half-built ws */
 
+/* After a backward step wrote ws->dh_prev (and dc_prev), makes them the running gradients
+ * (ws->dh, ws->dc) for the step before. */
+void rnn_layer_ws_step_back(rnn_layer_ws *ws);
+
 /* x    [T, B, in] contiguous; lens [B] real lengths (1..T)
  * h0   [B, H] or NULL (zeros); c0 [B, H] or NULL (LSTM)
  * out  h_t of row (t, b) at out[(t*B + b) * ldo + j], j < H (so two directions can write the

@@ -31,4 +31,8 @@ const char *s2s_errmsg(int status);
 
 void s2s_clear_error(void);
 
+/* Index of `name` among names[0..n), or S2S_EINVAL with the message
+ * "unknown <what> '<name>' (expected a, b or c)". */
+int s2s_choice(const char *what, const char *const *names, int n, const char *name);
+
 #endif

@@ -18,12 +18,10 @@ const char *synth_name(synth_kind kind)
 
 int synth_parse(const char *name, synth_kind *out)
 {
-    for (int k = 0; k < 3; k++)
-        if (strcmp(name, task_names[k]) == 0) {
-            *out = (synth_kind)k;
-            return 0;
-        }
-    return s2s_fail(S2S_EINVAL, "unknown task '%s' (expected copy, reverse or sort)", name);
+    int k = s2s_choice("task", task_names, 3, name);
+    if (k >= 0)
+        *out = (synth_kind)k;
+    return k < 0 ? k : 0;
 }
 
 int synth_check(const synth_task *t)

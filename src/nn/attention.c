@@ -17,13 +17,10 @@ const char *attn_name(attn_kind kind)
 
 int attn_parse(const char *name, attn_kind *out)
 {
-    for (int k = 0; k < 4; k++)
-        if (strcmp(name, attn_names[k]) == 0) {
-            *out = (attn_kind)k;
-            return 0;
-        }
-    return s2s_fail(S2S_EINVAL, "unknown attention '%s' (expected none, bahdanau, dot or general)",
-                    name);
+    int k = s2s_choice("attention", attn_names, 4, name);
+    if (k >= 0)
+        *out = (attn_kind)k;
+    return k < 0 ? k : 0;
 }
 
 /* e[i] = v . tanh(q + K_i) for the n real positions of one sentence; th[i, :] keeps the tanh.

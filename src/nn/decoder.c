@@ -352,12 +352,7 @@ void decoder_backward(model *m, const batch *bt)
                                c_before(m, &d, l, t - 1), active + rc, ws->dh,
                                d.lstm ? ws->dc : NULL, dxw, ws->dhw + rc * GH, ws->dh_prev,
                                ws->dc_prev);
-            real *tmp = ws->dh;
-            ws->dh = ws->dh_prev;
-            ws->dh_prev = tmp;
-            tmp = ws->dc;
-            ws->dc = ws->dc_prev;
-            ws->dc_prev = tmp;
+            rnn_layer_ws_step_back(ws);
             if (l > 0 && drop) { /* the layer below's output, dropped out, fed this layer */
                 gemm(false, false, B, H, GH, 1, dxw, GH, w->w_ih, H, 0, m->drop_scratch, H);
                 dropout_accumulate(m->dec_ws[l - 1].dh, m->drop_scratch,
@@ -434,10 +429,7 @@ void decoder_greedy(model *m, const batch *bt, int max_len, int *out, int *out_l
     const int B = d.B;
     attn_memory mem = attend_setup(m, bt, &d);
     int *ids = m->gd_ids, open = B;
-    for (int b = 0; b < B; b++) {
-        ids[b] = TOK_BOS;
-        out_len[b] = -1;
-    }
+    greedy_start(ids, out_len, B);
     /* Two slots: step t writes slot t % 2 and reads the other. */
     for (int t = 0; t < max_len && open > 0; t++) {
         int cur = t % 2, prev = t == 0 ? -1 : (t - 1) % 2;
@@ -448,18 +440,7 @@ void decoder_greedy(model *m, const batch *bt, int max_len, int *out, int *out_l
         step_forward(m, &mem, &d, cur, prev, NULL, false);
         output_argmax(&m->out_ws, m->feats + (size_t)cur * B * d.F, B, P(m, m->out_w),
                       P(m, m->out_b), ids, NULL);
-        for (int b = 0; b < B; b++) {
-            if (out_len[b] >= 0)
-                continue;
-            if (ids[b] == TOK_EOS) {
-                out_len[b] = t;
-                open--;
-            } else {
-                out[(size_t)b * max_len + t] = ids[b];
-            }
-        }
+        open -= greedy_record(ids, B, t, max_len, out, out_len);
     }
-    for (int b = 0; b < B; b++)
-        if (out_len[b] < 0)
-            out_len[b] = max_len;
+    greedy_finish(out_len, B, max_len);
 }

@@ -683,10 +683,7 @@ int model_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len)
     if (m->gd_c)
         memcpy(m->gd_c, m->dec_c0, LBH * sizeof(real));
     int *ids = m->gd_ids, open = B;
-    for (int b = 0; b < B; b++) {
-        ids[b] = TOK_BOS;
-        out_len[b] = -1;
-    }
+    greedy_start(ids, out_len, B);
     for (int t = 0; t < max_len && open > 0; t++) {
         size_t cur = (size_t)(t % 2) * LBH, nxt = (size_t)((t + 1) % 2) * LBH;
         embedding_forward(m->gd_in, ids, B, P(m, m->tgt_embed), E);
@@ -703,21 +700,41 @@ int model_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len)
             x = m->gd_h + nxt + off;
         }
         output_argmax(&m->out_ws, x, B, P(m, m->out_w), P(m, m->out_b), ids, NULL);
-        for (int b = 0; b < B; b++) {
-            if (out_len[b] >= 0)
-                continue;
-            if (ids[b] == TOK_EOS) {
-                out_len[b] = t;
-                open--;
-            } else {
-                out[(size_t)b * max_len + t] = ids[b];
-            }
+        open -= greedy_record(ids, B, t, max_len, out, out_len);
+    }
+    greedy_finish(out_len, B, max_len);
+    return 0;
+}
+
+void greedy_start(int *ids, int *out_len, int B)
+{
+    for (int b = 0; b < B; b++) {
+        ids[b] = TOK_BOS;
+        out_len[b] = -1;
+    }
+}
+
+int greedy_record(const int *ids, int B, int t, int max_len, int *out, int *out_len)
+{
+    int ended = 0;
+    for (int b = 0; b < B; b++) {
+        if (out_len[b] >= 0)
+            continue;
+        if (ids[b] == TOK_EOS) {
+            out_len[b] = t;
+            ended++;
+        } else {
+            out[(size_t)b * max_len + t] = ids[b];
         }
     }
+    return ended;
+}
+
+void greedy_finish(int *out_len, int B, int max_len)
+{
     for (int b = 0; b < B; b++)
         if (out_len[b] < 0)
             out_len[b] = max_len;
-    return 0;
 }
 
 double model_forward_flops(const model_config *c, int B, int src_T, int tgt_T)

@@ -27,13 +27,11 @@ const char *optim_name(optim_kind kind)
 
 int optim_parse(const char *name, optim_kind *out)
 {
-    if (strcmp(name, "sgd") == 0)
-        *out = OPTIM_SGD;
-    else if (strcmp(name, "adam") == 0)
-        *out = OPTIM_ADAM;
-    else
-        return s2s_fail(S2S_EINVAL, "optimizer: unknown name '%s' (expected sgd or adam)", name);
-    return 0;
+    static const char *const names[] = {"sgd", "adam"};
+    int k = s2s_choice("optimizer", names, 2, name);
+    if (k >= 0)
+        *out = (optim_kind)k;
+    return k < 0 ? k : 0;
 }
 
 static int check_config(const optim_config *cfg)

@@ -36,12 +36,10 @@ const char *cell_name(cell_type cell)
 
 int cell_parse(const char *name, cell_type *out)
 {
-    for (int k = 0; k < 3; k++)
-        if (strcmp(name, cell_names[k]) == 0) {
-            *out = (cell_type)k;
-            return 0;
-        }
-    return s2s_fail(S2S_EINVAL, "unknown cell type '%s' (expected rnn, gru or lstm)", name);
+    int k = s2s_choice("cell type", cell_names, 3, name);
+    if (k >= 0)
+        *out = (cell_type)k;
+    return k < 0 ? k : 0;
 }
 
 /* ---- one step ------------------------------------------------------------------------------
@@ -291,6 +289,16 @@ void rnn_layer_ws_free(rnn_layer_ws *ws)
     memset(ws, 0, sizeof *ws);
 }
 
+void rnn_layer_ws_step_back(rnn_layer_ws *ws)
+{
+    real *tmp = ws->dh;
+    ws->dh = ws->dh_prev;
+    ws->dh_prev = tmp;
+    tmp = ws->dc;
+    ws->dc = ws->dc_prev;
+    ws->dc_prev = tmp;
+}
+
 /* The time index of processing step s, and of the step before it. */
 static inline int step_time(int s, int T, bool reverse) { return reverse ? T - 1 - s : s; }
 
@@ -373,12 +381,7 @@ void rnn_layer_backward(const rnn_weights *w, rnn_layer_ws *ws, int T, int B, co
         cell_step_backward(w, B, ws->cache + r0 * CW, hp, ld, cell_before(ws, s, T, B, reverse, c0),
                            ws->active + r0, ws->dh, lstm ? ws->dc : NULL, ws->dxw + r0 * GH,
                            ws->dhw + r0 * GH, want_prev ? ws->dh_prev : NULL, ws->dc_prev);
-        real *tmp = ws->dh;
-        ws->dh = ws->dh_prev;
-        ws->dh_prev = tmp;
-        tmp = ws->dc;
-        ws->dc = ws->dc_prev;
-        ws->dc_prev = tmp;
+        rnn_layer_ws_step_back(ws);
     }
     if (dh0)
         memcpy(dh0, ws->dh, BH * sizeof(real));

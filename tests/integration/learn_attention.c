@@ -6,33 +6,21 @@
 #include <stdio.h>
 
 #include "s2s/status.h"
-#include "s2s/train.h"
+#include "learn_common.h"
 
 static train_options options(attn_kind attn)
 {
-    train_options o = {
-        .model = {.cell = CELL_GRU, .layers = 1, .bidir = true, .emb = 64, .hidden = 128,
-                  .attn = attn},
-        .task = {.kind = TASK_REVERSE, .symbols = 20, .min_len = 15, .max_len = 30, .seed = 3},
-        .batch = 64,
-        .steps = 500,
-        .optim = OPTIM_ADAM,
-        .lr = 3e-3,
-        .schedule = LR_LINEAR,
-        .teacher_forcing = 1.0,
-        .beta1 = 0.9,
-        .beta2 = 0.999,
-        .eps = 1e-8,
-        .clip = 5.0,
-        .init = INIT_UNIFORM,
-        .init_scale = 0.1,
-        .seed = 3,
-        .log_every = 100,
-        .eval_every = 0,
-        .eval_size = 500,
-        .samples = 2,
-        .threads = 1,
-    };
+    train_options o = learn_defaults();
+    o.model = (model_config){.cell = CELL_GRU, .layers = 1, .bidir = true, .emb = 64,
+                             .hidden = 128, .attn = attn};
+    o.task = (synth_task){.kind = TASK_REVERSE, .symbols = 20, .min_len = 15, .max_len = 30,
+                          .seed = 3};
+    o.batch = 64;
+    o.steps = 500;
+    o.seed = 3;
+    o.eval_every = 0;
+    o.eval_size = 500;
+    o.samples = 2;
     return o;
 }
 

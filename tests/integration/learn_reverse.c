@@ -4,32 +4,20 @@
 #include <stdio.h>
 
 #include "s2s/status.h"
-#include "s2s/train.h"
+#include "learn_common.h"
 
 int main(void)
 {
-    train_options o = {
-        .model = {.cell = CELL_GRU, .layers = 1, .bidir = true, .emb = 64, .hidden = 256},
-        .task = {.kind = TASK_REVERSE, .symbols = 20, .min_len = 4, .max_len = 12, .seed = 1},
-        .batch = 128,
-        .steps = 1200,
-        .optim = OPTIM_ADAM,
-        .lr = 3e-3,
-        .schedule = LR_LINEAR,
-        .teacher_forcing = 1.0,
-        .beta1 = 0.9,
-        .beta2 = 0.999,
-        .eps = 1e-8,
-        .clip = 5.0,
-        .init = INIT_UNIFORM,
-        .init_scale = 0.1,
-        .seed = 1,
-        .log_every = 100,
-        .eval_every = 500,
-        .eval_size = 1000,
-        .samples = 3,
-        .threads = 1,
-    };
+    train_options o = learn_defaults();
+    o.model = (model_config){.cell = CELL_GRU, .layers = 1, .bidir = true, .emb = 64,
+                             .hidden = 256};
+    o.task = (synth_task){.kind = TASK_REVERSE, .symbols = 20, .min_len = 4, .max_len = 12,
+                          .seed = 1};
+    o.batch = 128;
+    o.steps = 1200;
+    o.seed = 1;
+    o.eval_every = 500;
+    o.eval_size = 1000;
     train_result r;
     int rc = train_run(&o, stdout, &r);
     if (rc < 0) {
