@@ -8,7 +8,8 @@ cd "$root"
 . scripts/env.sh
 start=$(date +%s)
 
-scripts/deps.sh
+# --python: PyTorch and h5py for the parity tests (optional: without them those tests skip)
+scripts/deps.sh --python
 cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Release -DS2S_SANITIZE=ON >/dev/null
 cmake --build build/test -j"$(nproc)"
 export UBSAN_OPTIONS="print_stacktrace=1:${UBSAN_OPTIONS:-}"
