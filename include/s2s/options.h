@@ -1,15 +1,36 @@
 /* options.h - table-driven command-line and configuration-file options.
  *
  * A command describes its options once, as a table of opt_spec: name, type, default, help and
- * the offset of the destination field in the command's option struct. The same table then
- * parses `--name value` / `--name=value` arguments and `key = value` configuration files,
- * prints --help, and writes the resolved configuration back out.
+ * the offset of the destination field in the command's option struct. The same table parses
+ * the command line and configuration files, prints --help, and writes the resolved values back
+ * out as a configuration file.
  *
- * Precedence, lowest first: the defaults, a base list (e.g. a benchmark preset), the file given
- * with --config, the rest of the command line. Field types: OPT_INT int, OPT_UINT unsigned,
- * OPT_LONG long, OPT_DOUBLE double, OPT_BOOL bool, OPT_STRING char[OPT_STRING_MAX],
- * OPT_CHOICE int (the index of the value in `choices`, so an enum whose values follow the
- * choices' order can be the field). */
+ * Command line (argv without the program and command names):
+ *   --name value, --name=value     any option
+ *   --flag, --no-flag, --flag=V    booleans; V is true|false|1|0|yes|no
+ *   --config FILE                  read `name = value` lines from FILE (may be repeated)
+ *   --help, -h                     reported to the caller through *help; wins anywhere it stands
+ * A later occurrence of an option overrides an earlier one.
+ *
+ * Configuration file: one `name = value` per line, names as on the command line without the
+ * dashes; blank lines and everything after a # are ignored, whitespace around names and values
+ * is trimmed. Values are taken literally (no quoting), so a string value cannot contain #.
+ *
+ * Precedence, lowest first: the defaults, a base list (e.g. a benchmark preset), the files
+ * given with --config in their order, the rest of the command line. The files are read before
+ * any argument is applied, so the command line wins wherever --config stands.
+ *
+ * Field types (the destination field must have exactly this C type):
+ *   OPT_INT int, OPT_UINT unsigned, OPT_LONG long, OPT_DOUBLE double, OPT_BOOL bool,
+ *   OPT_STRING char[OPT_STRING_MAX] (a fixed array, so the struct owns its strings and needs no
+ *   free function), OPT_CHOICE int: the index of the value in `choices`, so an enum whose
+ *   values follow the order of the choices can be the field.
+ * Numbers are parsed strictly: the whole text must be a decimal integer (or a finite number for
+ * OPT_DOUBLE) that fits the field and, when min < max, lies in [min, max].
+ *
+ * Errors are S2S_EUSAGE, with one message (s2s_errmsg) naming the option and where its value
+ * came from: "--hidden: expected an integer, got 'abc'", "run.conf:3: unknown option 'hiden'".
+ * A malformed table (a programming error) is S2S_EINVAL. */
 #ifndef S2S_OPTIONS_H
 #define S2S_OPTIONS_H
 
@@ -22,39 +43,45 @@
 typedef enum { OPT_INT, OPT_UINT, OPT_LONG, OPT_DOUBLE, OPT_BOOL, OPT_STRING, OPT_CHOICE } opt_type;
 
 typedef struct {
-    const char *name;  /* long name without dashes, e.g. "hidden" */
-    opt_type type;
-    size_t offset;     /* offsetof(struct, field) */
-    const char *def;   /* default, in the same syntax as on the command line */
-    const char *help;
+    const char *name;           /* without dashes, e.g. "hidden"; not "config" or "help" */
+    opt_type type;              /* the C type of the field, see above */
+    size_t offset;              /* offsetof(struct, field) */
+    const char *def;            /* default, in the same syntax as on the command line */
+    const char *help;           /* one sentence, no trailing period */
     const char *const *choices; /* OPT_CHOICE: NULL-terminated list */
-    double min, max;   /* numeric options: allowed range when min < max */
+    double min, max;            /* numeric options: allowed range when min < max */
 } opt_spec;
 
 /* Sets one option from its text; `where` names the source for messages ("--hidden",
- * "run.conf:3"). S2S_EUSAGE with a message on a malformed or out-of-range value. */
+ * "run.conf:3: hidden"). S2S_EUSAGE on a malformed or out-of-range value. */
 int opts_set(const opt_spec *spec, void *dst, const char *value, const char *where);
 
-/* Applies every default. */
+/* Checks the table (names unique and usable, defaults valid) and applies every default. */
 int opts_set_defaults(const opt_spec *specs, int n, void *dst);
 
-/* Applies `key = value` lines of a file; blank lines and # comments are skipped. */
+/* Applies the `name = value` lines of a file over the current values of dst. */
 int opts_parse_file(const opt_spec *specs, int n, void *dst, const char *path);
 
-/* Parses argv[0..argc) (arguments only, no program or command name): defaults, then `base`
- * (NULL or a NULL-terminated list of "name=value"), then --config FILE, then the arguments.
- * --help sets *help and stops. Unknown options and positional arguments are S2S_EUSAGE. */
+/* Fills dst from nothing: defaults, then `base` (NULL or a NULL-terminated list of "name=value"),
+ * then the --config files, then argv[0..argc). With --help anywhere, sets *help, leaves dst at
+ * its defaults and returns 0 without looking at the other arguments. Unknown options and
+ * positional arguments are S2S_EUSAGE. */
 int opts_parse(const opt_spec *specs, int n, void *dst, int argc, char **argv,
                const char *const *base, bool *help);
 
-/* The value following --name (or --name=value) in argv, or NULL; for options that decide the
- * base list (e.g. --preset) before the full parse. */
+/* The value of the last --name value / --name=value in argv, or NULL: for an option that must
+ * be known before the full parse (e.g. --preset, which decides the base list). A plain scan:
+ * it does not know which other options take a value. */
 const char *opts_find_arg(int argc, char **argv, const char *name);
 
-/* Help text: one line per option with its type or choices, default and description. */
+/* The option list of --help: per option its syntax with the type or the choices, the help text
+ * and the default, in two aligned columns wrapped at 100 characters. Includes --config and
+ * --help; the caller prints the usage line and summary above it. */
 void opts_print_help(FILE *f, const opt_spec *specs, int n);
 
-/* The resolved values as `name = value` lines, readable back with --config. */
-void opts_write(FILE *f, const opt_spec *specs, int n, const void *src);
+/* Writes the values in src as `name = value` lines that --config reads back to the same values.
+ * S2S_EINVAL if a string value could not be read back (it contains # or a line break, or
+ * starts or ends with whitespace), S2S_EIO if writing fails. */
+int opts_write_config(FILE *f, const opt_spec *specs, int n, const void *src);
 
 #endif

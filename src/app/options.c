@@ -1,4 +1,4 @@
-/* options.c - table-driven command-line and configuration-file options. */
+/* options.c - table-driven command-line and configuration-file options (see options.h). */
 #include "s2s/options.h"
 
 #include <ctype.h>
@@ -10,12 +10,30 @@
 
 #include "s2s/status.h"
 
+#define HELP_COLUMNS 100 /* help lines are wrapped to this width */
+#define HELP_LEFT_MAX 32 /* a longer syntax column puts its description on the next line */
+
 static const opt_spec *find_spec(const opt_spec *specs, int n, const char *name, size_t len)
 {
     for (int i = 0; i < n; i++)
         if (strlen(specs[i].name) == len && strncmp(specs[i].name, name, len) == 0)
             return &specs[i];
     return NULL;
+}
+
+static bool name_is(const char *name, size_t len, const char *word)
+{
+    return strlen(word) == len && strncmp(name, word, len) == 0;
+}
+
+/* "a, b, c" (sep ", ") or "a|b|c" (sep "|"), truncated to the buffer. */
+static void join_choices(const char *const *choices, const char *sep, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (int k = 0; choices[k]; k++) {
+        strncat(buf, k ? sep : "", size - strlen(buf) - 1);
+        strncat(buf, choices[k], size - strlen(buf) - 1);
+    }
 }
 
 static int check_range(const opt_spec *s, double v, const char *where, const char *value)
@@ -26,14 +44,19 @@ static int check_range(const opt_spec *s, double v, const char *where, const cha
     return 0;
 }
 
+/* Leading whitespace is refused because strtoll/strtod would skip it: the text must be exactly
+ * a number. */
 static int parse_integer(const opt_spec *s, const char *value, const char *where, long long lo,
                          long long hi, long long *out)
 {
     char *end;
     errno = 0;
     long long v = strtoll(value, &end, 10);
-    if (end == value || *end != '\0' || errno == ERANGE || v < lo || v > hi)
+    if (end == value || *end != '\0' || isspace((unsigned char)value[0]))
         return s2s_fail(S2S_EUSAGE, "%s: expected an integer, got '%s'", where, value);
+    if (errno == ERANGE || v < lo || v > hi)
+        return s2s_fail(S2S_EUSAGE, "%s: %s does not fit the option's type (%lld to %lld)", where,
+                        value, lo, hi);
     *out = v;
     return check_range(s, (double)v, where, value);
 }
@@ -63,8 +86,13 @@ int opts_set(const opt_spec *s, void *dst, const char *value, const char *where)
         char *end;
         errno = 0;
         double v = strtod(value, &end);
-        if (end == value || *end != '\0' || errno == ERANGE || !isfinite(v))
+        if (end == value || *end != '\0' || isspace((unsigned char)value[0]))
             return s2s_fail(S2S_EUSAGE, "%s: expected a number, got '%s'", where, value);
+        if (errno == ERANGE)
+            return s2s_fail(S2S_EUSAGE, "%s: %s is too large or too small for a double", where,
+                            value);
+        if (!isfinite(v))
+            return s2s_fail(S2S_EUSAGE, "%s: expected a finite number, got '%s'", where, value);
         if ((rc = check_range(s, v, where, value)) < 0)
             return rc;
         *(double *)field = v;
@@ -84,32 +112,56 @@ int opts_set(const opt_spec *s, void *dst, const char *value, const char *where)
                             OPT_STRING_MAX - 1);
         strcpy(field, value);
         return 0;
-    case OPT_CHOICE:
+    case OPT_CHOICE: {
         for (int k = 0; s->choices[k]; k++)
             if (!strcmp(value, s->choices[k])) {
                 *(int *)field = k;
                 return 0;
             }
-        {
-            char list[512] = "";
-            for (int k = 0; s->choices[k]; k++) {
-                strncat(list, k ? ", " : "", sizeof list - strlen(list) - 1);
-                strncat(list, s->choices[k], sizeof list - strlen(list) - 1);
-            }
-            return s2s_fail(S2S_EUSAGE, "%s: '%s' is not one of %s", where, value, list);
-        }
+        char list[512];
+        join_choices(s->choices, ", ", list, sizeof list);
+        return s2s_fail(S2S_EUSAGE, "%s: '%s' is not one of %s", where, value, list);
+    }
     }
     return s2s_fail(S2S_EINVAL, "%s: option has an unknown type", where);
 }
 
+/* The table is written by hand next to a struct; a mistake there should be a clear error at
+ * the first parse rather than an option that silently cannot be set. */
+static int check_specs(const opt_spec *specs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const opt_spec *s = &specs[i];
+        if (!s->name || !s->name[0] || strpbrk(s->name, "= \t#") || !strncmp(s->name, "-", 1))
+            return s2s_fail(S2S_EINVAL, "option table: entry %d has an unusable name '%s'", i,
+                            s->name ? s->name : "(null)");
+        if (!strcmp(s->name, "config") || !strcmp(s->name, "help"))
+            return s2s_fail(S2S_EINVAL, "option table: '%s' is reserved", s->name);
+        if (find_spec(specs, i, s->name, strlen(s->name)))
+            return s2s_fail(S2S_EINVAL, "option table: '%s' is defined twice", s->name);
+        if ((unsigned)s->type > OPT_CHOICE || !s->def || !s->help)
+            return s2s_fail(S2S_EINVAL, "option table: '%s' lacks a type, default or help text",
+                            s->name);
+        if (s->type == OPT_CHOICE && (!s->choices || !s->choices[0]))
+            return s2s_fail(S2S_EINVAL, "option table: choice option '%s' has no choices", s->name);
+    }
+    return 0;
+}
+
 int opts_set_defaults(const opt_spec *specs, int n, void *dst)
 {
+    int rc = check_specs(specs, n);
+    if (rc < 0)
+        return rc;
     for (int i = 0; i < n; i++) {
         char where[96];
         snprintf(where, sizeof where, "default of --%s", specs[i].name);
-        int rc = opts_set(&specs[i], dst, specs[i].def, where);
-        if (rc < 0)
-            return rc;
+        /* A bad default is a table error, not the user's. */
+        if (opts_set(&specs[i], dst, specs[i].def, where) < 0) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", s2s_errmsg(S2S_EUSAGE));
+            return s2s_fail(S2S_EINVAL, "option table: %s", msg);
+        }
     }
     return 0;
 }
@@ -134,11 +186,11 @@ int opts_parse_file(const opt_spec *specs, int n, void *dst, const char *path)
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
-        char where[300];
+        char where[320];
         snprintf(where, sizeof where, "%s:%d", path, lineno);
         if (!strchr(line, '\n') && !feof(f)) {
-            rc = s2s_fail(S2S_EUSAGE, "%s: line longer than %zu characters", where,
-                          sizeof line - 2);
+            rc =
+                s2s_fail(S2S_EUSAGE, "%s: line longer than %zu characters", where, sizeof line - 2);
             break;
         }
         char *hash = strchr(line, '#');
@@ -149,7 +201,7 @@ int opts_parse_file(const opt_spec *specs, int n, void *dst, const char *path)
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            rc = s2s_fail(S2S_EUSAGE, "%s: expected 'key = value', got '%s'", where, s);
+            rc = s2s_fail(S2S_EUSAGE, "%s: expected 'name = value', got '%s'", where, s);
             break;
         }
         *eq = '\0';
@@ -172,16 +224,56 @@ int opts_parse_file(const opt_spec *specs, int n, void *dst, const char *path)
 const char *opts_find_arg(int argc, char **argv, const char *name)
 {
     size_t len = strlen(name);
+    const char *found = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, len) != 0)
             continue;
         if (a[2 + len] == '=')
-            return a + 3 + len;
-        if (a[2 + len] == '\0' && i + 1 < argc)
-            return argv[i + 1];
+            found = a + 3 + len;
+        else if (a[2 + len] == '\0' && i + 1 < argc)
+            found = argv[++i];
     }
-    return NULL;
+    return found;
+}
+
+/* One command-line argument, split but not yet applied. */
+typedef struct {
+    const opt_spec *spec; /* the option, or NULL for --config and unknown names */
+    const char *name;     /* as written, after the dashes; `len` characters */
+    size_t len;
+    const char *value; /* after '=', or NULL */
+    bool negated;      /* --no-NAME of a boolean */
+    bool is_config;
+    bool takes_next; /* the value is the next argument */
+} arg_info;
+
+/* Splits "--name[=value]"; false for anything that does not start with "--". */
+static bool split_arg(const opt_spec *specs, int n, const char *a, arg_info *ai)
+{
+    memset(ai, 0, sizeof *ai);
+    if (strncmp(a, "--", 2) != 0)
+        return false;
+    ai->name = a + 2;
+    const char *eq = strchr(ai->name, '=');
+    ai->len = eq ? (size_t)(eq - ai->name) : strlen(ai->name);
+    ai->value = eq ? eq + 1 : NULL;
+    ai->is_config = name_is(ai->name, ai->len, "config");
+    ai->spec = find_spec(specs, n, ai->name, ai->len);
+    if (!ai->spec && ai->len > 3 && !strncmp(ai->name, "no-", 3)) {
+        const opt_spec *s = find_spec(specs, n, ai->name + 3, ai->len - 3);
+        if (s && s->type == OPT_BOOL) {
+            ai->spec = s;
+            ai->negated = true;
+        }
+    }
+    ai->takes_next = !eq && (ai->is_config || (ai->spec && ai->spec->type != OPT_BOOL));
+    return true;
+}
+
+static bool is_help(const char *a)
+{
+    return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
 int opts_parse(const opt_spec *specs, int n, void *dst, int argc, char **argv,
@@ -191,6 +283,20 @@ int opts_parse(const opt_spec *specs, int n, void *dst, int argc, char **argv,
     *help = false;
     if ((rc = opts_set_defaults(specs, n, dst)) < 0)
         return rc;
+
+    /* --help wins over everything, even over arguments that are wrong, so that it is looked
+     * for first; values are skipped so that `--name --help` sets a string rather than asking
+     * for help. */
+    arg_info ai;
+    for (int i = 0; i < argc; i++) {
+        if (is_help(argv[i])) {
+            *help = true;
+            return 0;
+        }
+        if (split_arg(specs, n, argv[i], &ai) && ai.takes_next)
+            i++;
+    }
+
     for (int i = 0; base && base[i]; i++) {
         const char *eq = strchr(base[i], '=');
         const opt_spec *spec = eq ? find_spec(specs, n, base[i], (size_t)(eq - base[i])) : NULL;
@@ -199,106 +305,180 @@ int opts_parse(const opt_spec *specs, int n, void *dst, int argc, char **argv,
         if ((rc = opts_set(spec, dst, eq + 1, base[i])) < 0)
             return rc;
     }
-    /* The file first, wherever --config stands, so that the command line always wins. */
-    const char *config = opts_find_arg(argc, argv, "config");
-    if (config && (rc = opts_parse_file(specs, n, dst, config)) < 0)
-        return rc;
+
+    /* The files before any argument, wherever --config stands, so the command line wins. */
+    for (int i = 0; i < argc; i++) {
+        if (!split_arg(specs, n, argv[i], &ai) || !ai.is_config) {
+            i += ai.takes_next;
+            continue;
+        }
+        const char *path = ai.value;
+        if (!path && i + 1 < argc)
+            path = argv[++i];
+        if (!path || !path[0])
+            return s2s_fail(S2S_EUSAGE, "--config: missing file name");
+        if ((rc = opts_parse_file(specs, n, dst, path)) < 0)
+            return rc;
+    }
 
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            *help = true;
-            return 0;
-        }
-        if (strncmp(a, "--", 2) != 0)
+        if (!split_arg(specs, n, a, &ai))
             return s2s_fail(S2S_EUSAGE, "unexpected argument '%s' (options start with --)", a);
-        const char *name = a + 2, *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        if (len == 6 && !strncmp(name, "config", 6)) {
-            if (!eq && ++i >= argc)
-                return s2s_fail(S2S_EUSAGE, "--config: missing file name");
+        if (ai.is_config) {
+            i += ai.takes_next;
             continue;
         }
-        const opt_spec *spec = find_spec(specs, n, name, len);
-        bool negated = false;
-        if (!spec && len > 3 && !strncmp(name, "no-", 3)) {
-            spec = find_spec(specs, n, name + 3, len - 3);
-            negated = spec && spec->type == OPT_BOOL;
-            if (!negated)
-                spec = NULL;
-        }
-        if (!spec)
-            return s2s_fail(S2S_EUSAGE, "unknown option '--%.*s' (see --help)", (int)len, name);
+        if (!ai.spec)
+            return s2s_fail(S2S_EUSAGE, "unknown option '--%.*s' (see --help)", (int)ai.len,
+                            ai.name);
         char where[96];
-        snprintf(where, sizeof where, "--%s", spec->name);
-        const char *value;
-        if (negated) {
-            if (eq)
-                return s2s_fail(S2S_EUSAGE, "--no-%s takes no value", spec->name);
+        snprintf(where, sizeof where, "--%s", ai.spec->name);
+        const char *value = ai.value;
+        if (ai.negated) {
+            if (value)
+                return s2s_fail(S2S_EUSAGE, "--no-%s takes no value", ai.spec->name);
             value = "false";
-        } else if (eq) {
-            value = eq + 1;
-        } else if (spec->type == OPT_BOOL) {
+        } else if (!value && ai.spec->type == OPT_BOOL) {
             value = "true";
-        } else if (i + 1 < argc) {
+        } else if (!value) {
+            if (i + 1 >= argc)
+                return s2s_fail(S2S_EUSAGE, "--%s: missing value", ai.spec->name);
             value = argv[++i];
-        } else {
-            return s2s_fail(S2S_EUSAGE, "--%s: missing value", spec->name);
         }
-        if ((rc = opts_set(spec, dst, value, where)) < 0)
+        if ((rc = opts_set(ai.spec, dst, value, where)) < 0)
             return rc;
     }
     return 0;
 }
 
-static const char *type_text(const opt_spec *s, char *buf, size_t size)
+/* The syntax column: "--name TYPE", "--name a|b|c" or "--[no-]name". */
+static void syntax_text(const opt_spec *s, char *buf, size_t size)
 {
-    static const char *const names[] = {"INT", "INT", "INT", "NUM", "", "TEXT", ""};
-    if (s->type != OPT_CHOICE)
-        return names[s->type];
-    buf[0] = '\0';
-    for (int k = 0; s->choices[k]; k++) {
-        strncat(buf, k ? "|" : "", size - strlen(buf) - 1);
-        strncat(buf, s->choices[k], size - strlen(buf) - 1);
+    static const char *const type_names[] = {"INT", "INT", "INT", "NUM", "", "TEXT", ""};
+    if (s->type == OPT_BOOL) {
+        snprintf(buf, size, "--[no-]%s", s->name);
+    } else if (s->type == OPT_CHOICE) {
+        char list[256];
+        join_choices(s->choices, "|", list, sizeof list);
+        snprintf(buf, size, "--%s %s", s->name, list);
+    } else {
+        snprintf(buf, size, "--%s %s", s->name, type_names[s->type]);
     }
-    return buf;
+}
+
+/* Appends `word` (len characters) at column *col, starting a new line indented to `indent`
+ * when it would pass HELP_COLUMNS. */
+static void put_word(FILE *f, const char *word, int len, int indent, int *col)
+{
+    if (*col > indent && *col + 1 + len > HELP_COLUMNS) {
+        fprintf(f, "\n%*s", indent, "");
+        *col = indent;
+    } else if (*col > indent) {
+        fputc(' ', f);
+        (*col)++;
+    }
+    fprintf(f, "%.*s", len, word);
+    *col += len;
+}
+
+static void print_entry(FILE *f, const char *syntax, int width, const char *help, const char *def)
+{
+    int indent = 2 + width + 2;
+    fprintf(f, "  %s", syntax);
+    int col = 2 + (int)strlen(syntax);
+    if (col + 2 > indent)
+        fprintf(f, "\n");
+    fprintf(f, "%*s", col + 2 > indent ? indent : indent - col, "");
+    col = indent;
+    for (const char *p = help; *p;) {
+        while (*p == ' ')
+            p++;
+        int len = (int)strcspn(p, " ");
+        if (len > 0)
+            put_word(f, p, len, indent, &col);
+        p += len;
+    }
+    if (def) {
+        /* One unit, so the default is never split from its label. */
+        char text[OPT_STRING_MAX + 16];
+        snprintf(text, sizeof text, "(default: %s)", def);
+        put_word(f, text, (int)strlen(text), indent, &col);
+    }
+    fputc('\n', f);
 }
 
 void opts_print_help(FILE *f, const opt_spec *specs, int n)
 {
-    char left[n > 0 ? n : 1][96];
-    int width = 0;
+    char syntax[320];
+    int width = (int)strlen("--config FILE");
     for (int i = 0; i < n; i++) {
-        char types[256];
-        const char *t = type_text(&specs[i], types, sizeof types);
-        if (specs[i].type == OPT_BOOL)
-            snprintf(left[i], sizeof left[i], "--[no-]%s", specs[i].name);
-        else
-            snprintf(left[i], sizeof left[i], "--%s %s", specs[i].name, t);
-        int len = (int)strlen(left[i]);
-        width = len > width ? len : width;
+        syntax_text(&specs[i], syntax, sizeof syntax);
+        int len = (int)strlen(syntax);
+        if (len <= HELP_LEFT_MAX && len > width)
+            width = len;
     }
-    fprintf(f, "  %-*s  %s\n", width, "--config FILE", "read options from FILE (key = value lines)");
-    for (int i = 0; i < n; i++)
-        fprintf(f, "  %-*s  %s (default: %s)\n", width, left[i], specs[i].help,
-                specs[i].type == OPT_STRING && !specs[i].def[0] ? "none" : specs[i].def);
-    fprintf(f, "  %-*s  %s\n", width, "--help", "show this help");
+    print_entry(f, "--config FILE", width, "read options from FILE (name = value lines)", NULL);
+    for (int i = 0; i < n; i++) {
+        syntax_text(&specs[i], syntax, sizeof syntax);
+        const char *def = specs[i].def;
+        print_entry(f, syntax, width, specs[i].help,
+                    specs[i].type == OPT_STRING && !def[0] ? "empty" : def);
+    }
+    print_entry(f, "--help", width, "show this help", NULL);
 }
 
-void opts_write(FILE *f, const opt_spec *specs, int n, const void *src)
+/* The shortest of %.15g..%.17g that reads back as the same double, so 0.1 is written as 0.1. */
+static void format_double(double v, char *buf, size_t size)
+{
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, size, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+int opts_write_config(FILE *f, const opt_spec *specs, int n, const void *src)
 {
     for (int i = 0; i < n; i++) {
         const opt_spec *s = &specs[i];
         const char *field = (const char *)src + s->offset;
-        fprintf(f, "%s = ", s->name);
+        char num[64];
         switch (s->type) {
-        case OPT_INT: fprintf(f, "%d\n", *(const int *)field); break;
-        case OPT_UINT: fprintf(f, "%u\n", *(const unsigned *)field); break;
-        case OPT_LONG: fprintf(f, "%ld\n", *(const long *)field); break;
-        case OPT_DOUBLE: fprintf(f, "%.17g\n", *(const double *)field); break;
-        case OPT_BOOL: fprintf(f, "%s\n", *(const bool *)field ? "true" : "false"); break;
-        case OPT_STRING: fprintf(f, "%s\n", field); break;
-        case OPT_CHOICE: fprintf(f, "%s\n", s->choices[*(const int *)field]); break;
+        case OPT_INT: fprintf(f, "%s = %d\n", s->name, *(const int *)field); break;
+        case OPT_UINT: fprintf(f, "%s = %u\n", s->name, *(const unsigned *)field); break;
+        case OPT_LONG: fprintf(f, "%s = %ld\n", s->name, *(const long *)field); break;
+        case OPT_DOUBLE:
+            format_double(*(const double *)field, num, sizeof num);
+            fprintf(f, "%s = %s\n", s->name, num);
+            break;
+        case OPT_BOOL:
+            fprintf(f, "%s = %s\n", s->name, *(const bool *)field ? "true" : "false");
+            break;
+        case OPT_STRING: {
+            size_t len = strnlen(field, OPT_STRING_MAX);
+            if (len == OPT_STRING_MAX || strpbrk(field, "#\n\r") ||
+                (len > 0 &&
+                 (isspace((unsigned char)field[0]) || isspace((unsigned char)field[len - 1]))))
+                return s2s_fail(S2S_EINVAL,
+                                "--%s: value '%.*s' cannot be written to a configuration file",
+                                s->name, (int)len, field);
+            fprintf(f, "%s = %s\n", s->name, field);
+            break;
+        }
+        case OPT_CHOICE: {
+            int k = *(const int *)field, count = 0;
+            while (s->choices[count])
+                count++;
+            if (k < 0 || k >= count)
+                return s2s_fail(S2S_EINVAL, "--%s: value %d is not a valid choice index", s->name,
+                                k);
+            fprintf(f, "%s = %s\n", s->name, s->choices[k]);
+            break;
+        }
         }
     }
+    if (fflush(f) != 0 || ferror(f))
+        return s2s_fail(S2S_EIO, "writing the configuration failed: %s", strerror(errno));
+    return 0;
 }
