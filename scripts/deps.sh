@@ -3,7 +3,8 @@
 #
 #   scripts/deps.sh            compiler, CMake, OpenBLAS, Open MPI, HDF5, Criterion
 #   scripts/deps.sh --python   also Python 3 with PyTorch, h5py, NumPy and matplotlib (for
-#                              /usr/bin/python3: the parity test and helper scripts); optional,
+#                              /usr/bin/python3: the parity test and helper scripts) and
+#                              SentencePiece (scripts/prepare_corpus.sh and its test); optional,
 #                              so failures there are warnings
 #
 # Checks with dpkg-query and returns at once when nothing is missing (no apt-get update then).
@@ -14,7 +15,7 @@ set -euo pipefail
 
 required=(cmake pkg-config libopenblas-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
           libcriterion-dev)
-optional=(python3 python3-torch python3-h5py python3-numpy python3-matplotlib)
+optional=(python3 python3-torch python3-h5py python3-numpy python3-matplotlib sentencepiece)
 # shellcheck disable=SC2206 # word splitting of the extra list is intended
 required+=(${S2S_DEPS_EXTRA:-})
 

@@ -1,10 +1,14 @@
 /* main.c - the s2s command-line front end: picks the command, parses its options, runs it, and
  * is the one place that turns an error status into a message and an exit code. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "s2s/bench.h"
 #include "s2s/options.h"
+#include "s2s/dataset.h"
+#include "s2s/gen.h"
+#include "s2s/prep.h"
 #include "s2s/status.h"
 #include "s2s/train.h"
 
@@ -144,6 +148,60 @@ static const opt_spec bench_specs[] = {
      "n of the n x n x n sgemm that measures the peak", NULL, 64, 16384},
     {"seed", OPT_UINT, offsetof(bench_cli, b.seed), "1", "seed of parameters and tokens", NULL,
      0, 0},
+    {"data", OPT_STRING, offsetof(bench_cli, b.data), "",
+     "instead of training steps, time reading one epoch of this dataset's training split", NULL,
+     0, 0},
+    {"batch-tokens", OPT_LONG, offsetof(bench_cli, b.batch_tokens), "0",
+     "with --data: padded tokens per global batch at most (0: no limit)", NULL, 0, 1e12},
+    {"data-ranks", OPT_INT, offsetof(bench_cli, b.data_ranks), "1",
+     "with --data: read rank 0's share of batches for this many ranks", NULL, 1, 1 << 20},
+};
+
+static const char *const TOKENIZERS[] = {"whitespace", "chars", NULL};
+static const char *const LONG_POLICIES[] = {"drop", "truncate", NULL};
+#define PREP_INPUT(split, i)                                                                       \
+    {split "-src", OPT_STRING, offsetof(prep_options, in[i].src), "",                              \
+     split " source sentences, one per line", NULL, 0, 0},                                         \
+    {split "-tgt", OPT_STRING, offsetof(prep_options, in[i].tgt), "",                              \
+     split " target sentences, line by line parallel to the source", NULL, 0, 0},                  \
+    {split "-tsv", OPT_STRING, offsetof(prep_options, in[i].tsv), "",                              \
+     split " pairs as source<TAB>target lines (instead of the two files)", NULL, 0, 0}
+static const opt_spec prep_specs[] = {
+    PREP_INPUT("train", SPLIT_TRAIN),
+    PREP_INPUT("valid", SPLIT_VALID),
+    PREP_INPUT("test", SPLIT_TEST),
+    {"out", OPT_STRING, offsetof(prep_options, out), "",
+     "the dataset to write (HDF5); vocabularies also go to <out stem>.src.vocab and .tgt.vocab",
+     NULL, 0, 0},
+    {"valid-size", OPT_LONG, offsetof(prep_options, valid_size), "0",
+     "validation pairs carved out of the training data (without validation files)", NULL, 0,
+     1e15},
+    {"test-size", OPT_LONG, offsetof(prep_options, test_size), "0",
+     "test pairs carved out of the training data (without test files)", NULL, 0, 1e15},
+    {"seed", OPT_UINT, offsetof(prep_options, seed), "1", "seed of the carve-out", NULL, 0, 0},
+    {"tokenizer", OPT_CHOICE, offsetof(prep_options, tokenizer), "whitespace",
+     "split on whitespace (also for SentencePiece/BPE output), or into UTF-8 characters",
+     TOKENIZERS, 0, 0},
+    {"lowercase", OPT_BOOL, offsetof(prep_options, lowercase), "false",
+     "lowercase ASCII letters A-Z", NULL, 0, 0},
+    {"shared-vocab", OPT_BOOL, offsetof(prep_options, shared_vocab), "false",
+     "one vocabulary for both sides", NULL, 0, 0},
+    {"src-vocab", OPT_STRING, offsetof(prep_options, src_vocab), "",
+     "use this source vocabulary (one token per line) instead of building one", NULL, 0, 0},
+    {"tgt-vocab", OPT_STRING, offsetof(prep_options, tgt_vocab), "",
+     "use this target vocabulary instead of building one", NULL, 0, 0},
+    {"min-freq", OPT_INT, offsetof(prep_options, min_freq), "1",
+     "keep tokens seen at least this often in the training data", NULL, 1, 1 << 30},
+    {"max-vocab", OPT_INT, offsetof(prep_options, max_vocab), "0",
+     "at most this many tokens per vocabulary, the 4 reserved included (0: no limit)", NULL, 0,
+     1 << 30},
+    {"max-len", OPT_INT, offsetof(prep_options, max_len), "0",
+     "longest training sentence in tokens, per side (0: no limit)", NULL, 0, 1 << 30},
+    {"long", OPT_CHOICE, offsetof(prep_options, long_policy), "drop",
+     "what happens to a training pair with a side longer than --max-len", LONG_POLICIES, 0, 0},
+    {"max-ratio", OPT_DOUBLE, offsetof(prep_options, max_ratio), "0",
+     "drop training pairs whose longer side exceeds this multiple of the shorter (0: off)", NULL,
+     0, 1e9},
 };
 
 /* The values each preset sets (docs/performance.md lists the configurations). */
@@ -170,7 +228,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: s2s <command> [options]\n\n"
                "commands:\n"
                "  train   train an encoder-decoder on a synthetic task and evaluate it\n"
-               "  bench   time training steps and compare with the machine's sgemm peak\n\n"
+               "  prep    turn parallel text into an HDF5 dataset with vocabularies\n"
+               "  bench   time training steps and compare with the machine's sgemm peak\n"
+               "  gen     write a synthetic translation task as parallel text files\n\n"
                "`s2s <command> --help` lists the options of a command with their defaults.\n");
 }
 
@@ -191,6 +251,36 @@ static int cmd_train(int argc, char **argv)
     resolve_input_feed(&o.model, o.input_feed_mode);
     train_result r;
     return train_run(&o, stdout, &r);
+}
+
+static int cmd_prep(int argc, char **argv)
+{
+    prep_options o;
+    bool help;
+    int rc = opts_parse(prep_specs, N_SPECS(prep_specs), &o, argc, argv, NULL, &help);
+    if (rc < 0)
+        return rc;
+    if (help) {
+        printf("usage: s2s prep --train-src FILE --train-tgt FILE --out DATA.h5 [options]\n\n"
+               "Tokenizes parallel text, builds vocabularies, filters, and writes an HDF5 dataset "
+               "(docs/formats.md).\n\noptions:\n");
+        opts_print_help(stdout, prep_specs, N_SPECS(prep_specs));
+        return 0;
+    }
+    /* The resolved options go into the file, so a dataset says how it was made. */
+    char *config = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&config, &size);
+    if (!f)
+        return s2s_fail(S2S_ENOMEM, "prep: options text");
+    rc = opts_write_config(f, prep_specs, N_SPECS(prep_specs), &o);
+    fclose(f);
+    if (rc < 0) /* a value --config could not read back (a path with '#'): say so, go on */
+        fprintf(stderr, "s2s prep: options not stored in the dataset: %s\n", s2s_errmsg(rc));
+    o.config_text = rc < 0 ? NULL : config;
+    rc = prep_run(&o, stdout, NULL);
+    free(config);
+    return rc;
 }
 
 static int cmd_bench(int argc, char **argv)
@@ -216,6 +306,21 @@ static int cmd_bench(int argc, char **argv)
         opts_print_help(stdout, bench_specs, N_SPECS(bench_specs));
         return 0;
     }
+    if (c.b.data[0]) {
+        bench_data_result d;
+        if ((rc = bench_data(&c.b, stderr, &d)) < 0)
+            return rc;
+        printf("read %ld sentence pairs (%ld tokens) in %ld steps: %.3f s, %.0f pairs/s, %.0f "
+               "tokens/s; opening and planning %.3f s; peak RSS %.1f MB\n",
+               d.sentences, d.tokens, d.steps, d.seconds, d.sentences_per_s, d.tokens_per_s,
+               d.open_seconds, d.peak_rss_mb);
+        printf("{\"data\":\"%s\",\"ranks\":%d,\"steps\":%ld,\"sentences\":%ld,"
+               "\"tokens\":%ld,\"seconds\":%.4f,\"open_seconds\":%.4f,"
+               "\"tokens_per_s\":%.1f,\"peak_rss_mb\":%.1f}\n",
+               c.b.data, c.b.data_ranks, d.steps, d.sentences, d.tokens, d.seconds,
+               d.open_seconds, d.tokens_per_s, d.peak_rss_mb);
+        return 0;
+    }
     resolve_input_feed(&c.b.model, c.input_feed_mode);
     bench_result r;
     if ((rc = bench_run(&c.b, stderr, &r)) < 0)
@@ -230,12 +335,18 @@ static int cmd_bench(int argc, char **argv)
     return 0;
 }
 
+static int cmd_gen(int argc, char **argv)
+{
+    return gen_command(argc, argv, stderr);
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } commands[] = {{"train", cmd_train}, {"bench", cmd_bench}};
+    } commands[] = {{"train", cmd_train}, {"prep", cmd_prep}, {"bench", cmd_bench},
+                    {"gen", cmd_gen}};
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

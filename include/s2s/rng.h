@@ -18,6 +18,7 @@ enum rng_purpose {
     RNG_SYNTH = 5,    /* synthetic datasets: a = split, b = example index */
     RNG_BENCH = 6,    /* random tokens for benchmarks */
     RNG_TEST = 7,     /* test fixtures */
+    RNG_PREP = 8,     /* s2s prep: the validation and test lines carved from training data */
 };
 
 /* The raw generator: out = Philox4x32-10(counter, key). */

@@ -1,10 +1,12 @@
-/* synth.h - built-in synthetic translation tasks over a small alphabet of symbols.
+/* synth.h - the symbol-sequence tasks (copy, reverse, sort) as token ids, for training on the
+ * fly (src/app/train.c). Implemented in datasets/sequence.c, which also writes the same tasks
+ * as text for `s2s gen` (gen.h): the training examples of a seed are the same either way.
  *
  * An example is a pure function of (seed, split, index): its length and symbols come from the
  * Philox stream (seed, RNG_SYNTH, split, index, attempt). Held-out examples are kept apart by
  * content, not by index: a source sequence belongs to the held-out split when a hash of it falls
  * in one tenth of the hash space, and training examples are redrawn until they do not, so no
- * held-out sentence is ever trained on. */
+ * held-out sentence is ever trained on. (`s2s gen` divides that tenth into valid and test.) */
 #ifndef S2S_SYNTH_H
 #define S2S_SYNTH_H
 

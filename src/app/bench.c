@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "s2s/blas.h"
+#include "s2s/loader.h"
 #include "s2s/optim.h"
 #include "s2s/rng.h"
 #include "s2s/status.h"
@@ -191,4 +192,53 @@ void bench_print_json(FILE *f, const bench_options *o, const bench_result *r)
             r->step_ms_min, r->step_ms_max, r->forward_backward_ms, r->optimizer_ms,
             r->model_gflop_per_step, r->achieved_gflops, r->sgemm_peak_gflops, r->mfu,
             r->peak_rss_mb);
+}
+
+int bench_data(const bench_options *o, FILE *log, bench_data_result *res)
+{
+    memset(res, 0, sizeof *res);
+    dataset *ds = NULL;
+    loader l = {0};
+    batch bt = {0};
+    double t0 = wall_seconds();
+    int rc = ds_open(&ds, o->data);
+    if (rc < 0)
+        return rc;
+    batcher_config cfg = {.seed = o->seed, .batch_sents = o->batch,
+                          .batch_tokens = o->batch_tokens, .min_sents = o->data_ranks,
+                          .window = 100 * o->batch};
+    if ((rc = loader_init(&l, ds, SPLIT_TRAIN, &cfg, o->data_ranks)) < 0)
+        goto fail;
+    int max_B, max_src, max_tgt;
+    loader_batch_capacity(&l, &max_B, &max_src, &max_tgt);
+    if ((rc = batch_init(&bt, max_B, max_src, max_tgt)) < 0)
+        goto fail;
+    batcher_state st = {0};
+    long steps = batcher_epoch_steps(&l.bat, 0);
+    res->open_seconds = wall_seconds() - t0;
+    t0 = wall_seconds();
+    for (long s = 0; s < steps; s++) {
+        int global;
+        long global_tokens;
+        if ((rc = loader_next(&l, &st, 0, &bt, &global, &global_tokens)) < 0)
+            goto fail;
+        res->sentences += bt.B;
+        for (int b = 0; b < bt.B; b++)
+            res->tokens += bt.src_len[b] + bt.tgt_len[b] - 1;
+    }
+    res->seconds = wall_seconds() - t0;
+    res->steps = steps;
+    res->sentences_per_s = (double)res->sentences / res->seconds;
+    res->tokens_per_s = (double)res->tokens / res->seconds;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    res->peak_rss_mb = (double)ru.ru_maxrss / 1024.0;
+    if (log)
+        fprintf(log, "bench --data: %s, %ld train pairs, %ld steps for rank 0 of %d\n", o->data,
+                ds_count(ds, SPLIT_TRAIN), steps, o->data_ranks);
+fail:
+    batch_free(&bt);
+    loader_free(&l);
+    ds_close(ds);
+    return rc;
 }

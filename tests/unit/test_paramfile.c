@@ -9,7 +9,6 @@
  * directory (at the rename) and a directory that does not exist (before anything is written).
  * Criterion forks each test, so the limit does not leak into other tests. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <hdf5.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -22,6 +21,7 @@
 
 #include "s2s/paramfile.h"
 #include "s2s/status.h"
+#include "scratch.h"
 #include "testutil.h"
 
 /* ---- fixture: a temporary directory and a small table with alignment gaps ------------------- */
@@ -30,35 +30,19 @@ static char dir[64];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/s2s_paramfile_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir), "mkdtemp of a scratch directory");
+    cr_assert_eq(scratch_make(dir, sizeof dir, "paramfile"), 0, "mkdtemp of a scratch directory");
 }
 
-/* Removes the files of dir (tests create no subdirectories except where they remove them) and
- * dir itself. */
 static void remove_dir(void)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (remove(p) != 0)
-            rmdir(p);
-    }
-    closedir(d);
-    rmdir(dir);
+    scratch_remove(dir);
 }
 
 TestSuite(paramfile, .init = make_dir, .fini = remove_dir);
 
 static void in_dir(char *buf, size_t n, const char *name)
 {
-    snprintf(buf, n, "%s/%s", dir, name);
+    scratch_path(buf, n, dir, name);
 }
 
 /* Three tensors, each starting at a multiple of PARAM_ALIGN, so the buffer has gaps. */
@@ -96,30 +80,15 @@ static void write_valid(char *buf, size_t n, const char *name)
 
 static char *slurp(const char *path, size_t *n)
 {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "open %s to read its bytes", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)len + 1);
-    cr_assert_not_null(b, "allocate %ld bytes", len);
-    cr_assert_eq(fread(b, 1, (size_t)len, f), (size_t)len, "read all of %s", path);
-    fclose(f);
-    *n = (size_t)len;
+    char *b = scratch_read(path, n);
+    cr_assert_not_null(b, "read the bytes of %s", path);
     return b;
 }
 
 /* Files in dir whose name contains ".tmp." (left-over temporaries). */
 static int count_temporaries(void)
 {
-    DIR *d = opendir(dir);
-    cr_assert_not_null(d, "opendir %s", dir);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += strstr(e->d_name, ".tmp.") != NULL;
-    closedir(d);
-    return n;
+    return scratch_count(dir, ".tmp.");
 }
 
 /* Reads path with small_table(out_cols); expects status `code` and every `needles` substring in

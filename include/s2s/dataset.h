@@ -1,0 +1,94 @@
+/* dataset.h - tokenized parallel corpora in HDF5 files, as `s2s prep` writes them and training
+ * reads them.
+ *
+ * A dataset holds a source and a target vocabulary and three splits (train, valid, test) of
+ * sentence pairs as token ids; the layout (schema version 1), readable with h5py, is in
+ * docs/formats.md ("Dataset files"). Token ids are those of include/s2s/tokens.h: a stored
+ * sentence holds word ids (4 .. vocabulary size - 1) and <unk> (1) only, never <pad>, <s> or
+ * </s>, and has at least one token.
+ *
+ * Writing streams: memory stays bounded (a chunk per split and side) whatever the corpus size,
+ * and the file appears at its path complete or not at all (built under a temporary name beside
+ * it, renamed at dsw_close). Reading validates the whole file at ds_open, keeps every
+ * sentence's offsets in memory (16 bytes a pair) and reads tokens on demand. */
+#ifndef S2S_DATASET_H
+#define S2S_DATASET_H
+
+#include <stdint.h>
+
+#define DATASET_FORMAT "s2s-dataset"
+#define DATASET_SCHEMA_VERSION 1
+
+typedef enum { SPLIT_TRAIN = 0, SPLIT_VALID = 1, SPLIT_TEST = 2, SPLIT_COUNT = 3 } split_id;
+
+/* "train", "valid", "test" (also the group names in the file); "?" for anything else. */
+const char *split_name(split_id s);
+
+/* ---- writing -------------------------------------------------------------------------------- */
+
+typedef struct ds_writer ds_writer; /* opaque */
+
+/* Starts a dataset that dsw_close commits to path (an existing file there is replaced then, and
+ * untouched until then). S2S_EIO if the temporary file cannot be created. */
+int dsw_open(ds_writer **w, const char *path);
+
+/* Appends one sentence pair to split. Lengths >= 1 (S2S_EINVAL); every id must be <unk> (1) or a
+ * word id (>= 4) (S2S_ERANGE); ids are checked against the vocabulary sizes at dsw_close.
+ * Splits may be added to in any order, interleaved. A failure to write (S2S_EIO) makes every
+ * later call and dsw_close fail with the same message. */
+int dsw_add(ds_writer *w, split_id split, const int32_t *src, int src_len, const int32_t *tgt,
+            int tgt_len);
+
+/* Sets the vocabulary of side "src" or "tgt", once: tokens[i] is the token of id i; n >= 5 and
+ * tokens 0..3 must be exactly <pad> <unk> <s> </s> (S2S_EINVAL otherwise). */
+int dsw_set_vocab(ds_writer *w, const char *side, const char *const *tokens, int n);
+
+/* Sets the string attribute key of the root group (replacing an earlier value). The key is
+ * non-empty, without '/', and not "format" or "version" (S2S_EINVAL). */
+int dsw_set_attr(ds_writer *w, const char *key, const char *value);
+
+/* Validates (both vocabularies set, every id < its vocabulary's size, a non-empty training
+ * split), flushes, closes every HDF5 handle, fsyncs, renames the temporary file into place and
+ * fsyncs the directory. Frees w either way; on failure the temporary file is removed and
+ * nothing appears at path. */
+int dsw_close(ds_writer *w);
+
+/* Discards everything written: removes the temporary file and frees w. NULL-safe. */
+void dsw_abort(ds_writer *w);
+
+/* ---- reading -------------------------------------------------------------------------------- */
+
+typedef struct dataset dataset; /* opaque */
+
+/* Opens path read-only and validates all of it: format and version, every group, dataset, type
+ * and rank, the offsets, every token id (read in blocks), a non-empty training split.
+ * S2S_EIO: the file is missing or unreadable. S2S_EFORMAT: anything else, with one message that
+ * names the file, the HDF5 object and the problem. */
+int ds_open(dataset **d, const char *path);
+void ds_close(dataset *d); /* NULL-safe */
+
+/* Sentence pairs in split. */
+long ds_count(const dataset *d, split_id split);
+
+/* Size of the vocabulary of side "src" or "tgt" (reserved tokens included); S2S_EINVAL for
+ * another side. */
+int ds_vocab_size(const dataset *d, const char *side);
+
+/* The token of id on side "src" or "tgt"; NULL if side or id is out of range. Valid until
+ * ds_close. */
+const char *ds_token(const dataset *d, const char *side, int id);
+
+/* Token counts of every sentence of split: src_len[i], tgt_len[i] for i < ds_count. */
+int ds_lengths(dataset *d, split_id split, int *src_len, int *tgt_len);
+
+/* Reads the sentences ids[0..n) of split (any order, repeats allowed): sentence ids[i]'s source
+ * tokens go to src + i*max_len and its length to src_len[i], likewise for the target; the rest
+ * of each row is untouched. S2S_ERANGE if an id is outside the split or a sentence is longer
+ * than max_len (nothing useful is then in the buffers); S2S_EIO if reading fails. */
+int ds_read(dataset *d, split_id split, const long *ids, int n, int max_len, int32_t *src,
+            int *src_len, int32_t *tgt, int *tgt_len);
+
+/* The string attribute key of the root group, or NULL. Valid until ds_close. */
+const char *ds_attr(const dataset *d, const char *key);
+
+#endif

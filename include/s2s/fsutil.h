@@ -1,0 +1,20 @@
+/* fsutil.h - files that appear complete or not at all: a temporary file beside the target,
+ * renamed over it once written and synced, with the directory synced after the rename. */
+#ifndef S2S_FSUTIL_H
+#define S2S_FSUTIL_H
+
+#include <stddef.h>
+
+/* Creates a new file beside `path` (same directory, so the rename stays within one file
+ * system) with the mode a new target would get (0666 less the umask); its name goes to tmp
+ * (n bytes). Returns the open descriptor, or -1 with errno set. */
+int fs_create_temp(const char *path, char *tmp, size_t n);
+
+/* fsync of the directory that holds `path`, so that a rename in it is durable; 0 or -1/errno. */
+int fs_sync_dir_of(const char *path);
+
+/* Renames the written and synced file tmp over path and syncs the directory. On failure tmp is
+ * removed and S2S_EIO is returned with a message naming path. */
+int fs_commit(const char *tmp, const char *path);
+
+#endif

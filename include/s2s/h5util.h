@@ -1,0 +1,43 @@
+/* h5util.h - HDF5 helpers shared by the modules that read and write HDF5 files (parameter
+ * files, datasets): error reporting through s2s_fail, string and integer attributes as h5py
+ * writes and reads them, and opening a file whose root attribute 'format' says what it is.
+ * Internal to the library; include it only from code that also includes <hdf5.h>. */
+#ifndef S2S_H5UTIL_H
+#define S2S_H5UTIL_H
+
+#include <hdf5.h>
+#include <stdbool.h>
+
+/* Turns off HDF5's automatic printing of errors: they are reported through s2s_fail. */
+void h5u_quiet(void);
+
+/* s2s_fail(code, fmt, ...) with HDF5's own explanation of its last failure appended (the
+ * innermost entry of its error stack, e.g. "(HDF5: truncated file: eof = ...)"). */
+int h5u_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A new copy of the variable-length UTF-8 string type (what h5py uses for Python str); the
+ * caller closes it. Negative on failure. */
+hid_t h5u_string_type(void);
+
+/* Creates the scalar attribute name = value on obj: a variable-length UTF-8 string, or an
+ * integer stored as file_type (e.g. H5T_STD_I32LE). Negative on failure. */
+herr_t h5u_write_string_attr(hid_t obj, const char *name, const char *value);
+herr_t h5u_write_int_attr(hid_t obj, const char *name, hid_t file_type, long long value);
+
+/* The value of a scalar string attribute, fixed- or variable-length, as a malloc'ed string.
+ * NULL with *is_string = false when the attribute is not a single string. */
+char *h5u_read_string_attr(hid_t attr, bool *is_string);
+
+/* The attribute name of obj if it exists and is a scalar integer: 0 and *value, else -1. */
+int h5u_read_int_attr(hid_t obj, const char *name, long long *value);
+
+/* Opens path read-only with the "strong" close degree (closing the file closes every object
+ * still open in it) after checking that it is a readable regular file with the HDF5
+ * signature, and that the root string attribute 'format' is `format`. The integer root
+ * attribute 'version' goes to *version unchecked, so callers word a mismatch in their terms.
+ * `what` names the kind of file in messages ("parameter file"). S2S_EIO: missing, a directory,
+ * unreadable. S2S_EFORMAT: not HDF5, truncated or damaged, wrong or no format, no version. */
+int h5u_open(const char *path, const char *what, const char *format, hid_t *file,
+             long long *version);
+
+#endif

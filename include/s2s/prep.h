@@ -1,0 +1,64 @@
+/* prep.h - `s2s prep`: parallel text to an HDF5 dataset (include/s2s/dataset.h).
+ *
+ * Two passes over the input, streaming: the first counts lines and the training split's token
+ * frequencies (memory grows with the vocabulary, not the corpus), the second tokenizes, filters,
+ * maps tokens to ids and appends them to the dataset. Validation/test splits come from their own
+ * files or are carved out of the training data: `valid_size` lines chosen from (seed, line
+ * index) alone, so the same input and seed always give the same split. */
+#ifndef S2S_PREP_H
+#define S2S_PREP_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "s2s/options.h"
+
+typedef enum { TOK_WHITESPACE = 0, TOK_CHARS = 1 } tokenizer_kind;
+typedef enum { LONG_DROP = 0, LONG_TRUNCATE = 1 } long_policy;
+
+/* Each split's input is two parallel files (src, tgt) or one tab-separated file (tsv). */
+typedef struct {
+    char src[OPT_STRING_MAX], tgt[OPT_STRING_MAX], tsv[OPT_STRING_MAX];
+} prep_input;
+
+typedef struct {
+    prep_input in[3];          /* indexed by split_id; valid and test are optional */
+    char out[OPT_STRING_MAX];  /* the HDF5 dataset; vocabularies also go to <stem>.{src,tgt}.vocab */
+    char src_vocab[OPT_STRING_MAX], tgt_vocab[OPT_STRING_MAX]; /* reuse these vocabularies */
+    long valid_size, test_size; /* lines carved from the training data when no files are given */
+    int tokenizer;             /* tokenizer_kind */
+    bool lowercase;            /* ASCII letters only (see docs/formats.md) */
+    bool shared_vocab;
+    int min_freq, max_vocab;   /* max_vocab counts the 4 reserved tokens; 0: no limit */
+    int max_len;               /* tokens per side, training split only; 0: no limit */
+    int long_policy;           /* long_policy */
+    double max_ratio;          /* drop training pairs whose length ratio exceeds this; 0: off */
+    unsigned seed;             /* of the carve-out */
+    const char *config_text;   /* not an option: the resolved options as `name = value` lines,
+                                * stored in the file (NULL: none) */
+} prep_options;
+
+/* What happened to the pairs of one split. Filters apply to the training split only: held-out
+ * pairs are kept as they are (but for empty ones, which no split can hold), so that scores on
+ * them compare with other systems. */
+typedef struct {
+    long read;      /* pairs assigned to the split */
+    long kept;      /* written */
+    long empty;     /* dropped: a side with no tokens */
+    long too_long;  /* dropped: a side longer than max_len (policy drop) */
+    long truncated; /* kept, cut to max_len (policy truncate) */
+    long ratio;     /* dropped: length ratio above max_ratio */
+    long tokens[2]; /* source, target tokens written */
+    long unk[2];    /* of which <unk> */
+} prep_split_report;
+
+typedef struct {
+    prep_split_report split[3];
+    int vocab[2];   /* source, target vocabulary sizes (with the reserved tokens) */
+} prep_report;
+
+/* Runs the whole preparation; a human-readable report goes to `log` (NULL: none) and the
+ * figures to *rep (NULL: not returned). On failure nothing is left at o->out or beside it. */
+int prep_run(const prep_options *o, FILE *log, prep_report *rep);
+
+#endif

@@ -1,0 +1,214 @@
+/* h5util.c - HDF5 helpers shared by paramfile.c and dataset.c (see include/s2s/h5util.h).
+ *
+ * Like the modules that use them, these functions keep HDF5 ids in locals initialized to -1 and
+ * close whatever is open on their single exit path. */
+#include "s2s/h5util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "s2s/status.h"
+
+/* ---- errors --------------------------------------------------------------------------------- */
+
+static herr_t innermost_error(unsigned n, const H5E_error2_t *e, void *ctx)
+{
+    char *buf = ctx;
+    (void)n;
+    if (!buf[0] && e->desc && e->desc[0])
+        snprintf(buf, 200, "%s", e->desc);
+    return 0;
+}
+
+/* The innermost entry is the most specific one ("truncated file: eof = ..."); the automatic
+ * printing, which h5u_quiet turns off, would otherwise have sent the stack to stderr. */
+int h5u_fail(int code, const char *fmt, ...)
+{
+    char msg[768], detail[200] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, detail);
+    for (char *c = detail; *c; c++) /* some HDF5 messages span lines */
+        if (*c == '\n')
+            *c = ' ';
+    if (detail[0])
+        return s2s_fail(code, "%s (HDF5: %s)", msg, detail);
+    return s2s_fail(code, "%s", msg);
+}
+
+void h5u_quiet(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+/* ---- attributes ----------------------------------------------------------------------------- */
+
+hid_t h5u_string_type(void)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    if (type >= 0 && (H5Tset_size(type, H5T_VARIABLE) < 0 ||
+                      H5Tset_cset(type, H5T_CSET_UTF8) < 0)) {
+        H5Tclose(type);
+        return -1;
+    }
+    return type;
+}
+
+herr_t h5u_write_string_attr(hid_t obj, const char *name, const char *value)
+{
+    hid_t type = -1, space = -1, attr = -1;
+    herr_t st = -1;
+    if ((type = h5u_string_type()) < 0 || (space = H5Screate(H5S_SCALAR)) < 0 ||
+        (attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto done;
+    st = H5Awrite(attr, type, &value);
+done:
+    if (attr >= 0 && H5Aclose(attr) < 0)
+        st = -1;
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    return st;
+}
+
+herr_t h5u_write_int_attr(hid_t obj, const char *name, hid_t file_type, long long value)
+{
+    hid_t space = -1, attr = -1;
+    herr_t st = -1;
+    if ((space = H5Screate(H5S_SCALAR)) < 0 ||
+        (attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto done;
+    st = H5Awrite(attr, H5T_NATIVE_LLONG, &value);
+done:
+    if (attr >= 0 && H5Aclose(attr) < 0)
+        st = -1;
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+char *h5u_read_string_attr(hid_t attr, bool *is_string)
+{
+    hid_t ftype = -1, mtype = -1, space = -1;
+    char *out = NULL, *vlen = NULL;
+    *is_string = false;
+    if ((ftype = H5Aget_type(attr)) < 0 || (space = H5Aget_space(attr)) < 0)
+        goto done;
+    if (H5Tget_class(ftype) != H5T_STRING || H5Sget_simple_extent_npoints(space) != 1)
+        goto done;
+    *is_string = true;
+    if ((mtype = H5Tcopy(H5T_C_S1)) < 0)
+        goto done;
+    if (H5Tis_variable_str(ftype) > 0) {
+        if (H5Tset_size(mtype, H5T_VARIABLE) < 0 || H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0 ||
+            H5Aread(attr, mtype, &vlen) < 0)
+            goto done;
+        out = strdup(vlen ? vlen : "");
+    } else {
+        size_t n = H5Tget_size(ftype);
+        if (n == 0 || H5Tset_size(mtype, n + 1) < 0 ||
+            H5Tset_strpad(mtype, H5T_STR_NULLTERM) < 0 || !(out = calloc(n + 1, 1)))
+            goto done;
+        if (H5Aread(attr, mtype, out) < 0) {
+            free(out);
+            out = NULL;
+        }
+    }
+done:
+    if (vlen)
+        H5free_memory(vlen);
+    if (mtype >= 0)
+        H5Tclose(mtype);
+    if (space >= 0)
+        H5Sclose(space);
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    return out;
+}
+
+int h5u_read_int_attr(hid_t obj, const char *name, long long *value)
+{
+    hid_t attr = -1, type = -1, space = -1;
+    int rc = -1;
+    /* The extent is checked so that an array attribute cannot overrun *value. */
+    if (H5Aexists(obj, name) <= 0 || (attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 ||
+        (type = H5Aget_type(attr)) < 0 || H5Tget_class(type) != H5T_INTEGER ||
+        (space = H5Aget_space(attr)) < 0 || H5Sget_simple_extent_npoints(space) != 1 ||
+        H5Aread(attr, H5T_NATIVE_LLONG, value) < 0)
+        goto done;
+    rc = 0;
+done:
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    if (attr >= 0)
+        H5Aclose(attr);
+    return rc;
+}
+
+/* ---- opening -------------------------------------------------------------------------------- */
+
+int h5u_open(const char *path, const char *what, const char *format, hid_t *file_out,
+             long long *version)
+{
+    int rc = 0;
+    hid_t fapl = -1, file = -1, attr = -1;
+    char *value = NULL;
+    *file_out = -1;
+    h5u_quiet();
+
+    /* HDF5's own messages for these cases are vague ("unable to open file"), so the common
+     * ones are told apart first. */
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return s2s_fail(S2S_EIO, "%s: cannot open %s: %s", path, what, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return s2s_fail(S2S_EIO, "%s: is a directory, not a %s", path, what);
+    if (access(path, R_OK) < 0)
+        return s2s_fail(S2S_EIO, "%s: cannot read %s: %s", path, what, strerror(errno));
+    if (H5Fis_hdf5(path) <= 0)
+        return s2s_fail(S2S_EFORMAT, "%s: not an HDF5 file (no HDF5 signature)", path);
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
+        (file = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: cannot open as HDF5 (truncated or damaged file?)", path);
+        goto done;
+    }
+
+    bool is_string;
+    if (H5Aexists(file, "format") <= 0 || (attr = H5Aopen(file, "format", H5P_DEFAULT)) < 0 ||
+        !(value = h5u_read_string_attr(attr, &is_string))) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: not an s2s %s (no string attribute 'format' = \"%s\")",
+                      path, what, format);
+        goto done;
+    }
+    if (strcmp(value, format) != 0) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: attribute 'format' is \"%s\", expected \"%s\"", path,
+                      value, format);
+        goto done;
+    }
+    if (h5u_read_int_attr(file, "version", version) < 0) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: no integer attribute 'version'", path);
+        goto done;
+    }
+    *file_out = file;
+    file = -1;
+done:
+    free(value);
+    if (attr >= 0)
+        H5Aclose(attr);
+    if (file >= 0)
+        H5Fclose(file);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return rc;
+}

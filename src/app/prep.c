@@ -1,0 +1,849 @@
+/* prep.c - `s2s prep`: reading parallel text, tokenizing, building vocabularies, filtering and
+ * writing an HDF5 dataset, with a report of what was kept and dropped and why. */
+#include "s2s/prep.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "s2s/dataset.h"
+#include "s2s/fsutil.h"
+#include "s2s/rng.h"
+#include "s2s/status.h"
+#include "s2s/tokens.h"
+
+/* ---- token counts and ids: an open-addressing hash map from token text ------------------- */
+
+typedef struct {
+    char *key;
+    long count;
+    int id; /* -1 until the vocabulary is built */
+} vocab_entry;
+
+typedef struct {
+    vocab_entry *e;
+    size_t cap, n;
+} vocab_map;
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static void map_free(vocab_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->e[i].key);
+    free(m->e);
+    memset(m, 0, sizeof *m);
+}
+
+static vocab_entry *map_find(const vocab_map *m, const char *key)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = hash_str(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (!m->e[i].key)
+            return NULL;
+        if (strcmp(m->e[i].key, key) == 0)
+            return &m->e[i];
+    }
+}
+
+/* Adds `count` to key's count (inserting it); returns the entry or NULL when out of memory. */
+static vocab_entry *map_add(vocab_map *m, const char *key, long count)
+{
+    if (m->n + 1 > m->cap * 7 / 10) {
+        size_t cap = m->cap ? 2 * m->cap : 1024;
+        vocab_entry *e = calloc(cap, sizeof *e);
+        if (!e)
+            return NULL;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->e[i].key)
+                continue;
+            size_t j = hash_str(m->e[i].key) & (cap - 1);
+            while (e[j].key)
+                j = (j + 1) & (cap - 1);
+            e[j] = m->e[i];
+        }
+        free(m->e);
+        m->e = e;
+        m->cap = cap;
+    }
+    size_t i = hash_str(key) & (m->cap - 1);
+    while (m->e[i].key && strcmp(m->e[i].key, key) != 0)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->e[i].key) {
+        if (!(m->e[i].key = strdup(key)))
+            return NULL;
+        m->e[i].id = -1;
+        m->n++;
+    }
+    m->e[i].count += count;
+    return &m->e[i];
+}
+
+/* ---- reading pairs ----------------------------------------------------------------------- */
+
+typedef struct {
+    FILE *src, *tgt;   /* tgt NULL for a tab-separated file in src */
+    const char *src_path, *tgt_path;
+    char *line_s, *line_t;
+    size_t cap_s, cap_t;
+    long line;         /* 1-based number of the last line read */
+    uint32_t crc_s, crc_t;
+} pair_reader;
+
+static uint32_t crc32_update(uint32_t crc, const char *p, size_t n)
+{
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= (unsigned char)p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
+    }
+    return ~crc;
+}
+
+static void reader_close(pair_reader *r)
+{
+    if (r->src)
+        fclose(r->src);
+    if (r->tgt)
+        fclose(r->tgt);
+    free(r->line_s);
+    free(r->line_t);
+    memset(r, 0, sizeof *r);
+}
+
+/* Opens either two parallel files or one tab-separated file. */
+static int reader_open(pair_reader *r, const prep_input *in)
+{
+    memset(r, 0, sizeof *r);
+    r->src_path = in->tsv[0] ? in->tsv : in->src;
+    r->tgt_path = in->tsv[0] ? NULL : in->tgt;
+    if (!(r->src = fopen(r->src_path, "r")))
+        return s2s_fail(S2S_EIO, "%s: cannot open: %s", r->src_path, strerror(errno));
+    if (r->tgt_path && !(r->tgt = fopen(r->tgt_path, "r"))) {
+        int rc = s2s_fail(S2S_EIO, "%s: cannot open: %s", r->tgt_path, strerror(errno));
+        reader_close(r);
+        return rc;
+    }
+    return 0;
+}
+
+/* Valid UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (!len || i + len > n)
+            return false;
+        unsigned cp = len == 1 ? c : c & (0x7F >> len);
+        for (int k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        static const unsigned min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* Strips the line end; checks UTF-8. */
+static int clean_line(char *s, ssize_t n, const char *path, long line)
+{
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    if (!utf8_valid((const unsigned char *)s, (size_t)n))
+        return s2s_fail(S2S_EFORMAT, "%s:%ld: invalid UTF-8", path, line);
+    return 0;
+}
+
+/* Next pair: 1 and *src, *tgt set; 0 at the end of both inputs; negative on error. */
+static int reader_next(pair_reader *r, char **src, char **tgt)
+{
+    ssize_t ns = getline(&r->line_s, &r->cap_s, r->src);
+    ssize_t nt = r->tgt ? getline(&r->line_t, &r->cap_t, r->tgt) : 0;
+    if (ferror(r->src) || (r->tgt && ferror(r->tgt)))
+        return s2s_fail(S2S_EIO, "%s: read error", ferror(r->src) ? r->src_path : r->tgt_path);
+    if (ns < 0 && (!r->tgt || nt < 0))
+        return 0;
+    r->line++;
+    if (r->tgt && (ns < 0) != (nt < 0))
+        return s2s_fail(S2S_EFORMAT, "%s and %s have different line counts: %s ends at line %ld",
+                        r->src_path, r->tgt_path, ns < 0 ? r->src_path : r->tgt_path,
+                        r->line - 1);
+    r->crc_s = crc32_update(r->crc_s, r->line_s, (size_t)ns);
+    int rc = clean_line(r->line_s, ns, r->src_path, r->line);
+    if (rc < 0)
+        return rc;
+    if (r->tgt) {
+        r->crc_t = crc32_update(r->crc_t, r->line_t, (size_t)nt);
+        if ((rc = clean_line(r->line_t, nt, r->tgt_path, r->line)) < 0)
+            return rc;
+        *src = r->line_s;
+        *tgt = r->line_t;
+        return 1;
+    }
+    char *tab = strchr(r->line_s, '\t');
+    if (!tab || strchr(tab + 1, '\t'))
+        return s2s_fail(S2S_EFORMAT, "%s:%ld: expected exactly one tab between source and target",
+                        r->src_path, r->line);
+    *tab = '\0';
+    *src = r->line_s;
+    *tgt = tab + 1;
+    return 1;
+}
+
+/* ---- tokenization ------------------------------------------------------------------------ */
+
+typedef struct {
+    char **tok;
+    int n, cap;
+    char *buf; /* character tokens, NUL-separated */
+    size_t buf_cap;
+} token_list;
+
+static void tokens_free(token_list *t)
+{
+    free(t->tok);
+    free(t->buf);
+    memset(t, 0, sizeof *t);
+}
+
+static int tokens_push(token_list *t, char *s)
+{
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 64;
+        char **p = realloc(t->tok, (size_t)cap * sizeof *p);
+        if (!p)
+            return s2s_fail(S2S_ENOMEM, "prep: cannot hold %d tokens", cap);
+        t->tok = p;
+        t->cap = cap;
+    }
+    t->tok[t->n++] = s;
+    return 0;
+}
+
+#define SPACES " \t\v\f\r"
+
+/* Splits a line (modified in place) into tokens: whitespace-separated words, or UTF-8 code
+ * points with each space written as U+2581 (the marker SentencePiece uses). */
+static int tokenize(const prep_options *o, char *line, token_list *t)
+{
+    t->n = 0;
+    if (o->lowercase)
+        for (char *p = line; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+    if (o->tokenizer == TOK_WHITESPACE) {
+        char *save = NULL;
+        for (char *s = strtok_r(line, SPACES, &save); s; s = strtok_r(NULL, SPACES, &save))
+            if (tokens_push(t, s) < 0)
+                return S2S_ENOMEM;
+        return 0;
+    }
+    line += strspn(line, SPACES);
+    size_t n = strlen(line);
+    while (n > 0 && strchr(SPACES, line[n - 1]))
+        line[--n] = '\0';
+    if (t->buf_cap < 4 * n + 1) {
+        char *b = realloc(t->buf, 4 * n + 1);
+        if (!b)
+            return s2s_fail(S2S_ENOMEM, "prep: cannot tokenize a line of %zu bytes", n);
+        t->buf = b;
+        t->buf_cap = 4 * n + 1;
+    }
+    /* First copy every code point, then point at them: the buffer does not move meanwhile. */
+    char *out = t->buf;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)line[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+        if (strchr(SPACES, c)) {
+            memcpy(out, "\xE2\x96\x81", 3);
+            out += 3;
+        } else {
+            memcpy(out, line + i, len);
+            out += len;
+        }
+        *out++ = '\0';
+        i += len;
+    }
+    for (char *p = t->buf; p < out; p += strlen(p) + 1)
+        if (tokens_push(t, p) < 0)
+            return S2S_ENOMEM;
+    return 0;
+}
+
+/* ---- vocabularies -------------------------------------------------------------------------- */
+
+static const char *const RESERVED[TOK_FIRST_WORD] = {"<pad>", "<unk>", "<s>", "</s>"};
+
+typedef struct {
+    vocab_map map;   /* token -> count, id */
+    char **by_id;    /* [size] */
+    int size;
+} vocab;
+
+static void vocab_free(vocab *v)
+{
+    map_free(&v->map);
+    free(v->by_id);
+    memset(v, 0, sizeof *v);
+}
+
+static int cmp_entries(const void *a, const void *b)
+{
+    const vocab_entry *x = *(const vocab_entry *const *)a, *y = *(const vocab_entry *const *)b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/* Ids: the reserved tokens, then tokens seen at least min_freq times by decreasing count (ties
+ * by text), at most max_vocab in all (0: no limit). */
+static int vocab_build(vocab *v, int min_freq, int max_vocab)
+{
+    /* The reserved tokens first: inserting them may grow, and so move, the map. */
+    for (int k = 0; k < TOK_FIRST_WORD; k++) {
+        vocab_entry *e = map_add(&v->map, RESERVED[k], 0);
+        if (!e)
+            return s2s_fail(S2S_ENOMEM, "prep: vocabulary");
+        e->id = k;
+    }
+    vocab_entry **list = malloc(v->map.n * sizeof *list);
+    if (!list)
+        return s2s_fail(S2S_ENOMEM, "prep: cannot sort %zu tokens", v->map.n);
+    size_t n = 0;
+    for (size_t i = 0; i < v->map.cap; i++) {
+        vocab_entry *e = &v->map.e[i];
+        if (e->key && e->id < 0 && e->count >= min_freq)
+            list[n++] = e;
+    }
+    qsort(list, n, sizeof *list, cmp_entries);
+    if (max_vocab > 0 && n > (size_t)(max_vocab - TOK_FIRST_WORD))
+        n = (size_t)(max_vocab - TOK_FIRST_WORD);
+    v->size = (int)n + TOK_FIRST_WORD;
+    v->by_id = malloc((size_t)v->size * sizeof *v->by_id);
+    if (!v->by_id) {
+        free(list);
+        return s2s_fail(S2S_ENOMEM, "prep: cannot index %d tokens", v->size);
+    }
+    for (int k = 0; k < TOK_FIRST_WORD; k++)
+        v->by_id[k] = map_find(&v->map, RESERVED[k])->key;
+    for (size_t i = 0; i < n; i++) {
+        list[i]->id = TOK_FIRST_WORD + (int)i;
+        v->by_id[TOK_FIRST_WORD + i] = list[i]->key;
+    }
+    free(list);
+    return 0;
+}
+
+/* A vocabulary file: one token per line, line i is id i, the first four the reserved tokens. */
+static int vocab_load(vocab *v, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return s2s_fail(S2S_EIO, "%s: cannot open vocabulary: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = 0, cap_ids = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        int id = v->size;
+        if (id < TOK_FIRST_WORD && strcmp(line, RESERVED[id]) != 0) {
+            rc = s2s_fail(S2S_EFORMAT, "%s:%d: expected the reserved token %s", path, id + 1,
+                          RESERVED[id]);
+            break;
+        }
+        if (len == 0 || map_find(&v->map, line)) {
+            rc = s2s_fail(S2S_EFORMAT, "%s:%d: %s token", path, id + 1,
+                          len == 0 ? "empty" : "duplicate");
+            break;
+        }
+        if (!utf8_valid((const unsigned char *)line, (size_t)len)) {
+            rc = s2s_fail(S2S_EFORMAT, "%s:%d: invalid UTF-8", path, id + 1);
+            break;
+        }
+        if (id == cap_ids) {
+            cap_ids = cap_ids ? 2 * cap_ids : 1024;
+            char **p = realloc(v->by_id, (size_t)cap_ids * sizeof *p);
+            if (!p) {
+                rc = s2s_fail(S2S_ENOMEM, "%s: vocabulary too large", path);
+                break;
+            }
+            v->by_id = p;
+        }
+        vocab_entry *e = map_add(&v->map, line, 0);
+        if (!e) {
+            rc = s2s_fail(S2S_ENOMEM, "%s: vocabulary too large", path);
+            break;
+        }
+        e->id = id;
+        v->by_id[id] = e->key; /* keys are separate allocations: they stay put as the map grows */
+        v->size++;
+    }
+    if (rc == 0 && ferror(f))
+        rc = s2s_fail(S2S_EIO, "%s: read error", path);
+    free(line);
+    fclose(f);
+    if (rc == 0 && v->size <= TOK_FIRST_WORD)
+        rc = s2s_fail(S2S_EFORMAT, "%s: vocabulary has no words (reserved tokens and at least "
+                      "one word expected)", path);
+    return rc;
+}
+
+/* ---- the preparation ----------------------------------------------------------------------- */
+
+enum { SIDE_SRC = 0, SIDE_TGT = 1 };
+static const char *const SIDE_NAME[2] = {"src", "tgt"};
+
+typedef struct {
+    const prep_options *o;
+    vocab voc[2];             /* voc[1] unused when the vocabulary is shared */
+    vocab *v[2];              /* the vocabulary of each side */
+    uint8_t *carve;           /* [train_lines] split of each training line, NULL: all train */
+    long train_lines;
+    long counted;             /* training pairs kept by the counting pass */
+    uint32_t crc[SPLIT_COUNT][2]; /* of each input file, from its first reading */
+    bool crc_known[SPLIT_COUNT];
+    ds_writer *w;
+    prep_report rep;
+    token_list tok[2];
+    int32_t *ids;             /* one side's ids */
+    int ids_cap;
+} prep_ctx;
+
+static bool input_given(const prep_input *in)
+{
+    return in->tsv[0] || in->src[0] || in->tgt[0];
+}
+
+static int check_input(const prep_input *in, const char *split)
+{
+    if (in->tsv[0] && (in->src[0] || in->tgt[0]))
+        return s2s_fail(S2S_EUSAGE, "--%s-tsv and --%s-src/--%s-tgt exclude each other", split,
+                        split, split);
+    if (!in->tsv[0] && (!in->src[0] != !in->tgt[0]))
+        return s2s_fail(S2S_EUSAGE, "--%s-%s is missing (give both sides, or --%s-tsv)", split,
+                        in->src[0] ? "tgt" : "src", split);
+    return 0;
+}
+
+static int check_options(const prep_options *o)
+{
+    int rc;
+    for (int s = 0; s < SPLIT_COUNT; s++)
+        if ((rc = check_input(&o->in[s], split_name((split_id)s))) < 0)
+            return rc;
+    if (!input_given(&o->in[SPLIT_TRAIN]))
+        return s2s_fail(S2S_EUSAGE, "no training data: give --train-src and --train-tgt, or "
+                                    "--train-tsv");
+    if (!o->out[0])
+        return s2s_fail(S2S_EUSAGE, "--out is missing");
+    if (input_given(&o->in[SPLIT_VALID]) && o->valid_size > 0)
+        return s2s_fail(S2S_EUSAGE, "--valid-size carves validation data out of the training "
+                                    "data; it cannot be combined with validation files");
+    if (input_given(&o->in[SPLIT_TEST]) && o->test_size > 0)
+        return s2s_fail(S2S_EUSAGE, "--test-size carves test data out of the training data; it "
+                                    "cannot be combined with test files");
+    if (o->max_vocab > 0 && o->max_vocab <= TOK_FIRST_WORD)
+        return s2s_fail(S2S_EUSAGE, "--max-vocab %d leaves no room for words beside the %d "
+                                    "reserved tokens", o->max_vocab, TOK_FIRST_WORD);
+    if (o->shared_vocab && (o->src_vocab[0] || o->tgt_vocab[0]) &&
+        strcmp(o->src_vocab, o->tgt_vocab) != 0)
+        return s2s_fail(S2S_EUSAGE, "--shared-vocab needs one vocabulary: give the same file as "
+                                    "--src-vocab and --tgt-vocab, or neither");
+    if (o->max_ratio != 0 && o->max_ratio < 1)
+        return s2s_fail(S2S_EUSAGE, "--max-ratio must be at least 1 (or 0: off), got %g",
+                        o->max_ratio);
+    return 0;
+}
+
+/* Chooses which training lines become validation and test lines: valid_size + test_size
+ * distinct line numbers by Floyd's algorithm from (seed, RNG_PREP), so the choice depends on the
+ * seed and the line count only. */
+static int carve_out(prep_ctx *c)
+{
+    const prep_options *o = c->o;
+    long k = o->valid_size + o->test_size, n = c->train_lines;
+    if (k == 0)
+        return 0;
+    if (k >= n)
+        return s2s_fail(S2S_EUSAGE, "%s: --valid-size %ld + --test-size %ld leave no training "
+                        "data out of %ld lines", o->in[SPLIT_TRAIN].tsv[0] ?
+                        o->in[SPLIT_TRAIN].tsv : o->in[SPLIT_TRAIN].src, o->valid_size,
+                        o->test_size, n);
+    if (!(c->carve = calloc((size_t)n, 1)))
+        return s2s_fail(S2S_ENOMEM, "prep: cannot mark %ld lines", n);
+    rng_stream r;
+    rng_stream_init(&r, o->seed, RNG_PREP, 0, 0, 0);
+    long drawn = 0;
+    for (long j = n - k; j < n; j++, drawn++) {
+        /* A 64-bit draw (rng_below is 32-bit); its modulo bias is below 2^-24 for any n < 2^40. */
+        uint64_t x = ((uint64_t)rng_u32(&r) << 32 | rng_u32(&r)) % (uint64_t)(j + 1);
+        long pick = c->carve[x] ? j : (long)x;
+        /* The first valid_size picks go to validation, the rest to test. */
+        c->carve[pick] = drawn < o->valid_size ? SPLIT_VALID + 1 : SPLIT_TEST + 1;
+    }
+    return 0;
+}
+
+/* Which split a line of the training input goes to. */
+static split_id line_split(const prep_ctx *c, long line)
+{
+    /* Lines beyond the counted ones only exist if the file grew: the checksum reports that. */
+    return c->carve && line < c->train_lines && c->carve[line] ? (split_id)(c->carve[line] - 1)
+                                                               : SPLIT_TRAIN;
+}
+
+typedef enum { KEEP, DROP_EMPTY, DROP_LONG, DROP_RATIO } verdict;
+
+/* The filters, on the token counts; may shorten them (truncation). Training split only but for
+ * empty sides. */
+static verdict filter(const prep_options *o, split_id split, int len[2], bool *truncated)
+{
+    *truncated = false;
+    if (len[0] == 0 || len[1] == 0)
+        return DROP_EMPTY;
+    if (split != SPLIT_TRAIN)
+        return KEEP;
+    if (o->max_len > 0 && (len[0] > o->max_len || len[1] > o->max_len)) {
+        if (o->long_policy == LONG_DROP)
+            return DROP_LONG;
+        for (int s = 0; s < 2; s++)
+            len[s] = len[s] > o->max_len ? o->max_len : len[s];
+        *truncated = true;
+    }
+    if (o->max_ratio > 0) {
+        int lo = len[0] < len[1] ? len[0] : len[1], hi = len[0] ^ len[1] ^ lo;
+        if (hi > o->max_ratio * lo)
+            return DROP_RATIO;
+    }
+    return KEEP;
+}
+
+static void count_verdict(prep_split_report *r, verdict v, bool truncated)
+{
+    r->read++;
+    r->kept += v == KEEP;
+    r->empty += v == DROP_EMPTY;
+    r->too_long += v == DROP_LONG;
+    r->ratio += v == DROP_RATIO;
+    r->truncated += truncated;
+}
+
+/* The id of a token: its vocabulary id, or <unk> for unknown words, words below the frequency
+ * cut, and reserved tokens met in the text (a literal "<s>" is not a sentence boundary). */
+static int32_t token_id(const vocab *v, const char *tok)
+{
+    const vocab_entry *e = map_find(&v->map, tok);
+    return e && e->id >= TOK_FIRST_WORD ? e->id : TOK_UNK;
+}
+
+static int ensure_ids(prep_ctx *c, int n)
+{
+    if (n <= c->ids_cap)
+        return 0;
+    int32_t *p = realloc(c->ids, (size_t)n * sizeof *p);
+    if (!p)
+        return s2s_fail(S2S_ENOMEM, "prep: cannot hold a sentence of %d tokens", n);
+    c->ids = p;
+    c->ids_cap = n;
+    return 0;
+}
+
+typedef enum {
+    PASS_LINES, /* read and check only: line count and checksum */
+    PASS_COUNT, /* token frequencies of the kept training pairs, into the vocabularies built */
+    PASS_WRITE, /* every kept pair into its split of the dataset */
+} pass_kind;
+
+/* One pass over one input. Every pass checksums the file and compares with the first reading,
+ * so an input that changes while s2s prep reads it is an error rather than a silently
+ * inconsistent dataset. */
+static int pass(prep_ctx *c, split_id input, pass_kind kind)
+{
+    const prep_options *o = c->o;
+    pair_reader r;
+    int rc = reader_open(&r, &o->in[input]);
+    if (rc < 0)
+        return rc;
+    char *text[2];
+    while ((rc = reader_next(&r, &text[0], &text[1])) > 0) {
+        split_id split = input == SPLIT_TRAIN ? line_split(c, r.line - 1) : input;
+        if (kind == PASS_LINES || (kind == PASS_COUNT && split != SPLIT_TRAIN))
+            continue;
+        int len[2];
+        for (int s = 0; s < 2; s++) {
+            if ((rc = tokenize(o, text[s], &c->tok[s])) < 0)
+                goto done;
+            len[s] = c->tok[s].n;
+        }
+        bool truncated;
+        verdict v = filter(o, split, len, &truncated);
+        if (kind == PASS_WRITE)
+            count_verdict(&c->rep.split[split], v, truncated);
+        if (v != KEEP)
+            continue;
+        if (kind == PASS_COUNT) {
+            c->counted++;
+            for (int s = 0; s < 2; s++)
+                for (int i = 0; c->v[s]->size == 0 && i < len[s]; i++) /* size 0: being built */
+                    if (!map_add(&c->v[s]->map, c->tok[s].tok[i], 1)) {
+                        rc = s2s_fail(S2S_ENOMEM, "prep: vocabulary of %zu tokens",
+                                      c->v[s]->map.n);
+                        goto done;
+                    }
+            continue;
+        }
+        if ((rc = ensure_ids(c, len[0] + len[1])) < 0)
+            goto done;
+        int32_t *ids[2] = {c->ids, c->ids + len[0]};
+        prep_split_report *rep = &c->rep.split[split];
+        for (int s = 0; s < 2; s++) {
+            for (int i = 0; i < len[s]; i++) {
+                ids[s][i] = token_id(c->v[s], c->tok[s].tok[i]);
+                rep->unk[s] += ids[s][i] == TOK_UNK;
+            }
+            rep->tokens[s] += len[s];
+        }
+        if ((rc = dsw_add(c->w, split, ids[0], len[0], ids[1], len[1])) < 0)
+            goto done;
+    }
+    if (rc < 0)
+        goto done;
+    if (r.line == 0) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: empty file (no sentence pairs)", r.src_path);
+        goto done;
+    }
+    if (input == SPLIT_TRAIN)
+        c->train_lines = r.line;
+    if (!c->crc_known[input]) {
+        c->crc[input][0] = r.crc_s;
+        c->crc[input][1] = r.crc_t;
+        c->crc_known[input] = true;
+    } else if (c->crc[input][0] != r.crc_s || c->crc[input][1] != r.crc_t) {
+        rc = s2s_fail(S2S_EIO, "%s: the file changed while s2s prep was reading it", r.src_path);
+    }
+done:
+    reader_close(&r);
+    return rc;
+}
+
+/* <stem>.<side>.vocab beside the dataset, the stem being out without its .h5/.hdf5 suffix. */
+static void vocab_path(const char *out, const char *side, char *buf, size_t n)
+{
+    size_t len = strlen(out);
+    const char *suffixes[] = {".h5", ".hdf5"};
+    for (int k = 0; k < 2; k++) {
+        size_t sl = strlen(suffixes[k]);
+        if (len > sl && strcmp(out + len - sl, suffixes[k]) == 0) {
+            len -= sl;
+            break;
+        }
+    }
+    snprintf(buf, n, "%.*s.%s.vocab", (int)len, out, side);
+}
+
+/* The vocabulary as text, one token per line (id order), under a temporary name that
+ * fs_commit later renames into place. */
+static int write_vocab_text(const vocab *v, const char *path, char *tmp, size_t n)
+{
+    int fd = fs_create_temp(path, tmp, n);
+    if (fd < 0)
+        return s2s_fail(S2S_EIO, "%s: cannot create: %s", path, strerror(errno));
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        return s2s_fail(S2S_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    }
+    for (int i = 0; i < v->size; i++)
+        fprintf(f, "%s\n", v->by_id[i]);
+    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok) {
+        unlink(tmp);
+        return s2s_fail(S2S_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    }
+    return 0;
+}
+
+static const char *input_name(const prep_input *in, int side)
+{
+    return in->tsv[0] ? in->tsv : side == 0 ? in->src : in->tgt;
+}
+
+/* Attributes that say where the data came from and what was done to it. */
+static int set_attrs(prep_ctx *c)
+{
+    const prep_options *o = c->o;
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return s2s_fail(S2S_ENOMEM, "prep: attributes");
+    /* inputs: one line per file with its CRC-32 (as computed by zlib's crc32 or `rhash`). */
+    for (int s = 0; s < SPLIT_COUNT; s++)
+        for (int side = 0; side < (o->in[s].tsv[0] ? 1 : 2); side++)
+            if (c->crc_known[s])
+                fprintf(f, "%s.%s %s crc32=%08x\n", split_name((split_id)s),
+                        o->in[s].tsv[0] ? "tsv" : SIDE_NAME[side], input_name(&o->in[s], side),
+                        c->crc[s][side]);
+    fclose(f);
+    int rc = dsw_set_attr(c->w, "inputs", buf);
+    free(buf);
+    if (rc < 0)
+        return rc;
+    if (o->config_text && (rc = dsw_set_attr(c->w, "options", o->config_text)) < 0)
+        return rc;
+    if (!(f = open_memstream(&buf, &size)))
+        return s2s_fail(S2S_ENOMEM, "prep: attributes");
+    fprintf(f, "{\"vocab\": {\"src\": %d, \"tgt\": %d}", c->rep.vocab[0], c->rep.vocab[1]);
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        const prep_split_report *r = &c->rep.split[s];
+        fprintf(f, ", \"%s\": {\"read\": %ld, \"kept\": %ld, \"empty\": %ld, \"too_long\": %ld, "
+                   "\"truncated\": %ld, \"ratio\": %ld, \"src_tokens\": %ld, \"tgt_tokens\": %ld, "
+                   "\"src_unk\": %ld, \"tgt_unk\": %ld}",
+                split_name((split_id)s), r->read, r->kept, r->empty, r->too_long, r->truncated,
+                r->ratio, r->tokens[0], r->tokens[1], r->unk[0], r->unk[1]);
+    }
+    fprintf(f, "}");
+    fclose(f);
+    rc = dsw_set_attr(c->w, "report", buf);
+    free(buf);
+    return rc;
+}
+
+static double percent(long part, long whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void print_report(const prep_ctx *c, FILE *log, char vpath[2][4096])
+{
+    const prep_options *o = c->o;
+    fprintf(log, "%-6s %10s %10s %8s %9s %10s %8s %12s %7s %12s %7s\n", "split", "read", "kept",
+            "empty", "too long", "truncated", "ratio", "src tokens", "unk", "tgt tokens", "unk");
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        const prep_split_report *r = &c->rep.split[s];
+        fprintf(log, "%-6s %10ld %10ld %8ld %9ld %10ld %8ld %12ld %6.2f%% %12ld %6.2f%%\n",
+                split_name((split_id)s), r->read, r->kept, r->empty, r->too_long, r->truncated,
+                r->ratio, r->tokens[0], percent(r->unk[0], r->tokens[0]), r->tokens[1],
+                percent(r->unk[1], r->tokens[1]));
+    }
+    fprintf(log, "vocabulary: source %d, target %d tokens (with 4 reserved)%s\n", c->rep.vocab[0],
+            c->rep.vocab[1], o->shared_vocab ? ", shared" : "");
+    fprintf(log, "wrote %s, %s, %s\n", o->out, vpath[0], vpath[1]);
+}
+
+static int all_dropped(const prep_ctx *c)
+{
+    return s2s_fail(S2S_EINVAL, "%s: the filters dropped all %ld training pairs (see --max-len, "
+                    "--max-ratio; empty lines are always dropped)",
+                    input_name(&c->o->in[SPLIT_TRAIN], 0),
+                    c->train_lines - c->o->valid_size - c->o->test_size);
+}
+
+int prep_run(const prep_options *o, FILE *log, prep_report *rep)
+{
+    prep_ctx c = {.o = o};
+    char vpath[2][4096], vtmp[2][4096] = {"", ""};
+    int rc = check_options(o);
+    if (rc < 0)
+        return rc;
+    c.v[0] = &c.voc[0];
+    c.v[1] = o->shared_vocab ? &c.voc[0] : &c.voc[1];
+    if (o->src_vocab[0] && (rc = vocab_load(c.v[0], o->src_vocab)) < 0)
+        goto fail;
+    if (o->tgt_vocab[0] && c.v[1]->size == 0 && (rc = vocab_load(c.v[1], o->tgt_vocab)) < 0)
+        goto fail;
+    /* The carve-out needs the line count before anything else is read. */
+    if (o->valid_size + o->test_size > 0 &&
+        ((rc = pass(&c, SPLIT_TRAIN, PASS_LINES)) < 0 || (rc = carve_out(&c)) < 0))
+        goto fail;
+    if (c.v[0]->size == 0 || c.v[1]->size == 0) {
+        if ((rc = pass(&c, SPLIT_TRAIN, PASS_COUNT)) < 0)
+            goto fail;
+        if (c.counted == 0) {
+            rc = all_dropped(&c);
+            goto fail;
+        }
+        for (int s = 0; s < 2; s++) {
+            if (c.v[s]->size > 0)
+                continue;
+            if ((rc = vocab_build(c.v[s], o->min_freq, o->max_vocab)) < 0)
+                goto fail;
+            if (c.v[s]->size == TOK_FIRST_WORD) {
+                rc = s2s_fail(S2S_EINVAL, "prep: no%s token of the training data occurs %d "
+                              "times (--min-freq)", o->shared_vocab ? "" : s ? " target" :
+                              " source", o->min_freq);
+                goto fail;
+            }
+        }
+    }
+    for (int s = 0; s < 2; s++)
+        c.rep.vocab[s] = c.v[s]->size;
+
+    if ((rc = dsw_open(&c.w, o->out)) < 0)
+        goto fail;
+    for (int s = 0; s < 2; s++)
+        if ((rc = dsw_set_vocab(c.w, SIDE_NAME[s], (const char *const *)c.v[s]->by_id,
+                                c.v[s]->size)) < 0)
+            goto fail;
+    for (int s = 0; s < SPLIT_COUNT; s++)
+        if (input_given(&o->in[s]) && (rc = pass(&c, (split_id)s, PASS_WRITE)) < 0)
+            goto fail;
+    if (c.rep.split[SPLIT_TRAIN].kept == 0) {
+        rc = all_dropped(&c);
+        goto fail;
+    }
+    if ((rc = set_attrs(&c)) < 0)
+        goto fail;
+    /* The vocabulary files are complete before the dataset is committed, and renamed after. */
+    for (int s = 0; s < 2; s++) {
+        vocab_path(o->out, SIDE_NAME[s], vpath[s], sizeof vpath[s]);
+        if ((rc = write_vocab_text(c.v[s], vpath[s], vtmp[s], sizeof vtmp[s])) < 0)
+            goto fail;
+    }
+    rc = dsw_close(c.w);
+    c.w = NULL;
+    if (rc < 0)
+        goto fail;
+    for (int s = 0; s < 2; s++) {
+        if ((rc = fs_commit(vtmp[s], vpath[s])) < 0)
+            goto fail;
+        vtmp[s][0] = '\0';
+    }
+    if (log)
+        print_report(&c, log, vpath);
+    if (rep)
+        *rep = c.rep;
+fail:
+    dsw_abort(c.w);
+    for (int s = 0; s < 2; s++)
+        if (vtmp[s][0])
+            unlink(vtmp[s]);
+    for (int s = 0; s < 2; s++) {
+        vocab_free(&c.voc[s]);
+        tokens_free(&c.tok[s]);
+    }
+    free(c.carve);
+    free(c.ids);
+    return rc;
+}
