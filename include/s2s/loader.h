@@ -21,7 +21,6 @@ typedef struct {
     int *src_len, *tgt_len;  /* [n] lengths of every sentence of the split */
     int max_src, max_tgt;    /* longest source, target sentence of the split */
     int max_share;           /* most sentences one rank can get in a step */
-    long *ids;               /* [max_share] the share's sentence ids (sorted for reading) */
     int row;                 /* max(max_src, max_tgt): the row width of the read buffers */
     int32_t *src, *tgt;      /* [max_share, row] tokens as read */
     int *share_src_len, *share_tgt_len; /* [max_share] */

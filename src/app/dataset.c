@@ -701,55 +701,45 @@ done:
     return rc;
 }
 
-/* Reads and checks the offsets of one side of a split whose count is known. */
-static int read_offsets(dataset *d, int s, int side)
+/* Reads and checks the offsets of one side of a split whose count is known, from its open
+ * dataset of len entries. */
+static int read_offsets(dataset *d, int s, int side, hid_t dset, hsize_t len)
 {
     char obj[64];
-    hid_t dset = -1;
-    hsize_t len = 0;
     split_data *sp = &d->split[s];
     object_name(obj, sizeof obj, s, side, "offsets");
-    int rc = open_vector(d, obj, H5T_INTEGER, H5P_DEFAULT, &dset, &len);
-    if (rc < 0)
-        return rc;
     if (len != (hsize_t)sp->n + 1) {
-        rc = s2s_fail(S2S_EFORMAT, "%s: %s: %llu entries, expected %ld (attribute /%s "
-                      "'sentences' + 1)", d->path, obj, (unsigned long long)len, sp->n + 1,
-                      SPLIT_NAMES[s]);
-        goto done;
+        return s2s_fail(S2S_EFORMAT,
+                        "%s: %s: %llu entries, expected %ld (attribute /%s "
+                        "'sentences' + 1)",
+                        d->path, obj, (unsigned long long)len, sp->n + 1, SPLIT_NAMES[s]);
     }
     int64_t *off = sp->off[side] = malloc(len * sizeof *off);
     if (!off) {
-        rc = s2s_fail(S2S_ENOMEM, "%s: %s: out of memory for %llu offsets", d->path, obj,
-                      (unsigned long long)len);
-        goto done;
+        return s2s_fail(S2S_ENOMEM, "%s: %s: out of memory for %llu offsets", d->path, obj,
+                        (unsigned long long)len);
     }
     if (H5Dread(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, off) < 0) {
-        rc = h5u_fail(S2S_EFORMAT, "%s: %s: cannot read", d->path, obj);
-        goto done;
+        return h5u_fail(S2S_EFORMAT, "%s: %s: cannot read", d->path, obj);
     }
     if (off[0] != 0) {
-        rc = s2s_fail(S2S_EFORMAT, "%s: %s: offsets[0] is %lld, expected 0", d->path, obj,
-                      (long long)off[0]);
-        goto done;
+        return s2s_fail(S2S_EFORMAT, "%s: %s: offsets[0] is %lld, expected 0", d->path, obj,
+                        (long long)off[0]);
     }
     for (long i = 0; i < sp->n; i++) {
         /* Strictly: every sentence has at least one token. */
         if (off[i + 1] <= off[i]) {
-            rc = s2s_fail(S2S_EFORMAT, "%s: %s: offsets not increasing at sentence %ld (%lld "
-                          "then %lld)", d->path, obj, i, (long long)off[i],
-                          (long long)off[i + 1]);
-            goto done;
+            return s2s_fail(S2S_EFORMAT,
+                            "%s: %s: offsets not increasing at sentence %ld (%lld "
+                            "then %lld)",
+                            d->path, obj, i, (long long)off[i], (long long)off[i + 1]);
         }
         if (off[i + 1] - off[i] > INT_MAX) {
-            rc = s2s_fail(S2S_EFORMAT, "%s: %s: sentence %ld has %lld tokens", d->path, obj, i,
-                          (long long)(off[i + 1] - off[i]));
-            goto done;
+            return s2s_fail(S2S_EFORMAT, "%s: %s: sentence %ld has %lld tokens", d->path, obj, i,
+                            (long long)(off[i + 1] - off[i]));
         }
     }
-done:
-    H5Dclose(dset);
-    return rc;
+    return 0;
 }
 
 /* The sentence that holds token pos of a side: the last i with off[i] <= pos. */
@@ -845,22 +835,24 @@ static int read_split(dataset *d, int s, int32_t *block)
                         d->path, obj);
     d->split[s].n = (long)n;
     /* Sides of different lengths are named as such before either is compared with the count. */
-    hsize_t len[2];
-    for (int side = 0; side < 2; side++) {
-        char off[64];
-        hid_t dset = -1;
-        object_name(off, sizeof off, s, side, "offsets");
-        if ((rc = open_vector(d, off, H5T_INTEGER, H5P_DEFAULT, &dset, &len[side])) < 0)
-            return rc;
-        H5Dclose(dset);
+    hsize_t len[2] = {0, 0};
+    hid_t off[2] = {-1, -1};
+    for (int side = 0; side < 2 && rc == 0; side++) {
+        char name[64];
+        object_name(name, sizeof name, s, side, "offsets");
+        rc = open_vector(d, name, H5T_INTEGER, H5P_DEFAULT, &off[side], &len[side]);
     }
-    if (len[0] != len[1])
-        return s2s_fail(S2S_EFORMAT, "%s: %s: source and target sentence counts differ "
-                        "(src_offsets has %llu entries, tgt_offsets %llu)", d->path, obj,
-                        (unsigned long long)len[0], (unsigned long long)len[1]);
+    if (rc == 0 && len[0] != len[1])
+        rc = s2s_fail(S2S_EFORMAT, "%s: %s: source and target sentence counts differ "
+                      "(src_offsets has %llu entries, tgt_offsets %llu)", d->path, obj,
+                      (unsigned long long)len[0], (unsigned long long)len[1]);
+    for (int side = 0; side < 2 && rc == 0; side++)
+        rc = read_offsets(d, s, side, off[side], len[side]);
     for (int side = 0; side < 2; side++)
-        if ((rc = read_offsets(d, s, side)) < 0)
-            return rc;
+        if (off[side] >= 0)
+            H5Dclose(off[side]);
+    if (rc < 0)
+        return rc;
     for (int side = 0; side < 2; side++)
         if ((rc = check_tokens(d, s, side, block)) < 0)
             return rc;

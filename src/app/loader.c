@@ -44,14 +44,13 @@ int loader_init(loader *l, dataset *ds, split_id split, const batcher_config *cf
     l->max_share = (int)((most + ranks - 1) / ranks);
     size_t m = (size_t)l->max_share;
     l->row = l->max_src > l->max_tgt ? l->max_src : l->max_tgt;
-    l->ids = malloc(m * sizeof *l->ids);
     l->src = malloc(m * (size_t)l->row * sizeof *l->src);
     l->tgt = malloc(m * (size_t)l->row * sizeof *l->tgt);
     l->share_src_len = malloc(m * sizeof(int));
     l->share_tgt_len = malloc(m * sizeof(int));
     l->src_rows = malloc(m * sizeof *l->src_rows);
     l->tgt_rows = malloc(m * sizeof *l->tgt_rows);
-    if (!l->ids || !l->src || !l->tgt || !l->share_src_len || !l->share_tgt_len ||
+    if (!l->src || !l->tgt || !l->share_src_len || !l->share_tgt_len ||
         !l->src_rows || !l->tgt_rows) {
         rc = s2s_fail(S2S_ENOMEM, "loader: buffers for %d sentences of up to %d + %d tokens",
                       l->max_share, l->max_src, l->max_tgt);
@@ -72,7 +71,6 @@ void loader_free(loader *l)
     batcher_free(&l->bat);
     free(l->src_len);
     free(l->tgt_len);
-    free(l->ids);
     free(l->src);
     free(l->tgt);
     free(l->share_src_len);
@@ -89,12 +87,6 @@ void loader_batch_capacity(const loader *l, int *max_B, int *max_src, int *max_t
     *max_tgt = l->max_tgt + 1; /* decoder steps: the words and </s> */
 }
 
-static int cmp_long(const void *a, const void *b)
-{
-    long x = *(const long *)a, y = *(const long *)b;
-    return (x > y) - (x < y);
-}
-
 int loader_next(loader *l, batcher_state *st, int rank, batch *bt, int *global_sents,
                 long *global_tgt_tokens)
 {
@@ -106,20 +98,17 @@ int loader_next(loader *l, batcher_state *st, int rank, batch *bt, int *global_s
     long tokens = 0;
     for (int i = 0; i < global; i++)
         tokens += l->tgt_len[ids[i]] + 1;
-    /* Reading in file order touches each chunk once; the order within a share does not matter
-     * to the model (the loss is a sum over sentences, and every random draw is keyed by the
-     * sentence id, not by the position in the batch). */
-    memcpy(l->ids, ids + first, (size_t)count * sizeof *l->ids);
-    qsort(l->ids, (size_t)count, sizeof *l->ids, cmp_long);
+    /* The share keeps the plan's order (ds_read itself reads in file order). */
+    const long *share = ids + first;
     _Static_assert(sizeof(int) == sizeof(int32_t), "token rows are read as int32 and used as int");
-    if ((rc = ds_read(l->ds, l->split, l->ids, count, l->row, l->src, l->share_src_len, l->tgt,
+    if ((rc = ds_read(l->ds, l->split, share, count, l->row, l->src, l->share_src_len, l->tgt,
                       l->share_tgt_len)) < 0)
         return rc;
     if ((rc = batch_fill(bt, count, l->src_rows, l->share_src_len, l->tgt_rows,
                          l->share_tgt_len)) < 0)
         return rc;
     for (int i = 0; i < count; i++)
-        bt->ids[i] = (uint32_t)l->ids[i];
+        bt->ids[i] = (uint32_t)share[i];
     *global_sents = global;
     *global_tgt_tokens = tokens;
     return 0;
