@@ -61,6 +61,7 @@ PAD, UNK, BOS, EOS = 0, 1, 2, 3
 # any error above 1e-6 of the largest gradient still fails.
 FLOOR = 1e-2
 FORMAT, VERSION = "s2s-params", 1
+READ_FORMATS = {FORMAT: VERSION, "s2s-checkpoint": 1}  # what read_config accepts
 
 # ---- configuration ----------------------------------------------------------------------------
 
@@ -326,12 +327,14 @@ def read_config(path):
 
 
 def _check_format(f, path):
+    # A checkpoint (docs/formats.md, "Checkpoints") holds /params and /config unchanged.
     fmt = _str_attr(f.attrs.get("format", ""))
-    if fmt != FORMAT:
-        raise ValueError(f"{path}: attribute 'format' is {fmt!r}, expected {FORMAT!r}")
+    if fmt not in READ_FORMATS:
+        raise ValueError(f"{path}: attribute 'format' is {fmt!r}, expected one of "
+                         f"{sorted(READ_FORMATS)!r}")
     ver = int(f.attrs.get("version", -1))
-    if ver != VERSION:
-        raise ValueError(f"{path}: format version {ver}, this script reads {VERSION}")
+    if ver != READ_FORMATS[fmt]:
+        raise ValueError(f"{path}: format version {ver}, this script reads {READ_FORMATS[fmt]}")
 
 
 def read_tensors(path, group="params"):

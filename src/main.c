@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include <mpi.h>
+
 #include "s2s/bench.h"
 #include "s2s/options.h"
 #include "s2s/dataset.h"
@@ -16,8 +20,7 @@
 _Static_assert(sizeof(cell_type) == sizeof(int), "cell_type must be int-sized");
 _Static_assert(sizeof(optim_kind) == sizeof(int), "optim_kind must be int-sized");
 _Static_assert(sizeof(init_kind) == sizeof(int), "init_kind must be int-sized");
-_Static_assert(sizeof(synth_kind) == sizeof(int), "synth_kind must be int-sized");
-_Static_assert(sizeof(lr_schedule) == sizeof(int), "lr_schedule must be int-sized");
+_Static_assert(sizeof(lr_kind) == sizeof(int), "lr_kind must be int-sized");
 _Static_assert(sizeof(attn_kind) == sizeof(int), "attn_kind must be int-sized");
 _Static_assert(sizeof(tf_schedule) == sizeof(int), "tf_schedule must be int-sized");
 
@@ -32,10 +35,10 @@ static void resolve_input_feed(model_config *c, int mode)
 static const char *const CELLS[] = {"rnn", "gru", "lstm", NULL};
 static const char *const ATTNS[] = {"none", "bahdanau", "dot", "general", NULL};
 static const char *const FEEDS[] = {"auto", "on", "off", NULL};
-static const char *const OPTIMS[] = {"sgd", "adam", NULL};
+static const char *const OPTIMS[] = {"sgd", "adam", "adamw", NULL};
+static const char *const CKPT_ERRORS[] = {"stop", "continue", NULL};
+static const char *const PROGRESS_MODES[] = {"auto", "live", "plain", NULL};
 static const char *const INITS[] = {"uniform", "xavier", NULL};
-static const char *const TASKS[] = {"copy", "reverse", "sort", NULL};
-static const char *const SCHEDULES[] = {"constant", "linear", NULL};
 static const char *const TF_SCHEDULES[] = {"constant", "linear", "inverse-sigmoid", NULL};
 
 #define MODEL_OPTIONS(T, m)                                                                        \
@@ -59,60 +62,100 @@ static const char *const TF_SCHEDULES[] = {"constant", "linear", "inverse-sigmoi
 
 #define EMB_DEFAULT "64"
 #define HIDDEN_DEFAULT "256"
+#define T train_options
 static const opt_spec train_specs[] = {
-    MODEL_OPTIONS(train_options, model),
-    {"task", OPT_CHOICE, offsetof(train_options, task.kind), "reverse",
-     "synthetic task: output the sequence copied, reversed or sorted", TASKS, 0, 0},
-    {"symbols", OPT_INT, offsetof(train_options, task.symbols), "20", "alphabet size of the task",
-     NULL, 1, 1000},
-    {"min-len", OPT_INT, offsetof(train_options, task.min_len), "4", "shortest source sequence",
-     NULL, 1, 1000},
-    {"max-len", OPT_INT, offsetof(train_options, task.max_len), "12", "longest source sequence",
-     NULL, 1, 1000},
-    {"batch", OPT_INT, offsetof(train_options, batch), "128", "sentences per step", NULL, 1,
-     1 << 20},
-    {"steps", OPT_LONG, offsetof(train_options, steps), "1200", "optimizer steps", NULL, 0, 1e12},
-    {"optim", OPT_CHOICE, offsetof(train_options, optim), "adam", "optimizer", OPTIMS, 0, 0},
-    {"lr", OPT_DOUBLE, offsetof(train_options, lr), "0.003", "learning rate", NULL, 0, 1e3},
-    {"lr-schedule", OPT_CHOICE, offsetof(train_options, schedule), "linear",
-     "learning rate over the run: constant, or linear decay to 0 at the last step", SCHEDULES, 0,
+    MODEL_OPTIONS(T, model),
+    {"data", OPT_STRING, offsetof(T, data), "", "the dataset (HDF5, made by s2s prep)", NULL, 0,
      0},
-    {"momentum", OPT_DOUBLE, offsetof(train_options, momentum), "0.9", "SGD momentum (0: none)",
-     NULL, 0, 1},
-    {"beta1", OPT_DOUBLE, offsetof(train_options, beta1), "0.9", "Adam beta1", NULL, 0, 1},
-    {"beta2", OPT_DOUBLE, offsetof(train_options, beta2), "0.999", "Adam beta2", NULL, 0, 1},
-    {"eps", OPT_DOUBLE, offsetof(train_options, eps), "1e-8", "Adam epsilon", NULL, 0, 1},
-    {"clip", OPT_DOUBLE, offsetof(train_options, clip), "5",
+    {"run-dir", OPT_STRING, offsetof(T, run_dir), "",
+     "directory for checkpoints and metrics.jsonl (\"\": neither)", NULL, 0, 0},
+    {"resume", OPT_STRING, offsetof(T, resume), "",
+     "continue from this checkpoint, or from the newest valid one in --run-dir (auto)", NULL, 0,
+     0},
+    {"batch", OPT_INT, offsetof(T, batch), "64",
+     "sentences per global batch (all ranks together) at most", NULL, 1, 1 << 24},
+    {"batch-tokens", OPT_LONG, offsetof(T, batch_tokens), "0",
+     "padded tokens per global batch at most (0: no limit)", NULL, 0, 1e12},
+    {"min-sents", OPT_INT, offsetof(T, min_sents), "16",
+     "sentences per global batch at least: the most ranks the run can use", NULL, 1, 1 << 24},
+    {"bucket-window", OPT_INT, offsetof(T, bucket_window), "100",
+     "length bucketing window, in global batches (1: none)", NULL, 1, 1 << 20},
+    {"accum", OPT_INT, offsetof(T, accum), "1",
+     "global batches (micro-batches) summed per optimizer step", NULL, 1, 1 << 16},
+    {"steps", OPT_LONG, offsetof(T, steps), "1200", "optimizer steps of the whole run", NULL, 0,
+     1e12},
+    {"optim", OPT_CHOICE, offsetof(T, optim), "adam", "optimizer", OPTIMS, 0, 0},
+    {"lr", OPT_DOUBLE, offsetof(T, lr), "0.003", "learning rate (peak, after warmup)", NULL, 0,
+     1e3},
+    {"lr-schedule", OPT_CHOICE, offsetof(T, lr_schedule), "linear",
+     "constant; linear decay to 0; inverse-sqrt after warmup; step decay; plateau halving",
+     lr_kind_names, 0, 0},
+    {"warmup", OPT_LONG, offsetof(T, warmup), "0",
+     "steps of linear learning-rate warmup (any schedule)", NULL, 0, 1e12},
+    {"decay-every", OPT_LONG, offsetof(T, decay_every), "1000",
+     "step schedule: multiply the rate by --decay-factor every N steps", NULL, 1, 1e12},
+    {"decay-factor", OPT_DOUBLE, offsetof(T, decay_factor), "0.5",
+     "factor of the step and plateau schedules", NULL, 0, 1},
+    {"patience", OPT_INT, offsetof(T, patience), "2",
+     "plateau schedule: validations without improvement before the rate drops", NULL, 1,
+     1 << 20},
+    {"min-lr", OPT_DOUBLE, offsetof(T, min_lr), "0", "no schedule goes below this rate", NULL,
+     0, 1e3},
+    {"momentum", OPT_DOUBLE, offsetof(T, momentum), "0.9", "SGD momentum (0: none)", NULL, 0,
+     1},
+    {"beta1", OPT_DOUBLE, offsetof(T, beta1), "0.9", "Adam beta1", NULL, 0, 1},
+    {"beta2", OPT_DOUBLE, offsetof(T, beta2), "0.999", "Adam beta2", NULL, 0, 1},
+    {"eps", OPT_DOUBLE, offsetof(T, eps), "1e-8", "Adam epsilon", NULL, 0, 1},
+    {"weight-decay", OPT_DOUBLE, offsetof(T, weight_decay), "0",
+     "L2 penalty (SGD, Adam) or decoupled decay (AdamW)", NULL, 0, 10},
+    {"clip", OPT_DOUBLE, offsetof(T, clip), "5",
      "clip gradients to this global L2 norm (0: off)", NULL, 0, 1e9},
-    {"label-smoothing", OPT_DOUBLE, offsetof(train_options, label_smoothing), "0",
+    {"max-skips", OPT_INT, offsetof(T, max_skips), "5",
+     "stop after this many steps in a row with non-finite gradients", NULL, 1, 1 << 20},
+    {"label-smoothing", OPT_DOUBLE, offsetof(T, label_smoothing), "0",
      "label smoothing of the training loss", NULL, 0, 1},
-    {"teacher-forcing", OPT_DOUBLE, offsetof(train_options, teacher_forcing), "1",
+    {"teacher-forcing", OPT_DOUBLE, offsetof(T, teacher_forcing), "1",
      "share of gold previous tokens the decoder reads (below 1: scheduled sampling)", NULL, 0,
      1},
-    {"tf-schedule", OPT_CHOICE, offsetof(train_options, tf_schedule), "constant",
+    {"tf-schedule", OPT_CHOICE, offsetof(T, tf_schedule), "constant",
      "teacher-forcing ratio over the run: constant, linear to --tf-min, inverse sigmoid",
      TF_SCHEDULES, 0, 0},
-    {"tf-min", OPT_DOUBLE, offsetof(train_options, tf_min), "0",
+    {"tf-min", OPT_DOUBLE, offsetof(T, tf_min), "0",
      "teacher-forcing ratio at the last step of the linear schedule", NULL, 0, 1},
-    {"tf-k", OPT_DOUBLE, offsetof(train_options, tf_k), "500",
+    {"tf-k", OPT_DOUBLE, offsetof(T, tf_k), "500",
      "k of the inverse sigmoid schedule k / (k + exp(step / k))", NULL, 1, 1e12},
-    {"init", OPT_CHOICE, offsetof(train_options, init), "uniform", "parameter initialization",
-     INITS, 0, 0},
-    {"init-scale", OPT_DOUBLE, offsetof(train_options, init_scale), "0.1",
+    {"init", OPT_CHOICE, offsetof(T, init), "uniform", "parameter initialization", INITS, 0, 0},
+    {"init-scale", OPT_DOUBLE, offsetof(T, init_scale), "0.1",
      "uniform initialization range (-a, a)", NULL, 0, 10},
-    {"seed", OPT_UINT, offsetof(train_options, seed), "1",
-     "seed of initialization and of the task's data", NULL, 0, 0},
-    {"log-every", OPT_INT, offsetof(train_options, log_every), "100",
-     "print a progress line every N steps (0: never)", NULL, 0, 1 << 30},
-    {"eval-every", OPT_INT, offsetof(train_options, eval_every), "500",
-     "evaluate on held-out data every N steps (0: only at the end)", NULL, 0, 1 << 30},
-    {"eval-size", OPT_INT, offsetof(train_options, eval_size), "1000",
-     "held-out sentences per evaluation", NULL, 1, 1 << 24},
-    {"samples", OPT_INT, offsetof(train_options, samples), "5",
-     "sample translations printed at the end", NULL, 0, 1 << 20},
-    {"threads", OPT_INT, offsetof(train_options, threads), "1", "OpenBLAS threads", NULL, 1,
-     1024},
+    {"seed", OPT_UINT, offsetof(T, seed), "1",
+     "seed of initialization, batch order, dropout and sampling", NULL, 0, 0},
+    {"log-every", OPT_INT, offsetof(T, log_every), "100",
+     "progress line and metrics record every N steps (0: never)", NULL, 0, 1 << 30},
+    {"valid-every", OPT_INT, offsetof(T, valid_every), "500",
+     "validation loss every N steps (0: only at the end)", NULL, 0, 1 << 30},
+    {"early-stop", OPT_INT, offsetof(T, early_stop), "0",
+     "stop after N validations without improvement (0: never)", NULL, 0, 1 << 20},
+    {"samples", OPT_INT, offsetof(T, samples), "5",
+     "validation translations printed at the end", NULL, 0, 1 << 20},
+    {"ckpt-every", OPT_INT, offsetof(T, ckpt_every), "500",
+     "checkpoint every N steps (0: only by time, on a stop and at the end)", NULL, 0, 1 << 30},
+    {"ckpt-minutes", OPT_DOUBLE, offsetof(T, ckpt_minutes), "0",
+     "also checkpoint when this many minutes have passed since the last (0: off)", NULL, 0,
+     1e9},
+    {"keep", OPT_INT, offsetof(T, keep), "3", "checkpoints kept (best.h5 besides)", NULL, 1,
+     1 << 20},
+    {"ckpt-error", OPT_CHOICE, offsetof(T, ckpt_error), "stop",
+     "after a failed checkpoint write: stop, or continue training", CKPT_ERRORS, 0, 0},
+    {"bucket-mb", OPT_DOUBLE, offsetof(T, bucket_mb), "8",
+     "gradient allreduce bucket size in MiB", NULL, 0.001, 1e6},
+    {"threads", OPT_INT, offsetof(T, threads), "1", "OpenBLAS threads per rank", NULL, 1, 1024},
+    {"oversubscribe", OPT_BOOL, offsetof(T, oversubscribe), "false",
+     "allow ranks x threads above the cores of a node", NULL, 0, 0},
+    {"progress", OPT_CHOICE, offsetof(T, progress), "auto",
+     "progress display: auto (a live bar on a terminal), live, plain lines", PROGRESS_MODES, 0,
+     0},
 };
+#undef T
 #undef EMB_DEFAULT
 #undef HIDDEN_DEFAULT
 
@@ -155,6 +198,12 @@ static const opt_spec bench_specs[] = {
      "with --data: padded tokens per global batch at most (0: no limit)", NULL, 0, 1e12},
     {"data-ranks", OPT_INT, offsetof(bench_cli, b.data_ranks), "1",
      "with --data: read rank 0's share of batches for this many ranks", NULL, 1, 1 << 20},
+    {"bucket-mb", OPT_DOUBLE, offsetof(bench_cli, b.bucket_mb), "8",
+     "under mpirun: gradient allreduce bucket size in MiB (COMM_BUCKET_MB_DEFAULT)", NULL,
+     0.001, 1e6},
+    {"strong", OPT_BOOL, offsetof(bench_cli, b.strong), "false",
+     "under mpirun: --batch is the global batch, split over the ranks (strong scaling); else "
+     "every rank runs --batch sentences (weak scaling)", NULL, 0, 0},
 };
 
 static const char *const TOKENIZERS[] = {"whitespace", "chars", NULL};
@@ -227,30 +276,63 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: s2s <command> [options]\n\n"
                "commands:\n"
-               "  train   train an encoder-decoder on a synthetic task and evaluate it\n"
+               "  train   train an encoder-decoder on a dataset, on one or many MPI ranks\n"
                "  prep    turn parallel text into an HDF5 dataset with vocabularies\n"
                "  bench   time training steps and compare with the machine's sgemm peak\n"
                "  gen     write a synthetic translation task as parallel text files\n\n"
                "`s2s <command> --help` lists the options of a command with their defaults.\n");
 }
 
+/* The resolved options as `name = value` lines (what --config reads), or NULL with a note on
+ * stderr if a value cannot be written back (a path with '#'). */
+static char *options_text(const opt_spec *specs, int n, const void *src, const char *cmd)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
+        return NULL;
+    int rc = opts_write_config(f, specs, n, src);
+    fclose(f);
+    if (rc < 0) {
+        fprintf(stderr, "s2s %s: options not stored: %s\n", cmd, s2s_errmsg(rc));
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 static int cmd_train(int argc, char **argv)
 {
     train_options o;
     bool help;
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     int rc = opts_parse(train_specs, N_SPECS(train_specs), &o, argc, argv, NULL, &help);
     if (rc < 0)
         return rc;
     if (help) {
-        printf("usage: s2s train [options]\n\nTrains on a built-in synthetic task and reports "
-               "held-out loss, token accuracy and exact match.\n\noptions:\n");
-        opts_print_help(stdout, train_specs, N_SPECS(train_specs));
+        if (rank == 0) {
+            printf("usage: [mpirun -np N] s2s train --data DATA.h5 [--run-dir DIR] [options]\n\n"
+                   "Trains an encoder-decoder on the dataset's training split with synchronous "
+                   "data parallelism over the MPI ranks, validates, checkpoints into the run "
+                   "directory and resumes (docs/training.md). Exit status %d: stopped by "
+                   "SIGTERM, SIGINT or SIGUSR1 after writing a checkpoint.\n\noptions:\n",
+                   TRAIN_EXIT_STOPPED);
+            opts_print_help(stdout, train_specs, N_SPECS(train_specs));
+        }
         return 0;
     }
-    o.task.seed = o.seed;
     resolve_input_feed(&o.model, o.input_feed_mode);
+    char *config = options_text(train_specs, N_SPECS(train_specs), &o, "train");
+    o.config_text = config;
+    train_install_signal_handlers();
     train_result r;
-    return train_run(&o, stdout, &r);
+    rc = train_run(&o, MPI_COMM_WORLD, rank == 0 ? stdout : NULL, &r);
+    free(config);
+    if (rc < 0)
+        return rc;
+    return r.stopped ? TRAIN_EXIT_STOPPED : 0;
 }
 
 static int cmd_prep(int argc, char **argv)
@@ -268,16 +350,8 @@ static int cmd_prep(int argc, char **argv)
         return 0;
     }
     /* The resolved options go into the file, so a dataset says how it was made. */
-    char *config = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&config, &size);
-    if (!f)
-        return s2s_fail(S2S_ENOMEM, "prep: options text");
-    rc = opts_write_config(f, prep_specs, N_SPECS(prep_specs), &o);
-    fclose(f);
-    if (rc < 0) /* a value --config could not read back (a path with '#'): say so, go on */
-        fprintf(stderr, "s2s prep: options not stored in the dataset: %s\n", s2s_errmsg(rc));
-    o.config_text = rc < 0 ? NULL : config;
+    char *config = options_text(prep_specs, N_SPECS(prep_specs), &o, "prep");
+    o.config_text = config;
     rc = prep_run(&o, stdout, NULL);
     free(config);
     return rc;
@@ -325,11 +399,27 @@ static int cmd_bench(int argc, char **argv)
     bench_result r;
     if ((rc = bench_run(&c.b, stderr, &r)) < 0)
         return rc;
+    int rank = 0, mpi_on = 0; /* under mpirun every rank runs the steps; rank 0 reports */
+    MPI_Initialized(&mpi_on);
+    if (mpi_on)
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank != 0)
+        return 0;
     printf("%s: %.1f tokens/s, %.2f ms/step (min %.2f, max %.2f), %.3f GFLOP/step, "
            "%.1f GFLOP/s, sgemm peak %.1f GFLOP/s x %d threads, MFU %.3f, peak RSS %.0f MB\n",
            PRESETS[c.preset], r.tokens_per_s, r.step_ms, r.step_ms_min, r.step_ms_max,
            r.model_gflop_per_step, r.achieved_gflops, r.sgemm_peak_gflops, c.b.threads, r.mfu,
            r.peak_rss_mb);
+    if (r.ranks > 1)
+        printf("%d ranks (%s scaling, %d sentences per rank, %zu buckets of %g MiB): compute "
+               "%.2f ms (forward %.2f, backward %.2f), waiting for the allreduce %.2f ms "
+               "(min %.2f, max %.2f over ranks) = imbalance %.2f + exposed communication "
+               "%.2f; the allreduce alone takes %.2f ms, %.0f%% of it hidden behind backward "
+               "(window %.2f ms); sgemm peak %.1f-%.1f GFLOP/s per rank\n",
+               r.ranks, c.b.strong ? "strong" : "weak", r.local_batch, r.buckets,
+               c.b.bucket_mb, r.forward_backward_ms, r.forward_ms, r.backward_ms, r.wait_ms[2],
+               r.wait_ms[0], r.wait_ms[1], r.imbalance_ms, r.exposed_comm_ms, r.allreduce_ms,
+               100 * r.hidden_share, r.overlap_window_ms, r.sgemm_peak_min, r.sgemm_peak_max);
     bench_print_json(stdout, &c.b, &r);
     printf("\n");
     return 0;
@@ -340,13 +430,17 @@ static int cmd_gen(int argc, char **argv)
     return gen_command(argc, argv, stderr);
 }
 
+/* Commands that run under MPI (one process per rank, started by mpirun or alone) initialize it
+ * here. An error on any rank then ends the whole job with MPI_Abort, so no rank is left waiting
+ * in a collective for one that has stopped; the message names the rank. */
 int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } commands[] = {{"train", cmd_train}, {"prep", cmd_prep}, {"bench", cmd_bench},
-                    {"gen", cmd_gen}};
+        bool mpi;
+    } commands[] = {{"train", cmd_train, true}, {"prep", cmd_prep, false},
+                    {"bench", cmd_bench, true}, {"gen", cmd_gen, false}};
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -354,12 +448,36 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) != 0)
             continue;
-        int rc = commands[i].run(argc - 2, argv + 2);
-        if (rc < 0) {
-            fprintf(stderr, "s2s %s: %s\n", argv[1], s2s_errmsg(rc));
-            return rc == S2S_EUSAGE ? 2 : 1;
+        int rank = 0, ranks = 1;
+        if (commands[i].mpi) {
+            if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
+                fprintf(stderr, "s2s %s: MPI_Init failed\n", argv[1]);
+                return 1;
+            }
+            MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+            MPI_Comm_size(MPI_COMM_WORLD, &ranks);
         }
-        return 0;
+        int rc = commands[i].run(argc - 2, argv + 2);
+        int status = rc >= 0 ? rc : rc == S2S_EUSAGE ? 2 : 1;
+        if (rc == S2S_EPEER) {
+            /* Another rank failed and reports why: give it time to print and abort the job. */
+            sleep(5);
+            MPI_Abort(MPI_COMM_WORLD, status);
+        }
+        if (rc < 0) {
+            if (ranks > 1)
+                fprintf(stderr, "s2s %s: rank %d of %d: %s\n", argv[1], rank, ranks,
+                        s2s_errmsg(rc));
+            else
+                fprintf(stderr, "s2s %s: %s\n", argv[1], s2s_errmsg(rc));
+            if (ranks > 1) {
+                fflush(stderr);
+                MPI_Abort(MPI_COMM_WORLD, status);
+            }
+        }
+        if (commands[i].mpi)
+            MPI_Finalize();
+        return status;
     }
     fprintf(stderr, "s2s: unknown command '%s'\n", argv[1]);
     usage(stderr);

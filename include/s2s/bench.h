@@ -3,10 +3,16 @@
  * Times full training steps (forward, backward through time, clipping, optimizer) on random
  * tokens with every sentence at full length, and relates them to this machine's measured
  * cblas_sgemm peak: mfu = (model GEMM FLOPs per step / step time) / (single-thread sgemm peak x
- * threads). FLOPs are counted analytically, 3x the forward GEMMs (docs/performance.md). */
+ * threads). FLOPs are counted analytically, 3x the forward GEMMs (docs/performance.md).
+ *
+ * Under MPI (mpirun -np R s2s bench) every rank runs the same steps on its own random tokens and
+ * the gradients are summed over the ranks with the bucketed allreduce of include/s2s/comm.h,
+ * started during backward; the result then also says how long each rank waited for it, how
+ * much of its cost backward hid, and the MFU against R x the sgemm peak (docs/scaling.md). */
 #ifndef S2S_BENCH_H
 #define S2S_BENCH_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "s2s/batcher.h"
@@ -24,15 +30,36 @@ typedef struct {
     char data[OPT_STRING_MAX]; /* a dataset: time reading one epoch instead of training steps */
     long batch_tokens;         /* token limit of a global batch (0: none) */
     int data_ranks;            /* read rank 0's share of batches planned for this many ranks */
+    /* data-parallel runs (more than one MPI rank) */
+    double bucket_mb; /* gradient allreduce bucket size in MiB */
+    bool strong;      /* batch is the global batch, split over the ranks (strong scaling);
+                       * else every rank runs `batch` sentences (weak scaling) */
 } bench_options;
 
+/* Times are medians over the timed steps; under MPI, of rank 0 unless they say otherwise, and
+ * the per-rank quantities are summarized as min/max/mean over the ranks. */
 typedef struct {
     double step_ms, step_ms_min, step_ms_max; /* median, min, max over timed steps */
-    double forward_backward_ms, optimizer_ms; /* medians of the two phases */
-    double tokens_per_s;                      /* source + target tokens per second */
+    double forward_backward_ms, optimizer_ms; /* medians of the two phases (forward_backward:
+                                               * compute, mean over ranks) */
+    double forward_ms, backward_ms;           /* the two parts of forward_backward_ms */
+    double tokens_per_s;                      /* source + target tokens per second, all ranks */
+    int ranks, local_batch;                   /* local_batch: rank 0's sentences per step */
+    /* communication (zero with one rank) */
+    double wait_ms[3];         /* time blocked in comm_grads_finish: min, max, mean over ranks */
+    double imbalance_ms;       /* part of the wait spent on slower ranks' compute: median of
+                                * (slowest rank's compute - own compute), mean over ranks */
+    double exposed_comm_ms;    /* mean wait - imbalance (>= 0): allreduce time not hidden */
+    double allreduce_ms;       /* the same allreduce run blocking after backward, all ranks at
+                                * once, no compute: its full cost (median of 5, slowest rank) */
+    double overlap_window_ms;  /* first bucket started -> end of backward (mean over ranks) */
+    double hidden_share;       /* 1 - exposed_comm_ms / allreduce_ms, in [0, 1] */
+    size_t buckets;
     double model_gflop_per_step;
     double achieved_gflops;
-    double sgemm_peak_gflops; /* single thread */
+    double sgemm_peak_gflops; /* single thread; under MPI the mean of the ranks' peaks, all
+                               * measured at the same time */
+    double sgemm_peak_min, sgemm_peak_max;
     double mfu;
     double peak_rss_mb;
     size_t params;

@@ -24,7 +24,8 @@ void decoder_forward(model *m, const batch *bt, const train_context *ctx);
 
 /* Backward from m->d_feats: accumulates every decoder and attention gradient, writes
  * m->d_dec_h0 / m->d_dec_c0 and adds the memory's gradient into m->d_mem (which the caller
- * zeroes first), and the target embeddings' gradient into the gradient buffer. */
+ * zeroes first), and the target embeddings' gradient into the gradient buffer. Polls
+ * m->dec_ws[0].hook once per step (backward progress, set by the model). */
 void decoder_backward(model *m, const batch *bt);
 
 /* Greedy decoding with attention: like model_greedy (which calls it). */

@@ -1,6 +1,7 @@
 /* h5util.h - HDF5 helpers shared by the modules that read and write HDF5 files (parameter
- * files, datasets): error reporting through s2s_fail, string and integer attributes as h5py
- * writes and reads them, and opening a file whose root attribute 'format' says what it is.
+ * files, checkpoints, datasets): error reporting through s2s_fail, string and integer
+ * attributes as h5py writes and reads them, and opening a file whose root attribute 'format'
+ * says what it is.
  * Internal to the library; include it only from code that also includes <hdf5.h>. */
 #ifndef S2S_H5UTIL_H
 #define S2S_H5UTIL_H
@@ -39,5 +40,10 @@ int h5u_read_int_attr(hid_t obj, const char *name, long long *value);
  * unreadable. S2S_EFORMAT: not HDF5, truncated or damaged, wrong or no format, no version. */
 int h5u_open(const char *path, const char *what, const char *format, hid_t *file,
              long long *version);
+
+/* h5u_open accepting any of formats[0..count) (a checkpoint is also a parameter file); the
+ * index of the one found goes to *which (if non-NULL), and messages list them all. */
+int h5u_open_any(const char *path, const char *what, const char *const *formats, int count,
+                 hid_t *file, long long *version, int *which);
 
 #endif

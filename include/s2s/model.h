@@ -118,6 +118,15 @@ typedef struct {
     /* greedy decoding state */
     real *gd_h, *gd_c, *gd_in; /* [2][L, B, H], [2][L, B, H], [B, max(in0, H)] */
     int *gd_ids;               /* [B] */
+
+    /* Backward progress (data-parallel overlap, include/s2s/comm.h): when non-NULL,
+     * model_forward_backward calls grad_ready(grad_ready_ctx, k) whenever grads[k .. n_params)
+     * have received their last contribution of the pass, and also between time steps of the
+     * recurrent backward with an unchanged k, so that the callee can poll communication. k never
+     * increases during a pass and is 0 when the pass returns. */
+    void (*grad_ready)(void *ctx, size_t final_from);
+    void *grad_ready_ctx;
+    double forward_seconds; /* wall time of the last model_forward_backward's forward part */
 } model;
 
 /* Whether the current pass drops out: training with a dropout probability. */

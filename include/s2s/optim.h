@@ -4,7 +4,13 @@
  *   SGD  : v = momentum * v + g;  p -= lr * v        (plain p -= lr * g when momentum == 0)
  *   Adam : m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  t += 1
  *          p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
- * Moments live in arrays with the parameter buffer's layout. */
+ *   AdamW: p *= 1 - lr * wd, then the Adam update with the raw gradient
+ * Weight decay wd as torch.optim does it: SGD and Adam take the L2 gradient g + wd * p (formed
+ * inside the update; the caller's gradient buffer is not modified), AdamW decays the parameters
+ * directly ("decoupled", Loshchilov & Hutter 2019), so its decay is not rescaled by Adam's
+ * denominator. It applies to every parameter of the buffer, biases and embeddings included, as
+ * with a single PyTorch parameter group. With wd = 0 all three are bit for bit the plain update.
+ * Moments live in arrays with the parameter buffer's layout (docs/training.md). */
 #ifndef S2S_OPTIM_H
 #define S2S_OPTIM_H
 
@@ -12,29 +18,30 @@
 
 #include "s2s/real.h"
 
-typedef enum { OPTIM_SGD = 0, OPTIM_ADAM = 1 } optim_kind;
+typedef enum { OPTIM_SGD = 0, OPTIM_ADAM = 1, OPTIM_ADAMW = 2 } optim_kind;
 
-const char *optim_name(optim_kind kind);          /* "sgd", "adam" */
+const char *optim_name(optim_kind kind);          /* "sgd", "adam", "adamw" */
 int optim_parse(const char *name, optim_kind *out); /* 0, or S2S_EINVAL with a message */
 
 typedef struct {
     optim_kind kind;
     double momentum;            /* SGD */
-    double beta1, beta2, eps;   /* Adam */
+    double beta1, beta2, eps;   /* Adam and AdamW */
+    double weight_decay;        /* >= 0; L2 for SGD and Adam, decoupled for AdamW; 0: none */
 } optim_config;
 
 typedef struct {
     optim_config cfg;
     size_t n;
     long step;  /* updates applied so far (Adam's t) */
-    real *m;    /* SGD momentum buffer or Adam first moment; NULL when unused */
-    real *v;    /* Adam second moment; NULL when unused */
+    real *m;    /* SGD momentum buffer or Adam(W) first moment; NULL when unused */
+    real *v;    /* Adam(W) second moment; NULL when unused */
 } optimizer;
 
 int optimizer_init(optimizer *opt, const optim_config *cfg, size_t n);
 void optimizer_free(optimizer *opt); /* safe on a zeroed optimizer */
 
-/* One update of params[n] from grads[n] with learning rate lr. */
+/* One update of params[n] from grads[n] with learning rate lr; grads is only read. */
 void optimizer_step(optimizer *opt, real *params, const real *grads, double lr);
 
 /* L2 norm of g[n], accumulated in double. */

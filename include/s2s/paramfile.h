@@ -34,6 +34,8 @@ int paramfile_write(const char *path, const param_table *tab, const real *params
 /* Reads the tensors of tab into params (a buffer of tab's layout; alignment gaps untouched).
  * The file must hold format/version as above, every tensor of tab with exactly its shape, and
  * no other tensor. Stored values of any floating-point type are converted to real.
+ * A checkpoint (format "s2s-checkpoint", include/s2s/ckpt.h) is accepted as well: its /params
+ * and /config are those of a parameter file.
  * S2S_EIO: the file is missing or unreadable. S2S_EFORMAT: not HDF5, truncated, wrong format
  * or version, a missing, extra or misshapen tensor (the message names the tensor and, for a
  * shape mismatch, both shapes). On error params may be partly overwritten. */

@@ -19,6 +19,7 @@
 #define S2S_RNN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "s2s/real.h"
 
@@ -65,6 +66,24 @@ void cell_step_backward(const rnn_weights *w, int B, const real *cache, const re
                         const real *dh, const real *dc, real *dxw, real *dhw, real *dh_prev,
                         real *dc_prev);
 
+/* ---- backward progress ----------------------------------------------------------------------
+ * The model's report to data-parallel communication (model.grad_ready, include/s2s/comm.h):
+ * fn(ctx, final_from) says that every gradient at index >= final_from of the model's gradient
+ * buffer is final for this pass. The recurrent backward calls it once per time step with the
+ * final_from its caller set, which starts nothing new but lets the callee poll messages in
+ * flight. fn NULL: no calls (the default of a zeroed struct). */
+typedef struct {
+    void (*fn)(void *ctx, size_t final_from);
+    void *ctx;
+    size_t final_from;
+} grad_hook;
+
+static inline void grad_hook_poll(const grad_hook *h)
+{
+    if (h->fn)
+        h->fn(h->ctx, h->final_from);
+}
+
 /* ---- one layer, one direction, over time ----------------------------------------------------
  * Workspace sized for at most max_T steps of max_B rows; allocated once. */
 typedef struct {
@@ -81,6 +100,7 @@ typedef struct {
     real *dc;      /* [B, H] (LSTM) running gradient w.r.t. the cell state */
     real *dc_prev; /* [B, H] (LSTM) */
     unsigned char *active; /* [T, B] */
+    grad_hook hook;        /* polled once per step of rnn_layer_backward; set by the owner */
 } rnn_layer_ws;
 
 int rnn_layer_ws_init(rnn_layer_ws *ws, cell_type cell, int in, int hidden, int max_T, int max_B);

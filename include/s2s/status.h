@@ -17,6 +17,7 @@ enum {
     S2S_ENUMERIC = -6, /* NaN or Inf where a finite value is required */
     S2S_EMPI = -7,     /* an MPI call failed */
     S2S_EUSAGE = -8,   /* bad command line: unknown option, missing value */
+    S2S_EPEER = -9,    /* another MPI rank failed and reports the cause itself */
 };
 
 /* Short fixed description of a status code ("out of memory", ...). */

@@ -1,69 +1,119 @@
-/* train.h - single-process training on a built-in synthetic task, and its evaluation.
+/* train.h - synchronous data-parallel training on an HDF5 dataset, with checkpoints and resume.
  *
- * One step: draw the next global batch (examples step*batch .. step*batch + batch-1 of the
- * training split), forward and backward through time, divide the summed gradients by the number
- * of target tokens, clip by global norm, one optimizer step. Every draw is keyed by the seed and
- * example index, so a run is reproducible bit for bit. */
+ * Every MPI rank runs this same loop (docs/training.md). One optimizer step:
+ *   1. for each of `accum` micro-batches: the next global batch of the batch plan
+ *      (include/s2s/batcher.h), of which this rank reads and trains on its share;
+ *   2. forward and backpropagation through time, gradients of the summed loss accumulated;
+ *      during the last micro-batch's backward the gradient buffer is summed across ranks in
+ *      buckets (include/s2s/comm.h) as its parts become final;
+ *   3. the summed gradients are divided by the global number of target tokens (known to every
+ *      rank from the sentence lengths), so N ranks compute the update of one rank on the whole
+ *      global batch; the global norm is computed once, a non-finite norm skips the step on every
+ *      rank, otherwise clipping, the learning-rate schedule and the optimizer are applied
+ *      identically everywhere.
+ * Parameters are initialized from the seed on rank 0, broadcast and checked on every rank.
+ * Every random draw is keyed by (seed, step, sentence id, ...), never by rank, so the same run
+ * on any number of ranks follows the same trajectory (to float rounding of the sums), and a
+ * resumed run continues the interrupted one bit for bit on the same number of ranks. */
 #ifndef S2S_TRAIN_H
 #define S2S_TRAIN_H
 
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <mpi.h>
+
+#include "s2s/lr_schedule.h"
 #include "s2s/model.h"
 #include "s2s/optim.h"
-#include "s2s/synth.h"
+#include "s2s/options.h"
 
-typedef enum { LR_CONSTANT = 0, LR_LINEAR = 1 } lr_schedule;
+/* Exit status of `s2s train` after a stop requested by SIGTERM, SIGINT or SIGUSR1: the
+ * checkpoint of the last completed step was written; run again with --resume auto. */
+#define TRAIN_EXIT_STOPPED 75
+
 typedef enum { TF_CONSTANT = 0, TF_LINEAR = 1, TF_INVERSE_SIGMOID = 2 } tf_schedule;
+typedef enum { CKPT_ERROR_STOP = 0, CKPT_ERROR_CONTINUE = 1 } ckpt_error_policy;
 
 /* Teacher-forcing ratio at step (1-based) of `steps`: constant r; linear from r at the start to
  * r_min at the end; inverse sigmoid k / (k + exp(step / k)) (Bengio et al., 2015). */
 double tf_ratio_at(tf_schedule schedule, double r, double r_min, double k, long step, long steps);
 
-/* Learning rate at step (1-based) of `steps`: constant, or decaying linearly from lr to 0. */
-double lr_at(lr_schedule schedule, double lr, long step, long steps);
-
 typedef struct {
-    model_config model;     /* vocabularies are set from the task */
-    synth_task task;
-    int batch;              /* sentences per step */
-    long steps;
+    model_config model;       /* vocabulary sizes come from the dataset */
+    int input_feed_mode;      /* command line only: auto/on/off, resolved into model */
+    char data[OPT_STRING_MAX];    /* the HDF5 dataset (s2s prep) */
+    char run_dir[OPT_STRING_MAX]; /* checkpoints and metrics.jsonl; "" for neither */
+    char resume[OPT_STRING_MAX];  /* "", "auto" or a checkpoint file */
+
+    /* batches */
+    int batch;                /* sentences per global batch (all ranks together) at most */
+    long batch_tokens;        /* padded tokens per global batch at most; 0: no limit */
+    int min_sents;            /* sentences per global batch at least: the most ranks a run
+                               * may use; part of the batch plan, so it must not change with
+                               * the number of ranks */
+    int bucket_window;        /* length bucketing window, in global batches */
+    int accum;                /* micro-batches (global batches) per optimizer step */
+    long steps;               /* optimizer steps of the whole run */
+
+    /* optimization */
     optim_kind optim;
-    double lr, momentum, beta1, beta2, eps;
-    lr_schedule schedule;   /* constant, or linear decay to zero at the last step */
-    double clip;            /* max global gradient norm; <= 0 disables */
+    double lr, momentum, beta1, beta2, eps, weight_decay;
+    lr_kind lr_schedule;
+    long warmup, decay_every;
+    double decay_factor, min_lr;
+    int patience;             /* plateau schedule: validations without improvement */
+    double clip;              /* max global gradient norm; <= 0 disables */
+    int max_skips;            /* consecutive non-finite steps that stop the run */
     double label_smoothing;
-    double teacher_forcing;    /* ratio of gold previous tokens: 1 is teacher forcing (set it:
-                                * 0, the zero value, means always the model's own prediction) */
+    double teacher_forcing;   /* ratio of gold previous tokens: 1 is teacher forcing (set it:
+                               * 0, the zero value, means always the model's own prediction) */
     tf_schedule tf_schedule;
     double tf_min, tf_k;
     init_kind init;
     double init_scale;
     unsigned seed;
-    int log_every, eval_every; /* in steps; 0 disables */
-    int eval_size;             /* held-out sentences for evaluation */
-    int samples;               /* sample translations printed at the end */
-    int threads;               /* OpenBLAS threads */
-    int input_feed_mode;       /* command line only: auto/on/off, resolved into model */
+
+    /* validation, logging, checkpoints */
+    int log_every;            /* progress line and metrics record every N steps; 0: never */
+    int valid_every;          /* validation every N steps; 0: only at the end */
+    int early_stop;           /* stop after N validations without improvement; 0: never */
+    int samples;              /* sample translations printed at the end */
+    int ckpt_every;           /* checkpoint every N steps; 0: only by time, at the end, on stop */
+    double ckpt_minutes;      /* checkpoint when this many minutes passed since the last; 0: off */
+    int keep;                 /* last checkpoints kept (best.h5 is kept besides) */
+    int ckpt_error;           /* ckpt_error_policy */
+    double bucket_mb;         /* gradient allreduce bucket size */
+    int threads;              /* OpenBLAS threads per rank */
+    bool oversubscribe;       /* allow ranks x threads above the node's cores */
+    int progress;             /* 0 auto (live bar on a terminal), 1 live, 2 plain lines */
+
+    const char *config_text;  /* not an option: the resolved options as `name = value` lines,
+                               * stored in checkpoints and compared on resume (NULL: none) */
 } train_options;
 
 typedef struct {
-    long steps;
-    double train_loss;     /* per-token loss of the last logged window */
-    double eval_loss;      /* held-out per-token loss (teacher forced) */
-    double eval_token_acc; /* held-out per-token accuracy (teacher forced) */
-    double exact_match;    /* held-out share of greedy translations equal to the reference */
-    double seconds;        /* wall time of the training loop */
-    double tokens_per_s;   /* source + target tokens per second of training */
+    long steps;            /* optimizer steps done by the run (resumed ones included) */
+    long skipped;          /* steps skipped for non-finite gradients */
+    bool stopped;          /* ended early by a signal (checkpoint written) */
+    bool early_stopped;    /* ended early by --early-stop */
+    double train_loss;     /* per-token training objective of the last logging window */
+    double valid_loss;     /* per-token NLL on the validation split (teacher forced) */
+    double valid_token_acc;
+    double exact_match;    /* share of greedy translations equal to the reference */
+    double seconds;        /* wall time of this process's training loop */
+    double tokens_per_s;   /* source + target tokens per second, all ranks */
+    unsigned long long params_hash; /* hash64 of the final parameter buffer */
 } train_result;
 
-/* Trains and evaluates; progress lines go to `log` (NULL: silent). */
-int train_run(const train_options *o, FILE *log, train_result *res);
+/* Trains on comm (every rank calls it with the same options); rank 0 writes progress to log
+ * (NULL: silent) and owns the run directory. Returns 0 when the run completed or stopped early
+ * (see res), or a negative status; S2S_EPEER on the ranks that did not detect an error another
+ * rank reports. */
+int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *res);
 
-/* Greedy evaluation of `m` on the first n held-out examples of `task`: loss, token accuracy and
- * exact match (written into res). If `log` is non-NULL, prints `samples` example translations. */
-int train_evaluate(model *m, const synth_task *task, int n, int batch_size, int samples,
-                   FILE *log, train_result *res);
+/* Call once before train_run: SIGTERM, SIGINT and SIGUSR1 then ask the run to stop at the next
+ * step boundary with a checkpoint instead of ending the process. */
+void train_install_signal_handlers(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "s2s/blas.h"
+#include "s2s/comm.h"
 #include "s2s/loader.h"
 #include "s2s/optim.h"
 #include "s2s/rng.h"
@@ -62,15 +63,18 @@ double bench_sgemm_peak(int n)
     return gflops[RUNS - 1];
 }
 
-/* Random word ids (no padding), every sentence at full length. */
-static int fill_random_batch(batch *bt, const bench_options *o, int *src, int *tgt)
+/* Random word ids (no padding), every sentence at full length: B sentences drawn from the
+ * stream (seed, RNG_BENCH, rank), so every rank trains on its own tokens and rank 0's are those
+ * of a single-process run. */
+static int fill_random_batch(batch *bt, const bench_options *o, int B, int rank, int *src,
+                             int *tgt)
 {
     rng_stream s;
-    rng_stream_init(&s, o->seed, RNG_BENCH, 0, 0, 0);
-    const int *src_rows[o->batch], *tgt_rows[o->batch];
-    int src_len[o->batch], tgt_len[o->batch];
+    rng_stream_init(&s, o->seed, RNG_BENCH, (uint32_t)rank, 0, 0);
+    const int *src_rows[B], *tgt_rows[B];
+    int src_len[B], tgt_len[B];
     int sw = o->model.src_vocab - TOK_FIRST_WORD, tw = o->model.tgt_vocab - TOK_FIRST_WORD;
-    for (int b = 0; b < o->batch; b++) {
+    for (int b = 0; b < B; b++) {
         for (int t = 0; t < o->src_len; t++)
             src[b * o->src_len + t] = TOK_FIRST_WORD + (int)rng_below(&s, (uint32_t)sw);
         /* The decoder runs tgt_len steps: tgt_len - 1 words plus </s>. */
@@ -81,7 +85,36 @@ static int fill_random_batch(batch *bt, const bench_options *o, int *src, int *t
         src_len[b] = o->src_len;
         tgt_len[b] = o->tgt_len - 1;
     }
-    return batch_fill(bt, o->batch, src_rows, src_len, tgt_rows, tgt_len);
+    return batch_fill(bt, B, src_rows, src_len, tgt_rows, tgt_len);
+}
+
+/* Sentences per step of one rank: --batch (weak scaling), or its share of a global --batch
+ * (strong scaling; the first batch % ranks ranks take one more). */
+static int bench_local_batch(const bench_options *o, int rank, int ranks)
+{
+    return o->strong ? o->batch / ranks + (rank < o->batch % ranks) : o->batch;
+}
+
+/* Per-step timings of one rank, in ms; the columns of one buffer. */
+enum { T_STEP, T_FB, T_OPT, T_FWD, T_WAIT, T_IMB, T_WIN, T_COLS };
+
+/* The full cost of the gradient allreduce: the bucketed reduction run blocking after a barrier
+ * with no compute beside it, several times; the median on this rank, in seconds. */
+static int blocking_allreduce_s(comm_grads *cg, double *out)
+{
+    enum { RUNS = 5 };
+    double t[RUNS];
+    for (int r = 0; r < RUNS; r++) {
+        MPI_Barrier(cg->comm);
+        double t0 = wall_seconds();
+        comm_grads_begin(cg);
+        int rc = comm_grads_finish(cg);
+        if (rc < 0)
+            return rc;
+        t[r] = wall_seconds() - t0;
+    }
+    *out = median(t, RUNS);
+    return 0;
 }
 
 int bench_run(const bench_options *o, FILE *log, bench_result *res)
@@ -90,7 +123,8 @@ int bench_run(const bench_options *o, FILE *log, bench_result *res)
     model m = {0};
     optimizer opt = {0};
     batch bt = {0};
-    double *step_t = NULL, *fb_t = NULL, *opt_t = NULL;
+    comm_grads cg = {0};
+    double *times = NULL;
     int *src = NULL, *tgt = NULL;
     memset(res, 0, sizeof *res);
     if (o->steps < 1 || o->warmup < 0 || o->batch < 1 || o->src_len < 1 || o->tgt_len < 2 ||
@@ -99,70 +133,160 @@ int bench_run(const bench_options *o, FILE *log, bench_result *res)
                         "bench: need steps >= 1, warmup >= 0, batch >= 1, src-len >= 1, "
                         "tgt-len >= 2, threads >= 1");
 
-    res->sgemm_peak_gflops = bench_sgemm_peak(o->peak_size);
+    /* Data-parallel when started by mpirun with several ranks; a single process (MPI
+     * initialized or not) makes no MPI call at all and runs exactly as a plain benchmark. */
+    MPI_Comm comm = MPI_COMM_WORLD;
+    int rank = 0, ranks = 1, mpi_on = 0;
+    MPI_Initialized(&mpi_on);
+    if (mpi_on) {
+        MPI_Comm_rank(comm, &rank);
+        MPI_Comm_size(comm, &ranks);
+    }
+    bool dp = ranks > 1;
+    if (o->strong && o->batch < ranks)
+        return s2s_fail(S2S_EINVAL, "bench: --strong splits --batch %d over %d ranks: need at "
+                                    "least one sentence per rank", o->batch, ranks);
+    if (dp && !(o->bucket_mb > 0))
+        return s2s_fail(S2S_EINVAL, "bench: --bucket-mb must be positive, got %g", o->bucket_mb);
+    int B = bench_local_batch(o, rank, ranks);
+    int global_B = o->strong ? o->batch : o->batch * ranks;
+    FILE *out = rank == 0 ? log : NULL;
+
+    /* The ranks measure the peak at the same time: during training they share the machine's
+     * memory system, caches and power budget, so a peak measured alone would overstate what
+     * each can reach when all run. The MFU denominator is the sum of their peaks. */
+    if (dp)
+        MPI_Barrier(comm);
+    double peak = bench_sgemm_peak(o->peak_size);
+    res->sgemm_peak_gflops = res->sgemm_peak_min = res->sgemm_peak_max = peak;
+    if (dp && (rc = comm_min_max_mean(comm, &peak, 1, &res->sgemm_peak_min,
+                                      &res->sgemm_peak_max, &res->sgemm_peak_gflops)) < 0)
+        return rc;
     blas_set_threads(o->threads);
 
-    if ((rc = model_init(&m, &o->model, o->batch, o->src_len, o->tgt_len)) < 0)
+    if ((rc = model_init(&m, &o->model, B, o->src_len, o->tgt_len)) < 0)
         goto fail;
     model_init_params(&m, o->seed, INIT_UNIFORM, 0.1);
     optim_config oc = {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
-    step_t = malloc((size_t)o->steps * sizeof(double));
-    fb_t = malloc((size_t)o->steps * sizeof(double));
-    opt_t = malloc((size_t)o->steps * sizeof(double));
-    src = malloc((size_t)o->batch * o->src_len * sizeof(int));
-    tgt = malloc((size_t)o->batch * o->tgt_len * sizeof(int));
-    if (!step_t || !fb_t || !opt_t || !src || !tgt) {
+    times = calloc((size_t)o->steps * T_COLS, sizeof(double));
+    src = malloc((size_t)B * o->src_len * sizeof(int));
+    tgt = malloc((size_t)B * o->tgt_len * sizeof(int));
+    if (!times || !src || !tgt) {
         rc = s2s_fail(S2S_ENOMEM, "bench: cannot allocate buffers");
         goto fail;
     }
     if ((rc = optimizer_init(&opt, &oc, m.n_params)) < 0 ||
-        (rc = batch_init(&bt, o->batch, o->src_len, o->tgt_len)) < 0 ||
-        (rc = fill_random_batch(&bt, o, src, tgt)) < 0)
+        (rc = batch_init(&bt, B, o->src_len, o->tgt_len)) < 0 ||
+        (rc = fill_random_batch(&bt, o, B, rank, src, tgt)) < 0)
         goto fail;
+    if (dp) {
+        if ((rc = comm_bcast_params(comm, m.params, m.n_params)) < 0 ||
+            (rc = comm_grads_init(&cg, comm, m.grads, m.n_params,
+                                  (size_t)(o->bucket_mb * 1048576.0))) < 0)
+            goto fail;
+        m.grad_ready = comm_grads_ready_cb;
+        m.grad_ready_ctx = &cg;
+        res->buckets = (size_t)cg.n_buckets;
+    }
 
+    double *col[T_COLS];
+    for (int c = 0; c < T_COLS; c++)
+        col[c] = times + (size_t)c * o->steps;
     for (int step = -o->warmup; step < o->steps; step++) {
         output_stats st;
         double t0 = wall_seconds();
         model_zero_grads(&m);
+        if (dp)
+            comm_grads_begin(&cg);
         train_context ctx = {.seed = o->seed, .step = (uint32_t)(step + o->warmup)};
         if ((rc = model_forward_backward(&m, &bt, &ctx, &st)) < 0)
             goto fail;
-        double t1 = wall_seconds();
-        scale_buffer(m.grads, m.n_params, (real)(1.0 / (double)st.tokens));
+        double t1 = wall_seconds(), t1w = t1;
+        if (dp) {
+            if ((rc = comm_grads_finish(&cg)) < 0)
+                goto fail;
+            t1w = wall_seconds();
+        }
+        /* The mean over every target token of the global batch (all sentences have one
+         * length, so this rank's count scales to the global one). */
+        double tokens = (double)st.tokens * global_B / B;
+        scale_buffer(m.grads, m.n_params, (real)(1.0 / tokens));
         clip_grad_norm(m.grads, m.n_params, 5.0);
         /* A tiny learning rate keeps the parameters (and so the work) essentially fixed. */
         optimizer_step(&opt, m.params, m.grads, 1e-6);
         double t2 = wall_seconds();
-        if (step >= 0) {
-            step_t[step] = (t2 - t0) * 1e3;
-            fb_t[step] = (t1 - t0) * 1e3;
-            opt_t[step] = (t2 - t1) * 1e3;
+        /* Outside the timed step: how long the slowest rank computed, so that this rank's wait
+         * can be split into imbalance and communication. */
+        double fb = t1 - t0, fb_max = fb;
+        if (dp && MPI_Allreduce(&fb, &fb_max, 1, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS) {
+            rc = s2s_fail(S2S_EMPI, "bench: MPI_Allreduce of the compute times failed");
+            goto fail;
         }
-        if (log)
-            fprintf(log, "%s step %3d  %.1f ms  loss %.4f\n", step < 0 ? "warmup" : "bench ",
+        if (step >= 0) {
+            col[T_STEP][step] = (t2 - t0) * 1e3;
+            col[T_FB][step] = fb * 1e3;
+            col[T_OPT][step] = (t2 - t1w) * 1e3;
+            col[T_FWD][step] = m.forward_seconds * 1e3;
+            col[T_WAIT][step] = (t1w - t1) * 1e3;
+            col[T_IMB][step] = (fb_max - fb) * 1e3;
+            col[T_WIN][step] = dp && cg.first_start_s > 0 ? (t1 - cg.first_start_s) * 1e3 : 0;
+        }
+        if (out)
+            fprintf(out, "%s step %3d  %.1f ms  loss %.4f\n", step < 0 ? "warmup" : "bench ",
                     step, (t2 - t0) * 1e3, st.loss / (double)st.tokens);
     }
-    res->step_ms = median(step_t, o->steps); /* sorts step_t: min first, max last */
-    res->step_ms_min = step_t[0];
-    res->step_ms_max = step_t[o->steps - 1];
-    res->forward_backward_ms = median(fb_t, o->steps);
-    res->optimizer_ms = median(opt_t, o->steps);
+    double med[T_COLS];
+    res->step_ms = med[T_STEP] = median(col[T_STEP], o->steps); /* sorts: min first, max last */
+    res->step_ms_min = col[T_STEP][0];
+    res->step_ms_max = col[T_STEP][o->steps - 1];
+    for (int c = T_FB; c < T_COLS; c++)
+        med[c] = median(col[c], o->steps);
+    res->optimizer_ms = med[T_OPT];
+    res->ranks = ranks;
+    res->local_batch = B;
+    if (dp) {
+        /* Per-rank medians summarized over the ranks (every rank takes part). */
+        double lo[T_COLS], hi[T_COLS], mean[T_COLS], a_s, a_max;
+        if ((rc = comm_min_max_mean(comm, med, T_COLS, lo, hi, mean)) < 0 ||
+            (rc = blocking_allreduce_s(&cg, &a_s)) < 0)
+            goto fail;
+        if (MPI_Allreduce(&a_s, &a_max, 1, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS) {
+            rc = s2s_fail(S2S_EMPI, "bench: MPI_Allreduce of the allreduce times failed");
+            goto fail;
+        }
+        res->forward_backward_ms = mean[T_FB];
+        res->forward_ms = mean[T_FWD];
+        res->wait_ms[0] = lo[T_WAIT];
+        res->wait_ms[1] = hi[T_WAIT];
+        res->wait_ms[2] = mean[T_WAIT];
+        res->imbalance_ms = mean[T_IMB];
+        res->overlap_window_ms = mean[T_WIN];
+        res->allreduce_ms = a_max * 1e3;
+        double exposed = mean[T_WAIT] - mean[T_IMB];
+        res->exposed_comm_ms = exposed > 0 ? exposed : 0;
+        double hidden = res->allreduce_ms > 0 ? 1 - res->exposed_comm_ms / res->allreduce_ms : 0;
+        res->hidden_share = hidden < 0 ? 0 : hidden > 1 ? 1 : hidden;
+    } else {
+        res->forward_backward_ms = med[T_FB];
+        res->forward_ms = med[T_FWD];
+    }
+    res->backward_ms = res->forward_backward_ms - res->forward_ms;
     res->params = param_table_count(&m.table);
     res->model_gflop_per_step =
-        3.0 * model_forward_flops(&o->model, o->batch, o->src_len, o->tgt_len) / 1e9;
+        3.0 * model_forward_flops(&o->model, global_B, o->src_len, o->tgt_len) / 1e9;
     res->achieved_gflops = res->model_gflop_per_step / (res->step_ms / 1e3);
-    res->tokens_per_s = (double)o->batch * (o->src_len + o->tgt_len) / (res->step_ms / 1e3);
+    res->tokens_per_s = (double)global_B * (o->src_len + o->tgt_len) / (res->step_ms / 1e3);
     res->mfu = res->sgemm_peak_gflops > 0
-                   ? res->achieved_gflops / (res->sgemm_peak_gflops * o->threads)
+                   ? res->achieved_gflops / (res->sgemm_peak_gflops * o->threads * ranks)
                    : 0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     res->peak_rss_mb = (double)ru.ru_maxrss / 1024.0;
     rc = 0;
 fail:
-    free(step_t);
-    free(fb_t);
-    free(opt_t);
+    m.grad_ready = NULL;
+    comm_grads_free(&cg);
+    free(times);
     free(src);
     free(tgt);
     batch_free(&bt);
@@ -178,20 +302,34 @@ void bench_print_json(FILE *f, const bench_options *o, const bench_result *r)
     if (uname(&un) == 0)
         snprintf(host, sizeof host, "%s %s", un.nodename, un.machine);
     const model_config *c = &o->model;
+    int ranks = r->ranks > 0 ? r->ranks : 1;
     fprintf(f,
             "{\"cell\":\"%s\",\"layers\":%d,\"bidir\":%s,\"emb\":%d,\"hidden\":%d,"
             "\"src_vocab\":%d,\"tgt_vocab\":%d,\"batch\":%d,\"src_len\":%d,\"tgt_len\":%d,"
-            "\"threads\":%d,\"ranks\":1,\"steps\":%d,\"params\":%zu,\"host\":\"%s\","
+            "\"threads\":%d,\"ranks\":%d,\"steps\":%d,\"params\":%zu,\"host\":\"%s\","
             "\"cores\":%ld,\"tokens_per_s\":%.1f,\"step_ms\":%.3f,\"step_ms_min\":%.3f,"
             "\"step_ms_max\":%.3f,\"forward_backward_ms\":%.3f,\"optimizer_ms\":%.3f,"
             "\"model_gflop_per_step\":%.4f,\"achieved_gflops\":%.2f,"
-            "\"sgemm_peak_gflops\":%.2f,\"mfu\":%.4f,\"peak_rss_mb\":%.1f}",
+            "\"sgemm_peak_gflops\":%.2f,\"mfu\":%.4f,\"peak_rss_mb\":%.1f,",
             cell_name(c->cell), c->layers, c->bidir ? "true" : "false", c->emb, c->hidden,
-            c->src_vocab, c->tgt_vocab, o->batch, o->src_len, o->tgt_len, o->threads, o->steps,
-            r->params, host, sysconf(_SC_NPROCESSORS_ONLN), r->tokens_per_s, r->step_ms,
-            r->step_ms_min, r->step_ms_max, r->forward_backward_ms, r->optimizer_ms,
+            c->src_vocab, c->tgt_vocab, o->batch, o->src_len, o->tgt_len, o->threads, ranks,
+            o->steps, r->params, host, sysconf(_SC_NPROCESSORS_ONLN), r->tokens_per_s,
+            r->step_ms, r->step_ms_min, r->step_ms_max, r->forward_backward_ms, r->optimizer_ms,
             r->model_gflop_per_step, r->achieved_gflops, r->sgemm_peak_gflops, r->mfu,
             r->peak_rss_mb);
+    fprintf(f,
+            "\"strong\":%s,\"local_batch\":%d,\"global_batch\":%d,\"bucket_mb\":%g,"
+            "\"buckets\":%zu,\"tokens_per_s_per_rank\":%.1f,\"compute_ms\":%.3f,"
+            "\"forward_ms\":%.3f,\"backward_ms\":%.3f,\"wait_ms_min\":%.3f,\"wait_ms_max\":%.3f,"
+            "\"wait_ms_mean\":%.3f,\"imbalance_ms\":%.3f,\"exposed_comm_ms\":%.3f,"
+            "\"allreduce_ms\":%.3f,\"overlap_window_ms\":%.3f,\"hidden_share\":%.3f,"
+            "\"sgemm_peak_min\":%.2f,\"sgemm_peak_max\":%.2f}",
+            o->strong ? "true" : "false", r->local_batch,
+            o->strong ? o->batch : o->batch * ranks, o->bucket_mb, r->buckets,
+            r->tokens_per_s / ranks, r->forward_backward_ms, r->forward_ms, r->backward_ms,
+            r->wait_ms[0], r->wait_ms[1], r->wait_ms[2], r->imbalance_ms, r->exposed_comm_ms,
+            r->allreduce_ms, r->overlap_window_ms, r->hidden_share, r->sgemm_peak_min,
+            r->sgemm_peak_max);
 }
 
 int bench_data(const bench_options *o, FILE *log, bench_data_result *res)

@@ -1,4 +1,5 @@
-/* h5util.c - HDF5 helpers shared by paramfile.c and dataset.c (see include/s2s/h5util.h).
+/* h5util.c - HDF5 helpers shared by paramfile.c, ckpt.c and dataset.c (see
+ * include/s2s/h5util.h).
  *
  * Like the modules that use them, these functions keep HDF5 ids in locals initialized to -1 and
  * close whatever is open on their single exit path. */
@@ -157,8 +158,28 @@ done:
 
 /* ---- opening -------------------------------------------------------------------------------- */
 
+/* "a", "a" or "b", "a", "b" or "c": the accepted formats, for messages. */
+static void format_list(char *buf, size_t n, const char *const *formats, int count)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = 0; i < count && used < n; i++) {
+        const char *sep = i == 0 ? "" : i == count - 1 ? " or " : ", ";
+        int w = snprintf(buf + used, n - used, "%s\"%s\"", sep, formats[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
 int h5u_open(const char *path, const char *what, const char *format, hid_t *file_out,
              long long *version)
+{
+    return h5u_open_any(path, what, &format, 1, file_out, version, NULL);
+}
+
+int h5u_open_any(const char *path, const char *what, const char *const *formats, int count,
+                 hid_t *file_out, long long *version, int *which)
 {
     int rc = 0;
     hid_t fapl = -1, file = -1, attr = -1;
@@ -185,17 +206,26 @@ int h5u_open(const char *path, const char *what, const char *format, hid_t *file
     }
 
     bool is_string;
+    char expected[256];
     if (H5Aexists(file, "format") <= 0 || (attr = H5Aopen(file, "format", H5P_DEFAULT)) < 0 ||
         !(value = h5u_read_string_attr(attr, &is_string))) {
-        rc = s2s_fail(S2S_EFORMAT, "%s: not an s2s %s (no string attribute 'format' = \"%s\")",
-                      path, what, format);
+        format_list(expected, sizeof expected, formats, count);
+        rc = s2s_fail(S2S_EFORMAT, "%s: not an s2s %s (no string attribute 'format' = %s)",
+                      path, what, expected);
         goto done;
     }
-    if (strcmp(value, format) != 0) {
-        rc = s2s_fail(S2S_EFORMAT, "%s: attribute 'format' is \"%s\", expected \"%s\"", path,
-                      value, format);
+    int found = -1;
+    for (int i = 0; i < count && found < 0; i++)
+        if (strcmp(value, formats[i]) == 0)
+            found = i;
+    if (found < 0) {
+        format_list(expected, sizeof expected, formats, count);
+        rc = s2s_fail(S2S_EFORMAT, "%s: attribute 'format' is \"%s\", expected %s", path,
+                      value, expected);
         goto done;
     }
+    if (which)
+        *which = found;
     if (h5u_read_int_attr(file, "version", version) < 0) {
         rc = s2s_fail(S2S_EFORMAT, "%s: no integer attribute 'version'", path);
         goto done;

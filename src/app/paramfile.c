@@ -1,11 +1,14 @@
-/* paramfile.c - HDF5 parameter files (layout and guarantees in include/s2s/paramfile.h).
+/* paramfile.c - HDF5 parameter files (layout and guarantees in include/s2s/paramfile.h), and
+ * the group-level writers and readers that checkpoints reuse (src/app/paramfile_io.h).
  *
  * Every function that opens HDF5 objects keeps their ids in locals initialized to -1 and closes
  * whatever is open on its single exit path, so a failure at any point leaks nothing. Files are
  * opened with the "strong" close degree (closing the file closes any object still open in it).
  * Writing builds the file in memory and puts it on disk with plain system calls; see
- * paramfile_write for why. */
+ * paramfile_write_image for why. */
 #include "s2s/paramfile.h"
+
+#include "paramfile_io.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "s2s/ckpt.h"
 #include "s2s/fsutil.h"
 #include "s2s/h5util.h"
 #include "s2s/status.h"
@@ -41,7 +45,7 @@ static void shape_text(char *buf, size_t n, int ndim, const hsize_t *dims)
 
 /* ---- writing -------------------------------------------------------------------------------- */
 
-static int check_attrs(const char *path, const char *const *attrs)
+int paramfile_check_config(const char *path, const char *const *attrs)
 {
     for (int i = 0; attrs && attrs[i]; i++) {
         const char *eq = strchr(attrs[i], '=');
@@ -78,56 +82,46 @@ static int write_all(int fd, const char *buf, size_t n)
     return 0;
 }
 
-/* The tensors and attributes, into the already created file. */
-static int write_contents(hid_t file, const char *path, const param_table *tab,
-                          const real *params, const char *const *attrs)
+/* Creation order is tracked so that readers see tensors and configuration entries in the
+ * order of the parameter buffer and of the caller's list. */
+static hid_t create_ordered_group(hid_t loc, const char *gpath)
 {
-    hid_t group = -1, gcpl = -1, space = -1, dset = -1;
+    hid_t gcpl = -1, group = -1;
+    if ((gcpl = H5Pcreate(H5P_GROUP_CREATE)) >= 0 &&
+        H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) >= 0 &&
+        H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) >= 0)
+        group = H5Gcreate2(loc, gpath, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    if (gcpl >= 0)
+        H5Pclose(gcpl);
+    return group;
+}
+
+int paramfile_write_tensors(hid_t loc, const char *path, const char *gpath,
+                            const param_table *tab, const real *buf)
+{
+    hid_t group = -1, space = -1, dset = -1;
     int rc = 0;
-    if (h5u_write_string_attr(file, "format", PARAMFILE_FORMAT) < 0 ||
-        h5u_write_int_attr(file, "version", H5T_STD_I32LE, PARAMFILE_VERSION) < 0) {
-        rc = h5u_fail(S2S_EIO, "%s: cannot write the format attributes", path);
+    if ((group = create_ordered_group(loc, gpath)) < 0) {
+        rc = h5u_fail(S2S_EIO, "%s: cannot create group /%s", path, gpath);
         goto done;
     }
-    /* Creation order is tracked so that readers see tensors and configuration entries in the
-     * order of the parameter buffer and of the caller's list. */
-    if ((gcpl = H5Pcreate(H5P_GROUP_CREATE)) < 0 ||
-        H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0 ||
-        H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0 ||
-        (group = H5Gcreate2(file, "params", H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0) {
-        rc = h5u_fail(S2S_EIO, "%s: cannot create group /params", path);
-        goto done;
-    }
+    /* Default dataset properties: contiguous storage, no filters, so the data is one block
+     * that is written and read at memory (or disk) speed. */
     for (int i = 0; i < tab->n; i++) {
         const param_tensor *t = &tab->t[i];
         hsize_t dims[2] = {(hsize_t)t->rows, (hsize_t)t->cols};
-        const real *src = params + t->offset;
+        const real *src = buf + t->offset;
         if ((space = H5Screate_simple(t->ndim, dims, NULL)) < 0 ||
             (dset = H5Dcreate2(group, t->name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
                                H5P_DEFAULT)) < 0 ||
             H5Dwrite(dset, real_mem_type(), H5S_ALL, H5S_ALL, H5P_DEFAULT, src) < 0 ||
             H5Dclose(dset) < 0) {
-            rc = h5u_fail(S2S_EIO, "%s: cannot write tensor '/params/%s'", path, t->name);
+            rc = h5u_fail(S2S_EIO, "%s: cannot write tensor '/%s/%s'", path, gpath, t->name);
             goto done;
         }
         dset = -1;
         H5Sclose(space);
         space = -1;
-    }
-    H5Gclose(group);
-    if ((group = H5Gcreate2(file, "config", H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0) {
-        rc = h5u_fail(S2S_EIO, "%s: cannot create group /config", path);
-        goto done;
-    }
-    for (int i = 0; attrs && attrs[i]; i++) {
-        const char *eq = strchr(attrs[i], '=');
-        char key[256];
-        snprintf(key, sizeof key, "%.*s", (int)(eq - attrs[i]), attrs[i]);
-        if (h5u_write_string_attr(group, key, eq + 1) < 0) {
-            rc = h5u_fail(S2S_EIO, "%s: cannot write configuration attribute '/config/%s'", path,
-                         key);
-            goto done;
-        }
     }
 done:
     if (dset >= 0)
@@ -136,27 +130,63 @@ done:
         H5Sclose(space);
     if (group >= 0 && H5Gclose(group) < 0 && rc == 0)
         rc = h5u_fail(S2S_EIO, "%s: cannot close a group", path);
-    if (gcpl >= 0)
-        H5Pclose(gcpl);
     return rc;
+}
+
+int paramfile_write_config(hid_t file, const char *path, const char *const *attrs)
+{
+    int rc = 0;
+    hid_t group = create_ordered_group(file, "config");
+    if (group < 0)
+        return h5u_fail(S2S_EIO, "%s: cannot create group /config", path);
+    for (int i = 0; attrs && attrs[i]; i++) {
+        const char *eq = strchr(attrs[i], '=');
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - attrs[i]), attrs[i]);
+        if (h5u_write_string_attr(group, key, eq + 1) < 0) {
+            rc = h5u_fail(S2S_EIO, "%s: cannot write configuration attribute '/config/%s'", path,
+                         key);
+            break;
+        }
+    }
+    if (H5Gclose(group) < 0 && rc == 0)
+        rc = h5u_fail(S2S_EIO, "%s: cannot close a group", path);
+    return rc;
+}
+
+typedef struct {
+    const char *path;
+    const param_table *tab;
+    const real *params;
+    const char *const *attrs;
+} paramfile_contents;
+
+/* The tensors and attributes of a parameter file, into the already created file. */
+static int write_contents(hid_t file, void *ctx)
+{
+    const paramfile_contents *c = ctx;
+    int rc;
+    if (h5u_write_string_attr(file, "format", PARAMFILE_FORMAT) < 0 ||
+        h5u_write_int_attr(file, "version", H5T_STD_I32LE, PARAMFILE_VERSION) < 0)
+        return h5u_fail(S2S_EIO, "%s: cannot write the format attributes", c->path);
+    if ((rc = paramfile_write_tensors(file, c->path, "params", c->tab, c->params)) < 0)
+        return rc;
+    return paramfile_write_config(file, c->path, c->attrs);
 }
 
 /* HDF5 builds the whole file in memory (the "core" driver without a backing store) and the
  * bytes are written here with plain system calls. HDF5 then never meets an I/O error: besides
  * giving errno-precise messages, this matters because HDF5 1.10 cannot recover from a file
  * whose close failed (e.g. on a full disk): the file stays open and the library crashes when it
- * shuts down at exit. The price is a transient copy of the file in memory, about twice the
- * size of the float32 parameters. */
-int paramfile_write(const char *path, const param_table *tab, const real *params,
-                    const char *const *attrs)
+ * shuts down at exit. The price is transient memory of about twice the file's size (HDF5's
+ * image and the copy handed out by H5Fget_file_image). */
+int paramfile_write_image(const char *path, size_t payload, paramfile_build_fn build, void *ctx)
 {
     int rc, fd = -1;
     bool tmp_created = false;
     char *tmp = NULL, *image = NULL;
     hid_t fapl = -1, file = -1;
     h5u_quiet();
-    if ((rc = check_attrs(path, attrs)) < 0)
-        return rc;
 
     size_t n = strlen(path), tmp_n = n + 64;
     tmp = malloc(tmp_n);
@@ -164,15 +194,15 @@ int paramfile_write(const char *path, const param_table *tab, const real *params
         rc = s2s_fail(S2S_ENOMEM, "%s: out of memory", path);
         goto fail;
     }
-    /* The image grows in steps of the tensor payload plus room for metadata, so usually once. */
-    size_t payload = param_table_count(tab) * 4 + (64u << 10);
+    /* The image grows in steps of the payload plus room for metadata, so usually once. */
+    payload += 64u << 10;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_core(fapl, payload, 0) < 0 ||
         H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
         (file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
         rc = h5u_fail(S2S_EIO, "%s: cannot create an HDF5 file in memory", path);
         goto fail;
     }
-    if ((rc = write_contents(file, path, tab, params, attrs)) < 0)
+    if ((rc = build(file, ctx)) < 0)
         goto fail;
     /* The image is only complete once the metadata cache is written out to it. */
     ssize_t size = H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(file, NULL, 0);
@@ -221,20 +251,47 @@ fail:
     return rc;
 }
 
+int paramfile_write(const char *path, const param_table *tab, const real *params,
+                    const char *const *attrs)
+{
+    int rc = paramfile_check_config(path, attrs);
+    if (rc < 0)
+        return rc;
+    paramfile_contents c = {.path = path, .tab = tab, .params = params, .attrs = attrs};
+    return paramfile_write_image(path, param_table_count(tab) * 4, write_contents, &c);
+}
+
 /* ---- reading -------------------------------------------------------------------------------- */
 
-/* Opens path read-only and checks the format and version attributes. */
+/* Opens path read-only and checks the format and version attributes. A checkpoint holds a
+ * parameter file's groups unchanged, so it is accepted too (with its own version). */
 static int open_checked(const char *path, hid_t *file_out)
 {
+    static const char *const formats[] = {PARAMFILE_FORMAT, CKPT_FORMAT};
+    static const int versions[] = {PARAMFILE_VERSION, CKPT_VERSION};
     long long version = 0;
-    int rc = h5u_open(path, "parameter file", PARAMFILE_FORMAT, file_out, &version);
-    if (rc == 0 && version != PARAMFILE_VERSION) {
+    int which = 0;
+    int rc = h5u_open_any(path, "parameter file", formats, 2, file_out, &version, &which);
+    if (rc == 0 && version != versions[which]) {
         H5Fclose(*file_out);
         *file_out = -1;
         rc = s2s_fail(S2S_EFORMAT, "%s: format version %lld, but this program reads version %d",
-                      path, version, PARAMFILE_VERSION);
+                      path, version, versions[which]);
     }
     return rc;
+}
+
+int paramfile_link_name(hid_t group, hsize_t i, char *buf, size_t n)
+{
+    hid_t gcpl = H5Gget_create_plist(group);
+    unsigned flags = 0;
+    if (gcpl < 0 || H5Pget_link_creation_order(gcpl, &flags) < 0)
+        flags = 0;
+    if (gcpl >= 0)
+        H5Pclose(gcpl);
+    H5_index_t index = (flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+    ssize_t len = H5Lget_name_by_idx(group, ".", index, H5_ITER_INC, i, buf, n, H5P_DEFAULT);
+    return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
 /* Name of the first link of group (in name order) that is not a tensor of tab, into buf. */
@@ -253,7 +310,8 @@ static void find_extra(hid_t group, hsize_t nlinks, const param_table *tab, char
     }
 }
 
-static int read_tensor(hid_t group, const char *path, const param_tensor *t, real *dst)
+static int read_tensor(hid_t group, const char *path, const char *gpath, const param_tensor *t,
+                       real *dst)
 {
     int rc = 0;
     hid_t dset = -1, space = -1, type = -1;
@@ -261,11 +319,12 @@ static int read_tensor(hid_t group, const char *path, const param_tensor *t, rea
     char want_s[64], have_s[64];
     shape_text(want_s, sizeof want_s, t->ndim, want);
     if (H5Lexists(group, t->name, H5P_DEFAULT) <= 0)
-        return s2s_fail(S2S_EFORMAT, "%s: tensor '%s' (shape %s) is missing from /params", path,
-                        t->name, want_s);
+        return s2s_fail(S2S_EFORMAT, "%s: tensor '%s' (shape %s) is missing from /%s", path,
+                        t->name, want_s, gpath);
     if ((dset = H5Dopen2(group, t->name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0 ||
         (type = H5Dget_type(dset)) < 0) {
-        rc = h5u_fail(S2S_EFORMAT, "%s: '/params/%s' is not a readable dataset", path, t->name);
+        rc = h5u_fail(S2S_EFORMAT, "%s: '/%s/%s' is not a readable dataset", path, gpath,
+                      t->name);
         goto done;
     }
     hsize_t dims[H5S_MAX_RANK];
@@ -297,38 +356,47 @@ done:
     return rc;
 }
 
-int paramfile_read(const char *path, const param_table *tab, real *params)
+int paramfile_read_tensors(hid_t file, const char *path, const char *gpath,
+                           const param_table *tab, real *buf)
 {
-    hid_t file = -1, group = -1;
-    int rc = open_checked(path, &file);
-    if (rc < 0)
-        return rc;
-    if (H5Lexists(file, "params", H5P_DEFAULT) <= 0 ||
-        (group = H5Gopen2(file, "params", H5P_DEFAULT)) < 0) {
-        rc = s2s_fail(S2S_EFORMAT, "%s: no group /params", path);
+    hid_t group = -1;
+    int rc = 0;
+    if (H5Lexists(file, gpath, H5P_DEFAULT) <= 0 ||
+        (group = H5Gopen2(file, gpath, H5P_DEFAULT)) < 0) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: no group /%s", path, gpath);
         goto done;
     }
     for (int i = 0; i < tab->n; i++)
-        if ((rc = read_tensor(group, path, &tab->t[i], params + tab->t[i].offset)) < 0)
+        if ((rc = read_tensor(group, path, gpath, &tab->t[i], buf + tab->t[i].offset)) < 0)
             goto done;
     /* Every tensor of tab is present, so any further link is one the model does not have. */
     H5G_info_t info;
     if (H5Gget_info(group, &info) < 0) {
-        rc = h5u_fail(S2S_EFORMAT, "%s: cannot list /params", path);
+        rc = h5u_fail(S2S_EFORMAT, "%s: cannot list /%s", path, gpath);
         goto done;
     }
     if (info.nlinks != (hsize_t)tab->n) {
         char extra[256];
         find_extra(group, info.nlinks, tab, extra, sizeof extra);
         rc = s2s_fail(S2S_EFORMAT,
-                      "%s: /params holds %llu tensors, the model %d: '%s' is not a tensor of "
+                      "%s: /%s holds %llu tensors, the model %d: '%s' is not a tensor of "
                       "this model",
-                      path, (unsigned long long)info.nlinks, tab->n, extra);
+                      path, gpath, (unsigned long long)info.nlinks, tab->n, extra);
         goto done;
     }
 done:
     if (group >= 0)
         H5Gclose(group);
+    return rc;
+}
+
+int paramfile_read(const char *path, const param_table *tab, real *params)
+{
+    hid_t file = -1;
+    int rc = open_checked(path, &file);
+    if (rc < 0)
+        return rc;
+    rc = paramfile_read_tensors(file, path, "params", tab, params);
     H5Fclose(file);
     return rc;
 }
@@ -363,12 +431,10 @@ static herr_t config_entry(hid_t loc, const char *name, const H5A_info_t *info, 
     return w->rc < 0 ? 1 : 0;
 }
 
-int paramfile_read_config(const char *path, paramfile_config_fn fn, void *ctx)
+int paramfile_read_group_config(hid_t file, const char *path, paramfile_config_fn fn, void *ctx)
 {
-    hid_t file = -1, group = -1, gcpl = -1;
-    int rc = open_checked(path, &file);
-    if (rc < 0)
-        return rc;
+    hid_t group = -1, gcpl = -1;
+    int rc = 0;
     if (H5Lexists(file, "config", H5P_DEFAULT) <= 0 ||
         (group = H5Gopen2(file, "config", H5P_DEFAULT)) < 0) {
         rc = s2s_fail(S2S_EFORMAT, "%s: no group /config", path);
@@ -391,6 +457,16 @@ done:
         H5Pclose(gcpl);
     if (group >= 0)
         H5Gclose(group);
+    return rc;
+}
+
+int paramfile_read_config(const char *path, paramfile_config_fn fn, void *ctx)
+{
+    hid_t file = -1;
+    int rc = open_checked(path, &file);
+    if (rc < 0)
+        return rc;
+    rc = paramfile_read_group_config(file, path, fn, ctx);
     H5Fclose(file);
     return rc;
 }

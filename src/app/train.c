@@ -1,137 +1,54 @@
-/* train.c - the single-process training loop on a synthetic task, and held-out evaluation. */
+/* train.c - the data-parallel training loop of include/s2s/train.h: set-up, the step, sharded
+ * validation, checkpoints and resume, stopping on signals, progress lines and metrics.
+ *
+ * Who does what: every rank reads its share of each batch, trains on it and takes part in every
+ * collective; rank 0 alone prints, writes the run directory (checkpoints, metrics.jsonl) and
+ * reads a checkpoint to resume, broadcasting what it read. Where only rank 0 can fail (a file it
+ * alone touches), its status is broadcast, so every rank leaves together: rank 0 with the
+ * message, the others with S2S_EPEER. */
 #include "s2s/train.h"
 
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "s2s/blas.h"
+#include "s2s/ckpt.h"
+#include "s2s/comm.h"
+#include "s2s/dataset.h"
+#include "s2s/hash.h"
+#include "s2s/loader.h"
+#include "s2s/progress.h"
 #include "s2s/status.h"
 #include "s2s/timer.h"
 
-/* Host-side storage for one batch of synthetic examples before padding. */
-typedef struct {
-    int n, cap_len;
-    int *src, *tgt;         /* [n, cap_len] */
-    int *src_len, *tgt_len; /* [n] */
-    const int **src_rows, **tgt_rows;
-} example_buf;
+/* ---- stop requests ---------------------------------------------------------------------- */
 
-static void example_buf_free(example_buf *e)
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
 {
-    free(e->src);
-    free(e->tgt);
-    free(e->src_len);
-    free(e->tgt_len);
-    free(e->src_rows);
-    free(e->tgt_rows);
-    memset(e, 0, sizeof *e);
+    stop_signal = sig;
 }
 
-static int example_buf_init(example_buf *e, int n, int cap_len)
+void train_install_signal_handlers(void)
 {
-    memset(e, 0, sizeof *e);
-    e->n = n;
-    e->cap_len = cap_len;
-    e->src = malloc((size_t)n * cap_len * sizeof(int));
-    e->tgt = malloc((size_t)n * cap_len * sizeof(int));
-    e->src_len = malloc((size_t)n * sizeof(int));
-    e->tgt_len = malloc((size_t)n * sizeof(int));
-    e->src_rows = malloc((size_t)n * sizeof(int *));
-    e->tgt_rows = malloc((size_t)n * sizeof(int *));
-    if (!e->src || !e->tgt || !e->src_len || !e->tgt_len || !e->src_rows || !e->tgt_rows) {
-        example_buf_free(e);
-        return s2s_fail(S2S_ENOMEM, "train: cannot allocate %d examples", n);
-    }
-    for (int i = 0; i < n; i++) {
-        e->src_rows[i] = e->src + (size_t)i * cap_len;
-        e->tgt_rows[i] = e->tgt + (size_t)i * cap_len;
-    }
-    return 0;
-}
-
-/* Examples first .. first+n-1 of a split into e, then padded into bt. */
-static int load_batch(const synth_task *task, int split, uint32_t first, int n, example_buf *e,
-                      batch *bt)
-{
-    for (int i = 0; i < n; i++)
-        synth_example(task, split, first + (uint32_t)i, e->src + (size_t)i * e->cap_len,
-                      &e->src_len[i], e->tgt + (size_t)i * e->cap_len, &e->tgt_len[i]);
-    int rc = batch_fill(bt, n, e->src_rows, e->src_len, e->tgt_rows, e->tgt_len);
-    for (int i = 0; i < n && rc == 0; i++)
-        bt->ids[i] = first + (uint32_t)i; /* the example index keys its dropout masks */
-    return rc;
-}
-
-static void print_tokens(FILE *f, const synth_task *task, const int *ids, int n)
-{
-    char buf[32];
-    for (int i = 0; i < n; i++) {
-        synth_token_text(task, ids[i], buf, sizeof buf);
-        fprintf(f, "%s%s", i ? " " : "", buf);
-    }
-}
-
-int train_evaluate(model *m, const synth_task *task, int n, int batch_size, int samples,
-                   FILE *log, train_result *res)
-{
-    int rc, max_out = 2 * task->max_len + 2;
-    int *hyp = malloc((size_t)batch_size * max_out * sizeof(int));
-    int *hyp_len = malloc((size_t)batch_size * sizeof(int));
-    example_buf e = {0};
-    batch bt = {0};
-    if (!hyp || !hyp_len) {
-        rc = s2s_fail(S2S_ENOMEM, "evaluate: cannot allocate %d hypotheses", batch_size);
-        goto fail;
-    }
-    if ((rc = example_buf_init(&e, batch_size, task->max_len)) < 0 ||
-        (rc = batch_init(&bt, batch_size, task->max_len, task->max_len + 1)) < 0)
-        goto fail;
-
-    double loss = 0;
-    long tokens = 0, correct = 0, exact = 0, shown = 0;
-    for (int first = 0; first < n; first += batch_size) {
-        int B = n - first < batch_size ? n - first : batch_size;
-        output_stats st;
-        if ((rc = load_batch(task, SYNTH_HELDOUT, (uint32_t)first, B, &e, &bt)) < 0 ||
-            (rc = model_evaluate(m, &bt, &st)) < 0 ||
-            (rc = model_greedy(m, &bt, max_out, hyp, hyp_len)) < 0)
-            goto fail;
-        loss += st.loss;
-        tokens += st.tokens;
-        correct += st.correct;
-        for (int b = 0; b < B; b++) {
-            const int *h = hyp + (size_t)b * max_out;
-            int ok = hyp_len[b] == e.tgt_len[b] &&
-                     memcmp(h, e.tgt_rows[b], (size_t)e.tgt_len[b] * sizeof(int)) == 0;
-            exact += ok;
-            if (log && shown < samples) {
-                fprintf(log, "  src: ");
-                print_tokens(log, task, e.src_rows[b], e.src_len[b]);
-                fprintf(log, "\n  out: ");
-                print_tokens(log, task, h, hyp_len[b]);
-                fprintf(log, "   [%s]\n", ok ? "correct" : "wrong");
-                shown++;
-            }
-        }
-    }
-    res->eval_loss = tokens ? loss / (double)tokens : 0;
-    res->eval_token_acc = tokens ? (double)correct / (double)tokens : 0;
-    res->exact_match = n ? (double)exact / n : 0;
-    rc = 0;
-fail:
-    batch_free(&bt);
-    example_buf_free(&e);
-    free(hyp);
-    free(hyp_len);
-    return rc;
-}
-
-double lr_at(lr_schedule schedule, double lr, long step, long steps)
-{
-    if (schedule == LR_LINEAR && steps > 0)
-        return lr * (double)(steps - step + 1) / (double)steps;
-    return lr;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    /* Past a file size limit a write then fails with EFBIG, which the checkpoint writer reports
+     * and survives, instead of the signal ending the process. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 double tf_ratio_at(tf_schedule schedule, double r, double r_min, double k, long step, long steps)
@@ -143,112 +60,943 @@ double tf_ratio_at(tf_schedule schedule, double r, double r_min, double k, long 
     }
 }
 
-int train_run(const train_options *o, FILE *log, train_result *res)
+/* ---- the trainer ------------------------------------------------------------------------ */
+
+enum { PH_DATA, PH_FORWARD, PH_BACKWARD, PH_ALLREDUCE, PH_OPTIM, PH_VALID, PH_CKPT, N_PHASES };
+static const char *const PHASE_NAMES[N_PHASES] = {
+    "data", "forward", "backward", "allreduce_wait", "optimizer", "validation", "checkpoint"};
+
+#define HISTORY_COLUMNS "step,train_loss,valid_loss,valid_ppl,valid_token_acc,lr"
+enum { HISTORY_COLS = 6 };
+
+typedef struct {
+    const train_options *o;
+    MPI_Comm comm;
+    int rank, size;
+    FILE *log;          /* rank 0 only; NULL elsewhere or when silent */
+    FILE *metrics;      /* rank 0: run_dir/metrics.jsonl */
+    progress prog;
+
+    dataset *ds;
+    loader train, valid;
+    bool has_valid;
+    model m;
+    optimizer opt;
+    comm_grads cg;
+    batch bt;
+    lr_config lrc;
+    lr_state lrs;
+
+    train_progress pr;  /* step, data iterator, counters: what a checkpoint carries */
+    batcher_state st;
+    double *history;    /* [rows, HISTORY_COLS] validation results */
+    int history_rows, history_cap;
+
+    char **config;      /* NULL-terminated "key=value" strings of the options */
+    const char **src_vocab, **tgt_vocab;
+    int src_vocab_n, tgt_vocab_n;
+
+    int *hyp, *hyp_len; /* greedy decoding output [max_B, max_out], [max_B] */
+    int max_out;
+
+    double phase[N_PHASES]; /* this rank's seconds per phase in the current logging window */
+    double last_ckpt_time;
+    double t_start;     /* when this process's training loop began */
+    long start_step;    /* the step it began from (0, or a resumed checkpoint's) */
+} trainer;
+
+static void trainer_free(trainer *t)
+{
+    if (t->metrics)
+        fclose(t->metrics);
+    comm_grads_free(&t->cg);
+    optimizer_free(&t->opt);
+    model_free(&t->m);
+    batch_free(&t->bt);
+    loader_free(&t->train);
+    loader_free(&t->valid);
+    ds_close(t->ds);
+    free(t->history);
+    for (char **c = t->config; c && *c; c++)
+        free(*c);
+    free(t->config);
+    free(t->src_vocab);
+    free(t->tgt_vocab);
+    free(t->hyp);
+    free(t->hyp_len);
+    memset(t, 0, sizeof *t);
+}
+
+/* Rank 0's status, known to every rank: rank 0 gets its own, the others S2S_EPEER if it failed
+ * (rank 0 reports the cause). Every rank must call it at the same point. */
+static int agree(const trainer *t, int rc)
+{
+    if (t->size == 1)
+        return rc;
+    int shared = rc;
+    if (MPI_Bcast(&shared, 1, MPI_INT, 0, t->comm) != MPI_SUCCESS)
+        return s2s_fail(S2S_EMPI, "train: broadcast of rank 0's status failed");
+    return t->rank == 0 ? rc : shared < 0 ? S2S_EPEER : 0;
+}
+
+static void note(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(trainer *t, const char *fmt, ...)
+{
+    if (!t->log)
+        return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    progress_note(&t->prog, "%s", buf);
+}
+
+/* The options text ("name = value" lines) as "name=value" strings for checkpoints. */
+static int parse_config(trainer *t, const char *text)
+{
+    int n = 0, cap = 16;
+    char **kv = calloc((size_t)cap + 1, sizeof *kv);
+    if (!kv)
+        return s2s_fail(S2S_ENOMEM, "train: options list");
+    t->config = kv;
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *eq = memchr(line, '=', len);
+        if (eq && line[0] != '#') {
+            const char *ke = eq, *vs = eq + 1;
+            while (ke > line && ke[-1] == ' ')
+                ke--;
+            while (vs < line + len && *vs == ' ')
+                vs++;
+            if (n == cap) {
+                char **grown = realloc(kv, ((size_t)cap * 2 + 1) * sizeof *kv);
+                if (!grown)
+                    return s2s_fail(S2S_ENOMEM, "train: options list");
+                kv = t->config = grown;
+                cap *= 2;
+            }
+            size_t klen = (size_t)(ke - line), vlen = (size_t)(line + len - vs);
+            if (!(kv[n] = malloc(klen + vlen + 2)))
+                return s2s_fail(S2S_ENOMEM, "train: options list");
+            memcpy(kv[n], line, klen);
+            kv[n][klen] = '=';
+            memcpy(kv[n] + klen + 1, vs, vlen);
+            kv[n][klen + 1 + vlen] = '\0';
+            kv[++n] = NULL;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+static const char *config_value(char *const *config, const char *key)
+{
+    size_t k = strlen(key);
+    for (char *const *c = config; c && *c; c++)
+        if (!strncmp(*c, key, k) && (*c)[k] == '=')
+            return *c + k + 1;
+    return NULL;
+}
+
+/* ---- checking a resumed configuration against its checkpoint ------------------------------ */
+
+/* Options that decide the shape of the parameters or of the optimizer state. */
+static const char *const SHAPE_KEYS[] = {"cell", "layers", "dec-layers", "attn", "input-feed",
+                                         "tie-embeddings", "bidir", "emb", "hidden", "optim",
+                                         NULL};
+/* Options that name this invocation, not the run. */
+static const char *const INVOCATION_KEYS[] = {"resume", NULL};
+
+static bool in_list(const char *const *list, const char *key)
+{
+    for (; *list; list++)
+        if (!strcmp(*list, key))
+            return true;
+    return false;
+}
+
+typedef struct {
+    trainer *t;
+    const char *path;
+    int changed;
+} resume_check;
+
+static int check_resumed_option(const char *key, const char *value, void *ctx)
+{
+    resume_check *rc = ctx;
+    const char *now = config_value(rc->t->config, key);
+    if (!now || !strcmp(now, value) || in_list(INVOCATION_KEYS, key))
+        return 0;
+    if (in_list(SHAPE_KEYS, key))
+        return s2s_fail(S2S_EINVAL,
+                        "resume: %s was trained with --%s %s, this run asks for --%s %s; the "
+                        "model and optimizer shape cannot change on resume",
+                        rc->path, key, value, key, now);
+    note(rc->t, "resume: --%s changed from %s to %s", key, value, now);
+    rc->changed++;
+    return 0;
+}
+
+/* ---- run directory, metrics ------------------------------------------------------------- */
+
+static int make_run_dir(const char *dir)
+{
+    char buf[OPT_STRING_MAX];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return s2s_fail(S2S_ERANGE, "run directory name too long: %s", dir);
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return s2s_fail(S2S_EIO, "cannot create run directory %s: %s", buf, strerror(errno));
+        *p = c;
+        if (!c)
+            break;
+    }
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return s2s_fail(S2S_EIO, "run directory %s is not a directory", dir);
+    return 0;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* A JSON number, or null for NaN and Inf (which JSON cannot hold). */
+static void json_number(FILE *f, const char *key, double v, bool comma)
+{
+    fprintf(f, "%s\"%s\":", comma ? "," : "", key);
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else
+        fputs("null", f);
+}
+
+/* ---- set-up ----------------------------------------------------------------------------- */
+
+static int check_options(const train_options *o, int ranks)
+{
+    if (!o->data[0])
+        return s2s_fail(S2S_EUSAGE, "train: --data DATA.h5 is required (make one with s2s prep)");
+    if (o->batch < 1 || o->accum < 1 || o->steps < 0 || !(o->lr > 0) || o->keep < 1 ||
+        !(o->bucket_mb > 0) || o->bucket_window < 1)
+        return s2s_fail(S2S_EINVAL,
+                        "train: need --batch >= 1, --accum >= 1, --steps >= 0, --lr > 0, "
+                        "--keep >= 1, --bucket-mb > 0, --bucket-window >= 1");
+    if (o->min_sents < ranks)
+        return s2s_fail(S2S_EINVAL,
+                        "train: %d ranks but --min-sents %d: every global batch must hold at "
+                        "least one sentence per rank; raise --min-sents to %d or more (it is "
+                        "part of the batch plan, so keep it fixed across resumes)",
+                        ranks, o->min_sents, ranks);
+    if (o->min_sents > o->batch)
+        return s2s_fail(S2S_EINVAL, "train: --min-sents %d exceeds --batch %d", o->min_sents,
+                        o->batch);
+    if (!strcmp(o->resume, "auto") && !o->run_dir[0])
+        return s2s_fail(S2S_EUSAGE, "train: --resume auto needs --run-dir");
+    return 0;
+}
+
+/* One thread per rank unless asked; more threads than the node's cores only when allowed. */
+static int check_threads(trainer *t)
+{
+    const train_options *o = t->o;
+    MPI_Comm node;
+    int local = 1;
+    if (t->size > 1) {
+        if (MPI_Comm_split_type(t->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) !=
+            MPI_SUCCESS)
+            return s2s_fail(S2S_EMPI, "train: cannot group the ranks by node");
+        MPI_Comm_size(node, &local);
+        MPI_Comm_free(&node);
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (o->threads > 1 && cores > 0 && (long)local * o->threads > cores && !o->oversubscribe)
+        return s2s_fail(S2S_EINVAL,
+                        "train: %d ranks on this node x %d threads = %d exceed its %ld cores; "
+                        "use fewer --threads, or --oversubscribe to run anyway",
+                        local, o->threads, local * o->threads, cores);
+    blas_set_threads(o->threads);
+    return 0;
+}
+
+static int load_vocab(trainer *t, const char *side, const char ***out, int *n_out)
+{
+    int n = ds_vocab_size(t->ds, side);
+    const char **v = malloc((size_t)n * sizeof *v);
+    if (!v)
+        return s2s_fail(S2S_ENOMEM, "train: %s vocabulary of %d tokens", side, n);
+    for (int i = 0; i < n; i++)
+        v[i] = ds_token(t->ds, side, i);
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+static int trainer_init(trainer *t, const train_options *o, MPI_Comm comm, FILE *log)
 {
     int rc;
-    model m = {0};
-    optimizer opt = {0};
-    example_buf e = {0};
-    batch bt = {0};
-    memset(res, 0, sizeof *res);
-
-    if ((rc = synth_check(&o->task)) < 0)
+    memset(t, 0, sizeof *t);
+    t->o = o;
+    t->comm = comm;
+    MPI_Comm_rank(comm, &t->rank);
+    MPI_Comm_size(comm, &t->size);
+    t->log = t->rank == 0 ? log : NULL;
+    if (t->log)
+        progress_init(&t->prog, t->log,
+                      o->progress == 1 || (o->progress == 0 && isatty(fileno(t->log))));
+    if ((rc = check_options(o, t->size)) < 0 || (rc = check_threads(t)) < 0 ||
+        (rc = parse_config(t, o->config_text)) < 0)
         return rc;
-    if (o->batch < 1 || o->steps < 0 || o->lr <= 0 || o->eval_size < 0)
-        return s2s_fail(S2S_EINVAL, "train: need batch >= 1, steps >= 0, lr > 0 (got %d, %ld, %g)",
-                        o->batch, o->steps, o->lr);
-    blas_set_threads(o->threads > 0 ? o->threads : 1);
+
+    if ((rc = ds_open(&t->ds, o->data)) < 0)
+        return rc;
+    batcher_config bc = {.seed = o->seed, .batch_sents = o->batch,
+                         .batch_tokens = o->batch_tokens, .min_sents = o->min_sents,
+                         .window = o->bucket_window * o->batch};
+    if ((rc = loader_init(&t->train, t->ds, SPLIT_TRAIN, &bc, t->size)) < 0)
+        return rc;
+    int max_B, max_src, max_tgt;
+    loader_batch_capacity(&t->train, &max_B, &max_src, &max_tgt);
+    long n_valid = ds_count(t->ds, SPLIT_VALID);
+    if (n_valid > 0) {
+        bc.window = 1; /* validation needs no bucketing: every sentence once */
+        if ((rc = loader_init(&t->valid, t->ds, SPLIT_VALID, &bc, t->size)) < 0)
+            return rc;
+        t->has_valid = true;
+        int vb, vs, vt;
+        loader_batch_capacity(&t->valid, &vb, &vs, &vt);
+        max_B = vb > max_B ? vb : max_B;
+        max_src = vs > max_src ? vs : max_src;
+        max_tgt = vt > max_tgt ? vt : max_tgt;
+    }
 
     model_config cfg = o->model;
-    cfg.src_vocab = cfg.tgt_vocab = synth_vocab(&o->task);
-    int max_len = o->task.max_len;
-    if ((rc = model_init(&m, &cfg, o->batch, max_len, max_len + 1)) < 0)
-        goto fail;
-    model_init_params(&m, o->seed, o->init, o->init_scale);
+    cfg.src_vocab = ds_vocab_size(t->ds, "src");
+    cfg.tgt_vocab = ds_vocab_size(t->ds, "tgt");
     optim_config oc = {.kind = o->optim, .momentum = o->momentum, .beta1 = o->beta1,
-                       .beta2 = o->beta2, .eps = o->eps};
-    if ((rc = optimizer_init(&opt, &oc, m.n_params)) < 0 ||
-        (rc = example_buf_init(&e, o->batch, max_len)) < 0 ||
-        (rc = batch_init(&bt, o->batch, max_len, max_len + 1)) < 0)
-        goto fail;
+                       .beta2 = o->beta2, .eps = o->eps, .weight_decay = o->weight_decay};
+    t->lrc = (lr_config){.kind = o->lr_schedule, .lr = o->lr, .warmup = o->warmup,
+                         .steps = o->steps, .decay_every = o->decay_every,
+                         .decay_factor = o->decay_factor, .patience = o->patience,
+                         .min_lr = o->min_lr};
+    t->max_out = max_tgt; /* decoder steps of the longest reference, </s> included */
+    if ((rc = lr_config_check(&t->lrc)) < 0 ||
+        (rc = model_init(&t->m, &cfg, max_B, max_src, max_tgt)) < 0 ||
+        (rc = batch_init(&t->bt, max_B, max_src, max_tgt)) < 0 ||
+        (rc = optimizer_init(&t->opt, &oc, t->m.n_params)) < 0 ||
+        (rc = comm_grads_init(&t->cg, comm, t->m.grads, t->m.n_params,
+                              (size_t)(o->bucket_mb * 1048576.0))) < 0)
+        return rc;
+    t->hyp = malloc((size_t)max_B * t->max_out * sizeof(int));
+    t->hyp_len = malloc((size_t)max_B * sizeof(int));
+    if (!t->hyp || !t->hyp_len)
+        return s2s_fail(S2S_ENOMEM, "train: decoding buffers for %d sentences", max_B);
+    lr_state_init(&t->lrs);
+    t->pr = (train_progress){.world_size = t->size, .lr_scale = t->lrs.scale,
+                             .lr_best = t->lrs.best, .best_valid = INFINITY};
 
-    if (log)
-        fprintf(log,
-                "s2s train: task %s (%d symbols, lengths %d-%d), %s x%d%s, emb %d, hidden %d, "
-                "%zu parameters, batch %d, %s lr %g\n",
-                synth_name(o->task.kind), o->task.symbols, o->task.min_len, o->task.max_len,
-                cell_name(cfg.cell), cfg.layers, cfg.bidir ? " bidirectional" : "", cfg.emb,
-                cfg.hidden, param_table_count(&m.table), o->batch, optim_name(o->optim), o->lr);
+    if (t->rank == 0 && o->run_dir[0]) {
+        rc = make_run_dir(o->run_dir);
+        if (rc == 0 && ((rc = load_vocab(t, "src", &t->src_vocab, &t->src_vocab_n)) == 0 &&
+                        (rc = load_vocab(t, "tgt", &t->tgt_vocab, &t->tgt_vocab_n)) == 0)) {
+            char path[OPT_STRING_MAX + 32];
+            snprintf(path, sizeof path, "%s/metrics.jsonl", o->run_dir);
+            if (!(t->metrics = fopen(path, "a")))
+                rc = s2s_fail(S2S_EIO, "cannot open %s: %s", path, strerror(errno));
+        }
+    } else {
+        rc = 0;
+    }
+    return agree(t, rc);
+}
 
-    double t_start = wall_seconds(), win_loss = 0, win_nll = 0;
-    long win_tokens = 0, all_tokens = 0;
-    for (long step = 1; step <= o->steps; step++) {
+/* ---- start: fresh or from a checkpoint ---------------------------------------------------- */
+
+static int bcast(trainer *t, void *buf, size_t bytes)
+{
+    /* MPI counts are int: large buffers go in pieces */
+    for (size_t done = 0; done < bytes;) {
+        size_t piece = bytes - done < (1u << 30) ? bytes - done : (1u << 30);
+        if (MPI_Bcast((char *)buf + done, (int)piece, MPI_BYTE, 0, t->comm) != MPI_SUCCESS)
+            return s2s_fail(S2S_EMPI, "train: broadcast of the checkpoint failed");
+        done += piece;
+    }
+    return 0;
+}
+
+static int history_reserve(trainer *t, int rows)
+{
+    if (rows <= t->history_cap)
+        return 0;
+    int cap = t->history_cap ? t->history_cap : 64;
+    while (cap < rows)
+        cap *= 2;
+    double *h = realloc(t->history, (size_t)cap * HISTORY_COLS * sizeof(double));
+    if (!h)
+        return s2s_fail(S2S_ENOMEM, "train: validation history of %d rows", cap);
+    t->history = h;
+    t->history_cap = cap;
+    return 0;
+}
+
+/* Rank 0: which checkpoint to resume from ("" for none), as the options ask. */
+static int resume_path(trainer *t, char *path, size_t size)
+{
+    const train_options *o = t->o;
+    path[0] = '\0';
+    if (!o->resume[0])
+        return 0;
+    if (strcmp(o->resume, "auto") != 0) {
+        if (snprintf(path, size, "%s", o->resume) >= (int)size)
+            return s2s_fail(S2S_ERANGE, "checkpoint path too long: %s", o->resume);
+        return 0;
+    }
+    int rc = ckpt_find_latest(o->run_dir, path, size, t->log);
+    if (rc == S2S_EINVAL) { /* nothing to resume: the first run of a requeued job */
+        note(t, "resume auto: no checkpoint in %s, starting from scratch", o->run_dir);
+        path[0] = '\0';
+        s2s_clear_error();
+        return 0;
+    }
+    return rc;
+}
+
+/* Rank 0 reads the checkpoint at path into the trainer. */
+static int read_checkpoint(trainer *t, const char *path)
+{
+    resume_check chk = {.t = t, .path = path};
+    int rc = ckpt_read_config(path, check_resumed_option, &chk);
+    if (rc < 0)
+        return rc;
+    ckpt_loaded ld = {.params = t->m.params, .exp_avg = t->opt.m, .exp_avg_sq = t->opt.v};
+    if ((rc = ckpt_read(path, &t->m.table, &ld)) < 0)
+        goto done;
+    if (ld.src_vocab_n != t->m.cfg.src_vocab || ld.tgt_vocab_n != t->m.cfg.tgt_vocab) {
+        rc = s2s_fail(S2S_EINVAL,
+                      "resume: %s has vocabularies of %d and %d tokens, the dataset %s has %d "
+                      "and %d; the model shape cannot change on resume",
+                      path, ld.src_vocab_n, ld.tgt_vocab_n, t->o->data, t->m.cfg.src_vocab,
+                      t->m.cfg.tgt_vocab);
+        goto done;
+    }
+    if (ld.history.rows > 0 && ld.history.cols != HISTORY_COLS) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: history has %d columns, expected %d", path,
+                      ld.history.cols, HISTORY_COLS);
+        goto done;
+    }
+    if ((rc = history_reserve(t, ld.history.rows)) < 0)
+        goto done;
+    if (ld.history.rows > 0)
+        memcpy(t->history, ld.history.data,
+               (size_t)ld.history.rows * HISTORY_COLS * sizeof(double));
+    t->history_rows = ld.history.rows;
+    t->opt.step = ld.optim_step;
+    t->pr = ld.progress;
+    note(t, "resumed from %s: step %lld, epoch %lld, written by %lld rank%s%s", path,
+         (long long)t->pr.step, (long long)t->pr.epoch, (long long)t->pr.world_size,
+         t->pr.world_size == 1 ? "" : "s",
+         t->pr.world_size != t->size ? " (now a different number of ranks: the same global "
+                                       "batches, results equal to float rounding)"
+                                     : "");
+done:
+    ckpt_loaded_free(&ld);
+    return rc;
+}
+
+static int trainer_start(trainer *t)
+{
+    char path[OPT_STRING_MAX + 64] = "";
+    int rc = 0;
+    if (t->rank == 0)
+        rc = resume_path(t, path, sizeof path);
+    if ((rc = agree(t, rc)) < 0)
+        return rc;
+    if ((rc = bcast(t, path, sizeof path)) < 0)
+        return rc;
+
+    if (!path[0]) {
+        /* Fresh: rank 0 draws the initial parameters; everyone gets them and checks. */
+        if (t->rank == 0)
+            model_init_params(&t->m, t->o->seed, t->o->init, t->o->init_scale);
+        return comm_bcast_params(t->comm, t->m.params, t->m.n_params);
+    }
+    if (t->rank == 0)
+        rc = read_checkpoint(t, path);
+    if ((rc = agree(t, rc)) < 0)
+        return rc;
+    size_t n = t->m.n_params;
+    int rows = t->history_rows;
+    if ((rc = comm_bcast_params(t->comm, t->m.params, n)) < 0 ||
+        (t->opt.m && (rc = bcast(t, t->opt.m, n * sizeof(real))) < 0) ||
+        (t->opt.v && (rc = bcast(t, t->opt.v, n * sizeof(real))) < 0) ||
+        (rc = bcast(t, &t->opt.step, sizeof t->opt.step)) < 0 ||
+        (rc = bcast(t, &t->pr, sizeof t->pr)) < 0 || (rc = bcast(t, &rows, sizeof rows)) < 0 ||
+        (rc = history_reserve(t, rows)) < 0 ||
+        (rows && (rc = bcast(t, t->history, (size_t)rows * HISTORY_COLS * sizeof(double))) < 0))
+        return rc;
+    t->history_rows = rows;
+    return 0;
+}
+
+/* The plateau schedule's state lives in the progress record that checkpoints carry. */
+static void lr_state_from_progress(trainer *t)
+{
+    t->lrs.scale = t->pr.lr_scale;
+    t->lrs.best = t->pr.lr_best;
+    t->lrs.bad = (int)t->pr.lr_bad;
+}
+
+/* ---- validation ------------------------------------------------------------------------- */
+
+typedef struct {
+    double loss, ppl, token_acc, exact_match;
+    long sentences, tokens;
+} valid_result;
+
+static void print_tokens(FILE *f, const dataset *ds, const char *side, const int *ids, int n)
+{
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s%s", i ? " " : "", ds_token(ds, side, ids[i]));
+}
+
+/* The validation split, sharded over the ranks: teacher-forced NLL and token accuracy, and with
+ * `greedy` the exact-match rate of greedy decoding; rank 0 prints `samples` of its sentences. */
+static int validate(trainer *t, bool greedy, int samples, valid_result *vr)
+{
+    memset(vr, 0, sizeof *vr);
+    if (!t->has_valid)
+        return 0;
+    double sums[5] = {0}; /* loss, tokens, correct, exact, sentences */
+    batcher_state vs = {0, 0};
+    long steps = batcher_epoch_steps(&t->valid.bat, 0);
+    int shown = 0, rc;
+    for (long s = 0; s < steps; s++) {
+        int global;
+        long global_tokens;
         output_stats st;
-        if ((rc = load_batch(&o->task, SYNTH_TRAIN, (uint32_t)((step - 1) * o->batch), o->batch,
-                             &e, &bt)) < 0)
-            goto fail;
-        model_zero_grads(&m);
-        double tf = tf_ratio_at(o->tf_schedule, o->teacher_forcing, o->tf_min, o->tf_k, step,
-                                o->steps);
-        train_context ctx = {.seed = o->seed, .step = (uint32_t)step,
-                             .label_smoothing = o->label_smoothing, .sampling = 1 - tf};
-        if ((rc = model_forward_backward(&m, &bt, &ctx, &st)) < 0)
-            goto fail;
-        if (!isfinite(st.loss)) {
-            rc = s2s_fail(S2S_ENUMERIC, "train: loss is %g at step %ld", st.loss, step);
-            goto fail;
-        }
-        /* Gradients are of the summed loss: normalize per target token. */
-        scale_buffer(m.grads, m.n_params, (real)(1.0 / (double)st.tokens));
-        double gnorm = clip_grad_norm(m.grads, m.n_params, o->clip);
-        double lr = lr_at(o->schedule, o->lr, step, o->steps);
-        optimizer_step(&opt, m.params, m.grads, lr);
-
-        win_loss += st.loss;
-        win_nll += st.nll;
-        win_tokens += st.tokens;
-        for (int b = 0; b < bt.B; b++)
-            all_tokens += bt.src_len[b] + bt.tgt_len[b];
-        if (log && o->log_every > 0 && step % o->log_every == 0) {
-            double el = wall_seconds() - t_start;
-            res->train_loss = win_loss / (double)win_tokens;
-            /* loss is the trained objective (label-smoothed if asked); ppl is from the NLL */
-            fprintf(log,
-                    "step %6ld  loss %.4f  ppl %8.3f  lr %.2e  gnorm %7.3f  tok/s %8.0f  %.1fs\n",
-                    step, res->train_loss, exp(win_nll / (double)win_tokens), lr, gnorm,
-                    (double)all_tokens / el, el);
-            fflush(log);
-            win_loss = win_nll = 0;
-            win_tokens = 0;
-        }
-        if (o->eval_every > 0 && step % o->eval_every == 0 && step < o->steps) {
-            if ((rc = train_evaluate(&m, &o->task, o->eval_size, o->batch, 0, NULL, res)) < 0)
-                goto fail;
-            if (log) {
-                fprintf(log, "eval  %6ld  loss %.4f  token acc %.4f  exact match %.4f\n", step,
-                        res->eval_loss, res->eval_token_acc, res->exact_match);
-                fflush(log);
+        if ((rc = loader_next(&t->valid, &vs, t->rank, &t->bt, &global, &global_tokens)) < 0 ||
+            (rc = model_evaluate(&t->m, &t->bt, &st)) < 0)
+            return rc;
+        sums[0] += st.loss;
+        sums[1] += (double)st.tokens;
+        sums[2] += (double)st.correct;
+        sums[4] += t->bt.B;
+        if (!greedy)
+            continue;
+        if ((rc = model_greedy(&t->m, &t->bt, t->max_out, t->hyp, t->hyp_len)) < 0)
+            return rc;
+        for (int b = 0; b < t->bt.B; b++) {
+            const int *h = t->hyp + (size_t)b * t->max_out;
+            int ref_len = t->valid.share_tgt_len[b];
+            bool ok = t->hyp_len[b] == ref_len &&
+                      !memcmp(h, t->valid.tgt_rows[b], (size_t)ref_len * sizeof(int));
+            sums[3] += ok;
+            if (t->log && shown < samples) {
+                FILE *f = t->log;
+                fprintf(f, "  src: ");
+                print_tokens(f, t->ds, "src", t->valid.src_rows[b], t->valid.share_src_len[b]);
+                fprintf(f, "\n  ref: ");
+                print_tokens(f, t->ds, "tgt", t->valid.tgt_rows[b], ref_len);
+                fprintf(f, "\n  out: ");
+                print_tokens(f, t->ds, "tgt", h, t->hyp_len[b]);
+                fprintf(f, "   [%s]\n", ok ? "correct" : "wrong");
+                shown++;
             }
         }
-        res->steps = step;
+    }
+    if ((rc = comm_sum_doubles(t->comm, sums, 5)) < 0)
+        return rc;
+    vr->tokens = (long)sums[1];
+    vr->sentences = (long)sums[4];
+    vr->loss = sums[1] > 0 ? sums[0] / sums[1] : 0;
+    vr->ppl = exp(vr->loss);
+    vr->token_acc = sums[1] > 0 ? sums[2] / sums[1] : 0;
+    vr->exact_match = sums[4] > 0 ? sums[3] / sums[4] : 0;
+    return 0;
+}
+
+/* Records a validation in the schedule, the early-stopping counters and the history; returns
+ * whether it is the best so far. */
+static int record_validation(trainer *t, const valid_result *vr, double train_loss, double lr,
+                             bool *best)
+{
+    *best = vr->loss < t->pr.best_valid;
+    if (*best) {
+        t->pr.best_valid = vr->loss;
+        t->pr.best_step = t->pr.step;
+        t->pr.bad_evals = 0;
+    } else {
+        t->pr.bad_evals++;
+    }
+    if (lr_observe(&t->lrc, &t->lrs, vr->loss))
+        note(t, "validation loss has not improved for %d validations: learning rate x %g",
+             t->lrc.patience, t->lrc.decay_factor);
+    t->pr.lr_scale = t->lrs.scale;
+    t->pr.lr_best = t->lrs.best;
+    t->pr.lr_bad = t->lrs.bad;
+    int rc = history_reserve(t, t->history_rows + 1);
+    if (rc < 0)
+        return rc;
+    double *row = t->history + (size_t)t->history_rows++ * HISTORY_COLS;
+    row[0] = (double)t->pr.step;
+    row[1] = train_loss;
+    row[2] = vr->loss;
+    row[3] = vr->ppl;
+    row[4] = vr->token_acc;
+    row[5] = lr;
+    if (t->metrics) {
+        fprintf(t->metrics, "{\"type\":\"valid\",\"step\":%lld", (long long)t->pr.step);
+        json_number(t->metrics, "loss", vr->loss, true);
+        json_number(t->metrics, "ppl", vr->ppl, true);
+        json_number(t->metrics, "token_acc", vr->token_acc, true);
+        fprintf(t->metrics, ",\"sentences\":%ld,\"best\":%s}\n", vr->sentences,
+                *best ? "true" : "false");
+        fflush(t->metrics);
+    }
+    return 0;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------ */
+
+/* Rank 0 writes the checkpoint of the current state to path. */
+static int write_checkpoint(trainer *t, const char *path)
+{
+    t->pr.epoch = t->st.epoch;
+    t->pr.next = (int64_t)t->st.next;
+    t->pr.world_size = t->size;
+    ckpt_contents c = {
+        .tab = &t->m.table, .params = t->m.params, .exp_avg = t->opt.m, .exp_avg_sq = t->opt.v,
+        .optim_step = t->opt.step, .config = (const char *const *)t->config,
+        .src_vocab = t->src_vocab, .src_vocab_n = t->src_vocab_n, .tgt_vocab = t->tgt_vocab,
+        .tgt_vocab_n = t->tgt_vocab_n, .progress = t->pr,
+        .history = {.rows = t->history_rows, .cols = HISTORY_COLS, .columns = HISTORY_COLUMNS,
+                    .data = t->history}};
+    return ckpt_write(path, &c);
+}
+
+/* Every rank: a checkpoint of the current step (and best.h5 if `best`), written by rank 0.
+ * The parameters are first checked to be identical on every rank. A failed write keeps the
+ * previous files; the run stops or goes on as --ckpt-error says. */
+static int checkpoint(trainer *t, bool regular, bool best)
+{
+    const train_options *o = t->o;
+    if (!o->run_dir[0] || (!regular && !best))
+        return 0;
+    double t0 = wall_seconds();
+    int rc = comm_check_same(t->comm, t->m.params, t->m.n_params, "parameters");
+    if (rc < 0)
+        return rc;
+    char path[OPT_STRING_MAX + 64];
+    if (t->rank == 0) {
+        if (regular && (rc = ckpt_step_path(path, sizeof path, o->run_dir, t->pr.step)) == 0 &&
+            (rc = write_checkpoint(t, path)) == 0)
+            rc = ckpt_prune(o->run_dir, o->keep, t->log);
+        if (rc == 0 && best && (rc = ckpt_best_path(path, sizeof path, o->run_dir)) == 0)
+            rc = write_checkpoint(t, path);
+        double secs = wall_seconds() - t0;
+        if (t->metrics) {
+            fprintf(t->metrics, "{\"type\":\"checkpoint\",\"step\":%lld,\"file\":",
+                    (long long)t->pr.step);
+            json_string(t->metrics, path);
+            fprintf(t->metrics, ",\"seconds\":%.3f,\"ok\":%s", secs, rc == 0 ? "true" : "false");
+            if (rc < 0) {
+                fprintf(t->metrics, ",\"error\":");
+                json_string(t->metrics, s2s_errmsg(rc));
+            }
+            fprintf(t->metrics, "}\n");
+            fflush(t->metrics);
+        }
+        if (rc < 0 && o->ckpt_error == CKPT_ERROR_CONTINUE) {
+            note(t, "checkpoint at step %lld FAILED, training goes on (the previous checkpoint "
+                    "is intact): %s",
+                 (long long)t->pr.step, s2s_errmsg(rc));
+            s2s_clear_error();
+            rc = 0;
+        }
+    }
+    t->last_ckpt_time = wall_seconds();
+    t->phase[PH_CKPT] += t->last_ckpt_time - t0;
+    return agree(t, rc);
+}
+
+/* ---- logging ---------------------------------------------------------------------------- */
+
+typedef struct {
+    double loss, nll, tokens, all_tokens; /* window sums over all ranks */
+    double t_start;
+} log_window;
+
+/* Every rank at a logging step: phase times reduced over ranks; rank 0 prints and records. */
+static int log_step(trainer *t, log_window *w, double lr, double gnorm, train_result *res)
+{
+    double mn[N_PHASES], mx[N_PHASES], mean[N_PHASES];
+    int rc = comm_min_max_mean(t->comm, t->phase, N_PHASES, mn, mx, mean);
+    if (rc < 0)
+        return rc;
+    double now = wall_seconds(), el = now - w->t_start;
+    res->train_loss = w->tokens > 0 ? w->loss / w->tokens : 0;
+    double ppl = w->tokens > 0 ? exp(w->nll / w->tokens) : 0;
+    double tps = el > 0 ? w->all_tokens / el : 0;
+    if (t->log) {
+        progress_info pi = {.step = t->pr.step, .steps = t->o->steps, .epoch = t->st.epoch,
+                            .loss = res->train_loss, .ppl = ppl, .tokens_per_s = tps, .lr = lr,
+                            .gnorm = gnorm, .elapsed_s = now - t->t_start,
+                            .start_step = t->start_step};
+        progress_update(&t->prog, &pi, false);
+    }
+    if (t->metrics) {
+        FILE *f = t->metrics;
+        fprintf(f, "{\"type\":\"train\",\"step\":%lld,\"epoch\":%lld", (long long)t->pr.step,
+                (long long)t->st.epoch);
+        json_number(f, "loss", res->train_loss, true);
+        json_number(f, "ppl", ppl, true);
+        json_number(f, "tokens_per_s", tps, true);
+        json_number(f, "lr", lr, true);
+        json_number(f, "gnorm", gnorm, true);
+        fprintf(f, ",\"skipped\":%lld,\"ranks\":%d,\"threads\":%d,\"window_s\":%.4f,\"phases\":{",
+                (long long)t->pr.skipped, t->size, t->o->threads, el);
+        for (int p = 0; p < N_PHASES; p++)
+            fprintf(f, "%s\"%s\":{\"min\":%.4f,\"max\":%.4f,\"mean\":%.4f}", p ? "," : "",
+                    PHASE_NAMES[p], mn[p], mx[p], mean[p]);
+        fprintf(f, "}}\n");
+        fflush(f);
+    }
+    memset(t->phase, 0, sizeof t->phase);
+    *w = (log_window){.t_start = now};
+    return 0;
+}
+
+/* ---- the step --------------------------------------------------------------------------- */
+
+/* What every rank learns at the end of a step's backward, in one small allreduce. */
+enum { S_LOSS, S_NLL, S_CORRECT, S_ALL_TOKENS, S_STOP, S_CKPT_DUE, N_STEP_SUMS };
+
+/* One optimizer step: `accum` global batches, rank's shares forward and backward, gradients
+ * summed over ranks and normalized by the global target tokens, then clip and update (or skip
+ * on a non-finite norm). sums gets the step's N_STEP_SUMS values summed over ranks. */
+static int train_step(trainer *t, double lr, double tf, double *gnorm, double *sums)
+{
+    const train_options *o = t->o;
+    model *m = &t->m;
+    long global_tokens = 0;
+    double t0 = wall_seconds();
+    memset(sums, 0, N_STEP_SUMS * sizeof *sums);
+    model_zero_grads(m);
+    train_context ctx = {.seed = o->seed, .step = (uint32_t)(t->pr.step + 1),
+                         .label_smoothing = o->label_smoothing, .sampling = 1 - tf};
+    for (int k = 0; k < o->accum; k++) {
+        int global, rc;
+        long tokens;
+        if ((rc = loader_next(&t->train, &t->st, t->rank, &t->bt, &global, &tokens)) < 0)
+            return rc;
+        global_tokens += tokens;
+        double t1 = wall_seconds();
+        t->phase[PH_DATA] += t1 - t0;
+        /* Only the last micro-batch's backward finishes gradients: it drives the allreduce. */
+        bool last = k == o->accum - 1;
+        if (last)
+            comm_grads_begin(&t->cg);
+        m->grad_ready = last && t->size > 1 ? comm_grads_ready_cb : NULL;
+        m->grad_ready_ctx = &t->cg;
+        output_stats st;
+        if ((rc = model_forward_backward(m, &t->bt, &ctx, &st)) < 0)
+            return rc;
+        t0 = wall_seconds();
+        t->phase[PH_FORWARD] += m->forward_seconds;
+        t->phase[PH_BACKWARD] += t0 - t1 - m->forward_seconds;
+        sums[S_LOSS] += st.loss;
+        sums[S_NLL] += st.nll;
+        sums[S_CORRECT] += (double)st.correct;
+        for (int b = 0; b < t->bt.B; b++)
+            sums[S_ALL_TOKENS] += t->bt.src_len[b] + t->bt.tgt_len[b];
+    }
+    m->grad_ready = NULL;
+    int rc = comm_grads_finish(&t->cg);
+    double t2 = wall_seconds();
+    t->phase[PH_ALLREDUCE] += t2 - t0;
+    if (rc < 0)
+        return rc;
+
+    sums[S_STOP] = stop_signal != 0;
+    sums[S_CKPT_DUE] = t->rank == 0 && o->ckpt_minutes > 0 &&
+                       t2 - t->last_ckpt_time >= o->ckpt_minutes * 60.0;
+    if ((rc = comm_sum_doubles(t->comm, sums, N_STEP_SUMS)) < 0)
+        return rc;
+
+    /* The gradients are of the loss summed over the global batch: per target token. */
+    scale_buffer(m->grads, m->n_params, (real)(1.0 / (double)global_tokens));
+    *gnorm = clip_grad_norm(m->grads, m->n_params, o->clip);
+    t->pr.step++;
+    t->pr.tokens += global_tokens;
+    if (isfinite(*gnorm)) {
+        optimizer_step(&t->opt, m->params, m->grads, lr);
+        t->pr.nonfinite_streak = 0;
+    } else {
+        t->pr.skipped++;
+        t->pr.nonfinite_streak++;
+        note(t, "step %lld: gradient norm is %g: step skipped on every rank (%lld in a row)",
+             (long long)t->pr.step, *gnorm, (long long)t->pr.nonfinite_streak);
+        if (t->metrics) {
+            fprintf(t->metrics, "{\"type\":\"skip\",\"step\":%lld,\"streak\":%lld}\n",
+                    (long long)t->pr.step, (long long)t->pr.nonfinite_streak);
+            fflush(t->metrics);
+        }
+        if (t->pr.nonfinite_streak >= o->max_skips)
+            return s2s_fail(S2S_ENUMERIC,
+                            "train: %lld steps in a row had non-finite gradients (last: step "
+                            "%lld); stopping. Lower --lr or --clip, or resume from an earlier "
+                            "checkpoint",
+                            (long long)t->pr.nonfinite_streak, (long long)t->pr.step);
+    }
+    t->phase[PH_OPTIM] += wall_seconds() - t2;
+    return 0;
+}
+
+/* ---- the run ---------------------------------------------------------------------------- */
+
+static void print_header(trainer *t)
+{
+    const train_options *o = t->o;
+    const model_config *c = &t->m.cfg;
+    note(t,
+         "s2s train: %s (%ld training, %ld validation pairs, vocabularies %d/%d), %s x%d%s%s%s, "
+         "emb %d, hidden %d, %zu parameters; %d rank%s x %d thread%s, global batch <= %d "
+         "sentences%s x %d, %s lr %g, %ld steps",
+         o->data, ds_count(t->ds, SPLIT_TRAIN), ds_count(t->ds, SPLIT_VALID), c->src_vocab,
+         c->tgt_vocab, cell_name(c->cell), c->layers, c->bidir ? " bidirectional" : "",
+         c->attn != ATTN_NONE ? ", attention " : "",
+         c->attn != ATTN_NONE ? attn_name(c->attn) : "", c->emb, c->hidden,
+         param_table_count(&t->m.table), t->size, t->size == 1 ? "" : "s", o->threads,
+         o->threads == 1 ? "" : "s", o->batch, o->batch_tokens ? " (token-limited)" : "",
+         o->accum, optim_name(o->optim), o->lr, o->steps);
+}
+
+int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *res)
+{
+    trainer t;
+    int rc;
+    memset(res, 0, sizeof *res);
+    if ((rc = trainer_init(&t, o, comm, log)) < 0 || (rc = trainer_start(&t)) < 0)
+        goto fail;
+    lr_state_from_progress(&t);
+    t.st = (batcher_state){.epoch = (uint32_t)t.pr.epoch, .next = (uint64_t)t.pr.next};
+    t.start_step = t.pr.step;
+    t.last_ckpt_time = wall_seconds();
+    if (t.pr.step == 0)
+        print_header(&t);
+
+    double t_start = wall_seconds(), lr = 0, gnorm = 0, seconds_before = t.pr.seconds;
+    t.t_start = t_start;
+    log_window w = {.t_start = t_start};
+    double all_tokens = 0;
+    bool stop = false;
+    valid_result vr = {0};
+    while (t.pr.step < o->steps && !stop) {
+        double sums[N_STEP_SUMS];
+        long next = t.pr.step + 1;
+        lr = lr_value(&t.lrc, &t.lrs, next);
+        double tf = tf_ratio_at(o->tf_schedule, o->teacher_forcing, o->tf_min, o->tf_k, next,
+                                o->steps);
+        int64_t tokens_before = t.pr.tokens;
+        if ((rc = train_step(&t, lr, tf, &gnorm, sums)) < 0)
+            goto fail;
+        w.loss += sums[S_LOSS];
+        w.nll += sums[S_NLL];
+        w.tokens += (double)(t.pr.tokens - tokens_before);
+        w.all_tokens += sums[S_ALL_TOKENS];
+        all_tokens += sums[S_ALL_TOKENS];
+        stop = sums[S_STOP] > 0;
+
+        bool last = t.pr.step == o->steps;
+        if (o->log_every > 0 && t.pr.step % o->log_every == 0 &&
+            (rc = log_step(&t, &w, lr, gnorm, res)) < 0)
+            goto fail;
+        bool best = false;
+        if (o->valid_every > 0 && t.pr.step % o->valid_every == 0 && !last && t.has_valid) {
+            double v0 = wall_seconds();
+            if ((rc = validate(&t, false, 0, &vr)) < 0 ||
+                (rc = record_validation(&t, &vr, res->train_loss, lr, &best)) < 0)
+                goto fail;
+            t.phase[PH_VALID] += wall_seconds() - v0;
+            note(&t, "valid step %lld: loss %.4f  ppl %.3f  token acc %.4f%s",
+                 (long long)t.pr.step, vr.loss, vr.ppl, vr.token_acc, best ? "  (best)" : "");
+            if (o->early_stop > 0 && t.pr.bad_evals >= o->early_stop) {
+                note(&t, "early stop: no improvement in %d validations (best %.4f at step %lld)",
+                     o->early_stop, t.pr.best_valid, (long long)t.pr.best_step);
+                res->early_stopped = true;
+            }
+        }
+        t.pr.seconds = seconds_before + (wall_seconds() - t_start);
+        bool due = (o->ckpt_every > 0 && t.pr.step % o->ckpt_every == 0) ||
+                   sums[S_CKPT_DUE] > 0 || stop;
+        if (!last && !res->early_stopped && (rc = checkpoint(&t, due, best)) < 0)
+            goto fail;
+        if (stop) {
+            res->stopped = true;
+            note(&t, "stop requested by a signal: checkpoint of step %lld written; resume with "
+                     "--resume auto",
+                 (long long)t.pr.step);
+        }
+        if (res->early_stopped)
+            break;
     }
     res->seconds = wall_seconds() - t_start;
-    res->tokens_per_s = res->seconds > 0 ? (double)all_tokens / res->seconds : 0;
-    if (log)
-        fprintf(log, "held-out examples:\n");
-    if ((rc = train_evaluate(&m, &o->task, o->eval_size, o->batch, o->samples, log, res)) < 0)
-        goto fail;
-    if (log)
-        fprintf(log,
-                "final: %ld steps in %.1fs, held-out loss %.4f, token accuracy %.4f, exact "
-                "match %.4f (%d sentences)\n",
-                res->steps, res->seconds, res->eval_loss, res->eval_token_acc, res->exact_match,
-                o->eval_size);
+    res->tokens_per_s = res->seconds > 0 ? all_tokens / res->seconds : 0;
+    res->steps = t.pr.step;
+    res->skipped = t.pr.skipped;
+    if (!res->stopped) {
+        /* The end: a full validation with greedy decoding, then the final checkpoint. */
+        bool best = false;
+        if (t.log && o->samples > 0 && t.has_valid)
+            fprintf(t.log, "validation examples:\n");
+        if ((rc = validate(&t, true, o->samples, &vr)) < 0)
+            goto fail;
+        if (t.has_valid && (rc = record_validation(&t, &vr, res->train_loss, lr, &best)) < 0)
+            goto fail;
+        res->valid_loss = vr.loss;
+        res->valid_token_acc = vr.token_acc;
+        res->exact_match = vr.exact_match;
+        t.pr.seconds = seconds_before + res->seconds;
+        if ((rc = checkpoint(&t, true, best)) < 0)
+            goto fail;
+    }
+    res->params_hash = hash64(HASH64_INIT, t.m.params, t.m.n_params * sizeof(real));
+    if (t.log) {
+        progress_done(&t.prog);
+        fprintf(t.log,
+                "final: step %ld, %.1fs, %.0f tokens/s; validation loss %.4f, ppl %.3f, token "
+                "accuracy %.4f, exact match %.4f (%ld sentences); skipped steps %ld; parameters "
+                "hash %016llx\n",
+                res->steps, res->seconds, res->tokens_per_s, vr.loss, vr.ppl, vr.token_acc,
+                vr.exact_match, vr.sentences, res->skipped, res->params_hash);
+        fflush(t.log);
+    }
+    if (t.metrics) {
+        fprintf(t.metrics, "{\"type\":\"final\",\"step\":%ld,\"stopped\":%s", res->steps,
+                res->stopped ? "true" : "false");
+        json_number(t.metrics, "valid_loss", vr.loss, true);
+        json_number(t.metrics, "exact_match", vr.exact_match, true);
+        json_number(t.metrics, "tokens_per_s", res->tokens_per_s, true);
+        fprintf(t.metrics, ",\"params_hash\":\"%016llx\"}\n", res->params_hash);
+    }
     rc = 0;
 fail:
-    batch_free(&bt);
-    example_buf_free(&e);
-    optimizer_free(&opt);
-    model_free(&m);
+    trainer_free(&t);
     return rc;
 }

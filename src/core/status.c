@@ -20,6 +20,7 @@ const char *s2s_strerror(int status)
     case S2S_ENUMERIC: return "non-finite value";
     case S2S_EMPI: return "MPI error";
     case S2S_EUSAGE: return "usage error";
+    case S2S_EPEER: return "another rank failed";
     default: return "unknown error";
     }
 }

@@ -376,6 +376,9 @@ void decoder_backward(model *m, const batch *bt)
                                G(m, m->att_v), m->att_scratch);
             gemm(false, false, B, H, d.KW, 1, dq, d.KW, P(m, m->att_q), H, 0, m->d_s_q, H);
         }
+        /* One poll of the data-parallel communication per step (the model set the hook and
+         * its watermark in the decoder layers' workspaces before this pass). */
+        grad_hook_poll(&m->dec_ws[0].hook);
     }
 
     /* What reached the initial states goes to the bridge. */

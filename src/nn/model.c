@@ -19,6 +19,7 @@
 #include "s2s/layers.h"
 #include "s2s/rng.h"
 #include "s2s/status.h"
+#include "s2s/timer.h"
 
 /* Largest block of logits the output layer materializes: 16M floats (64 MB). */
 #define OUTPUT_BLOCK_FLOATS (16L << 20)
@@ -585,6 +586,26 @@ int model_train_loss(model *m, const batch *bt, const train_context *ctx, output
     return 0;
 }
 
+/* Backward progress (model.grad_ready): reports that grads[k ..) are final and makes k the
+ * watermark the recurrent layers in `ws[0 .. n)` poll with, one call per time step. */
+static void grads_final_from(const model *m, size_t k)
+{
+    if (m->grad_ready)
+        m->grad_ready(m->grad_ready_ctx, k);
+}
+
+static void set_layer_hooks(const model *m, rnn_layer_ws *ws, int n, size_t k)
+{
+    for (int i = 0; i < n; i++)
+        ws[i].hook = (grad_hook){.fn = m->grad_ready, .ctx = m->grad_ready_ctx, .final_from = k};
+}
+
+/* Start of tensor i in the gradient buffer. */
+static size_t grad_offset(const model *m, int i)
+{
+    return m->table.t[i].offset;
+}
+
 int model_forward_backward(model *m, const batch *bt, const train_context *ctx,
                            output_stats *stats)
 {
@@ -595,11 +616,21 @@ int model_forward_backward(model *m, const batch *bt, const train_context *ctx,
     int E = m->cfg.emb, H = m->cfg.hidden;
     bool lstm = m->cfg.cell == CELL_LSTM;
 
+    double t_start = wall_seconds();
     forward(m, bt, ctx);
+    m->forward_seconds = wall_seconds() - t_start;
     *stats = output_loss_forward_backward(&m->out_ws, features(m), Tt * B, bt->tgt_out,
                                           P(m, m->out_w), P(m, m->out_b),
                                           ctx ? ctx->label_smoothing : 0, d_features(m),
                                           G(m, m->out_w), G(m, m->out_b));
+    /* Watermarks, from the end of the layout (model_init's table): the output layer is done
+     * with out.weight and out.bias; tied, out.weight is tgt_embed, which the decoder still
+     * adds to, so only out.bias. The decoder (with attention and the target embeddings) then
+     * finishes everything from tgt_embed on, the bridges everything from bridge.weight on, and
+     * encoder layer l (both directions) its own tensors. */
+    size_t k = grad_offset(m, m->out_w == m->tgt_embed ? m->out_b : m->out_w);
+    grads_final_from(m, k);
+    set_layer_hooks(m, m->dec_ws, m->dec_layers, k); /* both decoders poll through these */
     if (m->stepwise) {
         if (m->d_mem)
             memset(m->d_mem, 0, (size_t)Ts * B * D * H * sizeof(real));
@@ -607,12 +638,14 @@ int model_forward_backward(model *m, const batch *bt, const train_context *ctx,
     } else {
         decoder_backward_layers(m, bt);
     }
+    grads_final_from(m, k = grad_offset(m, m->tgt_embed));
 
     bridge_backward(m, B, m->d_dec_h0, m->bridge_in, m->bridge_h, m->d_bridge_h, m->d_bridge_in,
                     m->bridge_w, m->bridge_b);
     if (lstm)
         bridge_backward(m, B, m->d_dec_c0, m->bridge_c_in, m->bridge_c, m->d_bridge_c,
                         m->d_bridge_c_in, m->bridge_c_w, m->bridge_c_b);
+    grads_final_from(m, k = grad_offset(m, m->bridge_w));
 
     /* The bridge's gradient enters each encoder layer at its final rows, attention's at every
      * row of the top layer; the layer above adds its dx on top. */
@@ -641,6 +674,7 @@ int model_forward_backward(model *m, const batch *bt, const train_context *ctx,
         real *dx = l == 0 ? m->d_src_x : drop ? m->drop_scratch : m->d_enc_out[l - 1];
         if (l > 0 && drop)
             memset(dx, 0, src_rows * D * H * sizeof(real));
+        set_layer_hooks(m, m->enc_ws[l], D, k);
         for (int d = 0; d < D; d++) {
             const real *dc_final = NULL;
             if (lstm) {
@@ -656,10 +690,12 @@ int model_forward_backward(model *m, const batch *bt, const train_context *ctx,
         }
         if (l > 0 && drop)
             dropout_accumulate(m->d_enc_out[l - 1], dx, m->mask_enc[l], src_rows * D * H);
+        grads_final_from(m, k = (size_t)(m->enc[l][0].dw_ih - m->grads));
     }
     if (drop)
         dropout_apply(m->d_src_x, m->d_src_x, m->mask_src, src_rows * E);
     embedding_backward(G(m, m->src_embed), m->d_src_x, bt->src, Ts * B, E);
+    grads_final_from(m, 0);
     return 0;
 }
 

@@ -1,7 +1,9 @@
-/* optim.c - SGD (with momentum) and Adam over the flat parameter buffer, global-norm clipping.
+/* optim.c - SGD (with momentum), Adam and AdamW over the flat parameter buffer, weight decay,
+ * global-norm clipping.
  *
  * Each update is one fused pass over params, grads and the moment buffers, with every
- * per-step scalar (learning rate, bias corrections) computed once in double outside the loop.
+ * per-step scalar (learning rate, bias corrections, decay factor) computed once in double
+ * outside the loop. Weight decay is a term inside that pass, never a second pass or a buffer.
  * The Adam loop vectorizes only when sqrt needs no errno check (-fno-math-errno); sqrt and
  * division are correctly rounded either way. */
 #include "s2s/optim.h"
@@ -16,41 +18,59 @@
 /* Independent partial sums so that the double reduction of grad_norm can vectorize. */
 #define NORM_LANES 8
 
+/* The update kernels take the weight-decay mode as an argument and are always inlined, so each
+ * call site in optimizer_step compiles to its own loop with the mode a constant: the loop
+ * without decay is exactly the plain update (same operations, bit for bit) and none of the
+ * loops carries a branch that would keep it from vectorizing. */
+#define OPTIM_KERNEL static inline __attribute__((always_inline))
+
+typedef enum {
+    OPTIM_DECAY_NONE,      /* weight_decay == 0 */
+    OPTIM_DECAY_L2,        /* g + wd * p feeds the update (SGD, Adam) */
+    OPTIM_DECAY_DECOUPLED, /* p *= 1 - lr * wd before the update (AdamW) */
+} optim_decay;
+
 const char *optim_name(optim_kind kind)
 {
     switch (kind) {
     case OPTIM_SGD: return "sgd";
     case OPTIM_ADAM: return "adam";
+    case OPTIM_ADAMW: return "adamw";
     }
     return "unknown";
 }
 
 int optim_parse(const char *name, optim_kind *out)
 {
-    static const char *const names[] = {"sgd", "adam"};
-    int k = s2s_choice("optimizer", names, 2, name);
+    static const char *const names[] = {"sgd", "adam", "adamw"};
+    int k = s2s_choice("optimizer", names, 3, name);
     if (k >= 0)
         *out = (optim_kind)k;
     return k < 0 ? k : 0;
 }
 
+static bool is_adam(optim_kind kind) { return kind == OPTIM_ADAM || kind == OPTIM_ADAMW; }
+
 static int check_config(const optim_config *cfg)
 {
+    if (cfg->kind != OPTIM_SGD && !is_adam(cfg->kind))
+        return s2s_fail(S2S_EINVAL, "optimizer: unknown kind %d", (int)cfg->kind);
+    if (!(cfg->weight_decay >= 0 && isfinite(cfg->weight_decay)))
+        return s2s_fail(S2S_EINVAL, "optimizer %s: weight decay must be finite and >= 0, got %g",
+                        optim_name(cfg->kind), cfg->weight_decay);
     if (cfg->kind == OPTIM_SGD) {
         if (!(cfg->momentum >= 0 && cfg->momentum < 1))
             return s2s_fail(S2S_EINVAL, "optimizer sgd: momentum must be in [0, 1), got %g",
                             cfg->momentum);
         return 0;
     }
-    if (cfg->kind == OPTIM_ADAM) {
-        if (!(cfg->beta1 >= 0 && cfg->beta1 < 1) || !(cfg->beta2 >= 0 && cfg->beta2 < 1))
-            return s2s_fail(S2S_EINVAL, "optimizer adam: betas must be in [0, 1), got %g, %g",
-                            cfg->beta1, cfg->beta2);
-        if (!(cfg->eps > 0))
-            return s2s_fail(S2S_EINVAL, "optimizer adam: eps must be positive, got %g", cfg->eps);
-        return 0;
-    }
-    return s2s_fail(S2S_EINVAL, "optimizer: unknown kind %d", (int)cfg->kind);
+    if (!(cfg->beta1 >= 0 && cfg->beta1 < 1) || !(cfg->beta2 >= 0 && cfg->beta2 < 1))
+        return s2s_fail(S2S_EINVAL, "optimizer %s: betas must be in [0, 1), got %g, %g",
+                        optim_name(cfg->kind), cfg->beta1, cfg->beta2);
+    if (!(cfg->eps > 0))
+        return s2s_fail(S2S_EINVAL, "optimizer %s: eps must be positive, got %g",
+                        optim_name(cfg->kind), cfg->eps);
+    return 0;
 }
 
 int optimizer_init(optimizer *opt, const optim_config *cfg, size_t n)
@@ -62,15 +82,15 @@ int optimizer_init(optimizer *opt, const optim_config *cfg, size_t n)
     opt->cfg = *cfg;
     opt->n = n;
     size_t bytes = (n ? n : 1) * sizeof(real);
-    bool need_m = cfg->kind == OPTIM_ADAM || cfg->momentum > 0;
+    bool need_m = is_adam(cfg->kind) || cfg->momentum > 0;
     if (need_m && !(opt->m = calloc(1, bytes))) {
         rc = s2s_fail(S2S_ENOMEM, "optimizer %s: cannot allocate the first moment of %zu values",
                       optim_name(cfg->kind), n);
         goto fail;
     }
-    if (cfg->kind == OPTIM_ADAM && !(opt->v = calloc(1, bytes))) {
-        rc = s2s_fail(S2S_ENOMEM, "optimizer adam: cannot allocate the second moment of %zu values",
-                      n);
+    if (is_adam(cfg->kind) && !(opt->v = calloc(1, bytes))) {
+        rc = s2s_fail(S2S_ENOMEM, "optimizer %s: cannot allocate the second moment of %zu values",
+                      optim_name(cfg->kind), n);
         goto fail;
     }
     return 0;
@@ -86,17 +106,27 @@ void optimizer_free(optimizer *opt)
     memset(opt, 0, sizeof *opt);
 }
 
-static void sgd_step(real *restrict p, const real *restrict g, size_t n, real lr)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] -= lr * g[i];
-}
-
-static void sgd_momentum_step(real *restrict p, real *restrict buf, const real *restrict g,
-                              size_t n, real lr, real mu)
+/* As torch.optim.SGD: with weight decay the L2 gradient d = g + wd * p replaces g (PyTorch's
+ * grad.add(param, alpha=wd)), formed in a register so the caller's gradients stay untouched. */
+OPTIM_KERNEL void sgd_step(real *restrict p, const real *restrict g, size_t n, real lr,
+                           optim_decay decay, real wd)
 {
     for (size_t i = 0; i < n; i++) {
-        real b = mu * buf[i] + g[i];
+        real gi = g[i];
+        if (decay == OPTIM_DECAY_L2)
+            gi += wd * p[i];
+        p[i] -= lr * gi;
+    }
+}
+
+OPTIM_KERNEL void sgd_momentum_step(real *restrict p, real *restrict buf, const real *restrict g,
+                                    size_t n, real lr, real mu, optim_decay decay, real wd)
+{
+    for (size_t i = 0; i < n; i++) {
+        real gi = g[i];
+        if (decay == OPTIM_DECAY_L2)
+            gi += wd * p[i];
+        real b = mu * buf[i] + gi;
         buf[i] = b;
         p[i] -= lr * b;
     }
@@ -104,18 +134,25 @@ static void sgd_momentum_step(real *restrict p, real *restrict buf, const real *
 
 /* As torch.optim.Adam: p -= step_size * (m / (sqrt(v) / sqrt(bc2) + eps)) with
  * step_size = lr / bc1, bc_k = 1 - beta_k^t. 1 - beta_k comes in from double: formed in float
- * from beta2 = 0.999 it would be off by 1e-5 relative. */
-static void adam_step(real *restrict p, real *restrict m, real *restrict v,
-                      const real *restrict g, size_t n, real b1, real one_b1, real b2,
-                      real one_b2, real step_size, real bc2_sqrt, real eps)
+ * from beta2 = 0.999 it would be off by 1e-5 relative. `wd` is the L2 coefficient for
+ * OPTIM_DECAY_L2 (Adam) and the factor 1 - lr * wd for OPTIM_DECAY_DECOUPLED (AdamW, applied
+ * before the update as torch.optim.AdamW's param.mul_). */
+OPTIM_KERNEL void adam_step(real *restrict p, real *restrict m, real *restrict v,
+                            const real *restrict g, size_t n, real b1, real one_b1, real b2,
+                            real one_b2, real step_size, real bc2_sqrt, real eps,
+                            optim_decay decay, real wd)
 {
     for (size_t i = 0; i < n; i++) {
-        real gi = g[i];
+        real pi = p[i], gi = g[i];
+        if (decay == OPTIM_DECAY_L2)
+            gi += wd * pi;
+        if (decay == OPTIM_DECAY_DECOUPLED)
+            pi *= wd;
         real mi = b1 * m[i] + one_b1 * gi;
         real vi = b2 * v[i] + one_b2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
-        p[i] -= step_size * (mi / (r_sqrt(vi) / bc2_sqrt + eps));
+        p[i] = pi - step_size * (mi / (r_sqrt(vi) / bc2_sqrt + eps));
     }
 }
 
@@ -123,18 +160,33 @@ void optimizer_step(optimizer *opt, real *params, const real *grads, double lr)
 {
     const optim_config *c = &opt->cfg;
     opt->step++;
+    bool decay = c->weight_decay != 0;
     if (c->kind == OPTIM_SGD) {
-        if (opt->m)
-            sgd_momentum_step(params, opt->m, grads, opt->n, (real)lr, (real)c->momentum);
+        real l = (real)lr, mu = (real)c->momentum, wd = (real)c->weight_decay;
+        if (opt->m && decay)
+            sgd_momentum_step(params, opt->m, grads, opt->n, l, mu, OPTIM_DECAY_L2, wd);
+        else if (opt->m)
+            sgd_momentum_step(params, opt->m, grads, opt->n, l, mu, OPTIM_DECAY_NONE, 0);
+        else if (decay)
+            sgd_step(params, grads, opt->n, l, OPTIM_DECAY_L2, wd);
         else
-            sgd_step(params, grads, opt->n, (real)lr);
+            sgd_step(params, grads, opt->n, l, OPTIM_DECAY_NONE, 0);
         return;
     }
     double t = (double)opt->step;
     double bc1 = 1 - pow(c->beta1, t), bc2 = 1 - pow(c->beta2, t);
-    adam_step(params, opt->m, opt->v, grads, opt->n, (real)c->beta1, (real)(1 - c->beta1),
-              (real)c->beta2, (real)(1 - c->beta2), (real)(lr / bc1), (real)sqrt(bc2),
-              (real)c->eps);
+    real b1 = (real)c->beta1, one_b1 = (real)(1 - c->beta1), b2 = (real)c->beta2,
+         one_b2 = (real)(1 - c->beta2), step_size = (real)(lr / bc1), bc2_sqrt = (real)sqrt(bc2),
+         eps = (real)c->eps;
+    if (decay && c->kind == OPTIM_ADAMW)
+        adam_step(params, opt->m, opt->v, grads, opt->n, b1, one_b1, b2, one_b2, step_size,
+                  bc2_sqrt, eps, OPTIM_DECAY_DECOUPLED, (real)(1 - lr * c->weight_decay));
+    else if (decay)
+        adam_step(params, opt->m, opt->v, grads, opt->n, b1, one_b1, b2, one_b2, step_size,
+                  bc2_sqrt, eps, OPTIM_DECAY_L2, (real)c->weight_decay);
+    else
+        adam_step(params, opt->m, opt->v, grads, opt->n, b1, one_b1, b2, one_b2, step_size,
+                  bc2_sqrt, eps, OPTIM_DECAY_NONE, 0);
 }
 
 double grad_norm(const real *g, size_t n)

@@ -382,6 +382,7 @@ void rnn_layer_backward(const rnn_weights *w, rnn_layer_ws *ws, int T, int B, co
                            ws->active + r0, ws->dh, lstm ? ws->dc : NULL, ws->dxw + r0 * GH,
                            ws->dhw + r0 * GH, want_prev ? ws->dh_prev : NULL, ws->dc_prev);
         rnn_layer_ws_step_back(ws);
+        grad_hook_poll(&ws->hook);
     }
     if (dh0)
         memcpy(dh0, ws->dh, BH * sizeof(real));

@@ -54,7 +54,7 @@ static void check_model(cell_type cell, int layers, bool bidir)
 
 static void check_config_ctx(model_config cfg, const train_context *ctx)
 {
-    fixture f;
+    fixture f = {0};
     f.ctx = ctx;
     cell_type cell = cfg.cell;
     int layers = cfg.layers;
@@ -198,7 +198,7 @@ Test(model_grad_train, scheduled_sampling)
 /* The check must be able to fail: corrupt one gradient entry and expect gradcheck to see it. */
 Test(model_grad, detects_corrupted_gradient)
 {
-    fixture f;
+    fixture f = {0};
     model_config cfg = {.cell = CELL_GRU, .layers = 1, .bidir = true, .emb = 3, .hidden = 4,
                         .src_vocab = 9, .tgt_vocab = 10};
     cr_assert_eq(model_init(&f.m, &cfg, 3, 4, 4), 0, "model_init");

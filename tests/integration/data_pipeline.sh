@@ -122,7 +122,9 @@ expect_error "invalid UTF-8" "UTF-8" --train-src bad_utf8.src --train-tgt one.tg
 expect_error "empty files" "empty.src" --train-src empty.src --train-tgt empty.tgt
 expect_error "missing file" "nowhere.src" --train-src nowhere.src --train-tgt g.train.tgt
 expect_error "mismatched TSV" "g.train.src" --train-tsv g.train.src
-if "$s2s" bench --data g.train.src > out.txt 2> err.txt; then
+# s2s bench initializes MPI, whose allocations outlive MPI_Finalize by design: no leak check
+# for it (scripts/test.sh explains), the rest of AddressSanitizer stays on.
+if ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$s2s" bench --data g.train.src > out.txt 2> err.txt; then
     fail "a text file opened as a dataset"
 elif [ "$(wc -l < err.txt)" -ne 1 ] || ! grep -q "g.train.src" err.txt; then
     fail "a text file as a dataset: expected one error line naming it, got:"; cat err.txt

@@ -1,8 +1,11 @@
-/* test_optim.c - optimizer updates against values worked out by hand from torch.optim's rules,
- * gradient norms and clipping, names and configuration errors.
+/* test_optim.c - optimizer updates (SGD, Adam, AdamW, with and without weight decay) against
+ * values worked out by hand from torch.optim's rules, gradient norms and clipping, names and
+ * configuration errors.
  *
  * All update tests use two parameters p0 = [1, -2], lr = 0.1 and three gradients
- *   g1 = [0.5, -1],  g2 = [0.25, 2],  g3 = [-1, 0].
+ *   g1 = [0.5, -1],  g2 = [0.25, 2],  g3 = [-1, 0];
+ * the weight-decay tests use wd = 0.5, large enough that a decay term applied wrongly (or not
+ * at all, or to the caller's gradients) moves a result by 1e-2 or more.
  * Parameters are float, so expected values are compared with 1e-6 absolute tolerance (a few
  * ulps at magnitude 2); any wrong term moves a result by 1e-3 or more. */
 #include <criterion/criterion.h>
@@ -21,11 +24,16 @@ static void run_three_steps(const optim_config *cfg, const double want[3][2])
     real p[2] = {1.0f, -2.0f};
     cr_assert_eq(optimizer_init(&opt, cfg, 2), 0, "optimizer_init: %s", s2s_errmsg(-2));
     for (int t = 0; t < 3; t++) {
-        optimizer_step(&opt, p, G[t], 0.1);
-        for (int i = 0; i < 2; i++)
+        real g[2] = {G[t][0], G[t][1]}; /* writable: the step must still leave it alone */
+        optimizer_step(&opt, p, g, 0.1);
+        for (int i = 0; i < 2; i++) {
             cr_expect(fabs(p[i] - want[t][i]) <= 1e-6,
-                      "%s after step %d: p[%d] = %.9g, expected %.9g", optim_name(cfg->kind),
-                      t + 1, i, (double)p[i], want[t][i]);
+                      "%s wd %g after step %d: p[%d] = %.9g, expected %.9g",
+                      optim_name(cfg->kind), cfg->weight_decay, t + 1, i, (double)p[i],
+                      want[t][i]);
+            cr_expect_eq(g[i], G[t][i], "%s wd %g step %d changed the gradient g[%d] to %g",
+                         optim_name(cfg->kind), cfg->weight_decay, t + 1, i, (double)g[i]);
+        }
     }
     cr_expect_eq(opt.step, 3, "step counter is %ld after 3 updates", opt.step);
     optimizer_free(&opt);
@@ -82,6 +90,102 @@ Test(optim, adam_by_hand)
     run_three_steps(&cfg, want);
 }
 
+/* L2 decay, d = g + 0.5 p, p -= 0.1 d:
+ *   d1 = [0.5 + 0.5, -1 - 1] = [1, -2]                 p1 = [0.9, -1.8]
+ *   d2 = [0.25 + 0.45, 2 - 0.9] = [0.7, 1.1]           p2 = [0.83, -1.91]
+ *   d3 = [-1 + 0.415, 0 - 0.955] = [-0.585, -0.955]    p3 = [0.8885, -1.8145] */
+Test(optim, sgd_weight_decay_by_hand)
+{
+    optim_config cfg = {.kind = OPTIM_SGD, .weight_decay = 0.5};
+    const double want[3][2] = {{0.9, -1.8}, {0.83, -1.91}, {0.8885, -1.8145}};
+    run_three_steps(&cfg, want);
+}
+
+/* The L2 gradient goes into the momentum buffer (torch.optim.SGD): d = g + 0.5 p,
+ * v = 0.9 v + d, p -= 0.1 v:
+ *   d1 = [1, -2]            v1 = [1, -2]                              p1 = [0.9, -1.8]
+ *   d2 = [0.7, 1.1]         v2 = [0.9 + 0.7, -1.8 + 1.1] = [1.6, -0.7]  p2 = [0.74, -1.73]
+ *   d3 = [-1 + 0.37, -0.865] = [-0.63, -0.865]
+ *                           v3 = [1.44 - 0.63, -0.63 - 0.865] = [0.81, -1.495]
+ *                                                   p3 = [0.74 - 0.081, -1.73 + 0.1495]
+ *                                                      = [0.659, -1.5805] */
+Test(optim, sgd_momentum_weight_decay_by_hand)
+{
+    optim_config cfg = {.kind = OPTIM_SGD, .momentum = 0.9, .weight_decay = 0.5};
+    const double want[3][2] = {{0.9, -1.8}, {0.74, -1.73}, {0.659, -1.5805}};
+    run_three_steps(&cfg, want);
+}
+
+/* Adam with L2 decay: Adam (as adam_by_hand, same bias corrections) on d = g + 0.5 p.
+ * t = 1: bc1 = 0.1, bc2 = 0.001
+ *   p[0]: d = 1, m = 0.1, v = 0.001; m/bc1 = 1, v/bc2 = 1; step 0.099999999 -> 0.900000001
+ *   p[1]: d = -2, m = -0.2, v = 0.004; m/bc1 = -2, v/bc2 = 4, sqrt 2; step -0.0999999995
+ *         -> -1.9 (to 5e-10)
+ * t = 2: bc1 = 0.19, bc2 = 0.001999
+ *   p[0]: d = 0.25 + 0.4500000005 = 0.7000000005, m = 0.09 + 0.07 = 0.16,
+ *         v = 0.000999 + 0.00049 = 0.001489; m/bc1 = 0.842105263, v/bc2 = 0.744872437,
+ *         sqrt 0.863059926; step 0.0975720489 -> 0.802427952
+ *   p[1]: d = 2 - 0.95 = 1.05, m = -0.18 + 0.105 = -0.075, v = 0.003996 + 0.0011025 =
+ *         0.0050985; m/bc1 = -0.394736842, v/bc2 = 2.55052526, sqrt 1.5970364;
+ *         step -0.0247168342 -> -1.87528317
+ * t = 3: bc1 = 0.271, bc2 = 0.002997001
+ *   p[0]: d = -1 + 0.401213976 = -0.598786024, m = 0.144 - 0.0598786024 = 0.0841213976,
+ *         v = 0.001487511 + 0.000358544704 = 0.00184605570; m/bc1 = 0.310411061,
+ *         v/bc2 = 0.615967663, sqrt 0.784836074; step 0.039551069 -> 0.762876883
+ *   p[1]: d = -0.937641583, m = -0.0675 - 0.0937641583 = -0.161264158,
+ *         v = 0.0050934015 + 0.000879171736 = 0.00597257324; m/bc1 = -0.595070695,
+ *         v/bc2 = 1.99284993, sqrt 1.41168337; step -0.0421532692 -> -1.8331299 */
+Test(optim, adam_weight_decay_by_hand)
+{
+    optim_config cfg = {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                        .weight_decay = 0.5};
+    const double want[3][2] = {
+        {0.900000001, -1.9}, {0.802427952, -1.87528317}, {0.762876883, -1.8331299}};
+    run_three_steps(&cfg, want);
+}
+
+/* AdamW: p *= 1 - 0.1 * 0.5 = 0.95, then the Adam step of the raw gradient. The moments never
+ * see p, so the steps u_t are exactly those of adam_by_hand (bias corrections included):
+ *   u1 = [0.099999998, -0.099999999], u2 = [0.0932179615, 0.0366103525],
+ *   u3 = [-0.0206357024, 0.0282999085]
+ *   p1 = [0.95 - 0.099999998, -1.9 + 0.099999999]            = [0.850000002, -1.800000001]
+ *   p2 = [0.8075000019 - 0.0932179615, -1.71000000095 - 0.0366103525]
+ *      = [0.7142820404, -1.74661035345]
+ *   p3 = [0.67856793838 + 0.0206357024, -1.65927983578 - 0.0282999085]
+ *      = [0.69920364078, -1.68757974428] */
+Test(optim, adamw_by_hand)
+{
+    optim_config cfg = {.kind = OPTIM_ADAMW, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                        .weight_decay = 0.5};
+    const double want[3][2] = {{0.850000002, -1.800000001},
+                               {0.7142820404, -1.74661035345},
+                               {0.69920364078, -1.68757974428}};
+    run_three_steps(&cfg, want);
+}
+
+/* AdamW without decay is Adam, bit for bit (the decay mode is chosen outside the loop). */
+Test(optim, adamw_without_decay_is_adam)
+{
+    enum { N = 517, STEPS = 5 };
+    optim_config adam = {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8},
+                 adamw = adam;
+    adamw.kind = OPTIM_ADAMW;
+    static real pa[N], pw[N], g[N];
+    fill_uniform(pa, N, -1, 1, 3, 0);
+    memcpy(pw, pa, sizeof pa);
+    optimizer oa, ow;
+    cr_assert_eq(optimizer_init(&oa, &adam, N), 0, "init adam");
+    cr_assert_eq(optimizer_init(&ow, &adamw, N), 0, "init adamw");
+    for (int t = 0; t < STEPS; t++) {
+        fill_uniform(g, N, -2, 2, 3, 1 + (uint32_t)t);
+        optimizer_step(&oa, pa, g, 1e-2);
+        optimizer_step(&ow, pw, g, 1e-2);
+    }
+    cr_expect(memcmp(pa, pw, sizeof pa) == 0, "adamw with weight decay 0 differs from adam");
+    optimizer_free(&oa);
+    optimizer_free(&ow);
+}
+
 /* eps matters where v is tiny: with g = 1e-6 the first Adam step is
  * 0.1 * 1e-6 / (1e-6 + eps); eps = 1e-6 halves it. */
 Test(optim, adam_eps_enters_denominator)
@@ -99,8 +203,11 @@ Test(optim, adam_eps_enters_denominator)
 Test(optim, moment_buffers_only_when_needed)
 {
     optimizer opt;
-    optim_config sgd = {.kind = OPTIM_SGD}, mom = {.kind = OPTIM_SGD, .momentum = 0.5},
-                 adam = {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8};
+    optim_config sgd = {.kind = OPTIM_SGD, .weight_decay = 0.1},
+                 mom = {.kind = OPTIM_SGD, .momentum = 0.5},
+                 adam = {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8},
+                 adamw = {.kind = OPTIM_ADAMW, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8,
+                          .weight_decay = 0.01};
     cr_assert_eq(optimizer_init(&opt, &sgd, 10), 0, "init sgd");
     cr_expect(opt.m == NULL && opt.v == NULL, "plain sgd allocated moment buffers");
     optimizer_free(&opt);
@@ -110,6 +217,9 @@ Test(optim, moment_buffers_only_when_needed)
     optimizer_free(&opt);
     cr_assert_eq(optimizer_init(&opt, &adam, 10), 0, "init adam");
     cr_expect(opt.m != NULL && opt.v != NULL, "adam: m %p v %p", (void *)opt.m, (void *)opt.v);
+    optimizer_free(&opt);
+    cr_assert_eq(optimizer_init(&opt, &adamw, 10), 0, "init adamw");
+    cr_expect(opt.m != NULL && opt.v != NULL, "adamw: m %p v %p", (void *)opt.m, (void *)opt.v);
     optimizer_free(&opt);
     optimizer_free(&opt); /* freeing twice (a zeroed optimizer) is safe */
 }
@@ -123,6 +233,12 @@ Test(optim, invalid_configs_are_rejected)
         {.kind = OPTIM_ADAM, .beta1 = 1.0, .beta2 = 0.999, .eps = 1e-8},
         {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = -0.5, .eps = 1e-8},
         {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 0},
+        {.kind = OPTIM_ADAMW, .beta1 = 1.5, .beta2 = 0.999, .eps = 1e-8},
+        {.kind = OPTIM_ADAMW, .beta1 = 0.9, .beta2 = 0.999, .eps = -1},
+        {.kind = OPTIM_SGD, .weight_decay = -0.1},
+        {.kind = OPTIM_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = NAN},
+        {.kind = OPTIM_ADAMW, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+         .weight_decay = INFINITY},
         {.kind = (optim_kind)7},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -140,8 +256,13 @@ Test(optim, names_round_trip)
     cr_expect_eq(k, OPTIM_SGD, "sgd parsed as %d", (int)k);
     cr_expect_eq(optim_parse("adam", &k), 0, "parse adam");
     cr_expect_eq(k, OPTIM_ADAM, "adam parsed as %d", (int)k);
+    cr_expect_eq(optim_parse("adamw", &k), 0, "parse adamw");
+    cr_expect_eq(k, OPTIM_ADAMW, "adamw parsed as %d", (int)k);
     cr_expect_str_eq(optim_name(OPTIM_SGD), "sgd", "name of OPTIM_SGD");
     cr_expect_str_eq(optim_name(OPTIM_ADAM), "adam", "name of OPTIM_ADAM");
+    cr_expect_str_eq(optim_name(OPTIM_ADAMW), "adamw", "name of OPTIM_ADAMW");
+    cr_expect(OPTIM_SGD == 0 && OPTIM_ADAM == 1 && OPTIM_ADAMW == 2,
+              "enum values are persisted and must not change");
     cr_expect_eq(optim_parse("adagrad", &k), S2S_EINVAL, "unknown name accepted");
     cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "adagrad") != NULL,
               "error message does not name the input: %s", s2s_errmsg(S2S_EINVAL));
@@ -192,4 +313,13 @@ Test(optim, scale_buffer_multiplies)
     for (int i = 0; i < 5; i++)
         cr_expect_eq(x[i], want[i], "x[%d] = %g, expected %g", i, (double)x[i],
                      (double)want[i]);
+}
+
+Test(optim, weight_decay_error_names_the_field)
+{
+    optimizer opt;
+    optim_config c = {.kind = OPTIM_SGD, .weight_decay = -1};
+    cr_assert_eq(optimizer_init(&opt, &c, 3), S2S_EINVAL, "negative weight decay accepted");
+    cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "weight decay") != NULL,
+              "error message does not name weight decay: %s", s2s_errmsg(S2S_EINVAL));
 }

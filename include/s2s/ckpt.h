@@ -1,0 +1,127 @@
+/* ckpt.h - training checkpoints: everything a killed run needs to continue as if it had never
+ * stopped, in one HDF5 file that is also a parameter file (include/s2s/paramfile.h).
+ *
+ * Layout (docs/formats.md, "Checkpoints"):
+ *   /                      format = "s2s-checkpoint", version = 1, checksum (uint64, below)
+ *   /params/<name>         the parameters, exactly as in a parameter file
+ *   /config                the training options as string attributes (key = option name)
+ *   /optim/exp_avg/<name>     optimizer first moment (SGD momentum buffer), per tensor, when used
+ *   /optim/exp_avg_sq/<name>  Adam second moment, per tensor, when used
+ *   /optim                 attribute step (updates applied)
+ *   /vocab/src, /vocab/tgt one variable-length string per token id
+ *   /state                 one attribute per field of train_progress
+ *   /history               float64 [rows, cols] of validation results, attribute columns
+ * The checksum is hash64 (include/s2s/hash.h) over, in this order: the parameter buffer, the
+ * moments, the train_progress fields and the history, as the reader holds them in memory; a
+ * file whose contents do not reproduce it is rejected (S2S_EFORMAT, "checksum mismatch").
+ *
+ * Writes are atomic as for parameter files (temporary file in the same directory, every HDF5
+ * handle closed, fsync, rename, fsync of the directory): after any failure - disk full, no
+ * permission - the temporary file is removed and every existing file is untouched.
+ *
+ * A run directory holds ckpt-<step, 8 digits>.h5 files (the last `keep` of them are kept) and
+ * best.h5, the checkpoint of the best validation loss so far. */
+#ifndef S2S_CKPT_H
+#define S2S_CKPT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "s2s/batcher.h"
+#include "s2s/params.h"
+
+#define CKPT_FORMAT "s2s-checkpoint"
+#define CKPT_VERSION 1
+
+/* Where training stands after `step` optimizer steps: with the parameters, the optimizer
+ * moments and the configuration, all a resumed run needs (every random draw is keyed by seed
+ * and step, so there is no generator state beyond these counters). */
+typedef struct {
+    int64_t step;            /* optimizer steps completed (skipped steps included) */
+    int64_t epoch, next;     /* training data iterator (batcher_state) */
+    int64_t world_size;      /* ranks of the run that wrote the checkpoint */
+    int64_t skipped;         /* steps skipped for non-finite gradients, in total */
+    int64_t nonfinite_streak;/* consecutive skipped steps up to now */
+    int64_t tokens;          /* target tokens trained on so far */
+    double seconds;          /* training wall time so far */
+    double lr_scale;         /* learning-rate factor of the plateau schedule (1: none yet) */
+    double best_valid;       /* best validation loss so far; +inf before the first */
+    int64_t best_step;       /* step of best_valid; 0 before the first */
+    int64_t bad_evals;       /* validations since the last improvement (early stopping) */
+    double lr_best;          /* plateau schedule state (lr_state of lr_schedule.h): best loss */
+    int64_t lr_bad;          /* and validations without improvement since the last reduction */
+} train_progress;
+
+/* A table of numbers kept with the checkpoint: rows of `cols` doubles. */
+typedef struct {
+    int rows, cols;
+    const char *columns; /* comma-separated column names, e.g. "step,train_loss,valid_loss" */
+    double *data;        /* [rows * cols] */
+} ckpt_history;
+
+/* What ckpt_write stores. Everything is borrowed. */
+typedef struct {
+    const param_table *tab;
+    const real *params;             /* [tab->total] */
+    const real *exp_avg, *exp_avg_sq; /* optimizer moments in the same layout, NULL if unused */
+    int64_t optim_step;
+    const char *const *config;      /* NULL-terminated "key=value" strings (paramfile rules) */
+    const char *const *src_vocab;   /* token text by id */
+    int src_vocab_n;
+    const char *const *tgt_vocab;
+    int tgt_vocab_n;
+    train_progress progress;
+    ckpt_history history;
+} ckpt_contents;
+
+/* Writes the checkpoint atomically to path. S2S_EINVAL for malformed arguments (nothing
+ * written); S2S_EIO when the file cannot be created, written, synced or renamed, with the
+ * path and the cause (strerror / HDF5's message). */
+int ckpt_write(const char *path, const ckpt_contents *c);
+
+/* What ckpt_read fills. The caller provides params (and the moments, if the run uses them)
+ * sized for tab; history is allocated by the reader and freed by ckpt_loaded_free. */
+typedef struct {
+    real *params, *exp_avg, *exp_avg_sq; /* caller's buffers; a NULL moment is not read */
+    int64_t optim_step;
+    int has_exp_avg, has_exp_avg_sq;     /* present in the file */
+    int src_vocab_n, tgt_vocab_n;
+    train_progress progress;
+    ckpt_history history;                /* owned: data and columns */
+} ckpt_loaded;
+
+void ckpt_loaded_free(ckpt_loaded *l); /* frees the owned parts; safe on a zeroed struct */
+
+/* Reads a checkpoint written for tab. Verifies format, version, every tensor's shape and the
+ * checksum. A moment requested (non-NULL buffer) but absent from the file is S2S_EFORMAT
+ * naming it. S2S_EIO: missing or unreadable; S2S_EFORMAT: not HDF5, truncated, wrong format,
+ * shape mismatch or checksum mismatch (the message names the file and the object). */
+int ckpt_read(const char *path, const param_table *tab, ckpt_loaded *out);
+
+/* The /config attributes, as paramfile_read_config (checkpoints are accepted there too). */
+typedef int (*ckpt_config_fn)(const char *key, const char *value, void *ctx);
+int ckpt_read_config(const char *path, ckpt_config_fn fn, void *ctx);
+
+/* Token text of the stored vocabularies: fn(id, text, ctx) for every id of side 0 (source) or
+ * 1 (target), in id order; a negative return stops and is returned. */
+int ckpt_read_vocab(const char *path, int side, int (*fn)(int id, const char *text, void *ctx),
+                    void *ctx);
+
+/* Opens the file and checks format, version and checksum without a parameter table (the
+ * tensors are hashed as stored). 0 if valid. */
+int ckpt_verify(const char *path);
+
+/* "DIR/ckpt-%08lld.h5" and "DIR/best.h5". S2S_ERANGE if it does not fit. */
+int ckpt_step_path(char *buf, size_t size, const char *dir, int64_t step);
+int ckpt_best_path(char *buf, size_t size, const char *dir);
+
+/* The newest checkpoint of dir that passes ckpt_verify, into buf. Each newer one that fails
+ * is reported on `log` (if non-NULL) as one line with the file and the reason, and skipped.
+ * S2S_EIO if dir cannot be listed; S2S_EINVAL "no valid checkpoint in DIR" if there is none. */
+int ckpt_find_latest(const char *dir, char *buf, size_t size, FILE *log);
+
+/* Removes the ckpt-*.h5 files of dir except the newest `keep` (>= 1); best.h5 is never
+ * removed. Files that cannot be removed are reported on log and skipped (not an error). */
+int ckpt_prune(const char *dir, int keep, FILE *log);
+
+#endif

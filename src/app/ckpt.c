@@ -1,0 +1,853 @@
+/* ckpt.c - training checkpoints (layout and guarantees in include/s2s/ckpt.h; the checksum
+ * is defined in docs/formats.md, "Checkpoints").
+ *
+ * A checkpoint is a parameter file with more groups, so /params, the moment groups and /config
+ * are written and read by paramfile.c's group functions (src/app/paramfile_io.h), and the file
+ * is assembled in memory and put on disk atomically by paramfile_write_image, which keeps HDF5
+ * away from disk errors it cannot recover from. Datasets use HDF5's default contiguous layout
+ * without filters: the parameters and moments are copied, never compressed or chunked.
+ *
+ * The checksum is computed from the caller's buffers when writing and from what was read when
+ * reading. Its pieces are cut the same way everywhere (hash64 depends on the cut): one piece
+ * per tensor in the order /params (and each moment group) was created, which is the writer's
+ * table order, then one 120-byte piece of counters, then the history. ckpt_read hashes its
+ * buffers in the file's order, so it agrees with ckpt_verify, which hashes the tensors as
+ * stored and needs no table. Every function keeps HDF5 ids in locals initialized to -1 and
+ * closes whatever is open on its single exit path. */
+#include "s2s/ckpt.h"
+
+#include "paramfile_io.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <hdf5.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "s2s/h5util.h"
+#include "s2s/hash.h"
+#include "s2s/status.h"
+
+/* The checksum hashes tensors straight from the caller's buffers and counters straight from
+ * memory, which are the stored bytes (float32, int64, double, little-endian) only on such a
+ * host; the library is built in float (src/app is not part of the double build). */
+_Static_assert(sizeof(real) == 4, "checkpoints hash parameters as float32");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checksums assume a little-endian host");
+
+/* The fields of train_progress as /state attributes, in declaration order (the checksum's). */
+typedef struct {
+    const char *name;
+    size_t offset;
+    bool is_double;
+} ckpt_field;
+
+static const ckpt_field CKPT_FIELDS[] = {
+    {"step", offsetof(train_progress, step), false},
+    {"epoch", offsetof(train_progress, epoch), false},
+    {"next", offsetof(train_progress, next), false},
+    {"world_size", offsetof(train_progress, world_size), false},
+    {"skipped", offsetof(train_progress, skipped), false},
+    {"nonfinite_streak", offsetof(train_progress, nonfinite_streak), false},
+    {"tokens", offsetof(train_progress, tokens), false},
+    {"seconds", offsetof(train_progress, seconds), true},
+    {"lr_scale", offsetof(train_progress, lr_scale), true},
+    {"best_valid", offsetof(train_progress, best_valid), true},
+    {"best_step", offsetof(train_progress, best_step), false},
+    {"bad_evals", offsetof(train_progress, bad_evals), false},
+    {"lr_best", offsetof(train_progress, lr_best), true},
+    {"lr_bad", offsetof(train_progress, lr_bad), false},
+};
+#define CKPT_NFIELDS ((int)(sizeof CKPT_FIELDS / sizeof CKPT_FIELDS[0]))
+/* Every field is 8 bytes without padding: a field added to train_progress but not to the table
+ * above fails here, instead of being silently left out of checkpoints. */
+_Static_assert(sizeof(train_progress) == 8 * (sizeof CKPT_FIELDS / sizeof CKPT_FIELDS[0]),
+               "CKPT_FIELDS must list every field of train_progress");
+
+/* The moment groups, in checksum order, with the name a caller knows them by. */
+static const char *const CKPT_MOMENT[2] = {"optim/exp_avg", "optim/exp_avg_sq"};
+
+/* ---- checksum ------------------------------------------------------------------------------ */
+
+/* The optimizer step, then every train_progress field in declaration order, each as 8 bytes
+ * (int64 or IEEE double, little-endian): one piece of 8 * (1 + CKPT_NFIELDS) bytes. */
+static uint64_t ckpt_hash_counters(uint64_t h, int64_t optim_step, const train_progress *p)
+{
+    unsigned char buf[8 * (1 + CKPT_NFIELDS)];
+    memcpy(buf, &optim_step, 8);
+    for (int i = 0; i < CKPT_NFIELDS; i++)
+        memcpy(buf + 8 * (i + 1), (const char *)p + CKPT_FIELDS[i].offset, 8);
+    return hash64(h, buf, sizeof buf);
+}
+
+/* rows and cols as two int64 (one piece), the float64 values (one piece), the column names
+ * without their terminating NUL (one piece). */
+static uint64_t ckpt_hash_history(uint64_t h, const ckpt_history *hist)
+{
+    int64_t dims[2] = {hist->rows, hist->cols};
+    size_t n = (size_t)hist->rows * (size_t)hist->cols;
+    const char *columns = hist->columns ? hist->columns : "";
+    h = hash64(h, dims, sizeof dims);
+    h = hash64(h, n ? (const void *)hist->data : "", n * sizeof(double));
+    return hash64(h, columns, strlen(columns));
+}
+
+/* The tensors of tab from buf, one piece each in table order: what the writer creates. */
+static uint64_t ckpt_hash_table(uint64_t h, const param_table *tab, const real *buf)
+{
+    for (int i = 0; i < tab->n; i++)
+        h = hash64(h, buf + tab->t[i].offset, tab->t[i].size * sizeof(float));
+    return h;
+}
+
+/* The tensors of group gpath, one piece each in the group's creation order: from buf (tab's
+ * layout) when tab is given, else read as stored (float32 little-endian). */
+static int ckpt_hash_group(hid_t file, const char *path, const char *gpath, const param_table *tab,
+                           const real *buf, uint64_t *h)
+{
+    hid_t group = -1, dset = -1, space = -1, type = -1;
+    unsigned char *data = NULL;
+    int rc = 0;
+    H5G_info_t info;
+    if ((group = H5Gopen2(file, gpath, H5P_DEFAULT)) < 0 || H5Gget_info(group, &info) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: cannot open or list group /%s", path, gpath);
+        goto done;
+    }
+    for (hsize_t i = 0; i < info.nlinks; i++) {
+        char name[256];
+        if (paramfile_link_name(group, i, name, sizeof name) < 0) {
+            rc = h5u_fail(S2S_EFORMAT, "%s: cannot read the name of entry %llu of /%s", path,
+                          (unsigned long long)i, gpath);
+            goto done;
+        }
+        if (tab) {
+            int j = param_table_find(tab, name);
+            if (j < 0) { /* the readers have checked the group against tab already */
+                rc = s2s_fail(S2S_EFORMAT, "%s: '/%s/%s' is not a tensor of this model", path,
+                              gpath, name);
+                goto done;
+            }
+            *h = hash64(*h, buf + tab->t[j].offset, tab->t[j].size * sizeof(float));
+            continue;
+        }
+        hssize_t npoints;
+        if ((dset = H5Dopen2(group, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0 ||
+            (type = H5Dget_type(dset)) < 0 || (npoints = H5Sget_simple_extent_npoints(space)) < 0) {
+            rc = h5u_fail(S2S_EFORMAT, "%s: '/%s/%s' is not a readable dataset", path, gpath, name);
+            goto done;
+        }
+        if (H5Tget_class(type) != H5T_FLOAT) {
+            rc = s2s_fail(S2S_EFORMAT, "%s: tensor '/%s/%s' is not floating-point", path, gpath,
+                          name);
+            goto done;
+        }
+        size_t bytes = (size_t)npoints * sizeof(float);
+        if (!(data = malloc(bytes ? bytes : 1))) {
+            rc = s2s_fail(S2S_ENOMEM, "%s: out of memory reading '/%s/%s' (%zu bytes)", path, gpath,
+                          name, bytes);
+            goto done;
+        }
+        if (npoints > 0 && H5Dread(dset, H5T_IEEE_F32LE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+            rc = h5u_fail(S2S_EFORMAT, "%s: cannot read tensor '/%s/%s' (truncated file?)", path,
+                          gpath, name);
+            goto done;
+        }
+        *h = hash64(*h, data, bytes);
+        free(data);
+        data = NULL;
+        H5Tclose(type);
+        H5Sclose(space);
+        H5Dclose(dset);
+        type = space = dset = -1;
+    }
+done:
+    free(data);
+    if (type >= 0)
+        H5Tclose(type);
+    if (space >= 0)
+        H5Sclose(space);
+    if (dset >= 0)
+        H5Dclose(dset);
+    if (group >= 0)
+        H5Gclose(group);
+    return rc;
+}
+
+/* ---- small attribute helpers --------------------------------------------------------------- */
+
+static herr_t ckpt_write_num_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
+                                  const void *value)
+{
+    hid_t space = -1, attr = -1;
+    herr_t st = -1;
+    if ((space = H5Screate(H5S_SCALAR)) < 0 ||
+        (attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto done;
+    st = H5Awrite(attr, mem_type, value);
+done:
+    if (attr >= 0 && H5Aclose(attr) < 0)
+        st = -1;
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* A scalar attribute of class cls (H5T_INTEGER, H5T_FLOAT) read as mem_type; 0 or -1. */
+static int ckpt_read_num_attr(hid_t obj, const char *name, H5T_class_t cls, hid_t mem_type,
+                              void *value)
+{
+    hid_t attr = -1, type = -1, space = -1;
+    int rc = -1;
+    if (H5Aexists(obj, name) <= 0 || (attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 ||
+        (type = H5Aget_type(attr)) < 0 || H5Tget_class(type) != cls ||
+        (space = H5Aget_space(attr)) < 0 || H5Sget_simple_extent_npoints(space) != 1 ||
+        H5Aread(attr, mem_type, value) < 0)
+        goto done;
+    rc = 0;
+done:
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    if (attr >= 0)
+        H5Aclose(attr);
+    return rc;
+}
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+/* Comma-separated names in columns (an empty string has none). */
+static int ckpt_count_columns(const char *columns)
+{
+    if (!columns || !columns[0])
+        return 0;
+    int n = 1;
+    for (const char *c = columns; *c; c++)
+        n += *c == ',';
+    return n;
+}
+
+static int ckpt_check_vocab(const char *path, const char *side, const char *const *vocab, int n)
+{
+    if (n < 0 || (n > 0 && !vocab))
+        return s2s_fail(S2S_EINVAL, "%s: %s vocabulary of %d tokens without token texts", path,
+                        side, n);
+    for (int i = 0; i < n; i++)
+        if (!vocab[i])
+            return s2s_fail(S2S_EINVAL, "%s: %s vocabulary: token %d has no text", path, side, i);
+    return 0;
+}
+
+/* Everything ckpt_write can reject before creating anything. */
+static int ckpt_check_contents(const char *path, const ckpt_contents *c)
+{
+    int rc;
+    if (!path || !c || !c->tab || !c->params)
+        return s2s_fail(S2S_EINVAL,
+                        "%s: checkpoint without a path, parameter table or "
+                        "parameters",
+                        path ? path : "(no path)");
+    if ((rc = paramfile_check_config(path, c->config)) < 0 ||
+        (rc = ckpt_check_vocab(path, "source", c->src_vocab, c->src_vocab_n)) < 0 ||
+        (rc = ckpt_check_vocab(path, "target", c->tgt_vocab, c->tgt_vocab_n)) < 0)
+        return rc;
+    const ckpt_history *hist = &c->history;
+    if (hist->rows < 0 || hist->cols < 0 || (hist->rows > 0 && hist->cols > 0 && !hist->data))
+        return s2s_fail(S2S_EINVAL, "%s: history of %d x %d values without data", path, hist->rows,
+                        hist->cols);
+    int named = ckpt_count_columns(hist->columns);
+    if (named != hist->cols)
+        return s2s_fail(S2S_EINVAL, "%s: history has %d columns but %d column names (\"%s\")", path,
+                        hist->cols, named, hist->columns ? hist->columns : "");
+    return 0;
+}
+
+typedef struct {
+    const char *path;
+    const ckpt_contents *c;
+    uint64_t checksum;
+} ckpt_writer;
+
+static int ckpt_write_vocab(hid_t group, const char *path, const char *name,
+                            const char *const *vocab, int n)
+{
+    hid_t type = -1, space = -1, dset = -1;
+    hsize_t dims[1] = {(hsize_t)n};
+    int rc = 0;
+    if ((type = h5u_string_type()) < 0 || (space = H5Screate_simple(1, dims, NULL)) < 0 ||
+        (dset = H5Dcreate2(group, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        (n > 0 && H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, vocab) < 0))
+        rc = h5u_fail(S2S_EIO, "%s: cannot write the vocabulary /vocab/%s", path, name);
+    if (dset >= 0 && H5Dclose(dset) < 0 && rc == 0)
+        rc = h5u_fail(S2S_EIO, "%s: cannot write the vocabulary /vocab/%s", path, name);
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    return rc;
+}
+
+static int ckpt_write_history(hid_t file, const char *path, const ckpt_history *hist)
+{
+    hid_t space = -1, dset = -1;
+    hsize_t dims[2] = {(hsize_t)hist->rows, (hsize_t)hist->cols};
+    int rc = 0;
+    if ((space = H5Screate_simple(2, dims, NULL)) < 0 ||
+        (dset = H5Dcreate2(file, "history", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                           H5P_DEFAULT)) < 0 ||
+        (dims[0] * dims[1] > 0 &&
+         H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, hist->data) < 0) ||
+        h5u_write_string_attr(dset, "columns", hist->columns ? hist->columns : "") < 0)
+        rc = h5u_fail(S2S_EIO, "%s: cannot write /history", path);
+    if (dset >= 0 && H5Dclose(dset) < 0 && rc == 0)
+        rc = h5u_fail(S2S_EIO, "%s: cannot write /history", path);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc;
+}
+
+/* The whole checkpoint, into the in-memory file of paramfile_write_image. */
+static int ckpt_build(hid_t file, void *ctx)
+{
+    const ckpt_writer *w = ctx;
+    const ckpt_contents *c = w->c;
+    const char *path = w->path;
+    const real *moment[2] = {c->exp_avg, c->exp_avg_sq};
+    hid_t group = -1;
+    int rc;
+    if (h5u_write_string_attr(file, "format", CKPT_FORMAT) < 0 ||
+        h5u_write_int_attr(file, "version", H5T_STD_I32LE, CKPT_VERSION) < 0 ||
+        ckpt_write_num_attr(file, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &w->checksum) < 0)
+        return h5u_fail(S2S_EIO, "%s: cannot write the format attributes", path);
+    if ((rc = paramfile_write_tensors(file, path, "params", c->tab, c->params)) < 0 ||
+        (rc = paramfile_write_config(file, path, c->config)) < 0)
+        return rc;
+
+    if ((group = H5Gcreate2(file, "optim", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        ckpt_write_num_attr(group, "step", H5T_STD_I64LE, H5T_NATIVE_INT64, &c->optim_step) < 0) {
+        rc = h5u_fail(S2S_EIO, "%s: cannot write /optim", path);
+        goto done;
+    }
+    H5Gclose(group);
+    group = -1;
+    for (int k = 0; k < 2; k++)
+        if (moment[k] &&
+            (rc = paramfile_write_tensors(file, path, CKPT_MOMENT[k], c->tab, moment[k])) < 0)
+            goto done;
+
+    if ((group = H5Gcreate2(file, "vocab", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+        rc = h5u_fail(S2S_EIO, "%s: cannot create group /vocab", path);
+        goto done;
+    }
+    if ((rc = ckpt_write_vocab(group, path, "src", c->src_vocab, c->src_vocab_n)) < 0 ||
+        (rc = ckpt_write_vocab(group, path, "tgt", c->tgt_vocab, c->tgt_vocab_n)) < 0)
+        goto done;
+    H5Gclose(group);
+    group = -1;
+
+    if ((group = H5Gcreate2(file, "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+        rc = h5u_fail(S2S_EIO, "%s: cannot create group /state", path);
+        goto done;
+    }
+    for (int i = 0; i < CKPT_NFIELDS; i++) {
+        const ckpt_field *f = &CKPT_FIELDS[i];
+        const void *value = (const char *)&c->progress + f->offset;
+        if (ckpt_write_num_attr(group, f->name, f->is_double ? H5T_IEEE_F64LE : H5T_STD_I64LE,
+                                f->is_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, value) < 0) {
+            rc = h5u_fail(S2S_EIO, "%s: cannot write attribute '/state/%s'", path, f->name);
+            goto done;
+        }
+    }
+    rc = ckpt_write_history(file, path, &c->history);
+done:
+    if (group >= 0)
+        H5Gclose(group);
+    return rc;
+}
+
+int ckpt_write(const char *path, const ckpt_contents *c)
+{
+    int rc = ckpt_check_contents(path, c);
+    if (rc < 0)
+        return rc;
+    const real *moment[2] = {c->exp_avg, c->exp_avg_sq};
+    ckpt_writer w = {.path = path, .c = c};
+    uint64_t h = ckpt_hash_table(HASH64_INIT, c->tab, c->params);
+    size_t tensors = 1;
+    for (int k = 0; k < 2; k++)
+        if (moment[k]) {
+            h = ckpt_hash_table(h, c->tab, moment[k]);
+            tensors++;
+        }
+    h = ckpt_hash_counters(h, c->optim_step, &c->progress);
+    w.checksum = ckpt_hash_history(h, &c->history);
+
+    /* The size of the file, roughly, so that the in-memory image grows once. */
+    size_t payload = tensors * param_table_count(c->tab) * 4 +
+                     (size_t)c->history.rows * (size_t)c->history.cols * 8;
+    for (int i = 0; i < c->src_vocab_n; i++)
+        payload += strlen(c->src_vocab[i]) + 32;
+    for (int i = 0; i < c->tgt_vocab_n; i++)
+        payload += strlen(c->tgt_vocab[i]) + 32;
+    return paramfile_write_image(path, payload, ckpt_build, &w);
+}
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+void ckpt_loaded_free(ckpt_loaded *l)
+{
+    if (!l)
+        return;
+    free(l->history.data);
+    free((char *)l->history.columns);
+    l->history.data = NULL;
+    l->history.columns = NULL;
+    l->history.rows = l->history.cols = 0;
+}
+
+static int ckpt_open(const char *path, hid_t *file)
+{
+    long long version = 0;
+    int rc = h5u_open(path, "checkpoint", CKPT_FORMAT, file, &version);
+    if (rc == 0 && version != CKPT_VERSION) {
+        H5Fclose(*file);
+        *file = -1;
+        rc = s2s_fail(S2S_EFORMAT, "%s: checkpoint version %lld, but this program reads version %d",
+                      path, version, CKPT_VERSION);
+    }
+    return rc;
+}
+
+static bool ckpt_has_link(hid_t file, const char *gpath)
+{
+    /* H5Lexists needs every intermediate group to exist. */
+    const char *slash = strchr(gpath, '/');
+    if (slash) {
+        char parent[64];
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - gpath), gpath);
+        if (H5Lexists(file, parent, H5P_DEFAULT) <= 0)
+            return false;
+    }
+    return H5Lexists(file, gpath, H5P_DEFAULT) > 0;
+}
+
+/* /history into hist (allocated; the caller frees it on error too). */
+static int ckpt_read_history(hid_t file, const char *path, ckpt_history *hist)
+{
+    hid_t dset = -1, space = -1, type = -1, attr = -1;
+    int rc = 0;
+    hsize_t dims[2];
+    bool is_string = false;
+    if (H5Lexists(file, "history", H5P_DEFAULT) <= 0 ||
+        (dset = H5Dopen2(file, "history", H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0 ||
+        (type = H5Dget_type(dset)) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: no readable dataset /history", path);
+        goto done;
+    }
+    if (H5Sget_simple_extent_ndims(space) != 2 ||
+        H5Sget_simple_extent_dims(space, dims, NULL) < 0 || H5Tget_class(type) != H5T_FLOAT ||
+        dims[0] > (1u << 30) || dims[1] > (1u << 20)) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: /history is not a [rows, cols] floating-point table", path);
+        goto done;
+    }
+    size_t n = (size_t)(dims[0] * dims[1]);
+    if (n > 0 && !(hist->data = malloc(n * sizeof(double)))) {
+        rc = s2s_fail(S2S_ENOMEM, "%s: out of memory reading /history", path);
+        goto done;
+    }
+    if (n > 0 && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, hist->data) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: cannot read /history (truncated file?)", path);
+        goto done;
+    }
+    hist->rows = (int)dims[0];
+    hist->cols = (int)dims[1];
+    if (H5Aexists(dset, "columns") <= 0 || (attr = H5Aopen(dset, "columns", H5P_DEFAULT)) < 0 ||
+        !(hist->columns = h5u_read_string_attr(attr, &is_string))) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: /history has no string attribute 'columns'", path);
+        goto done;
+    }
+done:
+    if (attr >= 0)
+        H5Aclose(attr);
+    if (type >= 0)
+        H5Tclose(type);
+    if (space >= 0)
+        H5Sclose(space);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return rc;
+}
+
+/* What ckpt_read and ckpt_verify both read besides the tensors: the stored checksum, which
+ * moment groups exist, the optimizer step, the progress fields and the history. */
+typedef struct {
+    uint64_t checksum;
+    bool has_moment[2];
+    int64_t optim_step;
+    train_progress progress;
+} ckpt_meta;
+
+static int ckpt_read_meta(hid_t file, const char *path, ckpt_meta *m, ckpt_history *hist)
+{
+    hid_t group = -1;
+    int rc = 0;
+    if (ckpt_read_num_attr(file, "checksum", H5T_INTEGER, H5T_NATIVE_UINT64, &m->checksum) < 0)
+        return s2s_fail(S2S_EFORMAT, "%s: no integer attribute 'checksum'", path);
+    if (H5Lexists(file, "params", H5P_DEFAULT) <= 0)
+        return s2s_fail(S2S_EFORMAT, "%s: no group /params", path);
+    if (H5Lexists(file, "optim", H5P_DEFAULT) <= 0 ||
+        (group = H5Gopen2(file, "optim", H5P_DEFAULT)) < 0 ||
+        ckpt_read_num_attr(group, "step", H5T_INTEGER, H5T_NATIVE_INT64, &m->optim_step) < 0) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: no group /optim with an integer attribute 'step'", path);
+        goto done;
+    }
+    H5Gclose(group);
+    group = -1;
+    for (int k = 0; k < 2; k++)
+        m->has_moment[k] = ckpt_has_link(file, CKPT_MOMENT[k]);
+    if (H5Lexists(file, "state", H5P_DEFAULT) <= 0 ||
+        (group = H5Gopen2(file, "state", H5P_DEFAULT)) < 0) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: no group /state", path);
+        goto done;
+    }
+    for (int i = 0; i < CKPT_NFIELDS; i++) {
+        const ckpt_field *f = &CKPT_FIELDS[i];
+        void *value = (char *)&m->progress + f->offset;
+        if (ckpt_read_num_attr(group, f->name, f->is_double ? H5T_FLOAT : H5T_INTEGER,
+                               f->is_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, value) < 0) {
+            rc = s2s_fail(S2S_EFORMAT, "%s: no %s attribute '/state/%s'", path,
+                          f->is_double ? "floating-point" : "integer", f->name);
+            goto done;
+        }
+    }
+    rc = ckpt_read_history(file, path, hist);
+done:
+    if (group >= 0)
+        H5Gclose(group);
+    return rc;
+}
+
+static int ckpt_compare(const char *path, uint64_t stored, uint64_t computed)
+{
+    if (stored == computed)
+        return 0;
+    return s2s_fail(S2S_EFORMAT,
+                    "%s: checksum mismatch (stored %016" PRIx64 ", contents give %016" PRIx64
+                    "): the file was changed or damaged after it was written",
+                    path, stored, computed);
+}
+
+static int ckpt_vocab_size(hid_t file, const char *path, const char *name, int *n)
+{
+    char link[16];
+    hid_t dset = -1, space = -1;
+    hsize_t dims[1];
+    int rc = 0;
+    snprintf(link, sizeof link, "vocab/%s", name);
+    if (!ckpt_has_link(file, link) || (dset = H5Dopen2(file, link, H5P_DEFAULT)) < 0 ||
+        (space = H5Dget_space(dset)) < 0 || H5Sget_simple_extent_ndims(space) != 1 ||
+        H5Sget_simple_extent_dims(space, dims, NULL) < 0 || dims[0] > (hsize_t)INT32_MAX)
+        rc = s2s_fail(S2S_EFORMAT, "%s: no one-dimensional dataset /vocab/%s", path, name);
+    else
+        *n = (int)dims[0];
+    if (space >= 0)
+        H5Sclose(space);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return rc;
+}
+
+int ckpt_read(const char *path, const param_table *tab, ckpt_loaded *out)
+{
+    hid_t file = -1;
+    real *moment[2] = {out->exp_avg, out->exp_avg_sq};
+    ckpt_meta m = {0};
+    ckpt_history hist = {0};
+    int rc = ckpt_open(path, &file);
+    if (rc < 0)
+        return rc;
+    if ((rc = ckpt_read_meta(file, path, &m, &hist)) < 0)
+        goto fail;
+    bool missing[2] = {moment[0] && !m.has_moment[0], moment[1] && !m.has_moment[1]};
+    if (missing[0] || missing[1]) {
+        rc = s2s_fail(
+            S2S_EFORMAT,
+            "%s: the optimizer state %s%s%s %s requested but not in the checkpoint "
+            "(written by a run with another optimizer?)",
+            path, missing[0] ? "/optim/exp_avg" : "", missing[0] && missing[1] ? " and " : "",
+            missing[1] ? "/optim/exp_avg_sq" : "", missing[0] && missing[1] ? "are" : "is");
+        goto fail;
+    }
+    if ((rc = paramfile_read_tensors(file, path, "params", tab, out->params)) < 0)
+        goto fail;
+    for (int k = 0; k < 2; k++)
+        if (moment[k] &&
+            (rc = paramfile_read_tensors(file, path, CKPT_MOMENT[k], tab, moment[k])) < 0)
+            goto fail;
+    if ((rc = ckpt_vocab_size(file, path, "src", &out->src_vocab_n)) < 0 ||
+        (rc = ckpt_vocab_size(file, path, "tgt", &out->tgt_vocab_n)) < 0)
+        goto fail;
+
+    /* A moment the caller did not ask for is still part of the checksum: hashed as stored. */
+    uint64_t h = HASH64_INIT;
+    if ((rc = ckpt_hash_group(file, path, "params", tab, out->params, &h)) < 0)
+        goto fail;
+    for (int k = 0; k < 2; k++)
+        if (m.has_moment[k] && (rc = ckpt_hash_group(file, path, CKPT_MOMENT[k],
+                                                     moment[k] ? tab : NULL, moment[k], &h)) < 0)
+            goto fail;
+    h = ckpt_hash_counters(h, m.optim_step, &m.progress);
+    h = ckpt_hash_history(h, &hist);
+    if ((rc = ckpt_compare(path, m.checksum, h)) < 0)
+        goto fail;
+
+    out->optim_step = m.optim_step;
+    out->has_exp_avg = m.has_moment[0];
+    out->has_exp_avg_sq = m.has_moment[1];
+    out->progress = m.progress;
+    out->history = hist;
+    H5Fclose(file);
+    return 0;
+fail:
+    free(hist.data);
+    free((char *)hist.columns);
+    H5Fclose(file);
+    return rc;
+}
+
+int ckpt_verify(const char *path)
+{
+    hid_t file = -1;
+    ckpt_meta m = {0};
+    ckpt_history hist = {0};
+    uint64_t h = HASH64_INIT;
+    int rc = ckpt_open(path, &file);
+    if (rc < 0)
+        return rc;
+    if ((rc = ckpt_read_meta(file, path, &m, &hist)) < 0 ||
+        (rc = ckpt_hash_group(file, path, "params", NULL, NULL, &h)) < 0)
+        goto done;
+    for (int k = 0; k < 2; k++)
+        if (m.has_moment[k] &&
+            (rc = ckpt_hash_group(file, path, CKPT_MOMENT[k], NULL, NULL, &h)) < 0)
+            goto done;
+    h = ckpt_hash_counters(h, m.optim_step, &m.progress);
+    h = ckpt_hash_history(h, &hist);
+    rc = ckpt_compare(path, m.checksum, h);
+done:
+    free(hist.data);
+    free((char *)hist.columns);
+    H5Fclose(file);
+    return rc;
+}
+
+int ckpt_read_config(const char *path, ckpt_config_fn fn, void *ctx)
+{
+    hid_t file = -1;
+    int rc = ckpt_open(path, &file);
+    if (rc < 0)
+        return rc;
+    rc = paramfile_read_group_config(file, path, fn, ctx);
+    H5Fclose(file);
+    return rc;
+}
+
+int ckpt_read_vocab(const char *path, int side, int (*fn)(int id, const char *text, void *ctx),
+                    void *ctx)
+{
+    const char *name = side == 0 ? "src" : "tgt";
+    hid_t file = -1, dset = -1, ftype = -1, mtype = -1, space = -1;
+    char **text = NULL;
+    int n = 0, rc;
+    if (side != 0 && side != 1)
+        return s2s_fail(S2S_EINVAL, "%s: vocabulary side %d (expected 0 or 1)", path, side);
+    if ((rc = ckpt_open(path, &file)) < 0)
+        return rc;
+    if ((rc = ckpt_vocab_size(file, path, name, &n)) < 0)
+        goto done;
+    char link[16];
+    snprintf(link, sizeof link, "vocab/%s", name);
+    if ((dset = H5Dopen2(file, link, H5P_DEFAULT)) < 0 || (ftype = H5Dget_type(dset)) < 0 ||
+        (space = H5Dget_space(dset)) < 0 || H5Tget_class(ftype) != H5T_STRING ||
+        H5Tis_variable_str(ftype) <= 0 || (mtype = h5u_string_type()) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: /vocab/%s is not a list of variable-length strings", path,
+                      name);
+        goto done;
+    }
+    if (n > 0 && !(text = calloc((size_t)n, sizeof *text))) {
+        rc = s2s_fail(S2S_ENOMEM, "%s: out of memory reading /vocab/%s", path, name);
+        goto done;
+    }
+    if (n > 0 && H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: cannot read /vocab/%s (truncated file?)", path, name);
+        free(text);
+        text = NULL;
+        goto done;
+    }
+    for (int i = 0; i < n && rc >= 0; i++) {
+        int r = fn(i, text[i] ? text[i] : "", ctx);
+        if (r < 0)
+            rc = r;
+    }
+    rc = rc < 0 ? rc : 0;
+done:
+    if (text) {
+        H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, text);
+        free(text);
+    }
+    if (mtype >= 0)
+        H5Tclose(mtype);
+    if (space >= 0)
+        H5Sclose(space);
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    if (dset >= 0)
+        H5Dclose(dset);
+    H5Fclose(file);
+    return rc;
+}
+
+/* ---- run directories ----------------------------------------------------------------------- */
+
+int ckpt_step_path(char *buf, size_t size, const char *dir, int64_t step)
+{
+    if (step < 0)
+        return s2s_fail(S2S_EINVAL, "%s: checkpoint of negative step %" PRId64, dir, step);
+    int n = snprintf(buf, size, "%s/ckpt-%08" PRId64 ".h5", dir, step);
+    if (n < 0 || (size_t)n >= size)
+        return s2s_fail(S2S_ERANGE, "%s: checkpoint path longer than %zu characters", dir,
+                        size ? size - 1 : 0);
+    return 0;
+}
+
+int ckpt_best_path(char *buf, size_t size, const char *dir)
+{
+    int n = snprintf(buf, size, "%s/best.h5", dir);
+    if (n < 0 || (size_t)n >= size)
+        return s2s_fail(S2S_ERANGE, "%s: checkpoint path longer than %zu characters", dir,
+                        size ? size - 1 : 0);
+    return 0;
+}
+
+typedef struct {
+    int64_t step;
+    char *path;
+} ckpt_entry;
+
+static void ckpt_entries_free(ckpt_entry *e, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(e[i].path);
+    free(e);
+}
+
+static int ckpt_entry_newer_first(const void *a, const void *b)
+{
+    const ckpt_entry *x = a, *y = b;
+    return x->step > y->step ? -1 : x->step < y->step ? 1 : strcmp(x->path, y->path);
+}
+
+/* The step of a name "ckpt-<digits>.h5", or -1 for anything else (best.h5, temporaries
+ * "ckpt-....h5.tmp.*" of writes in progress, other files). */
+static int64_t ckpt_name_step(const char *name)
+{
+    if (strncmp(name, "ckpt-", 5) != 0)
+        return -1;
+    const char *d = name + 5;
+    size_t digits = strspn(d, "0123456789");
+    if (digits == 0 || digits > 18 || strcmp(d + digits, ".h5") != 0)
+        return -1;
+    return strtoll(d, NULL, 10);
+}
+
+/* The checkpoints of dir, newest first, as paths "dir/name". */
+static int ckpt_list(const char *dir, ckpt_entry **out, int *count)
+{
+    DIR *d = opendir(dir);
+    ckpt_entry *e = NULL;
+    int n = 0, cap = 0, rc = 0;
+    *out = NULL;
+    *count = 0;
+    if (!d)
+        return s2s_fail(S2S_EIO, "%s: cannot list the checkpoint directory: %s", dir,
+                        strerror(errno));
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int64_t step = ckpt_name_step(de->d_name);
+        if (step < 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            ckpt_entry *grown = realloc(e, (size_t)cap * sizeof *e);
+            if (!grown) {
+                rc = s2s_fail(S2S_ENOMEM, "%s: out of memory listing checkpoints", dir);
+                goto fail;
+            }
+            e = grown;
+        }
+        size_t len = strlen(dir) + strlen(de->d_name) + 2;
+        if (!(e[n].path = malloc(len))) {
+            rc = s2s_fail(S2S_ENOMEM, "%s: out of memory listing checkpoints", dir);
+            goto fail;
+        }
+        snprintf(e[n].path, len, "%s/%s", dir, de->d_name);
+        e[n++].step = step;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(e, (size_t)n, sizeof *e, ckpt_entry_newer_first);
+    *out = e;
+    *count = n;
+    return 0;
+fail:
+    closedir(d);
+    ckpt_entries_free(e, n);
+    return rc;
+}
+
+int ckpt_find_latest(const char *dir, char *buf, size_t size, FILE *log)
+{
+    ckpt_entry *e;
+    int n, rc = ckpt_list(dir, &e, &n);
+    if (rc < 0)
+        return rc;
+    rc = s2s_fail(S2S_EINVAL, "no valid checkpoint in %s", dir);
+    for (int i = 0; i < n; i++) {
+        int st = ckpt_verify(e[i].path);
+        if (st < 0) {
+            if (log)
+                fprintf(log, "s2s: skipping checkpoint %s: %s\n", e[i].path, s2s_errmsg(st));
+            continue;
+        }
+        if (strlen(e[i].path) >= size)
+            rc = s2s_fail(S2S_ERANGE, "%s: checkpoint path longer than %zu characters", e[i].path,
+                          size ? size - 1 : 0);
+        else {
+            memcpy(buf, e[i].path, strlen(e[i].path) + 1);
+            rc = 0;
+        }
+        break;
+    }
+    if (rc == S2S_EINVAL) /* the verifications since have replaced the message */
+        rc = s2s_fail(S2S_EINVAL, "no valid checkpoint in %s", dir);
+    ckpt_entries_free(e, n);
+    return rc;
+}
+
+int ckpt_prune(const char *dir, int keep, FILE *log)
+{
+    if (keep < 1)
+        return s2s_fail(S2S_EINVAL, "%s: keeping %d checkpoints (at least 1 is needed)", dir, keep);
+    ckpt_entry *e;
+    int n, rc = ckpt_list(dir, &e, &n);
+    if (rc < 0)
+        return rc;
+    for (int i = keep; i < n; i++)
+        if (unlink(e[i].path) != 0 && log)
+            fprintf(log, "s2s: cannot remove checkpoint %s: %s\n", e[i].path, strerror(errno));
+    ckpt_entries_free(e, n);
+    return 0;
+}
