@@ -29,7 +29,11 @@ herr_t h5u_write_int_attr(hid_t obj, const char *name, hid_t file_type, long lon
  * NULL with *is_string = false when the attribute is not a single string. */
 char *h5u_read_string_attr(hid_t attr, bool *is_string);
 
-/* The attribute name of obj if it exists and is a scalar integer: 0 and *value, else -1. */
+/* The attribute name of obj if it exists, has class cls (H5T_INTEGER, H5T_FLOAT) and one
+ * element: 0 and the value converted to mem_type in *value, else -1. */
+int h5u_read_num_attr(hid_t obj, const char *name, H5T_class_t cls, hid_t mem_type, void *value);
+
+/* h5u_read_num_attr of a scalar integer as long long. */
 int h5u_read_int_attr(hid_t obj, const char *name, long long *value);
 
 /* Opens path read-only with the "strong" close degree (closing the file closes every object

@@ -195,28 +195,6 @@ done:
     return st;
 }
 
-/* A scalar attribute of class cls (H5T_INTEGER, H5T_FLOAT) read as mem_type; 0 or -1. */
-static int ckpt_read_num_attr(hid_t obj, const char *name, H5T_class_t cls, hid_t mem_type,
-                              void *value)
-{
-    hid_t attr = -1, type = -1, space = -1;
-    int rc = -1;
-    if (H5Aexists(obj, name) <= 0 || (attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 ||
-        (type = H5Aget_type(attr)) < 0 || H5Tget_class(type) != cls ||
-        (space = H5Aget_space(attr)) < 0 || H5Sget_simple_extent_npoints(space) != 1 ||
-        H5Aread(attr, mem_type, value) < 0)
-        goto done;
-    rc = 0;
-done:
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    if (attr >= 0)
-        H5Aclose(attr);
-    return rc;
-}
-
 /* ---- writing ------------------------------------------------------------------------------- */
 
 /* Comma-separated names in columns (an empty string has none). */
@@ -494,13 +472,13 @@ static int ckpt_read_meta(hid_t file, const char *path, ckpt_meta *m, ckpt_histo
 {
     hid_t group = -1;
     int rc = 0;
-    if (ckpt_read_num_attr(file, "checksum", H5T_INTEGER, H5T_NATIVE_UINT64, &m->checksum) < 0)
+    if (h5u_read_num_attr(file, "checksum", H5T_INTEGER, H5T_NATIVE_UINT64, &m->checksum) < 0)
         return s2s_fail(S2S_EFORMAT, "%s: no integer attribute 'checksum'", path);
     if (H5Lexists(file, "params", H5P_DEFAULT) <= 0)
         return s2s_fail(S2S_EFORMAT, "%s: no group /params", path);
     if (H5Lexists(file, "optim", H5P_DEFAULT) <= 0 ||
         (group = H5Gopen2(file, "optim", H5P_DEFAULT)) < 0 ||
-        ckpt_read_num_attr(group, "step", H5T_INTEGER, H5T_NATIVE_INT64, &m->optim_step) < 0) {
+        h5u_read_num_attr(group, "step", H5T_INTEGER, H5T_NATIVE_INT64, &m->optim_step) < 0) {
         rc = s2s_fail(S2S_EFORMAT, "%s: no group /optim with an integer attribute 'step'", path);
         goto done;
     }
@@ -516,7 +494,7 @@ static int ckpt_read_meta(hid_t file, const char *path, ckpt_meta *m, ckpt_histo
     for (int i = 0; i < CKPT_NFIELDS; i++) {
         const ckpt_field *f = &CKPT_FIELDS[i];
         void *value = (char *)&m->progress + f->offset;
-        if (ckpt_read_num_attr(group, f->name, f->is_double ? H5T_FLOAT : H5T_INTEGER,
+        if (h5u_read_num_attr(group, f->name, f->is_double ? H5T_FLOAT : H5T_INTEGER,
                                f->is_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, value) < 0) {
             rc = s2s_fail(S2S_EFORMAT, "%s: no %s attribute '/state/%s'", path,
                           f->is_double ? "floating-point" : "integer", f->name);

@@ -135,15 +135,15 @@ done:
     return out;
 }
 
-int h5u_read_int_attr(hid_t obj, const char *name, long long *value)
+int h5u_read_num_attr(hid_t obj, const char *name, H5T_class_t cls, hid_t mem_type, void *value)
 {
     hid_t attr = -1, type = -1, space = -1;
     int rc = -1;
     /* The extent is checked so that an array attribute cannot overrun *value. */
     if (H5Aexists(obj, name) <= 0 || (attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 ||
-        (type = H5Aget_type(attr)) < 0 || H5Tget_class(type) != H5T_INTEGER ||
+        (type = H5Aget_type(attr)) < 0 || H5Tget_class(type) != cls ||
         (space = H5Aget_space(attr)) < 0 || H5Sget_simple_extent_npoints(space) != 1 ||
-        H5Aread(attr, H5T_NATIVE_LLONG, value) < 0)
+        H5Aread(attr, mem_type, value) < 0)
         goto done;
     rc = 0;
 done:
@@ -154,6 +154,11 @@ done:
     if (attr >= 0)
         H5Aclose(attr);
     return rc;
+}
+
+int h5u_read_int_attr(hid_t obj, const char *name, long long *value)
+{
+    return h5u_read_num_attr(obj, name, H5T_INTEGER, H5T_NATIVE_LLONG, value);
 }
 
 /* ---- opening -------------------------------------------------------------------------------- */

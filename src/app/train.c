@@ -220,22 +220,20 @@ static bool in_list(const char *const *list, const char *key)
 typedef struct {
     trainer *t;
     const char *path;
-    int changed;
 } resume_check;
 
 static int check_resumed_option(const char *key, const char *value, void *ctx)
 {
-    resume_check *rc = ctx;
-    const char *now = config_value(rc->t->config, key);
+    resume_check *chk = ctx;
+    const char *now = config_value(chk->t->config, key);
     if (!now || !strcmp(now, value) || in_list(INVOCATION_KEYS, key))
         return 0;
     if (in_list(SHAPE_KEYS, key))
         return s2s_fail(S2S_EINVAL,
                         "resume: %s was trained with --%s %s, this run asks for --%s %s; the "
                         "model and optimizer shape cannot change on resume",
-                        rc->path, key, value, key, now);
-    note(rc->t, "resume: --%s changed from %s to %s", key, value, now);
-    rc->changed++;
+                        chk->path, key, value, key, now);
+    note(chk->t, "resume: --%s changed from %s to %s", key, value, now);
     return 0;
 }
 
