@@ -11,10 +11,15 @@
 #include "s2s/bench.h"
 #include "s2s/options.h"
 #include "s2s/dataset.h"
+#include "s2s/eval.h"
+#include "s2s/info.h"
+#include "s2s/bleu.h"
 #include "s2s/gen.h"
+#include "s2s/model_options.h"
 #include "s2s/prep.h"
 #include "s2s/status.h"
 #include "s2s/train.h"
+#include "s2s/translate.h"
 
 /* OPT_CHOICE stores an int index; these enums are stored through it. */
 _Static_assert(sizeof(cell_type) == sizeof(int), "cell_type must be int-sized");
@@ -23,42 +28,14 @@ _Static_assert(sizeof(init_kind) == sizeof(int), "init_kind must be int-sized");
 _Static_assert(sizeof(lr_kind) == sizeof(int), "lr_kind must be int-sized");
 _Static_assert(sizeof(attn_kind) == sizeof(int), "attn_kind must be int-sized");
 _Static_assert(sizeof(tf_schedule) == sizeof(int), "tf_schedule must be int-sized");
+_Static_assert(sizeof(valid_metric) == sizeof(int), "valid_metric must be int-sized");
 
-/* --input-feed auto means on for Luong attention (dot, general), off otherwise. */
-enum { FEED_AUTO, FEED_ON, FEED_OFF };
-static void resolve_input_feed(model_config *c, int mode)
-{
-    c->input_feed = mode == FEED_ON || (mode == FEED_AUTO && (c->attn == ATTN_DOT ||
-                                                              c->attn == ATTN_GENERAL));
-}
-
-static const char *const CELLS[] = {"rnn", "gru", "lstm", NULL};
-static const char *const ATTNS[] = {"none", "bahdanau", "dot", "general", NULL};
-static const char *const FEEDS[] = {"auto", "on", "off", NULL};
 static const char *const OPTIMS[] = {"sgd", "adam", "adamw", NULL};
 static const char *const CKPT_ERRORS[] = {"stop", "continue", NULL};
 static const char *const PROGRESS_MODES[] = {"auto", "live", "plain", NULL};
 static const char *const INITS[] = {"uniform", "xavier", NULL};
+static const char *const DETOKS[] = {"auto", "space", "pieces", NULL};
 static const char *const TF_SCHEDULES[] = {"constant", "linear", "inverse-sigmoid", NULL};
-
-#define MODEL_OPTIONS(T, m)                                                                        \
-    {"cell", OPT_CHOICE, offsetof(T, m.cell), "gru", "recurrent cell", CELLS, 0, 0},               \
-    {"layers", OPT_INT, offsetof(T, m.layers), "1", "stacked encoder layers", NULL, 1,            \
-     MODEL_MAX_LAYERS},                                                                            \
-    {"dec-layers", OPT_INT, offsetof(T, m.dec_layers), "0",                                       \
-     "stacked decoder layers (0: as many as the encoder)", NULL, 0, MODEL_MAX_LAYERS},             \
-    {"attn", OPT_CHOICE, offsetof(T, m.attn), "none",                                             \
-     "attention: Bahdanau additive, Luong dot or general", ATTNS, 0, 0},                           \
-    {"input-feed", OPT_CHOICE, offsetof(T, input_feed_mode), "auto",                             \
-     "feed the attentional state to the next step (auto: on for dot and general)", FEEDS, 0, 0},  \
-    {"tie-embeddings", OPT_BOOL, offsetof(T, m.tie_embeddings), "false",                          \
-     "share the target embeddings with the output layer", NULL, 0, 0},                             \
-    {"dropout", OPT_DOUBLE, offsetof(T, m.dropout), "0",                                          \
-     "dropout on embeddings, between layers and before the output layer", NULL, 0, 0.99},         \
-    {"bidir", OPT_BOOL, offsetof(T, m.bidir), "true", "bidirectional encoder", NULL, 0, 0},        \
-    {"emb", OPT_INT, offsetof(T, m.emb), EMB_DEFAULT, "embedding size", NULL, 1, 1 << 16},        \
-    {"hidden", OPT_INT, offsetof(T, m.hidden), HIDDEN_DEFAULT, "hidden state size", NULL, 1,      \
-     1 << 16}
 
 #define EMB_DEFAULT "64"
 #define HIDDEN_DEFAULT "256"
@@ -133,6 +110,10 @@ static const opt_spec train_specs[] = {
      "progress line and metrics record every N steps (0: never)", NULL, 0, 1 << 30},
     {"valid-every", OPT_INT, offsetof(T, valid_every), "500",
      "validation loss every N steps (0: only at the end)", NULL, 0, 1 << 30},
+    {"valid-decode", OPT_BOOL, offsetof(T, valid_decode), "true",
+     "each validation also decodes greedily: BLEU (on the tokens) and exact match", NULL, 0, 0},
+    {"best-metric", OPT_CHOICE, offsetof(T, best_metric), "loss",
+     "validation figure that picks best.h5 and drives --early-stop", valid_metric_names, 0, 0},
     {"early-stop", OPT_INT, offsetof(T, early_stop), "0",
      "stop after N validations without improvement (0: never)", NULL, 0, 1 << 20},
     {"samples", OPT_INT, offsetof(T, samples), "5",
@@ -270,16 +251,76 @@ static const char *const PRESET_SMALL_256[] = {
 static const char *const *const PRESET_VALUES[] = {NULL, PRESET_PLAIN_512, PRESET_ATTN_512,
                                                    PRESET_LSTM_2X512, PRESET_SMALL_256};
 
+/* Decoding options shared by translate and eval (T has the fields of translate_options). */
+#define DECODE_OPTIONS(T)                                                                          \
+    {"beam", OPT_INT, offsetof(T, beam), "5", "beam size (1: greedy decoding)", NULL, 1, 256},     \
+    {"length-penalty", OPT_DOUBLE, offsetof(T, length_penalty), "0.6",                            \
+     "GNMT length normalization alpha: score = log P / ((5 + length) / 6)^alpha", NULL, 0, 10},   \
+    {"max-len-ratio", OPT_DOUBLE, offsetof(T, max_len_ratio), "2",                                \
+     "a translation has at most ceil(ratio x source tokens) + 5 tokens", NULL, 0, 1000},         \
+    {"batch", OPT_INT, offsetof(T, batch), "32", "sentences decoded together", NULL, 1, 65536},   \
+    {"threads", OPT_INT, offsetof(T, threads), "1", "OpenBLAS threads per rank", NULL, 1, 1024}
+
+#define T translate_options
+static const opt_spec translate_specs[] = {
+    {"checkpoint", OPT_STRING, offsetof(T, checkpoint), "", "the trained checkpoint (required)",
+     NULL, 0, 0},
+    {"input", OPT_STRING, offsetof(T, input), "-", "source sentences, one per line (-: stdin)",
+     NULL, 0, 0},
+    {"output", OPT_STRING, offsetof(T, output), "-", "translations (-: stdout)", NULL, 0, 0},
+    DECODE_OPTIONS(T),
+    {"nbest", OPT_INT, offsetof(T, nbest), "1",
+     "translations per sentence; above 1 as lines 'INDEX ||| TEXT ||| SCORE'", NULL, 1, 256},
+    {"scores", OPT_BOOL, offsetof(T, scores), "false",
+     "append a tab and the score to each translation", NULL, 0, 0},
+    {"replace-unk", OPT_BOOL, offsetof(T, replace_unk), "false",
+     "replace <unk> by the source token with the highest attention weight", NULL, 0, 0},
+    {"attention", OPT_STRING, offsetof(T, attention), "",
+     "write the attention weights of every translation to this HDF5 file", NULL, 0, 0},
+    {"detok", OPT_CHOICE, offsetof(T, detok), "auto",
+     "detokenizer: space joins tokens, pieces joins SentencePiece pieces or characters; auto "
+     "picks from the training data's tokenizer and vocabulary", DETOKS, 0, 0},
+};
+#undef T
+
+static const char *const SPLITS[] = {"train", "valid", "test", NULL};
+#define T eval_options
+static const opt_spec eval_specs[] = {
+    {"checkpoint", OPT_STRING, offsetof(T, checkpoint), "", "the trained checkpoint", NULL, 0,
+     0},
+    {"data", OPT_STRING, offsetof(T, data), "", "the dataset (with --checkpoint)", NULL, 0, 0},
+    {"split", OPT_CHOICE, offsetof(T, split), "test", "the split of --data to score", SPLITS, 0,
+     0},
+    {"output", OPT_STRING, offsetof(T, output), "",
+     "write the decoded split, detokenized, to this file", NULL, 0, 0},
+    {"hyp", OPT_STRING, offsetof(T, hyp), "", "translations, one per line (with --ref)", NULL, 0,
+     0},
+    {"ref", OPT_STRING, offsetof(T, ref), "", "references, one per line (with --hyp)", NULL, 0,
+     0},
+    {"tokenize", OPT_CHOICE, offsetof(T, tokenize), "13a",
+     "BLEU tokenization of --hyp/--ref: sacreBLEU's 13a, or none (tokens as given)",
+     bleu_tokenizer_names, 0, 0},
+    {"smooth", OPT_CHOICE, offsetof(T, smooth), "exp", "BLEU smoothing (sacreBLEU's methods)",
+     bleu_smooth_names, 0, 0},
+    {"smooth-value", OPT_DOUBLE, offsetof(T, smooth_value), "-1",
+     "value of floor (0.1) and add-k (1) smoothing; negative: that default", NULL, 0, 0},
+    DECODE_OPTIONS(T),
+};
+#undef T
+
 #define N_SPECS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: s2s <command> [options]\n\n"
                "commands:\n"
-               "  train   train an encoder-decoder on a dataset, on one or many MPI ranks\n"
-               "  prep    turn parallel text into an HDF5 dataset with vocabularies\n"
-               "  bench   time training steps and compare with the machine's sgemm peak\n"
-               "  gen     write a synthetic translation task as parallel text files\n\n"
+               "  gen        write a synthetic translation task as parallel text files\n"
+               "  prep       turn parallel text into an HDF5 dataset with vocabularies\n"
+               "  train      train an encoder-decoder on a dataset, on one or many MPI ranks\n"
+               "  translate  translate text with a trained checkpoint (beam search)\n"
+               "  eval       BLEU, chrF, perplexity and exact match of a model or of translations\n"
+               "  info       what a checkpoint or dataset holds\n"
+               "  bench      time training steps and compare with the machine's sgemm peak\n\n"
                "`s2s <command> --help` lists the options of a command with their defaults.\n");
 }
 
@@ -323,7 +364,7 @@ static int cmd_train(int argc, char **argv)
         }
         return 0;
     }
-    resolve_input_feed(&o.model, o.input_feed_mode);
+    model_resolve_input_feed(&o.model, o.input_feed_mode);
     char *config = options_text(train_specs, N_SPECS(train_specs), &o, "train");
     o.config_text = config;
     train_install_signal_handlers();
@@ -395,7 +436,7 @@ static int cmd_bench(int argc, char **argv)
                d.open_seconds, d.tokens_per_s, d.peak_rss_mb);
         return 0;
     }
-    resolve_input_feed(&c.b.model, c.input_feed_mode);
+    model_resolve_input_feed(&c.b.model, c.input_feed_mode);
     bench_result r;
     if ((rc = bench_run(&c.b, stderr, &r)) < 0)
         return rc;
@@ -425,6 +466,51 @@ static int cmd_bench(int argc, char **argv)
     return 0;
 }
 
+static int cmd_translate(int argc, char **argv)
+{
+    translate_options o;
+    bool help;
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    int rc = opts_parse(translate_specs, N_SPECS(translate_specs), &o, argc, argv, NULL, &help);
+    if (rc < 0)
+        return rc;
+    if (help) {
+        if (rank == 0) {
+            printf("usage: [mpirun -np N] s2s translate --checkpoint CKPT [--input FILE] "
+                   "[options]\n\nTranslates one sentence per line: tokenized as the training "
+                   "data was, decoded by beam search (batches spread over the ranks), written "
+                   "detokenized in input order (docs/decoding.md).\n\noptions:\n");
+            opts_print_help(stdout, translate_specs, N_SPECS(translate_specs));
+        }
+        return 0;
+    }
+    return translate_run(&o, MPI_COMM_WORLD, rank == 0 ? stderr : NULL);
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+    eval_options o;
+    bool help;
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    int rc = opts_parse(eval_specs, N_SPECS(eval_specs), &o, argc, argv, NULL, &help);
+    if (rc < 0)
+        return rc;
+    if (help) {
+        if (rank == 0) {
+            printf("usage: [mpirun -np N] s2s eval --checkpoint CKPT --data DATA.h5 [--split S]\n"
+                   "       s2s eval --hyp FILE --ref FILE\n\nScores a dataset split through a "
+                   "checkpoint (loss, perplexity, token accuracy; then decodes it: BLEU, chrF, "
+                   "exact match), or translations against references. The last line is JSON "
+                   "(docs/decoding.md).\n\noptions:\n");
+            opts_print_help(stdout, eval_specs, N_SPECS(eval_specs));
+        }
+        return 0;
+    }
+    return eval_run(&o, MPI_COMM_WORLD, stdout);
+}
+
 static int cmd_gen(int argc, char **argv)
 {
     return gen_command(argc, argv, stderr);
@@ -440,7 +526,9 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
         bool mpi;
     } commands[] = {{"train", cmd_train, true}, {"prep", cmd_prep, false},
-                    {"bench", cmd_bench, true}, {"gen", cmd_gen, false}};
+                    {"bench", cmd_bench, true}, {"gen", cmd_gen, false},
+                    {"translate", cmd_translate, true},
+                    {"eval", cmd_eval, true}, {"info", info_command, false}};
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

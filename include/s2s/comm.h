@@ -77,6 +77,11 @@ int comm_check_same(MPI_Comm comm, const real *params, size_t n, const char *wha
 int comm_sum_doubles(MPI_Comm comm, double *x, int n);
 int comm_sum_longs(MPI_Comm comm, long *x, int n);
 
+/* Every rank's status after a step that may fail on some ranks only: rc where this rank failed,
+ * S2S_EPEER where only another did (that rank reports the cause), 0 where all succeeded.
+ * Collective: call it on every rank, also after a failure, so that no rank is left waiting. */
+int comm_agree(MPI_Comm comm, int rc);
+
 /* Per-phase timing across ranks: for each of n values, the min, max and mean over ranks
  * (outputs of length n, not overlapping x; every rank gets them). */
 int comm_min_max_mean(MPI_Comm comm, const double *x, int n, double *min, double *max,

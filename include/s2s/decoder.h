@@ -1,7 +1,7 @@
 /* decoder.h - the step-major decoder used with attention.
  *
  * Also used without attention for scheduled sampling, where the input of step t is only known
- * once step t-1 is done. With attention a decoder step needs the previous step's results before its input is known
+ * once step t-1 is done, and for decoding (greedy here, beam search in src/nn/beam.c). With attention a decoder step needs the previous step's results before its input is known
  * (Bahdanau's query is s_{t-1}; input feeding reads h~_{t-1}), so the decoder runs step by step
  * through all its layers instead of layer by layer. What can still be batched is: the embedding
  * part of layer 0's input projection (one GEMM over all steps), the attention keys (one GEMM per
@@ -28,7 +28,35 @@ void decoder_forward(model *m, const batch *bt, const train_context *ctx);
  * m->dec_ws[0].hook once per step (backward progress, set by the model). */
 void decoder_backward(model *m, const batch *bt);
 
-/* Greedy decoding with attention: like model_greedy (which calls it). */
+/* ---- decoding, one step at a time (greedy and beam search) ----------------------------------
+ * The decoder runs on `rows` rows (rows <= m->max_B: one per sentence for greedy, several per
+ * sentence for beam search) in two step slots: a step reads its states from one slot and writes
+ * the other. A slot holds, per row, what the next step needs: every layer's state h (in
+ * m->dec_out[l]), the LSTM cell state (m->dec_ws[l].c) and, with input feeding, h~ (m->att_htil),
+ * each at row slot * rows + r of its [Tt, B, .] buffer; so 2 * rows <= m->max_tgt * m->max_B. */
+
+/* The attention memory of the batch just encoded (model_encode): the top encoder output
+ * [S, B, DM], its keys (computed here, one GEMM) and the source lengths; without attention
+ * only kind (ATTN_NONE), S and B are meaningful. */
+attn_memory decoder_memory(model *m, const batch *bt);
+
+/* One step of `rows` rows reading ids [rows] (embedded here), with mem->B == rows: into slot
+ * `cur` from the states of slot `prev` (-1: the initial states m->dec_h0 / dec_c0, laid out
+ * [L, rows, H], and a zero input-feed state). Leaves the output layer's input in
+ * m->feats + cur * rows * m->feat ([rows, feat]) and, with attention, the weights in
+ * m->att_alpha + cur * rows * mem->S ([rows, S]). Dropout must be off (m->training false). */
+void decoder_step(model *m, const attn_memory *mem, int rows, const int *ids, int cur, int prev);
+
+/* Row r of slot `slot` gets the initial state of sentence sent[r] < B (m->dec_h0 / dec_c0 as
+ * model_encode left them for B sentences, [L, B, H]) and a zero input-feed state. */
+void decoder_state_expand(model *m, int B, int rows, int slot, const int *sent);
+
+/* Reordering by backpointer: row r of slot `to` gets the state of row src[r] of slot `from`;
+ * rows with src[r] < 0 keep theirs. */
+void decoder_state_gather(model *m, int rows, int from, int to, const int *src);
+
+/* Greedy decoding, with or without attention: model_greedy after model_encode. Chooses each
+ * step's most probable output token (output_topk with k = 1: never <pad> or <s>). */
 void decoder_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len);
 
 #endif

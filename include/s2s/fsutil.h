@@ -1,5 +1,6 @@
 /* fsutil.h - files that appear complete or not at all: a temporary file beside the target,
- * renamed over it once written and synced, with the directory synced after the rename. */
+ * renamed over it once written and synced, with the directory synced after the rename; and
+ * reading a text file whole. */
 #ifndef S2S_FSUTIL_H
 #define S2S_FSUTIL_H
 
@@ -16,5 +17,10 @@ int fs_sync_dir_of(const char *path);
 /* Renames the written and synced file tmp over path and syncs the directory. On failure tmp is
  * removed and S2S_EIO is returned with a message naming path. */
 int fs_commit(const char *tmp, const char *path);
+
+/* The whole file at path ("-": standard input) as one NUL-terminated malloc'ed string of *size
+ * bytes. S2S_EIO if it cannot be opened or read, S2S_EFORMAT if it holds a NUL byte (then *text
+ * is still set and must be freed), S2S_ENOMEM. */
+int fs_read_text(const char *path, char **text, size_t *size);
 
 #endif

@@ -115,9 +115,7 @@ typedef struct {
     real *feats, *d_feats;   /* [Tt, B, feat] output-layer inputs */
     int *dec_ids, *pred_ids; /* [Tt, B] decoder inputs actually read; [B] argmax scratch */
     real *d_ctx, *d_extra, *d_s_q, *d_cs, *att_scratch; /* per-step scratch */
-    /* greedy decoding state */
-    real *gd_h, *gd_c, *gd_in; /* [2][L, B, H], [2][L, B, H], [B, max(in0, H)] */
-    int *gd_ids;               /* [B] */
+    int *gd_ids; /* [B] greedy decoding's current tokens */
 
     /* Backward progress (data-parallel overlap, include/s2s/comm.h): when non-NULL,
      * model_forward_backward calls grad_ready(grad_ready_ctx, k) whenever grads[k .. n_params)
@@ -160,8 +158,14 @@ int model_evaluate(model *m, const batch *bt, output_stats *stats);
  * without the backward pass: what gradient checks differentiate numerically. */
 int model_train_loss(model *m, const batch *bt, const train_context *ctx, output_stats *stats);
 
+/* Decoding's first half (greedy, beam search): the encoder and the bridges over the sources of
+ * bt (targets ignored), dropout off. Leaves the memory in m->enc_out[layers - 1] and the
+ * decoder's initial states in m->dec_h0, m->dec_c0 ([L, B, H]). */
+int model_encode(model *m, const batch *bt);
+
 /* Greedy decoding of the sources in bt (targets ignored): out[b * max_len + t] for t < out_len[b]
- * (</s> not included; out_len[b] == max_len means no </s> was produced). */
+ * (</s> not included; out_len[b] == max_len means no </s> was produced). Each step takes the
+ * most probable token that can be an output (never <pad> or <s>), the lowest id on ties. */
 int model_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len);
 
 /* Forward matrix-product FLOPs of one training batch with every sentence at full length

@@ -47,4 +47,12 @@ output_stats output_loss_forward_backward(output_ws *ws, const real *x, int n,
 void output_argmax(output_ws *ws, const real *x, int n, const real *W, const real *b, int *ids,
                    real *logp);
 
+/* Decoding's choice (greedy and beam search): for each row, the k most probable tokens among
+ * those that can be outputs (every id but TOK_PAD and TOK_BOS), best first, ties to the lower
+ * id (output_argmax's rule), in ids [n, k]; their log-probabilities (log-softmax over the whole
+ * vocabulary, in double) in logp [n, k] unless logp is NULL. Entries beyond the number of such
+ * tokens (k > V - 2) are id -1, log-probability -inf. */
+void output_topk(output_ws *ws, const real *x, int n, const real *W, const real *b, int k,
+                 int *ids, double *logp);
+
 #endif

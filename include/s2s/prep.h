@@ -12,8 +12,8 @@
 #include <stdio.h>
 
 #include "s2s/options.h"
+#include "s2s/vocab.h"
 
-typedef enum { TOK_WHITESPACE = 0, TOK_CHARS = 1 } tokenizer_kind;
 typedef enum { LONG_DROP = 0, LONG_TRUNCATE = 1 } long_policy;
 
 /* Each split's input is two parallel files (src, tgt) or one tab-separated file (tsv). */

@@ -35,6 +35,11 @@
 typedef enum { TF_CONSTANT = 0, TF_LINEAR = 1, TF_INVERSE_SIGMOID = 2 } tf_schedule;
 typedef enum { CKPT_ERROR_STOP = 0, CKPT_ERROR_CONTINUE = 1 } ckpt_error_policy;
 
+/* The validation figure that decides the best checkpoint and early stopping: the loss (lower
+ * is better), BLEU on the tokens or the exact-match rate (higher is better). */
+typedef enum { METRIC_LOSS = 0, METRIC_BLEU = 1, METRIC_EXACT = 2 } valid_metric;
+extern const char *const valid_metric_names[]; /* "loss", "bleu", "exact", NULL */
+
 /* Teacher-forcing ratio at step (1-based) of `steps`: constant r; linear from r at the start to
  * r_min at the end; inverse sigmoid k / (k + exp(step / k)) (Bengio et al., 2015). */
 double tf_ratio_at(tf_schedule schedule, double r, double r_min, double k, long step, long steps);
@@ -77,6 +82,8 @@ typedef struct {
     /* validation, logging, checkpoints */
     int log_every;            /* progress line and metrics record every N steps; 0: never */
     int valid_every;          /* validation every N steps; 0: only at the end */
+    bool valid_decode;        /* validations also decode greedily: BLEU and exact match */
+    int best_metric;          /* valid_metric: what "improvement" and best.h5 are judged by */
     int early_stop;           /* stop after N validations without improvement; 0: never */
     int samples;              /* sample translations printed at the end */
     int ckpt_every;           /* checkpoint every N steps; 0: only by time, at the end, on stop */
@@ -101,6 +108,7 @@ typedef struct {
     double valid_loss;     /* per-token NLL on the validation split (teacher forced) */
     double valid_token_acc;
     double exact_match;    /* share of greedy translations equal to the reference */
+    double valid_bleu;     /* BLEU of the greedy translations on the tokens (0-100) */
     double seconds;        /* wall time of this process's training loop */
     double tokens_per_s;   /* source + target tokens per second, all ranks */
     unsigned long long params_hash; /* hash64 of the final parameter buffer */

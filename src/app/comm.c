@@ -219,6 +219,14 @@ int comm_sum_longs(MPI_Comm comm, long *x, int n)
     return sum_in_place(comm, x, n, MPI_LONG, "MPI_Allreduce (sum of longs)");
 }
 
+int comm_agree(MPI_Comm comm, int rc)
+{
+    int worst = rc, err = MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, comm);
+    if (err != MPI_SUCCESS)
+        return comm_fail(err, "MPI_Allreduce (status)");
+    return rc < 0 ? rc : worst < 0 ? S2S_EPEER : 0;
+}
+
 int comm_min_max_mean(MPI_Comm comm, const double *x, int n, double *min, double *max,
                       double *mean)
 {

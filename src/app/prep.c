@@ -14,82 +14,6 @@
 #include "s2s/status.h"
 #include "s2s/tokens.h"
 
-/* ---- token counts and ids: an open-addressing hash map from token text ------------------- */
-
-typedef struct {
-    char *key;
-    long count;
-    int id; /* -1 until the vocabulary is built */
-} vocab_entry;
-
-typedef struct {
-    vocab_entry *e;
-    size_t cap, n;
-} vocab_map;
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-static void map_free(vocab_map *m)
-{
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->e[i].key);
-    free(m->e);
-    memset(m, 0, sizeof *m);
-}
-
-static vocab_entry *map_find(const vocab_map *m, const char *key)
-{
-    if (!m->cap)
-        return NULL;
-    for (size_t i = hash_str(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (!m->e[i].key)
-            return NULL;
-        if (strcmp(m->e[i].key, key) == 0)
-            return &m->e[i];
-    }
-}
-
-/* Adds `count` to key's count (inserting it); returns the entry or NULL when out of memory. */
-static vocab_entry *map_add(vocab_map *m, const char *key, long count)
-{
-    if (m->n + 1 > m->cap * 7 / 10) {
-        size_t cap = m->cap ? 2 * m->cap : 1024;
-        vocab_entry *e = calloc(cap, sizeof *e);
-        if (!e)
-            return NULL;
-        for (size_t i = 0; i < m->cap; i++) {
-            if (!m->e[i].key)
-                continue;
-            size_t j = hash_str(m->e[i].key) & (cap - 1);
-            while (e[j].key)
-                j = (j + 1) & (cap - 1);
-            e[j] = m->e[i];
-        }
-        free(m->e);
-        m->e = e;
-        m->cap = cap;
-    }
-    size_t i = hash_str(key) & (m->cap - 1);
-    while (m->e[i].key && strcmp(m->e[i].key, key) != 0)
-        i = (i + 1) & (m->cap - 1);
-    if (!m->e[i].key) {
-        if (!(m->e[i].key = strdup(key)))
-            return NULL;
-        m->e[i].id = -1;
-        m->n++;
-    }
-    m->e[i].count += count;
-    return &m->e[i];
-}
-
 /* ---- reading pairs ----------------------------------------------------------------------- */
 
 typedef struct {
@@ -139,28 +63,6 @@ static int reader_open(pair_reader *r, const prep_input *in)
     return 0;
 }
 
-/* Valid UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!len || i + len > n)
-            return false;
-        unsigned cp = len == 1 ? c : c & (0x7F >> len);
-        for (int k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        static const unsigned min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Strips the line end; checks UTF-8. */
 static int clean_line(char *s, ssize_t n, const char *path, long line)
 {
@@ -205,206 +107,6 @@ static int reader_next(pair_reader *r, char **src, char **tgt)
     *src = r->line_s;
     *tgt = tab + 1;
     return 1;
-}
-
-/* ---- tokenization ------------------------------------------------------------------------ */
-
-typedef struct {
-    char **tok;
-    int n, cap;
-    char *buf; /* character tokens, NUL-separated */
-    size_t buf_cap;
-} token_list;
-
-static void tokens_free(token_list *t)
-{
-    free(t->tok);
-    free(t->buf);
-    memset(t, 0, sizeof *t);
-}
-
-static int tokens_push(token_list *t, char *s)
-{
-    if (t->n == t->cap) {
-        int cap = t->cap ? 2 * t->cap : 64;
-        char **p = realloc(t->tok, (size_t)cap * sizeof *p);
-        if (!p)
-            return s2s_fail(S2S_ENOMEM, "prep: cannot hold %d tokens", cap);
-        t->tok = p;
-        t->cap = cap;
-    }
-    t->tok[t->n++] = s;
-    return 0;
-}
-
-#define SPACES " \t\v\f\r"
-
-/* Splits a line (modified in place) into tokens: whitespace-separated words, or UTF-8 code
- * points with each space written as U+2581 (the marker SentencePiece uses). */
-static int tokenize(const prep_options *o, char *line, token_list *t)
-{
-    t->n = 0;
-    if (o->lowercase)
-        for (char *p = line; *p; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
-    if (o->tokenizer == TOK_WHITESPACE) {
-        char *save = NULL;
-        for (char *s = strtok_r(line, SPACES, &save); s; s = strtok_r(NULL, SPACES, &save))
-            if (tokens_push(t, s) < 0)
-                return S2S_ENOMEM;
-        return 0;
-    }
-    line += strspn(line, SPACES);
-    size_t n = strlen(line);
-    while (n > 0 && strchr(SPACES, line[n - 1]))
-        line[--n] = '\0';
-    if (t->buf_cap < 4 * n + 1) {
-        char *b = realloc(t->buf, 4 * n + 1);
-        if (!b)
-            return s2s_fail(S2S_ENOMEM, "prep: cannot tokenize a line of %zu bytes", n);
-        t->buf = b;
-        t->buf_cap = 4 * n + 1;
-    }
-    /* First copy every code point, then point at them: the buffer does not move meanwhile. */
-    char *out = t->buf;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)line[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
-        if (strchr(SPACES, c)) {
-            memcpy(out, "\xE2\x96\x81", 3);
-            out += 3;
-        } else {
-            memcpy(out, line + i, len);
-            out += len;
-        }
-        *out++ = '\0';
-        i += len;
-    }
-    for (char *p = t->buf; p < out; p += strlen(p) + 1)
-        if (tokens_push(t, p) < 0)
-            return S2S_ENOMEM;
-    return 0;
-}
-
-/* ---- vocabularies -------------------------------------------------------------------------- */
-
-static const char *const RESERVED[TOK_FIRST_WORD] = {"<pad>", "<unk>", "<s>", "</s>"};
-
-typedef struct {
-    vocab_map map;   /* token -> count, id */
-    char **by_id;    /* [size] */
-    int size;
-} vocab;
-
-static void vocab_free(vocab *v)
-{
-    map_free(&v->map);
-    free(v->by_id);
-    memset(v, 0, sizeof *v);
-}
-
-static int cmp_entries(const void *a, const void *b)
-{
-    const vocab_entry *x = *(const vocab_entry *const *)a, *y = *(const vocab_entry *const *)b;
-    if (x->count != y->count)
-        return x->count > y->count ? -1 : 1;
-    return strcmp(x->key, y->key);
-}
-
-/* Ids: the reserved tokens, then tokens seen at least min_freq times by decreasing count (ties
- * by text), at most max_vocab in all (0: no limit). */
-static int vocab_build(vocab *v, int min_freq, int max_vocab)
-{
-    /* The reserved tokens first: inserting them may grow, and so move, the map. */
-    for (int k = 0; k < TOK_FIRST_WORD; k++) {
-        vocab_entry *e = map_add(&v->map, RESERVED[k], 0);
-        if (!e)
-            return s2s_fail(S2S_ENOMEM, "prep: vocabulary");
-        e->id = k;
-    }
-    vocab_entry **list = malloc(v->map.n * sizeof *list);
-    if (!list)
-        return s2s_fail(S2S_ENOMEM, "prep: cannot sort %zu tokens", v->map.n);
-    size_t n = 0;
-    for (size_t i = 0; i < v->map.cap; i++) {
-        vocab_entry *e = &v->map.e[i];
-        if (e->key && e->id < 0 && e->count >= min_freq)
-            list[n++] = e;
-    }
-    qsort(list, n, sizeof *list, cmp_entries);
-    if (max_vocab > 0 && n > (size_t)(max_vocab - TOK_FIRST_WORD))
-        n = (size_t)(max_vocab - TOK_FIRST_WORD);
-    v->size = (int)n + TOK_FIRST_WORD;
-    v->by_id = malloc((size_t)v->size * sizeof *v->by_id);
-    if (!v->by_id) {
-        free(list);
-        return s2s_fail(S2S_ENOMEM, "prep: cannot index %d tokens", v->size);
-    }
-    for (int k = 0; k < TOK_FIRST_WORD; k++)
-        v->by_id[k] = map_find(&v->map, RESERVED[k])->key;
-    for (size_t i = 0; i < n; i++) {
-        list[i]->id = TOK_FIRST_WORD + (int)i;
-        v->by_id[TOK_FIRST_WORD + i] = list[i]->key;
-    }
-    free(list);
-    return 0;
-}
-
-/* A vocabulary file: one token per line, line i is id i, the first four the reserved tokens. */
-static int vocab_load(vocab *v, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return s2s_fail(S2S_EIO, "%s: cannot open vocabulary: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int rc = 0, cap_ids = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        int id = v->size;
-        if (id < TOK_FIRST_WORD && strcmp(line, RESERVED[id]) != 0) {
-            rc = s2s_fail(S2S_EFORMAT, "%s:%d: expected the reserved token %s", path, id + 1,
-                          RESERVED[id]);
-            break;
-        }
-        if (len == 0 || map_find(&v->map, line)) {
-            rc = s2s_fail(S2S_EFORMAT, "%s:%d: %s token", path, id + 1,
-                          len == 0 ? "empty" : "duplicate");
-            break;
-        }
-        if (!utf8_valid((const unsigned char *)line, (size_t)len)) {
-            rc = s2s_fail(S2S_EFORMAT, "%s:%d: invalid UTF-8", path, id + 1);
-            break;
-        }
-        if (id == cap_ids) {
-            cap_ids = cap_ids ? 2 * cap_ids : 1024;
-            char **p = realloc(v->by_id, (size_t)cap_ids * sizeof *p);
-            if (!p) {
-                rc = s2s_fail(S2S_ENOMEM, "%s: vocabulary too large", path);
-                break;
-            }
-            v->by_id = p;
-        }
-        vocab_entry *e = map_add(&v->map, line, 0);
-        if (!e) {
-            rc = s2s_fail(S2S_ENOMEM, "%s: vocabulary too large", path);
-            break;
-        }
-        e->id = id;
-        v->by_id[id] = e->key; /* keys are separate allocations: they stay put as the map grows */
-        v->size++;
-    }
-    if (rc == 0 && ferror(f))
-        rc = s2s_fail(S2S_EIO, "%s: read error", path);
-    free(line);
-    fclose(f);
-    if (rc == 0 && v->size <= TOK_FIRST_WORD)
-        rc = s2s_fail(S2S_EFORMAT, "%s: vocabulary has no words (reserved tokens and at least "
-                      "one word expected)", path);
-    return rc;
 }
 
 /* ---- the preparation ----------------------------------------------------------------------- */
@@ -547,14 +249,6 @@ static void count_verdict(prep_split_report *r, verdict v, bool truncated)
     r->truncated += truncated;
 }
 
-/* The id of a token: its vocabulary id, or <unk> for unknown words, words below the frequency
- * cut, and reserved tokens met in the text (a literal "<s>" is not a sentence boundary). */
-static int32_t token_id(const vocab *v, const char *tok)
-{
-    const vocab_entry *e = map_find(&v->map, tok);
-    return e && e->id >= TOK_FIRST_WORD ? e->id : TOK_UNK;
-}
-
 static int ensure_ids(prep_ctx *c, int n)
 {
     if (n <= c->ids_cap)
@@ -590,7 +284,7 @@ static int pass(prep_ctx *c, split_id input, pass_kind kind)
             continue;
         int len[2];
         for (int s = 0; s < 2; s++) {
-            if ((rc = tokenize(o, text[s], &c->tok[s])) < 0)
+            if ((rc = tokenize(o->tokenizer, o->lowercase, text[s], &c->tok[s])) < 0)
                 goto done;
             len[s] = c->tok[s].n;
         }
@@ -604,7 +298,7 @@ static int pass(prep_ctx *c, split_id input, pass_kind kind)
             c->counted++;
             for (int s = 0; s < 2; s++)
                 for (int i = 0; c->v[s]->size == 0 && i < len[s]; i++) /* size 0: being built */
-                    if (!map_add(&c->v[s]->map, c->tok[s].tok[i], 1)) {
+                    if (!vocab_count(c->v[s], c->tok[s].tok[i], 1)) {
                         rc = s2s_fail(S2S_ENOMEM, "prep: vocabulary of %zu tokens",
                                       c->v[s]->map.n);
                         goto done;
@@ -617,7 +311,7 @@ static int pass(prep_ctx *c, split_id input, pass_kind kind)
         prep_split_report *rep = &c->rep.split[split];
         for (int s = 0; s < 2; s++) {
             for (int i = 0; i < len[s]; i++) {
-                ids[s][i] = token_id(c->v[s], c->tok[s].tok[i]);
+                ids[s][i] = vocab_id(c->v[s], c->tok[s].tok[i]);
                 rep->unk[s] += ids[s][i] == TOK_UNK;
             }
             rep->tokens[s] += len[s];

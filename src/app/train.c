@@ -21,9 +21,11 @@
 #include "s2s/ckpt.h"
 #include "s2s/comm.h"
 #include "s2s/dataset.h"
+#include "s2s/decode.h"
 #include "s2s/hash.h"
 #include "s2s/loader.h"
 #include "s2s/progress.h"
+#include "s2s/score.h"
 #include "s2s/status.h"
 #include "s2s/timer.h"
 
@@ -66,8 +68,11 @@ enum { PH_DATA, PH_FORWARD, PH_BACKWARD, PH_ALLREDUCE, PH_OPTIM, PH_VALID, PH_CK
 static const char *const PHASE_NAMES[N_PHASES] = {
     "data", "forward", "backward", "allreduce_wait", "optimizer", "validation", "checkpoint"};
 
-#define HISTORY_COLUMNS "step,train_loss,valid_loss,valid_ppl,valid_token_acc,lr"
-enum { HISTORY_COLS = 6 };
+#define HISTORY_COLUMNS                                                                            \
+    "step,train_loss,valid_loss,valid_ppl,valid_token_acc,lr,valid_bleu,valid_exact"
+enum { HISTORY_COLS = 8 };
+
+const char *const valid_metric_names[] = {"loss", "bleu", "exact", NULL};
 
 typedef struct {
     const train_options *o;
@@ -98,6 +103,8 @@ typedef struct {
 
     int *hyp, *hyp_len; /* greedy decoding output [max_B, max_out], [max_B] */
     int max_out;
+    scorer score;       /* BLEU and exact match of the greedy translations */
+    const char **tgt_tokens; /* every rank: target token text by id, for the scorer */
 
     double phase[N_PHASES]; /* this rank's seconds per phase in the current logging window */
     double last_ckpt_time;
@@ -124,6 +131,8 @@ static void trainer_free(trainer *t)
     free(t->tgt_vocab);
     free(t->hyp);
     free(t->hyp_len);
+    scorer_free(&t->score);
+    free(t->tgt_tokens);
     memset(t, 0, sizeof *t);
 }
 
@@ -152,14 +161,32 @@ static void note(trainer *t, const char *fmt, ...)
     progress_note(&t->prog, "%s", buf);
 }
 
-/* The options text ("name = value" lines) as "name=value" strings for checkpoints. */
-static int parse_config(trainer *t, const char *text)
+/* Appends "key=value" (key and value given by pointer and length) to the checkpoint config. */
+static int config_add(trainer *t, const char *key, size_t klen, const char *value, size_t vlen)
 {
-    int n = 0, cap = 16;
-    char **kv = calloc((size_t)cap + 1, sizeof *kv);
-    if (!kv)
+    size_t n = 0;
+    while (t->config && t->config[n])
+        n++;
+    char **grown = realloc(t->config, (n + 2) * sizeof *grown);
+    if (!grown)
         return s2s_fail(S2S_ENOMEM, "train: options list");
-    t->config = kv;
+    t->config = grown;
+    t->config[n + 1] = NULL;
+    if (!(t->config[n] = malloc(klen + vlen + 2)))
+        return s2s_fail(S2S_ENOMEM, "train: options list");
+    memcpy(t->config[n], key, klen);
+    t->config[n][klen] = '=';
+    memcpy(t->config[n] + klen + 1, value, vlen);
+    t->config[n][klen + 1 + vlen] = '\0';
+    return 0;
+}
+
+/* Calls fn(key, klen, value, vlen) for each "name = value" line of an options text (as written
+ * by opts_write_config: blank lines and # comments skipped, spaces around '=' trimmed). */
+typedef int (*config_line_fn)(trainer *t, const char *key, size_t klen, const char *value,
+                              size_t vlen);
+static int each_config_line(trainer *t, const char *text, config_line_fn fn)
+{
     for (const char *line = text; line && *line;) {
         const char *end = strchr(line, '\n');
         size_t len = end ? (size_t)(end - line) : strlen(line);
@@ -170,23 +197,35 @@ static int parse_config(trainer *t, const char *text)
                 ke--;
             while (vs < line + len && *vs == ' ')
                 vs++;
-            if (n == cap) {
-                char **grown = realloc(kv, ((size_t)cap * 2 + 1) * sizeof *kv);
-                if (!grown)
-                    return s2s_fail(S2S_ENOMEM, "train: options list");
-                kv = t->config = grown;
-                cap *= 2;
-            }
-            size_t klen = (size_t)(ke - line), vlen = (size_t)(line + len - vs);
-            if (!(kv[n] = malloc(klen + vlen + 2)))
-                return s2s_fail(S2S_ENOMEM, "train: options list");
-            memcpy(kv[n], line, klen);
-            kv[n][klen] = '=';
-            memcpy(kv[n] + klen + 1, vs, vlen);
-            kv[n][klen + 1 + vlen] = '\0';
-            kv[++n] = NULL;
+            int rc = fn(t, line, (size_t)(ke - line), vs, (size_t)(line + len - vs));
+            if (rc < 0)
+                return rc;
         }
         line = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+/* The options text ("name = value" lines) as "name=value" strings for checkpoints. */
+static int parse_config(trainer *t, const char *text)
+{
+    if (!(t->config = calloc(1, sizeof *t->config)))
+        return s2s_fail(S2S_ENOMEM, "train: options list");
+    return each_config_line(t, text, config_add);
+}
+
+/* The dataset's tokenizer settings join the checkpoint's config as data.<name>, so that
+ * `s2s translate` can tokenize new text as `s2s prep` did. */
+static int add_data_option(trainer *t, const char *key, size_t klen, const char *value,
+                           size_t vlen)
+{
+    static const char *const KEEP[] = {"tokenizer", "lowercase", NULL};
+    for (const char *const *k = KEEP; *k; k++) {
+        if (strlen(*k) == klen && !strncmp(*k, key, klen)) {
+            char name[64];
+            snprintf(name, sizeof name, "data.%s", *k);
+            return config_add(t, name, strlen(name), value, vlen);
+        }
     }
     return 0;
 }
@@ -202,10 +241,11 @@ static const char *config_value(char *const *config, const char *key)
 
 /* ---- checking a resumed configuration against its checkpoint ------------------------------ */
 
-/* Options that decide the shape of the parameters or of the optimizer state. */
+/* Options that decide the shape of the parameters or of the optimizer state, or what the kept
+ * best validation figure means. */
 static const char *const SHAPE_KEYS[] = {"cell", "layers", "dec-layers", "attn", "input-feed",
                                          "tie-embeddings", "bidir", "emb", "hidden", "optim",
-                                         NULL};
+                                         "best-metric", NULL};
 /* Options that name this invocation, not the run. */
 static const char *const INVOCATION_KEYS[] = {"resume", NULL};
 
@@ -231,7 +271,8 @@ static int check_resumed_option(const char *key, const char *value, void *ctx)
     if (in_list(SHAPE_KEYS, key))
         return s2s_fail(S2S_EINVAL,
                         "resume: %s was trained with --%s %s, this run asks for --%s %s; the "
-                        "model and optimizer shape cannot change on resume",
+                        "model and optimizer shape and the best-checkpoint metric cannot change "
+                        "on resume",
                         chk->path, key, value, key, now);
     note(chk->t, "resume: --%s changed from %s to %s", key, value, now);
     return 0;
@@ -307,6 +348,9 @@ static int check_options(const train_options *o, int ranks)
                         o->batch);
     if (!strcmp(o->resume, "auto") && !o->run_dir[0])
         return s2s_fail(S2S_EUSAGE, "train: --resume auto needs --run-dir");
+    if (o->best_metric != METRIC_LOSS && !o->valid_decode)
+        return s2s_fail(S2S_EUSAGE, "train: --best-metric %s needs --valid-decode",
+                        valid_metric_names[o->best_metric]);
     return 0;
 }
 
@@ -362,7 +406,8 @@ static int trainer_init(trainer *t, const train_options *o, MPI_Comm comm, FILE 
         (rc = parse_config(t, o->config_text)) < 0)
         return rc;
 
-    if ((rc = ds_open(&t->ds, o->data)) < 0)
+    if ((rc = ds_open(&t->ds, o->data)) < 0 ||
+        (rc = each_config_line(t, ds_attr(t->ds, "options"), add_data_option)) < 0)
         return rc;
     batcher_config bc = {.seed = o->seed, .batch_sents = o->batch,
                          .batch_tokens = o->batch_tokens, .min_sents = o->min_sents,
@@ -393,7 +438,8 @@ static int trainer_init(trainer *t, const train_options *o, MPI_Comm comm, FILE 
                          .steps = o->steps, .decay_every = o->decay_every,
                          .decay_factor = o->decay_factor, .patience = o->patience,
                          .min_lr = o->min_lr};
-    t->max_out = max_tgt; /* decoder steps of the longest reference, </s> included */
+    /* Validation decodes up to the limit `s2s translate` and `s2s eval` use by default. */
+    t->max_out = decode_max_len(max_src, DECODE_DEFAULT_RATIO);
     if ((rc = lr_config_check(&t->lrc)) < 0 ||
         (rc = model_init(&t->m, &cfg, max_B, max_src, max_tgt)) < 0 ||
         (rc = batch_init(&t->bt, max_B, max_src, max_tgt)) < 0 ||
@@ -403,8 +449,14 @@ static int trainer_init(trainer *t, const train_options *o, MPI_Comm comm, FILE 
         return rc;
     t->hyp = malloc((size_t)max_B * t->max_out * sizeof(int));
     t->hyp_len = malloc((size_t)max_B * sizeof(int));
-    if (!t->hyp || !t->hyp_len)
+    int tgt_n = ds_vocab_size(t->ds, "tgt");
+    t->tgt_tokens = malloc((size_t)tgt_n * sizeof *t->tgt_tokens);
+    if (!t->hyp || !t->hyp_len || !t->tgt_tokens)
         return s2s_fail(S2S_ENOMEM, "train: decoding buffers for %d sentences", max_B);
+    for (int i = 0; i < tgt_n; i++)
+        t->tgt_tokens[i] = ds_token(t->ds, "tgt", i);
+    if ((rc = scorer_init(&t->score, t->tgt_tokens, DETOK_SPACE, false)) < 0)
+        return rc;
     lr_state_init(&t->lrs);
     t->pr = (train_progress){.world_size = t->size, .lr_scale = t->lrs.scale,
                              .lr_best = t->lrs.best, .best_valid = INFINITY};
@@ -563,7 +615,9 @@ static void lr_state_from_progress(trainer *t)
 /* ---- validation ------------------------------------------------------------------------- */
 
 typedef struct {
-    double loss, ppl, token_acc, exact_match;
+    double loss, ppl, token_acc;
+    bool decoded;            /* the figures below are there */
+    double exact_match, bleu; /* bleu: on the tokens, 0-100 */
     long sentences, tokens;
 } valid_result;
 
@@ -574,13 +628,16 @@ static void print_tokens(FILE *f, const dataset *ds, const char *side, const int
 }
 
 /* The validation split, sharded over the ranks: teacher-forced NLL and token accuracy, and with
- * `greedy` the exact-match rate of greedy decoding; rank 0 prints `samples` of its sentences. */
+ * `greedy` BLEU on the tokens and the exact-match rate of greedy decoding (each translation cut
+ * at decode_max_len of its source, as `s2s eval` decodes); rank 0 prints `samples` of its
+ * sentences. */
 static int validate(trainer *t, bool greedy, int samples, valid_result *vr)
 {
     memset(vr, 0, sizeof *vr);
     if (!t->has_valid)
         return 0;
-    double sums[5] = {0}; /* loss, tokens, correct, exact, sentences */
+    enum { LOSS, TOKENS, CORRECT, SENTENCES, N_SUMS = SENTENCES + 1 + SCORE_NSUMS };
+    double sums[N_SUMS] = {0}, *score = sums + SENTENCES + 1;
     batcher_state vs = {0, 0};
     long steps = batcher_epoch_steps(&t->valid.bat, 0);
     int shown = 0, rc;
@@ -591,42 +648,67 @@ static int validate(trainer *t, bool greedy, int samples, valid_result *vr)
         if ((rc = loader_next(&t->valid, &vs, t->rank, &t->bt, &global, &global_tokens)) < 0 ||
             (rc = model_evaluate(&t->m, &t->bt, &st)) < 0)
             return rc;
-        sums[0] += st.loss;
-        sums[1] += (double)st.tokens;
-        sums[2] += (double)st.correct;
-        sums[4] += t->bt.B;
+        sums[LOSS] += st.loss;
+        sums[TOKENS] += (double)st.tokens;
+        sums[CORRECT] += (double)st.correct;
+        sums[SENTENCES] += t->bt.B;
         if (!greedy)
             continue;
         if ((rc = model_greedy(&t->m, &t->bt, t->max_out, t->hyp, t->hyp_len)) < 0)
             return rc;
         for (int b = 0; b < t->bt.B; b++) {
             const int *h = t->hyp + (size_t)b * t->max_out;
+            const int *ref = t->valid.tgt_rows[b];
             int ref_len = t->valid.share_tgt_len[b];
-            bool ok = t->hyp_len[b] == ref_len &&
-                      !memcmp(h, t->valid.tgt_rows[b], (size_t)ref_len * sizeof(int));
-            sums[3] += ok;
+            /* Greedy output is a prefix-closed sequence: cutting it is decoding to the limit. */
+            int limit = decode_max_len(t->valid.share_src_len[b], DECODE_DEFAULT_RATIO);
+            int len = t->hyp_len[b] < limit ? t->hyp_len[b] : limit;
+            double exact_before = score[SCORE_EXACT];
+            if ((rc = scorer_add(&t->score, h, len, ref, ref_len, score)) < 0)
+                return rc;
             if (t->log && shown < samples) {
                 FILE *f = t->log;
                 fprintf(f, "  src: ");
                 print_tokens(f, t->ds, "src", t->valid.src_rows[b], t->valid.share_src_len[b]);
                 fprintf(f, "\n  ref: ");
-                print_tokens(f, t->ds, "tgt", t->valid.tgt_rows[b], ref_len);
+                print_tokens(f, t->ds, "tgt", ref, ref_len);
                 fprintf(f, "\n  out: ");
-                print_tokens(f, t->ds, "tgt", h, t->hyp_len[b]);
-                fprintf(f, "   [%s]\n", ok ? "correct" : "wrong");
+                print_tokens(f, t->ds, "tgt", h, len);
+                fprintf(f, "   [%s]\n", score[SCORE_EXACT] > exact_before ? "correct" : "wrong");
                 shown++;
             }
         }
     }
-    if ((rc = comm_sum_doubles(t->comm, sums, 5)) < 0)
+    if ((rc = comm_sum_doubles(t->comm, sums, greedy ? N_SUMS : SENTENCES + 1)) < 0)
         return rc;
-    vr->tokens = (long)sums[1];
-    vr->sentences = (long)sums[4];
-    vr->loss = sums[1] > 0 ? sums[0] / sums[1] : 0;
+    vr->tokens = (long)sums[TOKENS];
+    vr->sentences = (long)sums[SENTENCES];
+    vr->loss = sums[TOKENS] > 0 ? sums[LOSS] / sums[TOKENS] : 0;
     vr->ppl = exp(vr->loss);
-    vr->token_acc = sums[1] > 0 ? sums[2] / sums[1] : 0;
-    vr->exact_match = sums[4] > 0 ? sums[3] / sums[4] : 0;
+    vr->token_acc = sums[TOKENS] > 0 ? sums[CORRECT] / sums[TOKENS] : 0;
+    if (greedy) {
+        bleu_result b;
+        bleu_config bc = bleu_config_default();
+        if ((rc = bleu_compute(score + SCORE_BLEU_TOKENS, &bc, &b)) < 0)
+            return rc;
+        vr->decoded = true;
+        vr->bleu = b.score;
+        vr->exact_match = score[SCORE_SENTENCES] > 0 ? score[SCORE_EXACT] / score[SCORE_SENTENCES]
+                                                     : 0;
+    }
     return 0;
+}
+
+/* The chosen figure of a validation as "lower is better" (BLEU and exact match negated), the
+ * form kept in train_progress.best_valid; metric_shown turns it back. */
+static double metric_key(int metric, const valid_result *vr)
+{
+    return metric == METRIC_BLEU ? -vr->bleu : metric == METRIC_EXACT ? -vr->exact_match : vr->loss;
+}
+
+static double metric_shown(int metric, double key)
+{
+    return metric == METRIC_LOSS ? key : -key;
 }
 
 /* Records a validation in the schedule, the early-stopping counters and the history; returns
@@ -634,9 +716,10 @@ static int validate(trainer *t, bool greedy, int samples, valid_result *vr)
 static int record_validation(trainer *t, const valid_result *vr, double train_loss, double lr,
                              bool *best)
 {
-    *best = vr->loss < t->pr.best_valid;
+    double key = metric_key(t->o->best_metric, vr);
+    *best = key < t->pr.best_valid;
     if (*best) {
-        t->pr.best_valid = vr->loss;
+        t->pr.best_valid = key;
         t->pr.best_step = t->pr.step;
         t->pr.bad_evals = 0;
     } else {
@@ -658,11 +741,17 @@ static int record_validation(trainer *t, const valid_result *vr, double train_lo
     row[3] = vr->ppl;
     row[4] = vr->token_acc;
     row[5] = lr;
+    row[6] = vr->decoded ? vr->bleu : NAN;
+    row[7] = vr->decoded ? vr->exact_match : NAN;
     if (t->metrics) {
         fprintf(t->metrics, "{\"type\":\"valid\",\"step\":%lld", (long long)t->pr.step);
         json_number(t->metrics, "loss", vr->loss, true);
         json_number(t->metrics, "ppl", vr->ppl, true);
         json_number(t->metrics, "token_acc", vr->token_acc, true);
+        if (vr->decoded) {
+            json_number(t->metrics, "bleu", vr->bleu, true);
+            json_number(t->metrics, "exact_match", vr->exact_match, true);
+        }
         fprintf(t->metrics, ",\"sentences\":%ld,\"best\":%s}\n", vr->sentences,
                 *best ? "true" : "false");
         fflush(t->metrics);
@@ -928,22 +1017,31 @@ int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *re
         bool best = false;
         if (o->valid_every > 0 && t.pr.step % o->valid_every == 0 && !last && t.has_valid) {
             double v0 = wall_seconds();
-            if ((rc = validate(&t, false, 0, &vr)) < 0 ||
+            if ((rc = validate(&t, o->valid_decode, 0, &vr)) < 0 ||
                 (rc = record_validation(&t, &vr, res->train_loss, lr, &best)) < 0)
                 goto fail;
             t.phase[PH_VALID] += wall_seconds() - v0;
-            note(&t, "valid step %lld: loss %.4f  ppl %.3f  token acc %.4f%s",
-                 (long long)t.pr.step, vr.loss, vr.ppl, vr.token_acc, best ? "  (best)" : "");
+            char decoded[96] = "";
+            if (vr.decoded)
+                snprintf(decoded, sizeof decoded, "  BLEU %.2f  exact %.4f", vr.bleu,
+                         vr.exact_match);
+            note(&t, "valid step %lld: loss %.4f  ppl %.3f  token acc %.4f%s%s",
+                 (long long)t.pr.step, vr.loss, vr.ppl, vr.token_acc, decoded,
+                 best ? "  (best)" : "");
             if (o->early_stop > 0 && t.pr.bad_evals >= o->early_stop) {
-                note(&t, "early stop: no improvement in %d validations (best %.4f at step %lld)",
-                     o->early_stop, t.pr.best_valid, (long long)t.pr.best_step);
+                note(&t, "early stop: no improvement in %d validations (best %s %.4f at step "
+                     "%lld)", o->early_stop, valid_metric_names[o->best_metric],
+                     metric_shown(o->best_metric, t.pr.best_valid), (long long)t.pr.best_step);
                 res->early_stopped = true;
             }
         }
         t.pr.seconds = seconds_before + (wall_seconds() - t_start);
         bool due = (o->ckpt_every > 0 && t.pr.step % o->ckpt_every == 0) ||
                    sums[S_CKPT_DUE] > 0 || stop;
-        if (!last && !res->early_stopped && (rc = checkpoint(&t, due, best)) < 0)
+        /* A stop request at the last step still writes its checkpoint (the final one is not
+         * reached); an early stop ends the run normally, signal or not. */
+        stop = stop && !res->early_stopped;
+        if ((!last || stop) && !res->early_stopped && (rc = checkpoint(&t, due, best)) < 0)
             goto fail;
         if (stop) {
             res->stopped = true;
@@ -965,11 +1063,14 @@ int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *re
             fprintf(t.log, "validation examples:\n");
         if ((rc = validate(&t, true, o->samples, &vr)) < 0)
             goto fail;
-        if (t.has_valid && (rc = record_validation(&t, &vr, res->train_loss, lr, &best)) < 0)
+        /* After an early stop this is the validation the loop just recorded: not twice. */
+        if (t.has_valid && !res->early_stopped &&
+            (rc = record_validation(&t, &vr, res->train_loss, lr, &best)) < 0)
             goto fail;
         res->valid_loss = vr.loss;
         res->valid_token_acc = vr.token_acc;
         res->exact_match = vr.exact_match;
+        res->valid_bleu = vr.bleu;
         t.pr.seconds = seconds_before + res->seconds;
         if ((rc = checkpoint(&t, true, best)) < 0)
             goto fail;
@@ -979,16 +1080,17 @@ int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *re
         progress_done(&t.prog);
         fprintf(t.log,
                 "final: step %ld, %.1fs, %.0f tokens/s; validation loss %.4f, ppl %.3f, token "
-                "accuracy %.4f, exact match %.4f (%ld sentences); skipped steps %ld; parameters "
-                "hash %016llx\n",
+                "accuracy %.4f, BLEU %.2f, exact match %.4f (%ld sentences); skipped steps %ld; "
+                "parameters hash %016llx\n",
                 res->steps, res->seconds, res->tokens_per_s, vr.loss, vr.ppl, vr.token_acc,
-                vr.exact_match, vr.sentences, res->skipped, res->params_hash);
+                vr.bleu, vr.exact_match, vr.sentences, res->skipped, res->params_hash);
         fflush(t.log);
     }
     if (t.metrics) {
         fprintf(t.metrics, "{\"type\":\"final\",\"step\":%ld,\"stopped\":%s", res->steps,
                 res->stopped ? "true" : "false");
         json_number(t.metrics, "valid_loss", vr.loss, true);
+        json_number(t.metrics, "bleu", vr.bleu, true);
         json_number(t.metrics, "exact_match", vr.exact_match, true);
         json_number(t.metrics, "tokens_per_s", res->tokens_per_s, true);
         fprintf(t.metrics, ",\"params_hash\":\"%016llx\"}\n", res->params_hash);

@@ -1,10 +1,11 @@
-/* fsutil.c - atomic replacement of files (see include/s2s/fsutil.h). */
+/* fsutil.c - atomic replacement of files, and reading a whole text file (include/s2s/fsutil.h). */
 #include "s2s/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,4 +61,44 @@ int fs_commit(const char *tmp, const char *path)
         return s2s_fail(S2S_EIO, "%s: written, but syncing its directory failed: %s", path,
                         strerror(errno));
     return 0;
+}
+
+int fs_read_text(const char *path, char **text, size_t *size)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    if (!f)
+        return s2s_fail(S2S_EIO, "%s: cannot open: %s", path, strerror(errno));
+    const char *name = f == stdin ? "standard input" : path;
+    size_t n = 0, cap = 1 << 16;
+    char *p = malloc(cap);
+    int rc = p ? 0 : s2s_fail(S2S_ENOMEM, "%s: cannot hold the input", name);
+    while (rc == 0) {
+        if (n + 1 == cap) {
+            char *q = realloc(p, cap *= 2);
+            if (!q) {
+                rc = s2s_fail(S2S_ENOMEM, "%s: cannot hold %zu bytes of input", name, cap);
+                break;
+            }
+            p = q;
+        }
+        size_t got = fread(p + n, 1, cap - 1 - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f))
+                rc = s2s_fail(S2S_EIO, "%s: read error: %s", name, strerror(errno));
+            break;
+        }
+    }
+    if (f != stdin)
+        fclose(f);
+    if (rc < 0) {
+        free(p);
+        return rc;
+    }
+    p[n] = '\0';
+    if (memchr(p, '\0', n))
+        rc = s2s_fail(S2S_EFORMAT, "%s: contains a NUL byte (not text)", name);
+    *text = p;
+    *size = n;
+    return rc;
 }

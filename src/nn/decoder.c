@@ -1,4 +1,5 @@
-/* decoder.c - the step-major decoder with attention: forward, backward, greedy decoding.
+/* decoder.c - the step-major decoder with attention: forward, backward, and the stepping that
+ * greedy decoding and beam search share.
  *
  * Per step t (B sentences, L layers, memory M = top encoder output):
  *   Bahdanau: q_t = W_q s_{t-1}; alpha_t, c_t = attend(q_t); x_t = [e_t ; c_t]
@@ -426,23 +427,71 @@ void decoder_backward(model *m, const batch *bt)
     }
 }
 
-void decoder_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len)
+attn_memory decoder_memory(model *m, const batch *bt)
 {
     const dims d = dims_of(m, bt->B, bt->src_T);
-    const int B = d.B;
-    attn_memory mem = attend_setup(m, bt, &d);
+    return attend_setup(m, bt, &d);
+}
+
+void decoder_step(model *m, const attn_memory *mem, int rows, const int *ids, int cur, int prev)
+{
+    const dims d = dims_of(m, rows, mem->S);
+    embed_step(m, &d, cur, ids);
+    step_forward(m, mem, &d, cur, prev, NULL, false);
+}
+
+void decoder_state_expand(model *m, int B, int rows, int slot, const int *sent)
+{
+    const dims d = dims_of(m, rows, 0);
+    const size_t H = (size_t)d.H, sz = H * sizeof(real);
+    for (int l = 0; l < d.L; l++) {
+        real *h = m->dec_out[l] + (size_t)slot * rows * H, *c = NULL;
+        const real *h0 = m->dec_h0 + (size_t)l * B * H, *c0 = NULL;
+        if (d.lstm) {
+            c = m->dec_ws[l].c + (size_t)slot * rows * H;
+            c0 = m->dec_c0 + (size_t)l * B * H;
+        }
+        for (int r = 0; r < rows; r++) {
+            memcpy(h + r * H, h0 + sent[r] * H, sz);
+            if (c)
+                memcpy(c + r * H, c0 + sent[r] * H, sz);
+        }
+    }
+    if (d.luong && d.extra > 0) /* input feeding starts from h~_{-1} = 0 */
+        memset(m->att_htil + (size_t)slot * rows * H, 0, rows * sz);
+}
+
+void decoder_state_gather(model *m, int rows, int from, int to, const int *src)
+{
+    const dims d = dims_of(m, rows, 0);
+    const size_t H = (size_t)d.H, sz = H * sizeof(real);
+    const size_t f = (size_t)from * rows * H, o = (size_t)to * rows * H;
+    for (int l = 0; l < d.L; l++)
+        for (int r = 0; r < rows; r++) {
+            if (src[r] < 0)
+                continue;
+            memcpy(m->dec_out[l] + o + r * H, m->dec_out[l] + f + src[r] * H, sz);
+            if (d.lstm)
+                memcpy(m->dec_ws[l].c + o + r * H, m->dec_ws[l].c + f + src[r] * H, sz);
+        }
+    if (d.luong && d.extra > 0)
+        for (int r = 0; r < rows; r++)
+            if (src[r] >= 0)
+                memcpy(m->att_htil + o + r * H, m->att_htil + f + src[r] * H, sz);
+}
+
+void decoder_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len)
+{
+    const int B = bt->B;
+    const attn_memory mem = decoder_memory(m, bt);
     int *ids = m->gd_ids, open = B;
     greedy_start(ids, out_len, B);
-    /* Two slots: step t writes slot t % 2 and reads the other. */
+    /* Two slots: step t writes slot t % 2 and reads the other (the initial states at t = 0). */
     for (int t = 0; t < max_len && open > 0; t++) {
         int cur = t % 2, prev = t == 0 ? -1 : (t - 1) % 2;
-        embedding_forward(m->tgt_x, ids, B, P(m, m->tgt_embed), d.E);
-        for (int b = 0; b < B; b++)
-            memcpy(m->dec_x0 + ((size_t)cur * B + b) * d.in0, m->tgt_x + (size_t)b * d.E,
-                   d.E * sizeof(real));
-        step_forward(m, &mem, &d, cur, prev, NULL, false);
-        output_argmax(&m->out_ws, m->feats + (size_t)cur * B * d.F, B, P(m, m->out_w),
-                      P(m, m->out_b), ids, NULL);
+        decoder_step(m, &mem, B, ids, cur, prev);
+        output_topk(&m->out_ws, m->feats + (size_t)cur * B * m->feat, B, P(m, m->out_w),
+                    P(m, m->out_b), 1, ids, NULL);
         open -= greedy_record(ids, B, t, max_len, out, out_len);
     }
     greedy_finish(out_len, B, max_len);

@@ -271,7 +271,6 @@ int model_init(model *m, const model_config *cfg, int max_B, int max_src, int ma
         m->dec_c0 = alloc_reals(B * LH, &ok);
         m->d_dec_c0 = alloc_reals(B * LH, &ok);
         m->d_enc_c_final = alloc_reals((size_t)B * H, &ok);
-        m->gd_c = alloc_reals(2 * B * LH, &ok);
     }
     if (cfg->dropout > 0) {
         m->mask_src = alloc_reals(src_rows * E, &ok);
@@ -289,8 +288,6 @@ int model_init(model *m, const model_config *cfg, int max_B, int max_src, int ma
             m->dec_in[l] = alloc_reals(tgt_rows * H, &ok);
         }
     }
-    m->gd_h = alloc_reals(2 * B * LH, &ok);
-    m->gd_in = alloc_reals((size_t)B * (E > H ? E : H), &ok);
     if (ok && (rc = decoder_init(m)) < 0)
         goto fail;
     m->gd_ids = calloc((size_t)B, sizeof(int));
@@ -325,7 +322,7 @@ void model_free(model *m)
     real *bufs[] = {m->params, m->grads, m->src_x, m->d_src_x, m->tgt_x, m->d_tgt_x,
                     m->bridge_in, m->d_bridge_in, m->bridge_h, m->d_bridge_h, m->bridge_c_in,
                     m->d_bridge_c_in, m->bridge_c, m->d_bridge_c, m->dec_h0, m->dec_c0,
-                    m->d_dec_h0, m->d_dec_c0, m->d_enc_c_final, m->gd_h, m->gd_c, m->gd_in,
+                    m->d_dec_h0, m->d_dec_c0, m->d_enc_c_final,
                     m->mask_src, m->mask_tgt, m->mask_feat, m->feat_drop, m->drop_scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
@@ -699,46 +696,25 @@ int model_forward_backward(model *m, const batch *bt, const train_context *ctx,
     return 0;
 }
 
-int model_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len)
+int model_encode(model *m, const batch *bt)
 {
     int rc = check_batch(m, bt, false);
     if (rc < 0)
         return rc;
     m->training = false;
-    int B = bt->B, L = m->dec_layers, H = m->cfg.hidden, E = m->cfg.emb;
-    size_t LBH = (size_t)L * B * H;
     encoder_forward(m, bt);
-    bridges_forward(m, B, bt->src_T);
-    if (m->step_major) {
-        decoder_greedy(m, bt, max_len, out, out_len);
-        return 0;
-    }
+    bridges_forward(m, bt->B, bt->src_T);
+    return 0;
+}
 
-    /* Two state slots [L, B, H]: step t reads slot t % 2 and writes the other. */
-    memcpy(m->gd_h, m->dec_h0, LBH * sizeof(real));
-    if (m->gd_c)
-        memcpy(m->gd_c, m->dec_c0, LBH * sizeof(real));
-    int *ids = m->gd_ids, open = B;
-    greedy_start(ids, out_len, B);
-    for (int t = 0; t < max_len && open > 0; t++) {
-        size_t cur = (size_t)(t % 2) * LBH, nxt = (size_t)((t + 1) % 2) * LBH;
-        embedding_forward(m->gd_in, ids, B, P(m, m->tgt_embed), E);
-        const real *x = m->gd_in;
-        for (int l = 0; l < L; l++) {
-            const rnn_weights *w = &m->dec[l];
-            rnn_layer_ws *ws = &m->dec_ws[l];
-            int GH = cell_gates(w->cell) * H;
-            size_t off = (size_t)l * B * H;
-            linear_forward(ws->xw, x, w->w_ih, w->b_ih, B, w->in, GH);
-            cell_step_forward(w, B, ws->xw, m->gd_h + cur + off, H,
-                              m->gd_c ? m->gd_c + cur + off : NULL, NULL, m->gd_h + nxt + off, H,
-                              m->gd_c ? m->gd_c + nxt + off : NULL, ws->cache, ws->hw);
-            x = m->gd_h + nxt + off;
-        }
-        output_argmax(&m->out_ws, x, B, P(m, m->out_w), P(m, m->out_b), ids, NULL);
-        open -= greedy_record(ids, B, t, max_len, out, out_len);
-    }
-    greedy_finish(out_len, B, max_len);
+int model_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len)
+{
+    int rc = model_encode(m, bt);
+    if (rc < 0)
+        return rc;
+    /* Step by step through the step-major decoder in every configuration: beam search steps
+     * the same code, so that beam 1 reproduces greedy decoding exactly. */
+    decoder_greedy(m, bt, max_len, out, out_len);
     return 0;
 }
 

@@ -252,3 +252,49 @@ void output_argmax(output_ws *ws, const real *x, int n, const real *W, const rea
         }
     }
 }
+
+/* Inserts token j into top[0 .. *have) (at most k entries, ordered by z descending; the caller
+ * has checked that j beats the k-th when the list is full). Strict comparisons keep the earlier,
+ * lower id first on ties. */
+static inline void topk_insert(const real *z, int j, int *top, int k, int *have)
+{
+    int p = *have < k ? (*have)++ : k - 1;
+    for (; p > 0 && z[j] > z[top[p - 1]]; p--)
+        top[p] = top[p - 1];
+    top[p] = j;
+}
+
+void output_topk(output_ws *ws, const real *x, int n, const real *W, const real *b, int k,
+                 int *ids, double *logp)
+{
+    int I = ws->in, V = ws->vocab;
+    for (int r0 = 0; r0 < n; r0 += ws->block_rows) {
+        int m = n - r0 < ws->block_rows ? n - r0 : ws->block_rows;
+        gemm(false, true, m, V, I, 1, x + (size_t)r0 * I, I, W, I, 0, ws->logits, V);
+        for (int i = 0; i < m; i++) {
+            real *z = ws->logits + (size_t)i * V;
+            int *top = ids + (size_t)(r0 + i) * k, have = 0;
+            double zsum;
+            real mx = add_bias_max(z, b, V, &zsum);
+            /* Until the list is full every token enters (so a row of NaN still yields valid
+             * ids); then only those above the k-th, which most of a large vocabulary is not. */
+            real kth = 0;
+            for (int j = 0; j < V; j++) {
+                if (j == TOK_PAD || j == TOK_BOS || (have == k && !(z[j] > kth)))
+                    continue;
+                topk_insert(z, j, top, k, &have);
+                kth = z[top[have - 1]];
+            }
+            for (int q = have; q < k; q++)
+                top[q] = -1;
+            if (!logp)
+                continue;
+            /* log p_j = z_j - logsumexp(z), normalized over every token (pad and <s> included:
+             * they are part of the model's distribution, only never chosen). */
+            double lse = (double)mx + log(exp_sum(z, V, mx, false));
+            double *lp = logp + (size_t)(r0 + i) * k;
+            for (int q = 0; q < k; q++)
+                lp[q] = q < have ? (double)z[top[q]] - lse : -INFINITY;
+        }
+    }
+}

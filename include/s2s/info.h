@@ -1,0 +1,52 @@
+/* info.h - `s2s info FILE [--json]`: what an s2s file holds, without a model or MPI.
+ *
+ * The kind of file is recognized by its root attribute `format`:
+ *   "s2s-checkpoint"  (include/s2s/ckpt.h)      configuration (model shape options first),
+ *   "s2s-params"      (include/s2s/paramfile.h) vocabulary sizes, every parameter tensor with
+ *                                               its shape and the total parameter count; for a
+ *                                               checkpoint also the training state (step, epoch,
+ *                                               tokens, time, world size, skipped steps, best
+ *                                               validation loss), the optimizer moments, whether
+ *                                               the checksum is valid (ckpt_verify) and the last
+ *                                               rows of the validation history;
+ *   "s2s-dataset"     (include/s2s/dataset.h)   opened and validated with ds_open: per split the
+ *                                               pairs, token counts and mean/max length per side,
+ *                                               vocabulary sizes, and what `s2s prep` stored
+ *                                               (its report, options and input checksums).
+ * Any other file is one error naming the file and what it is instead (missing, a directory,
+ * not HDF5, an HDF5 file without or with another `format`).
+ *
+ * Text output is aligned for reading; --json prints one JSON object with the same content
+ * (strings escaped, numbers as numbers, non-finite numbers as null). A damaged checkpoint
+ * whose checksum does not match is described, with the checksum reported invalid; a file
+ * that cannot be read as its kind is an error. */
+#ifndef S2S_INFO_H
+#define S2S_INFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Rows of a checkpoint's /history shown by default (the last ones). */
+#define INFO_HISTORY_ROWS 5
+
+/* `s2s info`: argv without the program and command names. PATH is the one positional argument
+ * (anywhere; after `--` everything is positional); options --json, --history N, --config FILE,
+ * --help. Prints to stdout. 0, or a negative S2S_* status with the message set (S2S_EUSAGE for
+ * a bad command line). */
+int info_command(int argc, char **argv);
+
+/* Describes path on out as text or JSON, with the last history_rows rows of a checkpoint's
+ * history (all of them if history_rows < 0). Everything is read before anything is written,
+ * so on error nothing is written. S2S_EIO (missing, unreadable, write error on out),
+ * S2S_EFORMAT (not an s2s file, damaged), S2S_ENOMEM. */
+int info_write_rows(const char *path, bool json, int history_rows, FILE *out);
+
+/* info_write_rows with INFO_HISTORY_ROWS. */
+int info_write(const char *path, bool json, FILE *out);
+
+/* Whether text[0..n) is exactly one JSON value (RFC 8259 grammar, surrounding whitespace
+ * allowed, nesting at most 64 deep). Used to embed the stored prep report, and by the tests. */
+bool info_json_valid(const char *text, size_t n);
+
+#endif

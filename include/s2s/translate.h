@@ -1,0 +1,37 @@
+/* translate.h - `s2s translate`: source text in, translations out, with a trained checkpoint.
+ *
+ * Rank 0 reads the input (a file or stdin) and shares it; every rank tokenizes it as the
+ * training data was tokenized (include/s2s/trained.h), the sentences are decoded by whole
+ * batches spread over the ranks (include/s2s/decode.h), and rank 0 writes the detokenized
+ * translations in input order: one line per input line, or with nbest > 1 the lines
+ * "INDEX ||| TRANSLATION ||| SCORE" (Moses' n-best format, INDEX from 0). */
+#ifndef S2S_TRANSLATE_H
+#define S2S_TRANSLATE_H
+
+#include <stdbool.h>
+
+#include <mpi.h>
+
+#include "s2s/options.h"
+
+typedef struct {
+    char checkpoint[OPT_STRING_MAX];
+    char input[OPT_STRING_MAX];     /* "-": standard input */
+    char output[OPT_STRING_MAX];    /* "-": standard output */
+    char attention[OPT_STRING_MAX]; /* HDF5 file of attention weights ("": none) */
+    int beam, nbest, batch;
+    double length_penalty, max_len_ratio;
+    bool replace_unk;
+    bool scores;                    /* 1-best: append a tab and the score to each line */
+    int detok;                      /* 0 auto, 1 space, 2 pieces */
+    int threads;
+} translate_options;
+
+/* Collective over comm. Prints a one-line summary to `log` on rank 0 (NULL: none). */
+int translate_run(const translate_options *o, MPI_Comm comm, FILE *log);
+
+/* ---- the attention file (docs/formats.md "Attention files") ---- */
+#define ATTN_FORMAT "s2s-attention"
+#define ATTN_VERSION 1
+
+#endif

@@ -1,0 +1,95 @@
+/* vocab.h - tokenizing text and mapping tokens to ids and back, as `s2s prep` made the dataset
+ * and as `s2s translate` must repeat it.
+ *
+ * Tokenizers (docs/formats.md): whitespace-separated words (also for SentencePiece pieces made
+ * by spm_encode), or UTF-8 code points with each space written as U+2581, the marker
+ * SentencePiece uses. Optional ASCII lowercasing. A vocabulary lists token texts by id; ids
+ * 0..3 are the reserved tokens of include/s2s/tokens.h. */
+#ifndef S2S_VOCAB_H
+#define S2S_VOCAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { TOK_WHITESPACE = 0, TOK_CHARS = 1 } tokenizer_kind;
+
+/* "<pad>", "<unk>", "<s>", "</s>" by id. */
+extern const char *const vocab_reserved[4];
+
+/* Valid UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). */
+bool utf8_valid(const unsigned char *s, size_t n);
+
+/* Splits text[0..size) into lines in place (each '\n' and a '\r' before it become NUL; a last
+ * line without '\n' counts) and checks each is valid UTF-8: *lines is a malloc'ed array of *n
+ * pointers into text. `name` is for messages ("FILE:LINE: invalid UTF-8"). */
+int text_lines(char *text, size_t size, const char *name, char ***lines, int *n);
+
+/* ---- tokens of one line ---- */
+typedef struct {
+    char **tok; /* [n]: into the line or into buf */
+    int n, cap;
+    char *buf;  /* character tokens, NUL-separated */
+    size_t buf_cap;
+} token_list;
+
+void tokens_free(token_list *t); /* safe on a zeroed list */
+
+/* Splits a line (modified in place: lowercased, cut at token ends) into t. */
+int tokenize(tokenizer_kind kind, bool lowercase, char *line, token_list *t);
+
+/* ---- vocabularies ---- */
+typedef struct {
+    char *key;
+    long count;
+    int id; /* -1 until the vocabulary is built */
+} vocab_entry;
+
+typedef struct {
+    vocab_entry *e;
+    size_t cap, n;
+} vocab_map; /* open addressing on the token text */
+
+typedef struct {
+    vocab_map map; /* token -> count, id */
+    char **by_id;  /* [size]: the map's keys */
+    int size;
+} vocab;
+
+void vocab_free(vocab *v); /* safe on a zeroed vocabulary */
+
+/* Adds `count` to the count of key (inserting it with id -1); NULL when out of memory. */
+vocab_entry *vocab_count(vocab *v, const char *key, long count);
+
+/* Ids from the counts: the reserved tokens, then tokens seen at least min_freq times by
+ * decreasing count (ties by text), at most max_vocab in all (0: no limit). */
+int vocab_build(vocab *v, int min_freq, int max_vocab);
+
+/* Appends `text` as the next id. The first four must be the reserved tokens; tokens must be
+ * non-empty, valid UTF-8 and distinct. `where` names the source in messages ("FILE:LINE"). */
+int vocab_append(vocab *v, const char *text, const char *where);
+
+/* A vocabulary file: one token per line, line i is id i, the first four the reserved tokens. */
+int vocab_load(vocab *v, const char *path);
+
+/* The id of a token: its id, or <unk> for unknown words, words below the frequency cut, and
+ * reserved tokens met in the text (a literal "<s>" is not a sentence boundary). */
+int32_t vocab_id(const vocab *v, const char *tok);
+
+/* ---- back to text ---- */
+typedef enum {
+    DETOK_SPACE = 0,  /* tokens joined by one space */
+    DETOK_PIECES = 1, /* tokens concatenated, U+2581 turned into spaces (characters and
+                       * SentencePiece pieces), leading/trailing spaces dropped */
+} detok_kind;
+
+/* The detokenizer that undoes the tokenizer for this target vocabulary: PIECES for character
+ * tokens, or for whitespace tokens when most words (over half the non-reserved entries) carry
+ * SentencePiece's U+2581 marker; SPACE otherwise. */
+detok_kind detok_guess(tokenizer_kind kind, const vocab *tgt);
+
+/* Writes the tokens as text into *buf (grown as needed, NUL-terminated); returns the length
+ * or S2S_ENOMEM. */
+long detokenize(detok_kind kind, const char *const *tok, int n, char **buf, size_t *cap);
+
+#endif

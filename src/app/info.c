@@ -1,0 +1,1630 @@
+/* info.c - `s2s info`: describes a checkpoint, a parameter file or a dataset (see
+ * include/s2s/info.h).
+ *
+ * Everything is gathered into an info_file first and rendered afterwards, as text or as JSON,
+ * so that a file that fails half-way prints nothing but the error. The kind of file comes from
+ * its root attribute `format`; checkpoints and parameter files are read here directly with
+ * HDF5 (no parameter table is needed: tensors are listed as stored, in creation order), the
+ * checksum with ckpt_verify, and datasets through ds_open, which validates the whole file.
+ * HDF5 ids live in locals initialized to -1 and are closed on each function's single exit. */
+#include "s2s/info.h"
+
+#include "paramfile_io.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "s2s/ckpt.h"
+#include "s2s/dataset.h"
+#include "s2s/h5util.h"
+#include "s2s/options.h"
+#include "s2s/paramfile.h"
+#include "s2s/status.h"
+
+typedef enum { KIND_CKPT, KIND_PARAMS, KIND_DATASET } info_kind;
+
+static const char *const FORMATS[] = {CKPT_FORMAT, PARAMFILE_FORMAT, DATASET_FORMAT};
+static const char *const KIND_NAMES[] = {"checkpoint", "parameter file", "dataset"};
+static const char *const KIND_KEYS[] = {"checkpoint", "params", "dataset"};
+
+/* The model shape options, shown first in this order; the rest of /config follows as stored. */
+static const char *const MODEL_KEYS[] = {"cell",   "layers", "dec-layers", "bidir",
+                                         "emb",    "hidden", "attn",       "input-feed",
+                                         "tie-embeddings", "dropout"};
+#define N_MODEL_KEYS ((int)(sizeof MODEL_KEYS / sizeof MODEL_KEYS[0]))
+
+static const char *const MOMENTS[2] = {"exp_avg", "exp_avg_sq"};
+
+enum { MAX_DIMS = 8, LABEL = 22 };
+
+typedef struct {
+    char *key, *value;
+} kv;
+
+typedef struct {
+    char *name;
+    int ndim;
+    long long dims[MAX_DIMS];
+    long long count;
+} tensor_info;
+
+/* One attribute of /state: an integer or a float. */
+typedef struct {
+    char *name;
+    bool is_float;
+    long long i;
+    double d;
+} num_attr;
+
+typedef struct {
+    long pairs;
+    long long tokens[2];
+    int max_len[2];
+} split_info;
+
+typedef struct {
+    info_kind kind;
+    const char *path;
+    long long size, version;
+    char **root_attrs; /* names of the root attributes */
+    int n_root_attrs;
+
+    /* checkpoints and parameter files */
+    kv *config;
+    int n_config;
+    tensor_info *tensors;
+    int n_tensors;
+    long long total_params;
+    long long vocab[2];     /* -1: unknown */
+    const char *vocab_from; /* "/vocab", "/config", "embeddings" */
+
+    /* checkpoints */
+    num_attr *state;
+    int n_state;
+    bool has_optim;
+    long long optim_step;
+    bool moment[2];
+    bool has_checksum;
+    uint64_t checksum;
+    bool checksum_ok;
+    char *checksum_error;
+    bool has_history;
+    int hist_rows, hist_cols;
+    char *hist_columns;
+    double *hist;
+
+    /* datasets */
+    dataset *ds;
+    split_info split[SPLIT_COUNT];
+} info_file;
+
+static void info_free(info_file *f)
+{
+    for (int i = 0; i < f->n_root_attrs; i++)
+        free(f->root_attrs[i]);
+    free(f->root_attrs);
+    for (int i = 0; i < f->n_config; i++) {
+        free(f->config[i].key);
+        free(f->config[i].value);
+    }
+    free(f->config);
+    for (int i = 0; i < f->n_tensors; i++)
+        free(f->tensors[i].name);
+    free(f->tensors);
+    for (int i = 0; i < f->n_state; i++)
+        free(f->state[i].name);
+    free(f->state);
+    free(f->checksum_error);
+    free(f->hist_columns);
+    free(f->hist);
+    ds_close(f->ds);
+    memset(f, 0, sizeof *f);
+}
+
+/* Grows *arr (elements of size elem) to hold n + 1; false on allocation failure. */
+static bool grow(void **arr, int n, size_t elem)
+{
+    void *p = realloc(*arr, (size_t)(n + 1) * elem);
+    if (!p)
+        return false;
+    *arr = p;
+    return true;
+}
+
+/* ---- opening: what kind of file ------------------------------------------------------------- */
+
+static herr_t collect_root_attr(hid_t loc, const char *name, const H5A_info_t *ai, void *ctx)
+{
+    info_file *f = ctx;
+    (void)loc;
+    (void)ai;
+    char *copy = strdup(name);
+    if (!copy || !grow((void **)&f->root_attrs, f->n_root_attrs, sizeof *f->root_attrs)) {
+        free(copy);
+        return -1;
+    }
+    f->root_attrs[f->n_root_attrs++] = copy;
+    return 0;
+}
+
+/* Opens path read-only (strong close degree, as h5u_open) and finds its kind, with one message
+ * for each way it can fail to be an s2s file. */
+static int info_open(info_file *f, const char *path, hid_t *file_out)
+{
+    hid_t fapl = -1, file = -1, attr = -1;
+    char *format = NULL;
+    int rc = 0;
+    *file_out = -1;
+    h5u_quiet();
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return s2s_fail(S2S_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return s2s_fail(S2S_EIO, "%s: is a directory, not an s2s file", path);
+    if (access(path, R_OK) < 0)
+        return s2s_fail(S2S_EIO, "%s: cannot read: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return s2s_fail(S2S_EFORMAT, "%s: not a regular file", path);
+    f->size = (long long)st.st_size;
+    if (H5Fis_hdf5(path) <= 0)
+        return s2s_fail(S2S_EFORMAT,
+                        "%s: not an HDF5 file (no HDF5 signature), so not an s2s checkpoint, "
+                        "parameter file or dataset",
+                        path);
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
+        (file = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: cannot open as HDF5 (truncated or damaged file?)", path);
+        goto done;
+    }
+    bool is_string = false;
+    if (H5Aexists(file, "format") <= 0) {
+        rc = s2s_fail(S2S_EFORMAT,
+                      "%s: not an s2s file: an HDF5 file without a 'format' attribute (s2s files "
+                      "have format \"%s\", \"%s\" or \"%s\")",
+                      path, FORMATS[0], FORMATS[1], FORMATS[2]);
+        goto done;
+    }
+    if ((attr = H5Aopen(file, "format", H5P_DEFAULT)) < 0 ||
+        !(format = h5u_read_string_attr(attr, &is_string))) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: not an s2s file: its 'format' attribute is %s", path,
+                      is_string ? "an unreadable string" : "not a string");
+        goto done;
+    }
+    int which = -1;
+    for (int k = 0; k < 3 && which < 0; k++)
+        if (!strcmp(format, FORMATS[k]))
+            which = k;
+    if (which < 0) {
+        rc = s2s_fail(S2S_EFORMAT,
+                      "%s: not an s2s file: format attribute '%s' (s2s files have \"%s\", \"%s\" "
+                      "or \"%s\")",
+                      path, format, FORMATS[0], FORMATS[1], FORMATS[2]);
+        goto done;
+    }
+    f->kind = (info_kind)which;
+    if (h5u_read_int_attr(file, "version", &f->version) < 0) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: %s without an integer attribute 'version'", path,
+                      KIND_NAMES[which]);
+        goto done;
+    }
+    hsize_t idx = 0;
+    if (H5Aiterate2(file, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_root_attr, f) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: cannot list the root attributes", path);
+        goto done;
+    }
+    *file_out = file;
+    file = -1;
+done:
+    free(format);
+    if (attr >= 0)
+        H5Aclose(attr);
+    if (file >= 0)
+        H5Fclose(file);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return rc;
+}
+
+/* ---- checkpoints and parameter files -------------------------------------------------------- */
+
+static int add_config(const char *key, const char *value, void *ctx)
+{
+    info_file *f = ctx;
+    char *k = strdup(key), *v = strdup(value);
+    if (!k || !v || !grow((void **)&f->config, f->n_config, sizeof *f->config)) {
+        free(k);
+        free(v);
+        return s2s_fail(S2S_ENOMEM, "%s: out of memory reading /config", f->path);
+    }
+    f->config[f->n_config++] = (kv){k, v};
+    return 0;
+}
+
+static const char *config_value(const info_file *f, const char *key)
+{
+    for (int i = 0; i < f->n_config; i++)
+        if (!strcmp(f->config[i].key, key))
+            return f->config[i].value;
+    return NULL;
+}
+
+static bool has_link(hid_t file, const char *path)
+{
+    char prefix[256];
+    for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/')) {
+        snprintf(prefix, sizeof prefix, "%.*s", (int)(p - path), path);
+        if (H5Lexists(file, prefix, H5P_DEFAULT) <= 0)
+            return false;
+    }
+    return H5Lexists(file, path, H5P_DEFAULT) > 0;
+}
+
+/* Every dataset of /params, in creation order, with its shape. */
+static int read_tensors(info_file *f, hid_t file)
+{
+    hid_t group = -1, dset = -1, space = -1;
+    H5G_info_t gi;
+    int rc = 0;
+    if (!has_link(file, "params") || (group = H5Gopen2(file, "params", H5P_DEFAULT)) < 0 ||
+        H5Gget_info(group, &gi) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: no readable group /params", f->path);
+        goto done;
+    }
+    for (hsize_t i = 0; i < gi.nlinks; i++) {
+        char name[256];
+        if (paramfile_link_name(group, i, name, sizeof name) < 0) {
+            rc = h5u_fail(S2S_EFORMAT, "%s: cannot read the name of entry %llu of /params",
+                          f->path, (unsigned long long)i);
+            goto done;
+        }
+        hsize_t dims[H5S_MAX_RANK];
+        int ndim;
+        if ((dset = H5Dopen2(group, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0 ||
+            (ndim = H5Sget_simple_extent_dims(space, dims, NULL)) < 0) {
+            rc = h5u_fail(S2S_EFORMAT, "%s: '/params/%s' is not a readable dataset", f->path,
+                          name);
+            goto done;
+        }
+        if (ndim > MAX_DIMS) {
+            rc = s2s_fail(S2S_EFORMAT, "%s: tensor '/params/%s' has %d dimensions", f->path, name,
+                          ndim);
+            goto done;
+        }
+        tensor_info t = {.name = strdup(name), .ndim = ndim, .count = 1};
+        for (int d = 0; d < ndim; d++) {
+            t.dims[d] = (long long)dims[d];
+            t.count *= (long long)dims[d];
+        }
+        if (!t.name || !grow((void **)&f->tensors, f->n_tensors, sizeof *f->tensors)) {
+            free(t.name);
+            rc = s2s_fail(S2S_ENOMEM, "%s: out of memory listing /params", f->path);
+            goto done;
+        }
+        f->tensors[f->n_tensors++] = t;
+        f->total_params += t.count;
+        H5Sclose(space);
+        H5Dclose(dset);
+        space = dset = -1;
+    }
+done:
+    if (space >= 0)
+        H5Sclose(space);
+    if (dset >= 0)
+        H5Dclose(dset);
+    if (group >= 0)
+        H5Gclose(group);
+    return rc;
+}
+
+/* Length of the 1-D dataset at link, or -1. */
+static long long vector_length(hid_t file, const char *link)
+{
+    hid_t dset = -1, space = -1;
+    long long n = -1;
+    hsize_t dims[1];
+    if (has_link(file, link) && (dset = H5Dopen2(file, link, H5P_DEFAULT)) >= 0 &&
+        (space = H5Dget_space(dset)) >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
+        H5Sget_simple_extent_dims(space, dims, NULL) == 1)
+        n = (long long)dims[0];
+    if (space >= 0)
+        H5Sclose(space);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return n;
+}
+
+static long long tensor_rows(const info_file *f, const char *name)
+{
+    for (int i = 0; i < f->n_tensors; i++)
+        if (!strcmp(f->tensors[i].name, name) && f->tensors[i].ndim >= 1)
+            return f->tensors[i].dims[0];
+    return -1;
+}
+
+/* Vocabulary sizes: a checkpoint's /vocab, else src-vocab/tgt-vocab of /config, else the rows
+ * of the embedding tensors. */
+static void find_vocab(info_file *f, hid_t file)
+{
+    static const char *const links[2] = {"vocab/src", "vocab/tgt"};
+    static const char *const keys[2] = {"src-vocab", "tgt-vocab"};
+    static const char *const embeds[2] = {"src_embed.weight", "tgt_embed.weight"};
+    f->vocab[0] = vector_length(file, links[0]);
+    f->vocab[1] = vector_length(file, links[1]);
+    if (f->vocab[0] >= 0 || f->vocab[1] >= 0) {
+        f->vocab_from = "/vocab";
+        return;
+    }
+    for (int s = 0; s < 2; s++) {
+        const char *v = config_value(f, keys[s]);
+        char *end;
+        long long n = v ? strtoll(v, &end, 10) : -1;
+        f->vocab[s] = v && *v && !*end && n >= 0 ? n : -1;
+    }
+    if (f->vocab[0] >= 0 || f->vocab[1] >= 0) {
+        f->vocab_from = "/config";
+        return;
+    }
+    for (int s = 0; s < 2; s++)
+        f->vocab[s] = tensor_rows(f, embeds[s]);
+    f->vocab_from = "embeddings";
+}
+
+static herr_t collect_state(hid_t loc, const char *name, const H5A_info_t *ai, void *ctx)
+{
+    info_file *f = ctx;
+    (void)ai;
+    num_attr a = {.name = NULL};
+    if (h5u_read_num_attr(loc, name, H5T_INTEGER, H5T_NATIVE_LLONG, &a.i) == 0)
+        a.is_float = false;
+    else if (h5u_read_num_attr(loc, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, &a.d) == 0)
+        a.is_float = true;
+    else
+        return 0; /* not a number: not shown */
+    if (!(a.name = strdup(name)) || !grow((void **)&f->state, f->n_state, sizeof *f->state)) {
+        free(a.name);
+        return -1;
+    }
+    f->state[f->n_state++] = a;
+    return 0;
+}
+
+static const num_attr *state_attr(const info_file *f, const char *name)
+{
+    for (int i = 0; i < f->n_state; i++)
+        if (!strcmp(f->state[i].name, name))
+            return &f->state[i];
+    return NULL;
+}
+
+static double state_num(const info_file *f, const char *name, double missing)
+{
+    const num_attr *a = state_attr(f, name);
+    return !a ? missing : a->is_float ? a->d : (double)a->i;
+}
+
+/* /history and its column names; absent or malformed leaves has_history false (the checksum
+ * verdict then tells that the checkpoint is damaged). */
+static int read_history(info_file *f, hid_t file)
+{
+    hid_t dset = -1, space = -1, type = -1, attr = -1;
+    hsize_t dims[2];
+    int rc = 0;
+    bool is_string;
+    if (!has_link(file, "history") || (dset = H5Dopen2(file, "history", H5P_DEFAULT)) < 0 ||
+        (space = H5Dget_space(dset)) < 0 || (type = H5Dget_type(dset)) < 0 ||
+        H5Sget_simple_extent_ndims(space) != 2 ||
+        H5Sget_simple_extent_dims(space, dims, NULL) < 0 || H5Tget_class(type) != H5T_FLOAT ||
+        dims[0] > (1u << 30) || dims[1] > (1u << 20))
+        goto done;
+    size_t n = (size_t)(dims[0] * dims[1]);
+    if (n > 0 && !(f->hist = malloc(n * sizeof(double)))) {
+        rc = s2s_fail(S2S_ENOMEM, "%s: out of memory reading /history", f->path);
+        goto done;
+    }
+    if (n > 0 && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->hist) < 0)
+        goto done;
+    if (H5Aexists(dset, "columns") > 0 && (attr = H5Aopen(dset, "columns", H5P_DEFAULT)) >= 0)
+        f->hist_columns = h5u_read_string_attr(attr, &is_string);
+    f->hist_rows = (int)dims[0];
+    f->hist_cols = (int)dims[1];
+    f->has_history = true;
+done:
+    if (attr >= 0)
+        H5Aclose(attr);
+    if (type >= 0)
+        H5Tclose(type);
+    if (space >= 0)
+        H5Sclose(space);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return rc;
+}
+
+static int read_model_file(info_file *f, hid_t file)
+{
+    int rc;
+    if ((rc = paramfile_read_group_config(file, f->path, add_config, f)) < 0 ||
+        (rc = read_tensors(f, file)) < 0)
+        return rc;
+    find_vocab(f, file);
+    if (f->kind != KIND_CKPT)
+        return 0;
+    f->has_checksum = h5u_read_num_attr(file, "checksum", H5T_INTEGER, H5T_NATIVE_UINT64,
+                                        &f->checksum) == 0;
+    if (has_link(file, "optim")) {
+        hid_t g = H5Gopen2(file, "optim", H5P_DEFAULT);
+        if (g >= 0) {
+            f->has_optim = h5u_read_int_attr(g, "step", &f->optim_step) == 0;
+            H5Gclose(g);
+        }
+        f->moment[0] = has_link(file, "optim/exp_avg");
+        f->moment[1] = has_link(file, "optim/exp_avg_sq");
+    }
+    if (has_link(file, "state")) {
+        hid_t g = H5Gopen2(file, "state", H5P_DEFAULT);
+        if (g >= 0) {
+            hsize_t idx = 0;
+            herr_t st = H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_state, f);
+            H5Gclose(g);
+            if (st < 0)
+                return s2s_fail(S2S_ENOMEM, "%s: out of memory reading /state", f->path);
+        }
+    }
+    return read_history(f, file);
+}
+
+/* ---- datasets ------------------------------------------------------------------------------- */
+
+static int read_dataset(info_file *f)
+{
+    int rc = ds_open(&f->ds, f->path);
+    if (rc < 0)
+        return rc;
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        split_info *si = &f->split[s];
+        si->pairs = ds_count(f->ds, (split_id)s);
+        if (si->pairs == 0)
+            continue;
+        int *len = malloc(2 * (size_t)si->pairs * sizeof *len);
+        if (!len)
+            return s2s_fail(S2S_ENOMEM, "%s: out of memory for the lengths of /%s", f->path,
+                            split_name((split_id)s));
+        if ((rc = ds_lengths(f->ds, (split_id)s, len, len + si->pairs)) < 0) {
+            free(len);
+            return rc;
+        }
+        for (int side = 0; side < 2; side++)
+            for (long i = 0; i < si->pairs; i++) {
+                int l = len[(size_t)side * (size_t)si->pairs + (size_t)i];
+                si->tokens[side] += l;
+                if (l > si->max_len[side])
+                    si->max_len[side] = l;
+            }
+        free(len);
+    }
+    for (int side = 0; side < 2; side++)
+        f->vocab[side] = ds_vocab_size(f->ds, side ? "tgt" : "src");
+    return 0;
+}
+
+/* ---- JSON: checking, looking up, writing ---------------------------------------------------- */
+
+typedef struct {
+    const char *p, *end;
+} js_cursor;
+
+static void js_ws(js_cursor *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+        c->p++;
+}
+
+static bool js_lit(js_cursor *c, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
+        return false;
+    c->p += n;
+    return true;
+}
+
+static bool is_hex(char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+static bool js_string(js_cursor *c)
+{
+    if (c->p >= c->end || *c->p != '"')
+        return false;
+    for (c->p++; c->p < c->end; c->p++) {
+        unsigned char ch = (unsigned char)*c->p;
+        if (ch == '"') {
+            c->p++;
+            return true;
+        }
+        if (ch < 0x20)
+            return false;
+        if (ch != '\\')
+            continue;
+        if (++c->p >= c->end)
+            return false;
+        if (*c->p == 'u') {
+            for (int k = 0; k < 4; k++)
+                if (++c->p >= c->end || !is_hex(*c->p))
+                    return false;
+        } else if (!strchr("\"\\/bfnrt", *c->p) || !*c->p) {
+            return false;
+        }
+    }
+    return false;
+}
+
+static bool js_digits(js_cursor *c)
+{
+    const char *start = c->p;
+    while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+        c->p++;
+    return c->p > start;
+}
+
+static bool js_number(js_cursor *c)
+{
+    if (c->p < c->end && *c->p == '-')
+        c->p++;
+    if (c->p < c->end && *c->p == '0')
+        c->p++;
+    else if (!js_digits(c))
+        return false;
+    if (c->p < c->end && *c->p == '.') {
+        c->p++;
+        if (!js_digits(c))
+            return false;
+    }
+    if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+        c->p++;
+        if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+            c->p++;
+        if (!js_digits(c))
+            return false;
+    }
+    return true;
+}
+
+static bool js_value(js_cursor *c, int depth)
+{
+    js_ws(c);
+    if (c->p >= c->end || depth > 64)
+        return false;
+    char ch = *c->p;
+    if (ch == '{' || ch == '[') {
+        char close = ch == '{' ? '}' : ']';
+        c->p++;
+        js_ws(c);
+        if (c->p < c->end && *c->p == close) {
+            c->p++;
+            return true;
+        }
+        for (;;) {
+            if (ch == '{') {
+                js_ws(c);
+                if (!js_string(c))
+                    return false;
+                js_ws(c);
+                if (c->p >= c->end || *c->p != ':')
+                    return false;
+                c->p++;
+            }
+            if (!js_value(c, depth + 1))
+                return false;
+            js_ws(c);
+            if (c->p < c->end && *c->p == ',') {
+                c->p++;
+                continue;
+            }
+            if (c->p < c->end && *c->p == close) {
+                c->p++;
+                return true;
+            }
+            return false;
+        }
+    }
+    if (ch == '"')
+        return js_string(c);
+    if (ch == 't')
+        return js_lit(c, "true");
+    if (ch == 'f')
+        return js_lit(c, "false");
+    if (ch == 'n')
+        return js_lit(c, "null");
+    return js_number(c);
+}
+
+bool info_json_valid(const char *text, size_t n)
+{
+    if (!text)
+        return false;
+    js_cursor c = {text, text + n};
+    if (!js_value(&c, 0))
+        return false;
+    js_ws(&c);
+    return c.p == c.end;
+}
+
+/* The value of member key of the object at c (a valid document), or false. Keys are compared
+ * as stored (the report's keys have no escapes). */
+static bool js_member(js_cursor *c, const char *key)
+{
+    js_ws(c);
+    if (c->p >= c->end || *c->p != '{')
+        return false;
+    c->p++;
+    size_t klen = strlen(key);
+    for (;;) {
+        js_ws(c);
+        const char *k = c->p;
+        if (!js_string(c))
+            return false;
+        bool match = (size_t)(c->p - k) == klen + 2 && !memcmp(k + 1, key, klen);
+        js_ws(c);
+        c->p++; /* ':' */
+        js_ws(c);
+        if (match)
+            return true;
+        if (!js_value(c, 0))
+            return false;
+        js_ws(c);
+        if (c->p >= c->end || *c->p != ',')
+            return false;
+        c->p++;
+    }
+}
+
+/* report[outer][inner] as a number, or NAN. */
+static double js_lookup2(const char *doc, const char *outer, const char *inner)
+{
+    js_cursor c = {doc, doc + strlen(doc)};
+    if (!js_member(&c, outer) || (inner && !js_member(&c, inner)))
+        return NAN;
+    char *end;
+    double v = strtod(c.p, &end);
+    return end == c.p ? NAN : v;
+}
+
+/* Bytes of the UTF-8 sequence at s (1-4), or 0 if it is not valid UTF-8. */
+static int utf8_length(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    int n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2
+                                                                                              : 0;
+    if (s[0] >= 0xF5)
+        n = 0;
+    for (int k = 1; k < n; k++)
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+    if (n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)))
+        return 0; /* overlong, surrogate */
+    if (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
+        return 0; /* overlong, above U+10FFFF */
+    return n;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped; bytes that are not UTF-8
+ * become U+FFFD, so the output is always valid JSON. */
+static void json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        unsigned char ch = *p;
+        if (ch == '"' || ch == '\\') {
+            fprintf(out, "\\%c", ch);
+            p++;
+        } else if (ch == '\n') {
+            fputs("\\n", out);
+            p++;
+        } else if (ch == '\t') {
+            fputs("\\t", out);
+            p++;
+        } else if (ch == '\r') {
+            fputs("\\r", out);
+            p++;
+        } else if (ch < 0x20 || ch == 0x7F) {
+            fprintf(out, "\\u%04x", ch);
+            p++;
+        } else {
+            int n = utf8_length(p);
+            if (n == 0) {
+                fputs("\\ufffd", out);
+                p++;
+            } else {
+                fwrite(p, 1, (size_t)n, out);
+                p += n;
+            }
+        }
+    }
+    fputc('"', out);
+}
+
+/* The shortest of %.15g and %.17g that reads back exactly; null for NaN and infinities. */
+static void json_double(FILE *out, double v)
+{
+    if (!isfinite(v)) {
+        fputs("null", out);
+        return;
+    }
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, sizeof buf, "%.17g", v);
+    fputs(buf, out);
+}
+
+/* A streaming writer that places the commas. */
+typedef struct {
+    FILE *out;
+    int depth;
+    bool after_key;
+    bool need_comma[32];
+} jw;
+
+static void jw_pre(jw *w)
+{
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->need_comma[w->depth])
+        fputc(',', w->out);
+    w->need_comma[w->depth] = true;
+}
+
+static void jw_key(jw *w, const char *key)
+{
+    jw_pre(w);
+    json_str(w->out, key);
+    fputc(':', w->out);
+    w->after_key = true;
+}
+
+static void jw_open(jw *w, char ch)
+{
+    jw_pre(w);
+    fputc(ch, w->out);
+    w->need_comma[++w->depth] = false;
+}
+
+static void jw_close(jw *w, char ch)
+{
+    w->depth--;
+    fputc(ch, w->out);
+}
+
+static void jw_str(jw *w, const char *s)
+{
+    jw_pre(w);
+    if (s)
+        json_str(w->out, s);
+    else
+        fputs("null", w->out);
+}
+
+static void jw_int(jw *w, long long v)
+{
+    jw_pre(w);
+    fprintf(w->out, "%lld", v);
+}
+
+/* A count that may be unknown (negative): null then. */
+static void jw_count(jw *w, long long v)
+{
+    jw_pre(w);
+    if (v < 0)
+        fputs("null", w->out);
+    else
+        fprintf(w->out, "%lld", v);
+}
+
+static void jw_num(jw *w, double v)
+{
+    jw_pre(w);
+    json_double(w->out, v);
+}
+
+static void jw_bool(jw *w, bool v)
+{
+    jw_pre(w);
+    fputs(v ? "true" : "false", w->out);
+}
+
+static void jw_raw(jw *w, const char *text)
+{
+    jw_pre(w);
+    fputs(text, w->out);
+}
+
+/* ---- rendering helpers ---------------------------------------------------------------------- */
+
+/* 1234567 -> "1,234,567", in a ring of buffers so that a few can appear in one printf. */
+static const char *grouped(long long v)
+{
+    static char ring[8][32];
+    static int next;
+    char *buf = ring[next++ % 8], tmp[32];
+    snprintf(tmp, sizeof tmp, "%lld", v < 0 ? -v : v);
+    size_t n = strlen(tmp), o = 0;
+    if (v < 0)
+        buf[o++] = '-';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* "1.2 MiB" and the like. */
+static const char *human_bytes(long long n)
+{
+    static char buf[32];
+    if (n < 1024)
+        snprintf(buf, sizeof buf, "%lld bytes", n);
+    else if (n < 1024 * 1024)
+        snprintf(buf, sizeof buf, "%.1f KiB", n / 1024.0);
+    else if (n < 1024LL * 1024 * 1024)
+        snprintf(buf, sizeof buf, "%.1f MiB", n / 1048576.0);
+    else
+        snprintf(buf, sizeof buf, "%.2f GiB", n / 1073741824.0);
+    return buf;
+}
+
+static const char *bytes_text(long long n)
+{
+    static char buf[64];
+    if (n < 1024)
+        snprintf(buf, sizeof buf, "%s bytes", grouped(n));
+    else if (n < 1024 * 1024)
+        snprintf(buf, sizeof buf, "%s bytes (%.1f KiB)", grouped(n), n / 1024.0);
+    else if (n < 1024LL * 1024 * 1024)
+        snprintf(buf, sizeof buf, "%s bytes (%.1f MiB)", grouped(n), n / 1048576.0);
+    else
+        snprintf(buf, sizeof buf, "%s bytes (%.2f GiB)", grouped(n), n / 1073741824.0);
+    return buf;
+}
+
+/* A history value: whole numbers exactly, others with 6 significant digits. */
+static void history_value(char *buf, size_t n, double v)
+{
+    if (isfinite(v) && v == floor(v) && fabs(v) < 1e15)
+        snprintf(buf, n, "%.0f", v);
+    else
+        snprintf(buf, n, "%.6g", v);
+}
+
+static void shape_text(char *buf, size_t n, const tensor_info *t)
+{
+    size_t o = 0;
+    o += (size_t)snprintf(buf, n, "[");
+    for (int d = 0; d < t->ndim && o < n; d++)
+        o += (size_t)snprintf(buf + o, n - o, "%s%lld", d ? ", " : "", t->dims[d]);
+    if (o < n)
+        snprintf(buf + o, n - o, "]");
+}
+
+/* The config in display order: model shape keys (those present) first, then the rest. */
+static int config_order(const info_file *f, int *order)
+{
+    int n = 0;
+    for (int k = 0; k < N_MODEL_KEYS; k++)
+        for (int i = 0; i < f->n_config; i++)
+            if (!strcmp(f->config[i].key, MODEL_KEYS[k]))
+                order[n++] = i;
+    int n_model = n;
+    for (int i = 0; i < f->n_config; i++) {
+        bool model = false;
+        for (int k = 0; k < N_MODEL_KEYS && !model; k++)
+            model = !strcmp(f->config[i].key, MODEL_KEYS[k]);
+        if (!model)
+            order[n++] = i;
+    }
+    return n_model;
+}
+
+/* First history row shown. */
+static int history_first(const info_file *f, int rows)
+{
+    return rows < 0 || rows >= f->hist_rows ? 0 : f->hist_rows - rows;
+}
+
+/* Column i of the comma-separated names into buf, or "col<i>". */
+static void column_name(const info_file *f, int i, char *buf, size_t n)
+{
+    const char *c = f->hist_columns ? f->hist_columns : "";
+    for (int k = 0; k < i && c; k++) {
+        c = strchr(c, ',');
+        if (c)
+            c++;
+    }
+    size_t len = c ? strcspn(c, ",") : 0;
+    if (!c || len == 0)
+        snprintf(buf, n, "col%d", i);
+    else
+        snprintf(buf, n, "%.*s", (int)len, c);
+}
+
+/* ---- text ----------------------------------------------------------------------------------- */
+
+static void text_header(const info_file *f, FILE *out)
+{
+    fprintf(out, "%-*s%s\n", LABEL, "file", f->path);
+    fprintf(out, "%-*s%s (format \"%s\", %sversion %lld)\n", LABEL, "kind",
+            KIND_NAMES[f->kind], FORMATS[f->kind], f->kind == KIND_DATASET ? "schema " : "",
+            f->version);
+    fprintf(out, "%-*s%s\n", LABEL, "size", bytes_text(f->size));
+}
+
+static void text_vocab(const info_file *f, FILE *out)
+{
+    char s[32] = "unknown", t[32] = "unknown";
+    if (f->vocab[0] >= 0)
+        snprintf(s, sizeof s, "%s", grouped(f->vocab[0]));
+    if (f->vocab[1] >= 0)
+        snprintf(t, sizeof t, "%s", grouped(f->vocab[1]));
+    fprintf(out, "%-*ssource %s, target %s tokens (4 reserved included)", LABEL, "vocabulary", s,
+            t);
+    if (f->kind != KIND_DATASET && f->vocab_from && strcmp(f->vocab_from, "/vocab"))
+        fprintf(out, "; from %s", f->vocab_from);
+    fputc('\n', out);
+}
+
+static void text_model_file(const info_file *f, int rows, FILE *out)
+{
+    int *order = malloc(((size_t)f->n_config + 1) * sizeof *order);
+    int n_model = order ? config_order(f, order) : 0;
+    int kw = LABEL - 2; /* key column: wider for a long key */
+    for (int i = 0; i < f->n_config; i++) {
+        int l = (int)strlen(f->config[i].key) + 1;
+        kw = l > kw ? l : kw;
+    }
+    if (order) {
+        fprintf(out, "model\n");
+        if (n_model == 0)
+            fprintf(out, "  (no model options in /config)\n");
+        for (int j = 0; j < f->n_config; j++) {
+            if (j == n_model)
+                fprintf(out, "%s\n", f->kind == KIND_CKPT ? "training options" : "other options");
+            const kv *c = &f->config[order[j]];
+            fprintf(out, "  %-*s%s\n", kw, c->key, c->value);
+        }
+        free(order);
+    }
+    text_vocab(f, out);
+    fprintf(out, "%-*s%s tensors, %s values (%s as float32)\n", LABEL, "parameters",
+            grouped(f->n_tensors), grouped(f->total_params), human_bytes(f->total_params * 4));
+    int w = 0;
+    for (int i = 0; i < f->n_tensors; i++) {
+        int l = (int)strlen(f->tensors[i].name);
+        w = l > w ? l : w;
+    }
+    for (int i = 0; i < f->n_tensors; i++) {
+        char shape[128];
+        shape_text(shape, sizeof shape, &f->tensors[i]);
+        fprintf(out, "  %-*s  %-14s %12s\n", w, f->tensors[i].name, shape,
+                grouped(f->tensors[i].count));
+    }
+    if (f->kind != KIND_CKPT)
+        return;
+
+    fprintf(out, "training state\n");
+    if (f->n_state == 0)
+        fprintf(out, "  (no /state attributes)\n");
+    const num_attr *a;
+#define LINE(label, ...) (fprintf(out, "  %-*s", LABEL - 2, label), fprintf(out, __VA_ARGS__))
+    if ((a = state_attr(f, "step")))
+        LINE("step", "%s\n", grouped((long long)state_num(f, "step", 0)));
+    if (f->has_optim)
+        LINE("optimizer updates", "%s\n", grouped(f->optim_step));
+    if ((a = state_attr(f, "epoch")))
+        LINE("epoch", "%lld (next batch %s)\n", (long long)state_num(f, "epoch", 0),
+             grouped((long long)state_num(f, "next", 0)));
+    if ((a = state_attr(f, "tokens")))
+        LINE("tokens trained", "%s\n", grouped((long long)state_num(f, "tokens", 0)));
+    if ((a = state_attr(f, "seconds"))) {
+        double s = state_num(f, "seconds", 0);
+        LINE("training time", "%.1f s", s);
+        if (s >= 60)
+            fprintf(out, " (%dh %02dm %02ds)", (int)(s / 3600), (int)fmod(s / 60, 60),
+                    (int)fmod(s, 60));
+        fputc('\n', out);
+    }
+    if ((a = state_attr(f, "world_size"))) {
+        long long ws = (long long)state_num(f, "world_size", 0);
+        LINE("world size", "%lld rank%s (when written)\n", ws, ws == 1 ? "" : "s");
+    }
+    if ((a = state_attr(f, "skipped")))
+        LINE("skipped steps", "%lld (current streak %lld)\n",
+             (long long)state_num(f, "skipped", 0),
+             (long long)state_num(f, "nonfinite_streak", 0));
+    if ((a = state_attr(f, "best_valid"))) {
+        double b = state_num(f, "best_valid", INFINITY);
+        if (isfinite(b))
+            LINE("best valid loss", "%.6g at step %s\n", b,
+                 grouped((long long)state_num(f, "best_step", 0)));
+        else
+            LINE("best valid loss", "none yet\n");
+    }
+    if ((a = state_attr(f, "lr_scale")) && state_num(f, "lr_scale", 1) != 1)
+        LINE("lr scale", "%.6g (plateau schedule)\n", state_num(f, "lr_scale", 1));
+    if (f->moment[0] || f->moment[1])
+        LINE("optimizer state", "moments %s%s%s\n", f->moment[0] ? MOMENTS[0] : "",
+             f->moment[0] && f->moment[1] ? ", " : "", f->moment[1] ? MOMENTS[1] : "");
+    else
+        LINE("optimizer state", "no moments (SGD without momentum, or not saved)\n");
+    if (f->checksum_ok)
+        LINE("checksum", "valid (%016" PRIx64 ")\n", f->checksum);
+    else
+        LINE("checksum", "INVALID: %s\n", f->checksum_error ? f->checksum_error : "?");
+#undef LINE
+
+    if (!f->has_history) {
+        fprintf(out, "%-*snone (no readable /history)\n", LABEL, "history");
+        return;
+    }
+    int first = history_first(f, rows);
+    fprintf(out, "%-*s%d row%s", LABEL, "history", f->hist_rows, f->hist_rows == 1 ? "" : "s");
+    if (f->hist_rows > 0)
+        fprintf(out, first > 0 ? ", the last %d:" : ":", f->hist_rows - first);
+    fputc('\n', out);
+    if (f->hist_rows == 0 || f->hist_cols == 0)
+        return;
+    /* Column widths: the widest of the name and the values shown. */
+    int *wid = calloc((size_t)f->hist_cols, sizeof *wid);
+    if (!wid)
+        return;
+    char cell[64];
+    for (int c = 0; c < f->hist_cols; c++) {
+        column_name(f, c, cell, sizeof cell);
+        wid[c] = (int)strlen(cell);
+        for (int r = first; r < f->hist_rows; r++) {
+            history_value(cell, sizeof cell, f->hist[(size_t)r * f->hist_cols + c]);
+            int l = (int)strlen(cell);
+            wid[c] = l > wid[c] ? l : wid[c];
+        }
+    }
+    fputs(" ", out);
+    for (int c = 0; c < f->hist_cols; c++) {
+        column_name(f, c, cell, sizeof cell);
+        fprintf(out, " %*s", wid[c], cell);
+    }
+    fputc('\n', out);
+    for (int r = first; r < f->hist_rows; r++) {
+        fputs(" ", out);
+        for (int c = 0; c < f->hist_cols; c++) {
+            history_value(cell, sizeof cell, f->hist[(size_t)r * f->hist_cols + c]);
+            fprintf(out, " %*s", wid[c], cell);
+        }
+        fputc('\n', out);
+    }
+    free(wid);
+}
+
+/* Prints the lines of text indented, skipping empty ones. */
+static void text_lines(FILE *out, const char *text)
+{
+    for (const char *l = text; l && *l;) {
+        size_t n = strcspn(l, "\n");
+        if (n > 0)
+            fprintf(out, "  %.*s\n", (int)n, l);
+        l += n;
+        if (*l)
+            l++;
+    }
+}
+
+static bool is_prep_attr(const char *name)
+{
+    return !strcmp(name, "format") || !strcmp(name, "version") || !strcmp(name, "inputs") ||
+           !strcmp(name, "options") || !strcmp(name, "report");
+}
+
+static void text_dataset(const info_file *f, FILE *out)
+{
+    text_vocab(f, out);
+    fprintf(out, "%-6s %12s %13s %9s %8s %13s %9s %8s\n", "split", "pairs", "src tokens",
+            "src mean", "src max", "tgt tokens", "tgt mean", "tgt max");
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        const split_info *si = &f->split[s];
+        char mean[2][32];
+        for (int side = 0; side < 2; side++) {
+            if (si->pairs > 0)
+                snprintf(mean[side], sizeof mean[side], "%.2f",
+                         (double)si->tokens[side] / (double)si->pairs);
+            else
+                snprintf(mean[side], sizeof mean[side], "-");
+        }
+        fprintf(out, "%-6s %12s %13s %9s %8d %13s %9s %8d\n", split_name((split_id)s),
+                grouped(si->pairs), grouped(si->tokens[0]), mean[0], si->max_len[0],
+                grouped(si->tokens[1]), mean[1], si->max_len[1]);
+    }
+    const char *report = ds_attr(f->ds, "report");
+    if (report && info_json_valid(report, strlen(report))) {
+        static const char *const keys[] = {"read", "kept", "empty", "too_long", "truncated",
+                                           "ratio"};
+        fprintf(out, "prep report (stored by s2s prep)\n");
+        fprintf(out, "%-6s %12s %12s %8s %9s %10s %8s %8s %8s\n", "split", "read", "kept",
+                "empty", "too long", "truncated", "ratio", "src unk", "tgt unk");
+        for (int s = 0; s < SPLIT_COUNT; s++) {
+            const char *name = split_name((split_id)s);
+            fprintf(out, "%-6s", name);
+            for (int k = 0; k < 6; k++) {
+                double v = js_lookup2(report, name, keys[k]);
+                static const int w[] = {12, 12, 8, 9, 10, 8};
+                if (isnan(v))
+                    fprintf(out, " %*s", w[k], "?");
+                else
+                    fprintf(out, " %*s", w[k], grouped((long long)v));
+            }
+            for (int side = 0; side < 2; side++) {
+                double unk = js_lookup2(report, name, side ? "tgt_unk" : "src_unk");
+                double tok = js_lookup2(report, name, side ? "tgt_tokens" : "src_tokens");
+                if (isnan(unk) || isnan(tok))
+                    fprintf(out, " %8s", "?");
+                else
+                    fprintf(out, " %7.2f%%", tok > 0 ? 100 * unk / tok : 0.0);
+            }
+            fputc('\n', out);
+        }
+    } else if (report) {
+        fprintf(out, "prep report (stored, not valid JSON)\n");
+        text_lines(out, report);
+    } else {
+        fprintf(out, "%-*snone stored\n", LABEL, "prep report");
+    }
+    const char *inputs = ds_attr(f->ds, "inputs");
+    fprintf(out, "inputs%s\n", inputs && *inputs ? " (file, CRC-32 when read)" : ": none stored");
+    text_lines(out, inputs);
+    const char *options = ds_attr(f->ds, "options");
+    fprintf(out, "prep options%s\n", options && *options ? "" : ": none stored");
+    text_lines(out, options);
+    for (int i = 0; i < f->n_root_attrs; i++) {
+        const char *name = f->root_attrs[i], *value = ds_attr(f->ds, name);
+        if (is_prep_attr(name) || !value)
+            continue;
+        fprintf(out, "attribute %s\n", name);
+        text_lines(out, value);
+    }
+}
+
+/* ---- JSON ----------------------------------------------------------------------------------- */
+
+static void json_header(const info_file *f, jw *w)
+{
+    jw_key(w, "file");
+    jw_str(w, f->path);
+    jw_key(w, "kind");
+    jw_str(w, KIND_KEYS[f->kind]);
+    jw_key(w, "format");
+    jw_str(w, FORMATS[f->kind]);
+    jw_key(w, "version");
+    jw_int(w, f->version);
+    jw_key(w, "size_bytes");
+    jw_int(w, f->size);
+    jw_key(w, "vocab");
+    jw_open(w, '{');
+    jw_key(w, "src");
+    jw_count(w, f->vocab[0]);
+    jw_key(w, "tgt");
+    jw_count(w, f->vocab[1]);
+    if (f->kind != KIND_DATASET) {
+        jw_key(w, "from");
+        jw_str(w, f->vocab_from);
+    }
+    jw_close(w, '}');
+}
+
+static void json_model_file(const info_file *f, int rows, jw *w)
+{
+    int *order = malloc(((size_t)f->n_config + 1) * sizeof *order);
+    if (order) {
+        config_order(f, order);
+        jw_key(w, "config");
+        jw_open(w, '{');
+        for (int j = 0; j < f->n_config; j++) {
+            jw_key(w, f->config[order[j]].key);
+            jw_str(w, f->config[order[j]].value);
+        }
+        jw_close(w, '}');
+        free(order);
+    }
+    jw_key(w, "params");
+    jw_open(w, '{');
+    jw_key(w, "tensors");
+    jw_int(w, f->n_tensors);
+    jw_key(w, "total");
+    jw_int(w, f->total_params);
+    jw_key(w, "list");
+    jw_open(w, '[');
+    for (int i = 0; i < f->n_tensors; i++) {
+        jw_open(w, '{');
+        jw_key(w, "name");
+        jw_str(w, f->tensors[i].name);
+        jw_key(w, "shape");
+        jw_open(w, '[');
+        for (int d = 0; d < f->tensors[i].ndim; d++)
+            jw_int(w, f->tensors[i].dims[d]);
+        jw_close(w, ']');
+        jw_key(w, "count");
+        jw_int(w, f->tensors[i].count);
+        jw_close(w, '}');
+    }
+    jw_close(w, ']');
+    jw_close(w, '}');
+    if (f->kind != KIND_CKPT)
+        return;
+
+    jw_key(w, "state");
+    jw_open(w, '{');
+    for (int i = 0; i < f->n_state; i++) {
+        jw_key(w, f->state[i].name);
+        if (f->state[i].is_float)
+            jw_num(w, f->state[i].d);
+        else
+            jw_int(w, f->state[i].i);
+    }
+    jw_close(w, '}');
+    jw_key(w, "optimizer");
+    jw_open(w, '{');
+    jw_key(w, "step");
+    if (f->has_optim)
+        jw_int(w, f->optim_step);
+    else
+        jw_raw(w, "null");
+    jw_key(w, "moments");
+    jw_open(w, '[');
+    for (int k = 0; k < 2; k++)
+        if (f->moment[k])
+            jw_str(w, MOMENTS[k]);
+    jw_close(w, ']');
+    jw_close(w, '}');
+    jw_key(w, "checksum");
+    jw_open(w, '{');
+    jw_key(w, "valid");
+    jw_bool(w, f->checksum_ok);
+    jw_key(w, "stored");
+    if (f->has_checksum) {
+        char hex[20];
+        snprintf(hex, sizeof hex, "%016" PRIx64, f->checksum);
+        jw_str(w, hex);
+    } else {
+        jw_raw(w, "null");
+    }
+    if (!f->checksum_ok) {
+        jw_key(w, "error");
+        jw_str(w, f->checksum_error);
+    }
+    jw_close(w, '}');
+    jw_key(w, "history");
+    if (!f->has_history) {
+        jw_raw(w, "null");
+        return;
+    }
+    jw_open(w, '{');
+    jw_key(w, "rows");
+    jw_int(w, f->hist_rows);
+    jw_key(w, "columns");
+    jw_open(w, '[');
+    for (int c = 0; c < f->hist_cols; c++) {
+        char name[64];
+        column_name(f, c, name, sizeof name);
+        jw_str(w, name);
+    }
+    jw_close(w, ']');
+    int first = history_first(f, rows);
+    jw_key(w, "first_row");
+    jw_int(w, first);
+    jw_key(w, "last");
+    jw_open(w, '[');
+    for (int r = first; r < f->hist_rows; r++) {
+        jw_open(w, '[');
+        for (int c = 0; c < f->hist_cols; c++)
+            jw_num(w, f->hist[(size_t)r * f->hist_cols + c]);
+        jw_close(w, ']');
+    }
+    jw_close(w, ']');
+    jw_close(w, '}');
+}
+
+/* inputs lines "<split>.<side> <path> crc32=<hex>" as objects; other lines as {"line": ...}. */
+static void json_inputs(jw *w, const char *text)
+{
+    jw_open(w, '[');
+    for (const char *l = text; l && *l;) {
+        size_t n = strcspn(l, "\n");
+        char *line = strndup(l, n);
+        l += n;
+        if (*l)
+            l++;
+        if (!line || !*line) {
+            free(line);
+            continue;
+        }
+        char *sp = strchr(line, ' '), *crc = strstr(line, " crc32=");
+        char *last_crc = crc;
+        while (crc && (crc = strstr(crc + 1, " crc32=")))
+            last_crc = crc;
+        jw_open(w, '{');
+        if (sp && last_crc && last_crc > sp) {
+            *sp = '\0';
+            *last_crc = '\0';
+            jw_key(w, "input");
+            jw_str(w, line);
+            jw_key(w, "path");
+            jw_str(w, sp + 1);
+            jw_key(w, "crc32");
+            jw_str(w, last_crc + 7);
+        } else {
+            jw_key(w, "line");
+            jw_str(w, line);
+        }
+        jw_close(w, '}');
+        free(line);
+    }
+    jw_close(w, ']');
+}
+
+/* options lines "name = value" as an object of strings (comments and blank lines skipped). */
+static void json_options(jw *w, const char *text)
+{
+    jw_open(w, '{');
+    for (const char *l = text; l && *l;) {
+        size_t n = strcspn(l, "\n");
+        char *line = strndup(l, n);
+        l += n;
+        if (*l)
+            l++;
+        if (!line)
+            continue;
+        char *hash = strchr(line, '#'), *eq;
+        if (hash)
+            *hash = '\0';
+        if ((eq = strchr(line, '='))) {
+            char *k = line, *v = eq + 1, *ke = eq;
+            while (*k == ' ' || *k == '\t')
+                k++;
+            while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
+                ke--;
+            *ke = '\0';
+            while (*v == ' ' || *v == '\t')
+                v++;
+            size_t vl = strlen(v);
+            while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t' || v[vl - 1] == '\r'))
+                v[--vl] = '\0';
+            if (*k) {
+                jw_key(w, k);
+                jw_str(w, v);
+            }
+        }
+        free(line);
+    }
+    jw_close(w, '}');
+}
+
+static void json_dataset(const info_file *f, jw *w)
+{
+    jw_key(w, "splits");
+    jw_open(w, '{');
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        const split_info *si = &f->split[s];
+        jw_key(w, split_name((split_id)s));
+        jw_open(w, '{');
+        jw_key(w, "pairs");
+        jw_int(w, si->pairs);
+        for (int side = 0; side < 2; side++) {
+            const char *p = side ? "tgt" : "src";
+            char key[32];
+            snprintf(key, sizeof key, "%s_tokens", p);
+            jw_key(w, key);
+            jw_int(w, si->tokens[side]);
+            snprintf(key, sizeof key, "%s_mean_len", p);
+            jw_key(w, key);
+            jw_num(w, si->pairs > 0 ? (double)si->tokens[side] / (double)si->pairs : NAN);
+            snprintf(key, sizeof key, "%s_max_len", p);
+            jw_key(w, key);
+            jw_int(w, si->max_len[side]);
+        }
+        jw_close(w, '}');
+    }
+    jw_close(w, '}');
+    const char *report = ds_attr(f->ds, "report");
+    jw_key(w, "report");
+    if (report && info_json_valid(report, strlen(report)))
+        jw_raw(w, report);
+    else
+        jw_str(w, report); /* null when absent; a string if it is not JSON */
+    jw_key(w, "options");
+    const char *options = ds_attr(f->ds, "options");
+    if (options)
+        json_options(w, options);
+    else
+        jw_raw(w, "null");
+    jw_key(w, "inputs");
+    const char *inputs = ds_attr(f->ds, "inputs");
+    if (inputs)
+        json_inputs(w, inputs);
+    else
+        jw_raw(w, "null");
+    jw_key(w, "attributes");
+    jw_open(w, '{');
+    for (int i = 0; i < f->n_root_attrs; i++) {
+        const char *name = f->root_attrs[i], *value = ds_attr(f->ds, name);
+        if (is_prep_attr(name) || !value)
+            continue;
+        jw_key(w, name);
+        jw_str(w, value);
+    }
+    jw_close(w, '}');
+}
+
+/* ---- entry points --------------------------------------------------------------------------- */
+
+static int info_gather(info_file *f, const char *path)
+{
+    hid_t file = -1;
+    f->path = path;
+    f->vocab[0] = f->vocab[1] = -1;
+    int rc = info_open(f, path, &file);
+    if (rc < 0)
+        return rc;
+    if (f->kind == KIND_DATASET) {
+        H5Fclose(file); /* ds_open opens it again and checks all of it */
+        return read_dataset(f);
+    }
+    static const long long versions[] = {CKPT_VERSION, PARAMFILE_VERSION};
+    if (f->version != versions[f->kind]) {
+        H5Fclose(file);
+        return s2s_fail(S2S_EFORMAT, "%s: %s format version %lld, this s2s reads version %lld",
+                        path, KIND_NAMES[f->kind], f->version, versions[f->kind]);
+    }
+    rc = read_model_file(f, file);
+    H5Fclose(file);
+    if (rc < 0 || f->kind != KIND_CKPT)
+        return rc;
+    int st = ckpt_verify(path);
+    f->checksum_ok = st == 0;
+    if (st < 0 && !(f->checksum_error = strdup(s2s_errmsg(st))))
+        return s2s_fail(S2S_ENOMEM, "%s: out of memory", path);
+    s2s_clear_error();
+    return 0;
+}
+
+int info_write_rows(const char *path, bool json, int history_rows, FILE *out)
+{
+    info_file f;
+    memset(&f, 0, sizeof f);
+    if (!path || !out)
+        return s2s_fail(S2S_EINVAL, "info_write: no file or output stream");
+    int rc = info_gather(&f, path);
+    if (rc < 0) {
+        info_free(&f);
+        return rc;
+    }
+    if (json) {
+        jw w = {.out = out};
+        jw_open(&w, '{');
+        json_header(&f, &w);
+        if (f.kind == KIND_DATASET)
+            json_dataset(&f, &w);
+        else
+            json_model_file(&f, history_rows, &w);
+        jw_close(&w, '}');
+        fputc('\n', out);
+    } else {
+        text_header(&f, out);
+        if (f.kind == KIND_DATASET)
+            text_dataset(&f, out);
+        else
+            text_model_file(&f, history_rows, out);
+    }
+    info_free(&f);
+    if (fflush(out) != 0 || ferror(out))
+        return s2s_fail(S2S_EIO, "cannot write the output: %s", strerror(errno));
+    return 0;
+}
+
+int info_write(const char *path, bool json, FILE *out)
+{
+    return info_write_rows(path, json, INFO_HISTORY_ROWS, out);
+}
+
+/* ---- the command ---------------------------------------------------------------------------- */
+
+typedef struct {
+    bool json;
+    int history;
+} info_options;
+
+static const opt_spec info_specs[] = {
+    {"json", OPT_BOOL, offsetof(info_options, json), "false",
+     "print one JSON object instead of text", NULL, 0, 0},
+    {"history", OPT_INT, offsetof(info_options, history), "5",
+     "rows of a checkpoint's validation history shown, the last ones (-1: all)", NULL, -1,
+     1 << 30},
+};
+#define N_INFO_SPECS ((int)(sizeof info_specs / sizeof info_specs[0]))
+
+/* Whether argv[i] is an option that takes the next argument as its value. */
+static bool takes_value(const char *arg)
+{
+    if (strncmp(arg, "--", 2) != 0 || strchr(arg, '='))
+        return false;
+    if (!strcmp(arg + 2, "config"))
+        return true;
+    for (int k = 0; k < N_INFO_SPECS; k++)
+        if (!strcmp(arg + 2, info_specs[k].name))
+            return info_specs[k].type != OPT_BOOL;
+    return false;
+}
+
+int info_command(int argc, char **argv)
+{
+    info_options o;
+    bool help = false;
+    const char *path = NULL;
+    char **opts = calloc((size_t)argc + 1, sizeof *opts);
+    int n = 0, rc = 0;
+    if (!opts)
+        return s2s_fail(S2S_ENOMEM, "out of memory");
+    /* The file is the one positional argument, wherever it stands (after --: anything). A
+     * second one is an error, reported after the options are parsed, so that --help wins. */
+    const char *extra = NULL;
+    bool dashdash = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!dashdash && !strcmp(a, "--")) {
+            dashdash = true;
+            continue;
+        }
+        if (dashdash || a[0] != '-' || !a[1]) {
+            if (!path)
+                path = a;
+            else if (!extra)
+                extra = a;
+            continue;
+        }
+        opts[n++] = argv[i];
+        if (takes_value(a) && i + 1 < argc)
+            opts[n++] = argv[++i];
+    }
+    if (extra)
+        rc = s2s_fail(S2S_EUSAGE, "one file at a time: got '%s' and '%s'", path, extra);
+    /* --help wins over everything, a wrong positional argument included. */
+    int st = opts_parse(info_specs, N_INFO_SPECS, &o, n, opts, NULL, &help);
+    free(opts);
+    if (!help && (rc < 0 || st < 0))
+        return st < 0 ? st : rc; /* the message of the last failure stands */
+    if (help) {
+        printf("usage: s2s info FILE [--json] [--history N]\n\n"
+               "Describes an s2s file, recognized by its 'format' attribute: a checkpoint or "
+               "parameter file\n(configuration, vocabulary sizes, parameter tensors and count; "
+               "for a checkpoint also the\ntraining state, optimizer moments, checksum and "
+               "validation history) or a dataset (pairs,\ntokens and lengths per split, "
+               "vocabularies, and the report, options and inputs of s2s prep).\n\n"
+               "options:\n");
+        opts_print_help(stdout, info_specs, N_INFO_SPECS);
+        return 0;
+    }
+    if (!path)
+        return s2s_fail(S2S_EUSAGE,
+                        "name the file to describe: s2s info FILE [--json] (a checkpoint, "
+                        "parameter file or dataset)");
+    return info_write_rows(path, o.json, o.history, stdout);
+}

@@ -1,0 +1,342 @@
+/* translate.c - `s2s translate`: reading source text, decoding it with a checkpoint on one or
+ * many ranks, and writing detokenized translations, n-best lists and attention weights. */
+#include "s2s/translate.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hdf5.h>
+
+#include "paramfile_io.h"
+#include "s2s/blas.h"
+#include "s2s/comm.h"
+#include "s2s/decode.h"
+#include "s2s/fsutil.h"
+#include "s2s/h5util.h"
+#include "s2s/status.h"
+#include "s2s/tokens.h"
+#include "s2s/trained.h"
+
+/* ---- input: read on rank 0, shared with every rank ----------------------------------------- */
+
+/* Rank 0 reads; every rank gets the text. A failure on rank 0 is S2S_EPEER elsewhere. */
+static int share_input(const char *path, MPI_Comm comm, char **text, size_t *size)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    long long n = -1;
+    int rc = 0;
+    if (rank == 0) {
+        if ((rc = fs_read_text(path, text, size)) == 0 && *size > INT_MAX)
+            rc = s2s_fail(S2S_ERANGE, "%s: %zu bytes of input (at most 2 GiB)", path, *size);
+        n = rc < 0 ? -1 : (long long)*size;
+    }
+    if (MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, comm) != MPI_SUCCESS)
+        return s2s_fail(S2S_EMPI, "translate: MPI_Bcast failed");
+    if (n < 0)
+        return rank == 0 ? rc : S2S_EPEER;
+    if (rank != 0) {
+        *size = (size_t)n;
+        if (!(*text = malloc(*size + 1)))
+            return s2s_fail(S2S_ENOMEM, "translate: %zu bytes of input", *size);
+    }
+    if (MPI_Bcast(*text, (int)n, MPI_CHAR, 0, comm) != MPI_SUCCESS)
+        return s2s_fail(S2S_EMPI, "translate: MPI_Bcast failed");
+    (*text)[n] = '\0';
+    return 0;
+}
+
+/* ---- the sentences ------------------------------------------------------------------------ */
+
+typedef struct {
+    int n;
+    int32_t **ids;   /* [n] source ids */
+    int *len;        /* [n] */
+    char **tokens;   /* [n] rank 0: the source tokens, NUL-separated (for <unk> and attention) */
+} sources;
+
+static void sources_free(sources *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        free(s->ids[i]);
+        if (s->tokens)
+            free(s->tokens[i]);
+    }
+    free(s->ids);
+    free(s->len);
+    free(s->tokens);
+    memset(s, 0, sizeof *s);
+}
+
+/* Splits the text into lines (in place) and tokenizes each; keep_tokens: also their text. */
+static int make_sources(const trained_model *tm, char *text, size_t size, bool keep_tokens,
+                        const char *name, sources *s)
+{
+    memset(s, 0, sizeof *s);
+    char **lines = NULL;
+    int n = 0, rc = text_lines(text, size, name, &lines, &n);
+    if (rc < 0)
+        return rc;
+    s->ids = calloc((size_t)(n ? n : 1), sizeof *s->ids);
+    s->len = calloc((size_t)(n ? n : 1), sizeof *s->len);
+    s->tokens = keep_tokens ? calloc((size_t)(n ? n : 1), sizeof *s->tokens) : NULL;
+    if (!s->ids || !s->len || (keep_tokens && !s->tokens)) {
+        free(lines);
+        return s2s_fail(S2S_ENOMEM, "translate: %d sentences", n);
+    }
+    s->n = n;
+    token_list tok = {0};
+    for (int i = 0; i < n && rc == 0; i++) {
+        int cap = 0;
+        if ((rc = trained_encode(tm, lines[i], &tok, &s->ids[i], &cap, &s->len[i])) < 0 ||
+            !keep_tokens)
+            continue;
+        size_t bytes = 1;
+        for (int k = 0; k < tok.n; k++)
+            bytes += strlen(tok.tok[k]) + 1;
+        char *p = s->tokens[i] = malloc(bytes);
+        if (!p) {
+            rc = s2s_fail(S2S_ENOMEM, "translate: tokens of line %d", i + 1);
+            break;
+        }
+        for (int k = 0; k < tok.n; k++)
+            p = stpcpy(p, tok.tok[k]) + 1;
+    }
+    tokens_free(&tok);
+    free(lines);
+    return rc;
+}
+
+/* The k-th token of a NUL-separated list. */
+static const char *nth_token(const char *list, int k)
+{
+    while (k-- > 0)
+        list += strlen(list) + 1;
+    return list;
+}
+
+/* ---- output -------------------------------------------------------------------------------- */
+
+/* Target token texts of a hypothesis; <unk> replaced by the most-attended source token when
+ * asked (and attention is there). */
+static void hyp_tokens(const trained_model *tm, const beam_hyp *h, const char *src_tokens,
+                       int src_len, bool replace_unk, const char **out)
+{
+    for (int t = 0; t < h->len; t++) {
+        out[t] = tm->tgt.by_id[h->ids[t]];
+        if (h->ids[t] == TOK_UNK && replace_unk && h->attn && src_tokens) {
+            const float *row = h->attn + (size_t)t * src_len;
+            int best = 0;
+            for (int j = 1; j < src_len; j++)
+                if (row[j] > row[best])
+                    best = j;
+            out[t] = nth_token(src_tokens, best);
+        }
+    }
+}
+
+typedef struct {
+    const trained_model *tm;
+    const sources *src;
+    const decode_results *res;
+} attn_file;
+
+/* /00000000 ... one group per sentence: weights [target, source], source and target tokens,
+ * score; an empty source gets an empty group (no datasets) to keep the numbering. */
+static int write_strings(hid_t g, const char *name, const char *const *s, int n)
+{
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t space = H5Screate_simple(1, dims, NULL), type = h5u_string_type(), d = -1;
+    int rc = 0;
+    if (space < 0 || type < 0 ||
+        (d = H5Dcreate2(g, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        (n > 0 && H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) < 0))
+        rc = -1;
+    if (d >= 0)
+        H5Dclose(d);
+    if (type >= 0)
+        H5Tclose(type);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc;
+}
+
+static int build_attention(hid_t file, void *ctx)
+{
+    const attn_file *a = ctx;
+    const decode_results *res = a->res;
+    if (h5u_write_string_attr(file, "format", ATTN_FORMAT) < 0 ||
+        h5u_write_int_attr(file, "version", H5T_STD_I32LE, ATTN_VERSION) < 0 ||
+        h5u_write_int_attr(file, "count", H5T_STD_I64LE, res->n) < 0)
+        return h5u_fail(S2S_EIO, "attention file: cannot write the root attributes");
+    const char **src = NULL, **tgt = NULL;
+    int rc = 0;
+    for (int i = 0; i < res->n && rc == 0; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "%08d", i);
+        hid_t g = H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (g < 0)
+            return h5u_fail(S2S_EIO, "attention file: cannot create /%s", name);
+        const beam_hyp *h = &res->hyps[(size_t)i * res->nbest];
+        int S = a->src->len[i];
+        if (res->nhyp[i] > 0 && h->attn) {
+            int rows = h->len + h->finished;
+            free(src);
+            free(tgt);
+            src = malloc((size_t)(S ? S : 1) * sizeof *src);
+            tgt = malloc((size_t)(rows ? rows : 1) * sizeof *tgt);
+            if (!src || !tgt) {
+                H5Gclose(g);
+                rc = s2s_fail(S2S_ENOMEM, "attention file: sentence %d", i);
+                break;
+            }
+            for (int j = 0; j < S; j++)
+                src[j] = nth_token(a->src->tokens[i], j);
+            hyp_tokens(a->tm, h, NULL, S, false, tgt);
+            if (h->finished)
+                tgt[h->len] = "</s>";
+            hsize_t dims[2] = {(hsize_t)rows, (hsize_t)S};
+            hid_t space = H5Screate_simple(2, dims, NULL), d = -1;
+            if (space < 0 ||
+                (d = H5Dcreate2(g, "weights", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                                H5P_DEFAULT)) < 0 ||
+                H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, h->attn) < 0 ||
+                write_strings(g, "source", src, S) < 0 || write_strings(g, "target", tgt, rows) < 0)
+                rc = h5u_fail(S2S_EIO, "attention file: cannot write /%s", name);
+            double score = h->score;
+            hid_t as = H5Screate(H5S_SCALAR), at = -1;
+            if (rc == 0 && (as < 0 ||
+                            (at = H5Acreate2(g, "score", H5T_IEEE_F64LE, as, H5P_DEFAULT,
+                                             H5P_DEFAULT)) < 0 ||
+                            H5Awrite(at, H5T_NATIVE_DOUBLE, &score) < 0))
+                rc = h5u_fail(S2S_EIO, "attention file: cannot write /%s score", name);
+            if (at >= 0)
+                H5Aclose(at);
+            if (as >= 0)
+                H5Sclose(as);
+            if (d >= 0)
+                H5Dclose(d);
+            if (space >= 0)
+                H5Sclose(space);
+        }
+        H5Gclose(g);
+    }
+    free(src);
+    free(tgt);
+    return rc;
+}
+
+static int write_output(const translate_options *o, const trained_model *tm, const sources *s,
+                        const decode_results *res, detok_kind dk)
+{
+    FILE *f = strcmp(o->output, "-") ? fopen(o->output, "w") : stdout;
+    if (!f)
+        return s2s_fail(S2S_EIO, "%s: cannot create: %s", o->output, strerror(errno));
+    int max_len = 1;
+    for (int i = 0; i < res->n; i++)
+        for (int k = 0; k < res->nhyp[i]; k++)
+            if (res->hyps[(size_t)i * res->nbest + k].len > max_len)
+                max_len = res->hyps[(size_t)i * res->nbest + k].len;
+    const char **tok = malloc((size_t)max_len * sizeof *tok);
+    char *text = NULL;
+    size_t cap = 0;
+    int rc = tok ? 0 : s2s_fail(S2S_ENOMEM, "translate: output of %d tokens", max_len);
+    for (int i = 0; i < res->n && rc == 0; i++) {
+        int shown = res->nhyp[i] ? res->nhyp[i] : 1; /* an empty source: one empty line */
+        for (int k = 0; k < shown && rc == 0; k++) {
+            const beam_hyp *h = res->nhyp[i] ? &res->hyps[(size_t)i * res->nbest + k] : NULL;
+            int n = h ? h->len : 0;
+            if (h)
+                hyp_tokens(tm, h, s->tokens ? s->tokens[i] : NULL, s->len[i], o->replace_unk,
+                           tok);
+            long len = detokenize(dk, tok, n, &text, &cap);
+            if (len < 0) {
+                rc = (int)len;
+                break;
+            }
+            double score = h ? h->score : 0;
+            if (o->nbest > 1)
+                fprintf(f, "%d ||| %s ||| %.6f\n", i, text, score);
+            else if (o->scores)
+                fprintf(f, "%s\t%.6f\n", text, score);
+            else
+                fprintf(f, "%s\n", text);
+        }
+    }
+    free(tok);
+    free(text);
+    if ((fflush(f) != 0 || ferror(f)) && rc == 0)
+        rc = s2s_fail(S2S_EIO, "%s: write error: %s", o->output, strerror(errno));
+    if (f != stdout && fclose(f) != 0 && rc == 0)
+        rc = s2s_fail(S2S_EIO, "%s: write error: %s", o->output, strerror(errno));
+    return rc;
+}
+
+static int check_options(const translate_options *o, const trained_model *tm)
+{
+    if (!o->checkpoint[0])
+        return s2s_fail(S2S_EUSAGE, "--checkpoint is required");
+    if (o->nbest > o->beam)
+        return s2s_fail(S2S_EUSAGE, "--nbest %d exceeds --beam %d", o->nbest, o->beam);
+    if (tm && tm->cfg.attn == ATTN_NONE && (o->replace_unk || o->attention[0]))
+        return s2s_fail(S2S_EUSAGE, "%s: %s needs a model with attention (this one has none)",
+                        o->checkpoint, o->replace_unk ? "--replace-unk" : "--attention");
+    return 0;
+}
+
+int translate_run(const translate_options *o, MPI_Comm comm, FILE *log)
+{
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    trained_model tm = {0};
+    sources s = {0};
+    decode_results res = {0};
+    char *text = NULL;
+    size_t bytes = 0;
+    double t0 = MPI_Wtime();
+    blas_set_threads(o->threads);
+    int rc = check_options(o, NULL);
+    if (rc < 0)
+        return rc;
+    rc = trained_open(&tm, o->checkpoint);
+    if (rc == 0)
+        rc = check_options(o, &tm);
+    if ((rc = comm_agree(comm, rc)) < 0 || (rc = share_input(o->input, comm, &text, &bytes)) < 0)
+        goto done;
+    bool keep = rank == 0 && (o->replace_unk || o->attention[0]);
+    const char *name = strcmp(o->input, "-") ? o->input : "standard input";
+    if ((rc = comm_agree(comm, make_sources(&tm, text, bytes, keep, name, &s))) < 0)
+        goto done;
+    decode_options d = {.beam = o->beam, .nbest = o->nbest, .length_penalty = o->length_penalty,
+                        .max_len_ratio = o->max_len_ratio, .batch = o->batch,
+                        .attention = o->replace_unk || o->attention[0]};
+    if ((rc = decode_corpus(&tm, s.n, (const int32_t *const *)s.ids, s.len, &d, comm, &res)) < 0)
+        goto done;
+    if (rank == 0) {
+        detok_kind dk = o->detok == 0 ? detok_guess(tm.tokenizer, &tm.tgt) : (detok_kind)(o->detok - 1);
+        rc = write_output(o, &tm, &s, &res, dk);
+        if (rc == 0 && o->attention[0]) {
+            attn_file a = {&tm, &s, &res};
+            rc = paramfile_write_image(o->attention, 1 << 20, build_attention, &a);
+        }
+        long tokens = 0;
+        for (int i = 0; i < res.n; i++)
+            tokens += res.nhyp[i] ? res.hyps[(size_t)i * res.nbest].len : 0;
+        double el = MPI_Wtime() - t0;
+        if (rc == 0 && log)
+            fprintf(log, "translated %d sentences (%ld tokens) in %.2f s on %d rank%s, beam %d: "
+                    "%.1f sentences/s\n", s.n, tokens, el, size, size == 1 ? "" : "s", o->beam,
+                    el > 0 ? s.n / el : 0.0);
+    }
+    rc = comm_agree(comm, rc);
+done:
+    decode_results_free(&res);
+    sources_free(&s);
+    trained_free(&tm);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# decode.sh - translation and evaluation end to end through the s2s binary:
+#   1. a generated task (reversing 4-14 symbols) is prepared and trained briefly on 2 MPI ranks
+#      with Bahdanau attention, far enough to translate well but not perfectly;
+#   2. `s2s eval` on the validation split (greedy) reports the loss, perplexity, BLEU on the
+#      tokens and exact match that training's own final validation reported;
+#   3. `s2s translate` gives the same output on 1 and 2 ranks (beam 5 and greedy); n-best lists
+#      are sorted; beam 1 equals greedy; BLEU of `eval --hyp/--ref` on the translate output of the
+#      test split equals the dataset mode's 13a BLEU of the same decoding;
+#   4. the attention file holds one weight matrix per sentence, rows summing to 1, with the tokens;
+#   5. bad input to translate, eval and info gets one error line and a non-zero status.
+#
+#   decode.sh S2S_BINARY MPIEXEC
+set -u
+if [ $# -ne 2 ]; then
+    echo "usage: decode.sh S2S_BINARY MPIEXEC" >&2
+    exit 2
+fi
+s2s=$1 mpiexec=$2
+if [ "$(id -u)" -eq 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+export OPENBLAS_NUM_THREADS=1
+work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_decode.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+ok() { echo "ok: $*"; }
+# json FILE KEY: the number KEY of the last line of FILE (a JSON object)
+json() { tail -n 1 "$1" | sed -n "s/.*\"$2\":\([-0-9.eE+]*\).*/\1/p"; }
+# close A B TOL: |A - B| <= TOL
+close() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && b != "" && d <= t) }'; }
+
+# ---- 1. data and a briefly trained model ----------------------------------------------------
+"$s2s" gen reverse --symbols 20 --min-len 4 --max-len 14 --train 20000 --valid 300 --test 300 \
+    --seed 3 --out t >/dev/null 2>&1 &&
+"$s2s" prep --train-src t.train.src --train-tgt t.train.tgt --valid-src t.valid.src \
+    --valid-tgt t.valid.tgt --test-src t.test.src --test-tgt t.test.tgt --out t.h5 >/dev/null ||
+    { echo "FAIL: data"; exit 1; }
+if ! "$mpiexec" -np 2 "$s2s" train --data t.h5 --run-dir run --attn bahdanau --hidden 96 \
+       --emb 32 --batch 64 --steps 120 --optim adam --lr 0.003 --valid-every 60 \
+       --bucket-window 1 --samples 0 --progress plain --log-every 0 > train.log 2>&1; then
+    cat train.log
+    echo "FAIL: training"
+    exit 1
+fi
+ckpt=run/ckpt-00000120.h5
+[ -f "$ckpt" ] || { ls run; echo "FAIL: no final checkpoint"; exit 1; }
+final=$(grep '"type":"final"' run/metrics.jsonl | tail -n 1)
+valid=$(grep '"type":"valid"' run/metrics.jsonl | tail -n 1)
+echo "training: $(grep '^final:' train.log)"
+
+# ---- 2. eval agrees with training's validation ---------------------------------------------
+if "$s2s" eval --checkpoint "$ckpt" --data t.h5 --split valid --beam 1 > ev.txt 2>&1; then
+    cat ev.txt
+    tv_loss=$(echo "$valid" | sed -n 's/.*"loss":\([-0-9.eE+]*\).*/\1/p')
+    tv_bleu=$(echo "$final" | sed -n 's/.*"bleu":\([-0-9.eE+]*\).*/\1/p')
+    tv_em=$(echo "$final" | sed -n 's/.*"exact_match":\([-0-9.eE+]*\).*/\1/p')
+    e_loss=$(json ev.txt loss) e_bleu=$(json ev.txt bleu_tokens) e_em=$(json ev.txt exact_match)
+    close "$e_loss" "$tv_loss" 1e-4 && ok "eval loss $e_loss = validation loss $tv_loss" ||
+        fail "eval loss $e_loss, training's validation loss $tv_loss"
+    close "$e_bleu" "$tv_bleu" 0.5 && ok "eval BLEU (tokens) $e_bleu = validation BLEU $tv_bleu" ||
+        fail "eval BLEU (tokens) $e_bleu, training's validation BLEU $tv_bleu"
+    close "$e_em" "$tv_em" 0.01 && ok "eval exact match $e_em = validation $tv_em" ||
+        fail "eval exact match $e_em, training's validation exact match $tv_em"
+    awk -v b="$e_bleu" 'BEGIN { exit !(b > 20 && b < 100) }' &&
+        ok "the model is neither useless nor perfect (BLEU $e_bleu): the comparison means something" ||
+        fail "BLEU $e_bleu: the test model should be partly trained"
+else
+    cat ev.txt
+    fail "eval --checkpoint"
+fi
+
+# ---- 3. translate: ranks, beams, n-best, files ---------------------------------------------
+"$s2s" translate --checkpoint "$ckpt" --input t.test.src --output b5_1.txt 2>/dev/null &&
+"$mpiexec" -np 2 "$s2s" translate --checkpoint "$ckpt" --input t.test.src --output b5_2.txt \
+    --batch 16 2>/dev/null &&
+"$s2s" translate --checkpoint "$ckpt" --input t.test.src --output b5_1s.txt --batch 16 \
+    2>/dev/null || fail "translate (beam 5)"
+cmp -s b5_1s.txt b5_2.txt && ok "beam 5: 2 ranks give the output of 1 rank" ||
+    fail "beam 5: 2 ranks differ from 1 rank"
+[ "$(wc -l < b5_1.txt)" -eq 300 ] && ok "one line per input line" || fail "line count"
+"$s2s" translate --checkpoint "$ckpt" --input t.test.src --beam 1 --output g1.txt 2>/dev/null &&
+"$mpiexec" -np 2 "$s2s" translate --checkpoint "$ckpt" --input t.test.src --beam 1 \
+    --output g2.txt 2>/dev/null || fail "translate (greedy)"
+cmp -s g1.txt g2.txt && ok "greedy: 2 ranks give the output of 1 rank" || fail "greedy: ranks differ"
+"$s2s" translate --checkpoint "$ckpt" --input t.test.src --beam 4 --nbest 4 --output nb.txt \
+    2>/dev/null || fail "translate --nbest"
+awk -F' \\|\\|\\| ' '
+    { if (NR == 1 || $1 != last) { n[$1] = 0; prev = 1e9 } last = $1; n[$1]++
+      if ($3 + 0 > prev + 1e-9) bad = bad " unsorted:" $1; prev = $3 + 0
+      if (seen[$1 SUBSEP $2]++) bad = bad " duplicate:" $1 }
+    END { for (i in n) if (n[i] != 4) bad = bad " count:" i; if (NR != 1200) bad = bad " lines:" NR
+          if (bad) { print bad; exit 1 } }' nb.txt && ok "n-best: 4 distinct hypotheses per sentence, best first" ||
+    fail "n-best list malformed"
+# the first of each n-best list is the beam-4 translation
+awk -F' \\|\\|\\| ' 'NR == 1 || $1 != last { print $2 } { last = $1 }' nb.txt > nb_first.txt
+"$s2s" translate --checkpoint "$ckpt" --input t.test.src --beam 4 --output b4.txt 2>/dev/null
+cmp -s nb_first.txt b4.txt && ok "n-best lists start with the 1-best translation" ||
+    fail "n-best first entries differ from the 1-best output"
+
+"$s2s" eval --checkpoint "$ckpt" --data t.h5 --split test --output ev_test.txt > evt.txt 2>&1 ||
+    { cat evt.txt; fail "eval --split test"; }
+cmp -s ev_test.txt b5_1.txt && ok "eval decodes the test split as translate does (beam 5)" ||
+    fail "eval --output differs from translate"
+"$s2s" eval --hyp b5_1.txt --ref t.test.tgt > evf.txt 2>&1 || { cat evf.txt; fail "eval --hyp"; }
+cat evf.txt
+[ "$(json evf.txt bleu)" = "$(json evt.txt bleu)" ] &&
+    ok "BLEU of the files ($(json evf.txt bleu)) = dataset mode's 13a BLEU" ||
+    fail "BLEU of the files $(json evf.txt bleu) differs from the dataset mode's $(json evt.txt bleu)"
+[ "$(json evf.txt chrf)" = "$(json evt.txt chrf)" ] && ok "chrF agrees too" ||
+    fail "chrF of the files $(json evf.txt chrf), dataset mode $(json evt.txt chrf)"
+
+# ---- 4. attention file -----------------------------------------------------------------------
+head -n 20 t.test.src > few.src
+"$s2s" translate --checkpoint "$ckpt" --input few.src --attention att.h5 --output few.txt \
+    2>/dev/null || fail "translate --attention"
+python=
+for candidate in /usr/bin/python3 "$(command -v python3 2>/dev/null || true)"; do
+    if [ -n "$candidate" ] && "$candidate" -c 'import h5py, numpy' 2>/dev/null; then
+        python=$candidate
+        break
+    fi
+done
+if [ -z "$python" ]; then
+    fail "no python3 with h5py and numpy to read the attention file (scripts/deps.sh installs them)"
+else
+    "$python" - att.h5 few.src few.txt <<'EOF' && ok "attention file: shapes, tokens, rows sum to 1" || fail "attention file"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+src = open(sys.argv[2]).read().split("\n")[:-1]
+out = open(sys.argv[3]).read().split("\n")[:-1]
+assert f.attrs["format"] in ("s2s-attention", b"s2s-attention"), f.attrs["format"]
+assert int(f.attrs["count"]) == len(src) == 20
+for i in range(len(src)):
+    g = f["%08d" % i]
+    w = g["weights"][()]
+    s = [x.decode() if isinstance(x, bytes) else x for x in g["source"][()]]
+    t = [x.decode() if isinstance(x, bytes) else x for x in g["target"][()]]
+    assert s == src[i].split(), (i, s)
+    words = t[:-1] if t and t[-1] == "</s>" else t
+    assert " ".join(words) == out[i], (i, words, out[i])
+    assert w.shape == (len(t), len(s)), (i, w.shape)
+    assert np.allclose(w.sum(axis=1), 1, atol=1e-4), (i, w.sum(axis=1))
+EOF
+fi
+
+# ---- 5. bad input: one error line, non-zero status --------------------------------------------
+expect_error() { # expect_error PATTERN COMMAND...: fails unless the command fails with PATTERN
+    local pattern=$1
+    shift
+    "$@" > err.out 2> err.txt < /dev/null
+    local status=$?
+    local lines
+    lines=$(grep -c . err.txt)
+    if [ $status -ne 0 ] && grep -q -- "$pattern" err.txt && [ "$lines" -eq 1 ]; then
+        ok "error ($status): $(cat err.txt)"
+    else
+        fail "expected one error line matching '$pattern', got status $status: $(cat err.txt)"
+    fi
+}
+expect_error "cannot open\|No such file\|missing" "$s2s" translate --checkpoint nothere.h5 --input few.src
+head -c 20000 "$ckpt" > trunc.h5
+expect_error "trunc.h5" "$s2s" translate --checkpoint trunc.h5 --input few.src
+echo "not hdf5" > text.h5
+expect_error "text.h5" "$s2s" eval --checkpoint text.h5 --data t.h5
+expect_error "unknown option" "$s2s" translate --checkpoint "$ckpt" --bogus 1
+expect_error "unknown option" "$s2s" eval --bogus
+expect_error "nbest" "$s2s" translate --checkpoint "$ckpt" --beam 2 --nbest 3 --input few.src
+expect_error "either" "$s2s" eval --hyp b5_1.txt
+printf 'a b\n\xff\xfe c\n' > bad.src
+expect_error "bad.src:2" "$s2s" translate --checkpoint "$ckpt" --input bad.src
+head -n 5 t.test.tgt > short.tgt
+expect_error "lines" "$s2s" eval --hyp b5_1.txt --ref short.tgt
+# a dataset with another vocabulary (a different symbol set)
+"$s2s" gen reverse --symbols 12 --min-len 4 --max-len 8 --train 500 --valid 20 --test 20 \
+    --seed 5 --out o >/dev/null 2>&1 &&
+"$s2s" prep --train-src o.train.src --train-tgt o.train.tgt --test-src o.test.src \
+    --test-tgt o.test.tgt --out o.h5 >/dev/null || fail "second dataset"
+expect_error "vocabulary mismatch" "$s2s" eval --checkpoint "$ckpt" --data o.h5
+# no attention in the model: --replace-unk and --attention are refused
+"$mpiexec" -np 1 "$s2s" train --data o.h5 --run-dir plain --hidden 16 --emb 8 --steps 2 \
+    --batch 16 --samples 0 --progress plain > plain.log 2>&1 || { cat plain.log; fail "plain model"; }
+expect_error "attention" "$s2s" translate --checkpoint plain/ckpt-00000002.h5 --replace-unk --input few.src
+expect_error "no.h5" "$s2s" info no.h5
+
+if [ $failures -ne 0 ]; then
+    echo "decode.sh: $failures failure(s)"
+    exit 1
+fi
+echo "decode.sh: all checks passed"

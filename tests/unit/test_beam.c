@@ -1,0 +1,702 @@
+/* test_beam.c - batched beam search: beam 1 is greedy decoding token for token, wider beams never
+ * score below greedy, reported log-probabilities and attention weights equal teacher-forced
+ * scoring, a hand-built model where beam search finds what greedy misses, a beam covering every
+ * candidate equals exhaustive search (so the early stop loses nothing), batching does not
+ * change results, n-best lists and attention weights are well formed, length limits and
+ * penalties, output_topk against a reference, errors.
+ *
+ * Independent scoring goes through model_evaluate (teacher forcing over a one-sentence batch),
+ * never through beam code; beam search accumulates in double but its logits are float GEMMs of
+ * other shapes than the teacher-forced pass, so scores agree to ~1e-6 and are compared at 1e-4. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s2s/beam.h"
+#include "s2s/model.h"
+#include "s2s/output.h"
+#include "s2s/status.h"
+#include "testutil.h"
+
+/* Five sources of different lengths over a source vocabulary of 12 (ids 4..11). */
+enum { NS = 5, MAX_SRC = 7 };
+static const int s0[] = {4, 5, 6, 7, 8, 9, 10}, s1[] = {8, 4}, s2[] = {6, 6, 5, 11}, s3[] = {9},
+                 s4[] = {11, 10, 4, 7, 5};
+static const int *const SRC[NS] = {s0, s1, s2, s3, s4};
+static const int SL[NS] = {7, 2, 4, 1, 5};
+
+static model_config base_config(cell_type cell, int layers, bool bidir, attn_kind attn)
+{
+    model_config c = {.cell = cell,
+                      .layers = layers,
+                      .bidir = bidir,
+                      .emb = 6,
+                      .hidden = 8,
+                      .src_vocab = 12,
+                      .tgt_vocab = 13,
+                      .attn = attn};
+    return c;
+}
+
+/* Every configuration the decoders distinguish: cells, depths, separate decoder depth,
+ * bidirectional encoders, no attention (layer-major training decoder), Bahdanau, dot and
+ * general with and without input feeding, tied embeddings. */
+enum { N_CONFIGS = 11 };
+static model_config config_at(int i)
+{
+    model_config c;
+    switch (i) {
+    case 0: c = base_config(CELL_GRU, 2, true, ATTN_NONE); break;
+    case 1: c = base_config(CELL_LSTM, 1, false, ATTN_NONE); break;
+    case 2:
+        c = base_config(CELL_RNN, 2, true, ATTN_NONE);
+        c.dec_layers = 1;
+        break;
+    case 3: c = base_config(CELL_GRU, 1, true, ATTN_BAHDANAU); break;
+    case 4: c = base_config(CELL_LSTM, 2, true, ATTN_BAHDANAU); break;
+    case 5:
+        c = base_config(CELL_RNN, 1, false, ATTN_DOT);
+        c.input_feed = true;
+        break;
+    case 6:
+        c = base_config(CELL_LSTM, 2, false, ATTN_DOT);
+        c.dec_layers = 3;
+        break;
+    case 7:
+        c = base_config(CELL_GRU, 2, true, ATTN_GENERAL);
+        c.input_feed = true;
+        break;
+    case 8: c = base_config(CELL_RNN, 1, true, ATTN_GENERAL); break;
+    case 9:
+        c = base_config(CELL_GRU, 1, true, ATTN_NONE);
+        c.emb = 8;
+        c.tie_embeddings = true;
+        break;
+    default:
+        c = base_config(CELL_LSTM, 1, false, ATTN_GENERAL);
+        c.input_feed = true;
+        c.emb = 8;
+        c.tie_embeddings = true;
+        break;
+    }
+    return c;
+}
+
+static const char *config_name(const model_config *c)
+{
+    static char buf[128];
+    snprintf(buf, sizeof buf, "%s L%d/%d %s attn %s%s%s", cell_name(c->cell), c->layers,
+             model_dec_layers(c), c->bidir ? "bidir" : "unidir", attn_name(c->attn),
+             c->input_feed ? " +feed" : "", c->tie_embeddings ? " tied" : "");
+    return buf;
+}
+
+/* A model with room for a search over NS sentences with beams up to 5, seeded parameters from
+ * U(-scale, scale): at 0.8 the distributions are peaked and vary between sentences and steps,
+ * so greedy and beam paths differ. */
+static void make_model(model *m, model_config cfg, int max_len, uint32_t seed)
+{
+    cr_assert_eq(model_init(m, &cfg, beam_rows(NS, 5), MAX_SRC, max_len + 1), 0,
+                 "model_init %s: %s", config_name(&cfg), s2s_errmsg(S2S_EINVAL));
+    model_init_params(m, seed, INIT_UNIFORM, 0.8);
+}
+
+static void fill_sources(batch *bt, int B, const int *const *src, const int *len)
+{
+    cr_assert_eq(batch_init(bt, B, MAX_SRC, 2), 0, "batch_init");
+    cr_assert_eq(batch_fill(bt, B, src, len, NULL, NULL), 0, "batch_fill");
+}
+
+/* Teacher-forced log-probability of hypothesis y (len tokens) given src: minus model_evaluate's
+ * NLL over one sentence. Finished, the </s> term counts; unfinished, its target is made padding
+ * (the decoder still runs that step, the loss skips it). */
+static double teacher_logprob(model *m, const int *src, int sl, const int *y, int len,
+                              bool finished)
+{
+    batch one;
+    int dummy = TOK_FIRST_WORD, tl = len > 0 ? len : 1;
+    const int *tgt = len > 0 ? y : &dummy;
+    cr_assert_eq(batch_init(&one, 1, MAX_SRC, m->max_tgt), 0, "batch_init");
+    cr_assert_eq(batch_fill(&one, 1, &src, &sl, &tgt, &tl), 0, "batch_fill: %s",
+                 s2s_errmsg(S2S_EINVAL));
+    if (len == 0) { /* </s> at once: batch_fill cannot express an empty target */
+        one.tgt_T = 1;
+        one.tgt_len[0] = 1;
+        one.tgt_out[0] = TOK_EOS;
+    }
+    if (!finished)
+        one.tgt_out[len] = TOK_PAD;
+    output_stats st;
+    cr_assert_eq(model_evaluate(m, &one, &st), 0, "evaluate: %s", s2s_errmsg(S2S_EINVAL));
+    cr_assert_eq(st.tokens, len + finished, "scored %ld tokens, expected %d", st.tokens,
+                 len + finished);
+    batch_free(&one);
+    return -st.nll;
+}
+
+static void run_beam(model *m, const batch *bt, int K, int nbest, double alpha, bool attention,
+                     const int *max_len, int cap_len, beam_result *r)
+{
+    beam_config bc = {.beam = K, .nbest = nbest, .length_penalty = alpha, .attention = attention};
+    beam_search *bs;
+    cr_assert_eq(beam_search_init(&bs, m, &bc, bt->B, cap_len), 0, "beam_search_init: %s",
+                 s2s_errmsg(S2S_EINVAL));
+    cr_assert_eq(beam_result_init(r, bt->B, nbest, cap_len, MAX_SRC, attention), 0,
+                 "beam_result_init");
+    cr_assert_eq(beam_search_run(bs, bt, max_len, r), 0, "beam_search_run: %s",
+                 s2s_errmsg(S2S_EINVAL));
+    beam_search_free(bs);
+}
+
+static void fill_ints(int *a, int n, int v)
+{
+    for (int i = 0; i < n; i++)
+        a[i] = v;
+}
+
+/* 1. Beam 1 is model_greedy, token for token and length for length, in every configuration. */
+Test(beam, beam1_equals_greedy)
+{
+    enum { MAXLEN = 9 };
+    int produced = 0, finished = 0, unfinished = 0;
+    for (int i = 0; i < N_CONFIGS; i++) {
+        model_config cfg = config_at(i);
+        for (uint32_t seed = 1; seed <= 3; seed++) {
+            model m;
+            batch bt;
+            make_model(&m, cfg, MAXLEN, seed);
+            fill_sources(&bt, NS, SRC, SL);
+            int out[NS * MAXLEN], out_len[NS], ml[NS];
+            cr_assert_eq(model_greedy(&m, &bt, MAXLEN, out, out_len), 0, "greedy");
+            fill_ints(ml, NS, MAXLEN);
+            beam_result r;
+            run_beam(&m, &bt, 1, 1, 0.6, false, ml, MAXLEN, &r);
+            for (int b = 0; b < NS; b++) {
+                const beam_hyp *h = &r.hyps[b];
+                cr_assert_eq(r.counts[b], 1, "%s: %d hypotheses", config_name(&cfg), r.counts[b]);
+                cr_expect_eq(h->len, out_len[b], "%s seed %u sentence %d: length %d vs greedy %d",
+                             config_name(&cfg), seed, b, h->len, out_len[b]);
+                cr_expect_eq(h->finished, out_len[b] < MAXLEN, "%s: finished flag",
+                             config_name(&cfg));
+                int n = h->len < out_len[b] ? h->len : out_len[b];
+                cr_expect(memcmp(h->ids, out + b * MAXLEN, (size_t)n * sizeof(int)) == 0,
+                          "%s seed %u sentence %d: tokens differ from greedy", config_name(&cfg),
+                          seed, b);
+                produced += h->len;
+                finished += h->finished;
+                unfinished += !h->finished;
+            }
+            beam_result_free(&r);
+            batch_free(&bt);
+            model_free(&m);
+        }
+    }
+    /* The comparison means something only if greedy produced tokens, ends and cut-offs. */
+    cr_expect_gt(produced, 100, "only %d tokens decoded", produced);
+    cr_expect_gt(finished, 10, "only %d hypotheses ended with </s>", finished);
+    cr_expect_gt(unfinished, 10, "only %d hypotheses hit the length limit", unfinished);
+}
+
+/* 2. The best hypothesis of a wider beam scores at least greedy's, greedy scored independently
+ * (teacher forcing) under the same length penalty. */
+Test(beam, never_below_greedy)
+{
+    enum { MAXLEN = 8 };
+    const int beams[] = {2, 3, 5};
+    const double alphas[] = {0, 0.6};
+    int better = 0;
+    for (int i = 0; i < N_CONFIGS; i++) {
+        model_config cfg = config_at(i);
+        model m;
+        batch bt;
+        make_model(&m, cfg, MAXLEN, 7);
+        fill_sources(&bt, NS, SRC, SL);
+        int out[NS * MAXLEN], out_len[NS], ml[NS];
+        cr_assert_eq(model_greedy(&m, &bt, MAXLEN, out, out_len), 0, "greedy");
+        double glp[NS];
+        for (int b = 0; b < NS; b++)
+            glp[b] = teacher_logprob(&m, SRC[b], SL[b], out + b * MAXLEN, out_len[b],
+                                     out_len[b] < MAXLEN);
+        fill_ints(ml, NS, MAXLEN);
+        for (int k = 0; k < 3; k++)
+            for (int a = 0; a < 2; a++) {
+                beam_result r;
+                run_beam(&m, &bt, beams[k], beams[k] > 2 ? 2 : 1, alphas[a], false, ml, MAXLEN, &r);
+                for (int b = 0; b < NS; b++) {
+                    bool fin = out_len[b] < MAXLEN;
+                    double gs = glp[b] / beam_length_penalty(out_len[b] + fin, alphas[a]);
+                    double bs = r.hyps[b * r.nbest].score;
+                    cr_expect(bs >= gs - 1e-4,
+                              "%s beam %d alpha %g sentence %d: best %.6f below greedy %.6f",
+                              config_name(&cfg), beams[k], alphas[a], b, bs, gs);
+                    better += bs > gs + 1e-3;
+                }
+                beam_result_free(&r);
+            }
+        batch_free(&bt);
+        model_free(&m);
+    }
+    cr_expect_gt(better, 10, "beam search never beat greedy (%d): the test has no power", better);
+}
+
+/* 3. Every returned hypothesis's log-probability is its teacher-forced log-probability, </s>
+ * included exactly when finished; its score is that over the length penalty; its attention
+ * rows are the teacher-forced pass's attention weights (traced back through the right rows). */
+Test(beam, logprob_equals_teacher_forcing)
+{
+    enum { CAP = 8 };
+    const int ml[NS] = {8, 3, 6, 2, 8};
+    int fin = 0, unfin = 0, attn_rows = 0;
+    for (int i = 0; i < N_CONFIGS; i++) {
+        model_config cfg = config_at(i);
+        model m;
+        batch bt;
+        make_model(&m, cfg, CAP, 21);
+        fill_sources(&bt, NS, SRC, SL);
+        beam_result r;
+        run_beam(&m, &bt, 4, 4, 0.6, true, ml, CAP, &r);
+        for (int b = 0; b < NS; b++)
+            for (int j = 0; j < r.counts[b]; j++) {
+                const beam_hyp *h = &r.hyps[b * r.nbest + j];
+                double ref = teacher_logprob(&m, SRC[b], SL[b], h->ids, h->len, h->finished);
+                cr_expect(fabs(h->logprob - ref) <= 1e-4 * fmax(1, fabs(ref)),
+                          "%s sentence %d hyp %d (len %d, %s): logprob %.7f, teacher-forced "
+                          "%.7f",
+                          config_name(&cfg), b, j, h->len, h->finished ? "finished" : "cut",
+                          h->logprob, ref);
+                double pen = beam_length_penalty(h->len + h->finished, 0.6);
+                cr_expect(fabs(h->score - h->logprob / pen) <= 1e-12 * fabs(h->score) + 1e-15,
+                          "score %.9g is not logprob / lp", h->score);
+                /* model_evaluate left its weights [Tt, 1, Ts] in m.att_alpha (Ts = SL[b]). */
+                for (int t = 0; h->attn && t < h->len + h->finished; t++)
+                    for (int s = 0; s < SL[b]; s++) {
+                        double want = m.att_alpha[t * SL[b] + s];
+                        float got = h->attn[t * SL[b] + s];
+                        cr_expect(fabs(got - want) <= 1e-5,
+                                  "%s sentence %d hyp %d: attention [%d, %d] %g, teacher-forced "
+                                  "%g",
+                                  config_name(&cfg), b, j, t, s, got, want);
+                    }
+                attn_rows += h->attn ? h->len + h->finished : 0;
+                fin += h->finished;
+                unfin += !h->finished;
+            }
+        beam_result_free(&r);
+        batch_free(&bt);
+        model_free(&m);
+    }
+    cr_expect_gt(fin, 10, "only %d finished hypotheses checked", fin);
+    cr_expect_gt(unfin, 10, "only %d unfinished hypotheses checked", unfin);
+    cr_expect_gt(attn_rows, 100, "only %d attention rows checked", attn_rows);
+}
+
+/* Parameter tensor `name` of m. */
+static real *param(model *m, const char *name)
+{
+    int i = param_table_find(&m->table, name);
+    cr_assert_geq(i, 0, "no tensor %s", name);
+    return m->params + m->table.t[i].offset;
+}
+
+/* 4. A hand-built bigram model where greedy walks into a trap. Vanilla RNN, 6 target tokens
+ * (pad, unk, <s>, </s>, a = 4, b = 5), E = H = 6, every parameter zero except: target embedding
+ * of token v = 3 e_v, decoder W_ih = I, out.weight[v][p] = L[p][v] / tanh(3). The decoder state
+ * after reading token p is tanh(3) e_p whatever came before (W_hh = 0), so the logits are
+ * L[p][.]: p(next | previous) is a table.
+ *   after <s>: a 0.40, b 0.35, </s> 0.20, unk 0.05
+ *   after a:   </s> 0.30, unk 0.24, a 0.23, b 0.23
+ *   after b:   </s> 0.90, unk, a, b 0.1/3 each
+ * Greedy takes a (0.40) and then </s>: P = 0.12. Beam 2 keeps b as well, and b </s> has
+ * P = 0.315. */
+Test(beam, finds_what_greedy_misses)
+{
+    model_config cfg = {
+        .cell = CELL_RNN, .layers = 1, .emb = 6, .hidden = 6, .src_vocab = 5, .tgt_vocab = 6};
+    model m;
+    cr_assert_eq(model_init(&m, &cfg, beam_rows(1, 2), 3, 6), 0, "model_init");
+    real *emb = param(&m, "tgt_embed.weight"), *wih = param(&m, "decoder.weight_ih_l0");
+    real *wout = param(&m, "out.weight");
+    for (int v = 1; v < 6; v++)
+        emb[v * 6 + v] = 3;
+    for (int j = 0; j < 6; j++)
+        wih[j * 6 + j] = 1;
+    double P[6][6] = {{0}};
+    const double third = 0.1 / 3;
+    P[TOK_BOS][4] = 0.40, P[TOK_BOS][5] = 0.35, P[TOK_BOS][TOK_EOS] = 0.20, P[TOK_BOS][1] = 0.05;
+    P[4][TOK_EOS] = 0.30, P[4][1] = 0.24, P[4][4] = 0.23, P[4][5] = 0.23;
+    P[5][TOK_EOS] = 0.90, P[5][1] = third, P[5][4] = third, P[5][5] = third;
+    for (int p = 0; p < 6; p++)
+        for (int v = 0; v < 6; v++) {
+            double logit = P[p][v] > 0 ? log(P[p][v]) : -30; /* pad, <s>: never */
+            if (p != TOK_BOS && p != 4 && p != 5)
+                logit = 0;
+            wout[v * 6 + p] = (real)(logit / tanh(3.0));
+        }
+
+    static const int src[] = {4, 4};
+    const int *srcs[1] = {src}, sl = 2, ml = 4;
+    batch bt;
+    cr_assert_eq(batch_init(&bt, 1, 3, 2), 0, "batch_init");
+    cr_assert_eq(batch_fill(&bt, 1, srcs, &sl, NULL, NULL), 0, "batch_fill");
+    int out[4], out_len;
+    cr_assert_eq(model_greedy(&m, &bt, 4, out, &out_len), 0, "greedy");
+    cr_assert_eq(out_len, 1, "greedy length %d", out_len);
+    cr_assert_eq(out[0], 4, "greedy chose %d", out[0]);
+
+    beam_result r;
+    run_beam(&m, &bt, 1, 1, 0, false, &ml, 4, &r);
+    cr_expect(r.hyps[0].finished && r.hyps[0].len == 1 && r.hyps[0].ids[0] == 4,
+              "beam 1 is not greedy's 'a </s>'");
+    beam_result_free(&r);
+
+    run_beam(&m, &bt, 2, 2, 0, false, &ml, 4, &r);
+    cr_assert_eq(r.counts[0], 2, "%d hypotheses (greedy's duplicate must be dropped)", r.counts[0]);
+    const beam_hyp *h0 = &r.hyps[0], *h1 = &r.hyps[1];
+    cr_expect(h0->finished && h0->len == 1 && h0->ids[0] == 5, "best is not 'b </s>'");
+    cr_expect(fabs(h0->logprob - log(0.315)) < 1e-4, "best log-probability %.6f vs %.6f",
+              h0->logprob, log(0.315));
+    cr_expect(h1->finished && h1->len == 1 && h1->ids[0] == 4, "second is not 'a </s>'");
+    cr_expect(fabs(h1->logprob - log(0.12)) < 1e-4, "second log-probability %.6f vs %.6f",
+              h1->logprob, log(0.12));
+    cr_expect_null(h0->attn, "attention without an attention model");
+    beam_result_free(&r);
+    batch_free(&bt);
+    model_free(&m);
+}
+
+/* A beam wide enough to keep every candidate is exhaustive search, and the early stop (an open
+ * hypothesis's score bounded by its log-probability over the largest penalty) loses nothing:
+ * with 6 target tokens (3 words besides </s>) and at most 4 output tokens there are 121
+ * hypotheses (40 finished, 81 cut) and never more than 108 candidates per step. The n-best
+ * list of beam 108 must be the best 1, 2 or 10 of all of them, scored by teacher forcing; the
+ * short lists let the search stop early, and a large alpha makes the bound matter. */
+enum { EX_LIMIT = 4, EX_ALL = 1 + 3 + 9 + 27 + 81 };
+typedef struct {
+    int len, ids[EX_LIMIT];
+    bool finished;
+    double score;
+} enumerated;
+
+static int by_score(const void *a, const void *b)
+{
+    double x = ((const enumerated *)a)->score, y = ((const enumerated *)b)->score;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+Test(beam, wide_beam_is_exhaustive)
+{
+    enum { B = 2, K = 108 };
+    static const int words[3] = {1, 4, 5};
+    model_config cfg = base_config(CELL_GRU, 1, true, ATTN_BAHDANAU);
+    cfg.tgt_vocab = 6;
+    model m;
+    cr_assert_eq(model_init(&m, &cfg, beam_rows(B, K), MAX_SRC, EX_LIMIT + 1), 0, "model_init");
+    model_init_params(&m, 9, INIT_UNIFORM, 1.0);
+    batch bt;
+    fill_sources(&bt, B, SRC, SL);
+    const int ml[B] = {EX_LIMIT, EX_LIMIT}, nbests[] = {1, 2, 10};
+    const double alphas[] = {0, 0.6, 1.5, 4};
+    static enumerated all[B][EX_ALL];
+    for (int a = 0; a < 4; a++) {
+        for (int b = 0; b < B; b++) {
+            int n = 0;
+            for (int len = 0; len <= EX_LIMIT; len++)
+                for (int code = 0, count = (int)pow(3, len); code < count; code++) {
+                    enumerated *e = &all[b][n++];
+                    e->len = len;
+                    e->finished = len < EX_LIMIT;
+                    for (int t = 0, c = code; t < len; t++, c /= 3)
+                        e->ids[t] = words[c % 3];
+                    e->score = teacher_logprob(&m, SRC[b], SL[b], e->ids, len, e->finished) /
+                               beam_length_penalty(len + e->finished, alphas[a]);
+                }
+            cr_assert_eq(n, EX_ALL, "enumerated %d", n);
+            qsort(all[b], (size_t)n, sizeof all[b][0], by_score);
+        }
+        for (int k = 0; k < 3; k++) {
+            const int nb = nbests[k];
+            beam_result r;
+            run_beam(&m, &bt, K, nb, alphas[a], false, ml, EX_LIMIT, &r);
+            for (int b = 0; b < B; b++) {
+                cr_assert_eq(r.counts[b], nb, "alpha %g sentence %d: %d hypotheses", alphas[a], b,
+                             r.counts[b]);
+                for (int j = 0; j < nb; j++) {
+                    const beam_hyp *h = &r.hyps[b * r.nbest + j];
+                    const enumerated *e = &all[b][j];
+                    cr_expect(h->len == e->len && h->finished == e->finished &&
+                                  !memcmp(h->ids, e->ids, (size_t)e->len * sizeof(int)),
+                              "alpha %g nbest %d sentence %d: hypothesis %d is not the %d-th "
+                              "best overall",
+                              alphas[a], nb, b, j, j + 1);
+                    cr_expect(fabs(h->score - e->score) <= 1e-4 * fmax(1, fabs(e->score)),
+                              "alpha %g sentence %d rank %d: score %.6f, exhaustive %.6f",
+                              alphas[a], b, j, h->score, e->score);
+                }
+            }
+            beam_result_free(&r);
+        }
+    }
+    batch_free(&bt);
+    model_free(&m);
+}
+
+/* 5. A batch decodes as its sentences alone do: same hypotheses, same scores. */
+Test(beam, batched_equals_one_at_a_time)
+{
+    enum { CAP = 8, B = 4 };
+    const int cfgs[] = {0, 4, 7, 1};
+    const int ml[NS] = {8, 5, 7, 3};
+    for (int c = 0; c < 4; c++) {
+        model_config cfg = config_at(cfgs[c]);
+        model m;
+        batch bt;
+        make_model(&m, cfg, CAP, 5);
+        fill_sources(&bt, B, SRC, SL);
+        beam_result all;
+        run_beam(&m, &bt, 3, 3, 0.6, true, ml, CAP, &all);
+        for (int b = 0; b < B; b++) {
+            batch one;
+            beam_result r;
+            fill_sources(&one, 1, &SRC[b], &SL[b]);
+            run_beam(&m, &one, 3, 3, 0.6, true, &ml[b], CAP, &r);
+            cr_assert_eq(r.counts[0], all.counts[b], "%s sentence %d: %d vs %d hypotheses",
+                         config_name(&cfg), b, r.counts[0], all.counts[b]);
+            for (int j = 0; j < r.counts[0]; j++) {
+                const beam_hyp *x = &r.hyps[j], *y = &all.hyps[b * all.nbest + j];
+                cr_expect(x->len == y->len && x->finished == y->finished &&
+                              !memcmp(x->ids, y->ids, (size_t)x->len * sizeof(int)),
+                          "%s sentence %d hyp %d differs alone and in the batch", config_name(&cfg),
+                          b, j);
+                cr_expect(fabs(x->score - y->score) <= 1e-5 * fmax(1, fabs(x->score)),
+                          "%s sentence %d hyp %d: score %.8f alone, %.8f in the batch",
+                          config_name(&cfg), b, j, x->score, y->score);
+                if (x->attn && y->attn && x->len == y->len)
+                    for (int k = 0; k < (x->len + x->finished) * SL[b]; k++)
+                        cr_expect(fabsf(x->attn[k] - y->attn[k]) <= 1e-5f,
+                                  "%s sentence %d hyp %d: attention differs", config_name(&cfg), b,
+                                  j);
+            }
+            beam_result_free(&r);
+            batch_free(&one);
+        }
+        beam_result_free(&all);
+        batch_free(&bt);
+        model_free(&m);
+    }
+}
+
+static bool same_tokens(const beam_hyp *a, const beam_hyp *b)
+{
+    return a->len == b->len && a->finished == b->finished &&
+           !memcmp(a->ids, b->ids, (size_t)a->len * sizeof(int));
+}
+
+/* 6. n-best lists: sorted by score, distinct, legal tokens, nbest of them; attention rows are
+ * distributions over each sentence's own source positions; no attention, no weights. */
+Test(beam, nbest_lists_and_attention)
+{
+    enum { CAP = 8 };
+    const int ml[NS] = {8, 4, 8, 6, 8};
+    const int nbests[] = {5, 3};
+    int multi = 0;
+    for (int i = 0; i < N_CONFIGS; i++) {
+        model_config cfg = config_at(i);
+        model m;
+        batch bt;
+        make_model(&m, cfg, CAP, 33);
+        fill_sources(&bt, NS, SRC, SL);
+        for (int n = 0; n < 2; n++) {
+            beam_result r;
+            run_beam(&m, &bt, 5, nbests[n], 0.6, true, ml, CAP, &r);
+            for (int b = 0; b < NS; b++) {
+                int cnt = r.counts[b];
+                /* 11 legal tokens >= beam 5: always the full n-best */
+                cr_expect_eq(cnt, nbests[n], "%s: %d hypotheses", config_name(&cfg), cnt);
+                multi += cnt > 1;
+                for (int j = 0; j < cnt; j++) {
+                    const beam_hyp *h = &r.hyps[b * r.nbest + j];
+                    if (j > 0)
+                        cr_expect(h->score <= h[-1].score, "%s sentence %d: not sorted",
+                                  config_name(&cfg), b);
+                    for (int k = 0; k < j; k++)
+                        cr_expect(!same_tokens(h, &r.hyps[b * r.nbest + k]),
+                                  "%s sentence %d: hypotheses %d and %d are the same",
+                                  config_name(&cfg), b, k, j);
+                    for (int t = 0; t < h->len; t++)
+                        cr_expect(h->ids[t] >= 1 && h->ids[t] < cfg.tgt_vocab &&
+                                      h->ids[t] != TOK_BOS && h->ids[t] != TOK_EOS,
+                                  "%s: token %d in a hypothesis", config_name(&cfg), h->ids[t]);
+                    if (cfg.attn == ATTN_NONE) {
+                        cr_expect_null(h->attn, "%s: attention weights without attention",
+                                       config_name(&cfg));
+                        continue;
+                    }
+                    cr_assert_not_null(h->attn, "%s: no attention weights", config_name(&cfg));
+                    for (int t = 0; t < h->len + h->finished; t++) {
+                        double sum = 0;
+                        for (int s = 0; s < SL[b]; s++) {
+                            float a = h->attn[t * SL[b] + s];
+                            cr_expect(a >= 0 && a <= 1, "weight %g", a);
+                            sum += a;
+                        }
+                        cr_expect(fabs(sum - 1) < 1e-5, "%s sentence %d hyp %d row %d sums to %g",
+                                  config_name(&cfg), b, j, t, sum);
+                    }
+                }
+            }
+            beam_result_free(&r);
+        }
+        batch_free(&bt);
+        model_free(&m);
+    }
+    cr_expect_gt(multi, 20, "n-best lists of one hypothesis only (%d)", multi);
+}
+
+/* 7. The length penalty, and per-sentence length limits: no hypothesis is longer, a cut one is
+ * exactly at the limit, a finished one below it. */
+Test(beam, length_penalty_and_limits)
+{
+    cr_expect_eq(beam_length_penalty(0, 0), 1.0, "alpha 0");
+    cr_expect_eq(beam_length_penalty(17, 0), 1.0, "alpha 0");
+    cr_expect(fabs(beam_length_penalty(1, 0.6) - 1) < 1e-15, "lp(1) = 1");
+    cr_expect(fabs(beam_length_penalty(7, 1) - 2) < 1e-15, "lp(7, 1) = 2");
+    cr_expect(fabs(beam_length_penalty(10, 0.6) - pow(2.5, 0.6)) < 1e-15, "lp(10, 0.6)");
+    cr_expect(beam_length_penalty(9, 0.6) > beam_length_penalty(8, 0.6), "increasing in n");
+
+    enum { CAP = 9 };
+    const int ml[NS] = {1, 2, 9, 3, 5};
+    int cut = 0;
+    for (int i = 0; i < N_CONFIGS; i += 3) {
+        model_config cfg = config_at(i);
+        model m;
+        batch bt;
+        make_model(&m, cfg, CAP, 3);
+        fill_sources(&bt, NS, SRC, SL);
+        for (int K = 1; K <= 4; K += 3) {
+            beam_result r;
+            run_beam(&m, &bt, K, K, 1.0, true, ml, CAP, &r);
+            for (int b = 0; b < NS; b++)
+                for (int j = 0; j < r.counts[b]; j++) {
+                    const beam_hyp *h = &r.hyps[b * r.nbest + j];
+                    if (h->finished)
+                        cr_expect_lt(h->len, ml[b], "finished at %d, limit %d", h->len, ml[b]);
+                    else
+                        cr_expect_eq(h->len, ml[b], "cut at %d, limit %d", h->len, ml[b]);
+                    cut += !h->finished;
+                }
+            beam_result_free(&r);
+        }
+        batch_free(&bt);
+        model_free(&m);
+    }
+    cr_expect_gt(cut, 5, "the limits cut only %d hypotheses", cut);
+}
+
+/* output_topk, beam search's view of the output layer: per row the k best legal tokens (never
+ * <pad> or <s>, even when they are the most probable), ties to the lower id, log-probabilities
+ * normalized over the whole vocabulary, -1 / -inf beyond the legal tokens; rows in several
+ * blocks of the workspace. */
+Test(beam, output_topk_against_reference)
+{
+    enum { N = 7, I = 5, V = 11, K = V };
+    output_ws ws;
+    cr_assert_eq(output_ws_init(&ws, I, V, 3), 0, "output_ws_init");
+    real x[N * I], W[V * I], b[V];
+    fill_uniform(x, N * I, -1, 1, 4, 1);
+    fill_uniform(W, V * I, -1, 1, 4, 2);
+    fill_uniform(b, V, -0.5, 0.5, 4, 3);
+    b[TOK_PAD] = b[TOK_BOS] = 50;                   /* the most probable, yet never chosen */
+    memcpy(W + 8 * I, W + 5 * I, I * sizeof(real)); /* tokens 5 and 8: equal logits */
+    b[8] = b[5];
+    int ids[N * K];
+    double lp[N * K];
+    output_topk(&ws, x, N, W, b, K, ids, lp);
+    for (int i = 0; i < N; i++) {
+        double z[V], mx = -INFINITY, sum = 0;
+        for (int v = 0; v < V; v++) {
+            z[v] = b[v];
+            for (int j = 0; j < I; j++)
+                z[v] += (double)x[i * I + j] * W[v * I + j];
+            mx = fmax(mx, z[v]);
+        }
+        for (int v = 0; v < V; v++)
+            sum += exp(z[v] - mx);
+        double lse = mx + log(sum);
+        const int *top = ids + i * K;
+        for (int q = 0; q < V - 2; q++) {
+            cr_expect(top[q] != TOK_PAD && top[q] != TOK_BOS && top[q] > 0 && top[q] < V,
+                      "row %d: id %d", i, top[q]);
+            if (q > 0)
+                cr_expect(z[top[q]] < z[top[q - 1]] + 1e-6 &&
+                              (z[top[q]] != z[top[q - 1]] || top[q] > top[q - 1]),
+                          "row %d: not sorted by logit then id at %d", i, q);
+            cr_expect(fabs(lp[i * K + q] - (z[top[q]] - lse)) < 1e-5, "row %d: log-prob", i);
+        }
+        int pos5 = -1, pos8 = -1;
+        for (int q = 0; q < V - 2; q++) {
+            pos5 = top[q] == 5 ? q : pos5;
+            pos8 = top[q] == 8 ? q : pos8;
+        }
+        cr_expect(pos8 == pos5 + 1, "row %d: tie of 5 and 8 not broken to the lower id", i);
+        for (int q = V - 2; q < K; q++)
+            cr_expect(top[q] == -1 && isinf(lp[i * K + q]) && lp[i * K + q] < 0,
+                      "row %d: entry %d beyond the legal tokens", i, q);
+    }
+    /* k = 1 is greedy's choice; logp is optional. */
+    int one[N];
+    output_topk(&ws, x, N, W, b, 1, one, NULL);
+    for (int i = 0; i < N; i++)
+        cr_expect_eq(one[i], ids[i * K], "row %d: top-1 %d vs %d", i, one[i], ids[i * K]);
+    output_ws_free(&ws);
+}
+
+/* Errors name what is wrong. */
+Test(beam, errors_name_the_field)
+{
+    model m;
+    make_model(&m, config_at(3), 6, 1);
+    beam_search *bs = NULL;
+    beam_config bc = {.beam = 5, .nbest = 2};
+    cr_expect_eq(beam_search_init(&bs, &m, &bc, NS + 1, 6), S2S_EINVAL, "too many rows");
+    cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "max_B") != NULL, "message: %s",
+              s2s_errmsg(S2S_EINVAL));
+    cr_expect_null(bs, "search returned on error");
+    bc.nbest = 6;
+    cr_expect_eq(beam_search_init(&bs, &m, &bc, NS, 6), S2S_EINVAL, "nbest > beam");
+    cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "nbest") != NULL, "message: %s",
+              s2s_errmsg(S2S_EINVAL));
+    bc = (beam_config){.beam = 0, .nbest = 1};
+    cr_expect_eq(beam_search_init(&bs, &m, &bc, NS, 6), S2S_EINVAL, "beam 0");
+    bc = (beam_config){.beam = 2, .nbest = 1, .length_penalty = -1};
+    cr_expect_eq(beam_search_init(&bs, &m, &bc, NS, 6), S2S_EINVAL, "negative alpha");
+    cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "penalty") != NULL, "message: %s",
+              s2s_errmsg(S2S_EINVAL));
+
+    bc = (beam_config){.beam = 2, .nbest = 2, .attention = true};
+    cr_assert_eq(beam_search_init(&bs, &m, &bc, NS, 6), 0, "init");
+    batch bt;
+    fill_sources(&bt, NS, SRC, SL);
+    beam_result r;
+    int ml[NS];
+    fill_ints(ml, NS, 6);
+    cr_assert_eq(beam_result_init(&r, NS, 2, 4, MAX_SRC, true), 0, "result");
+    cr_expect_eq(beam_search_run(bs, &bt, ml, &r), S2S_EINVAL, "max_len beyond the result");
+    cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "max_len") != NULL, "message: %s",
+              s2s_errmsg(S2S_EINVAL));
+    beam_result_free(&r);
+    cr_assert_eq(beam_result_init(&r, NS, 2, 6, MAX_SRC, false), 0, "result");
+    cr_expect_eq(beam_search_run(bs, &bt, ml, &r), S2S_EINVAL, "no attention storage");
+    cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "attention") != NULL, "message: %s",
+              s2s_errmsg(S2S_EINVAL));
+    beam_result_free(&r);
+    cr_assert_eq(beam_result_init(&r, NS, 1, 6, MAX_SRC, true), 0, "result");
+    cr_expect_eq(beam_search_run(bs, &bt, ml, &r), S2S_EINVAL, "result nbest too small");
+    cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "nbest") != NULL, "message: %s",
+              s2s_errmsg(S2S_EINVAL));
+    beam_result_free(&r);
+    beam_search_free(bs);
+    batch_free(&bt);
+    model_free(&m);
+}
