@@ -328,9 +328,9 @@ int translate_run(const translate_options *o, MPI_Comm comm, FILE *log)
             tokens += res.nhyp[i] ? res.hyps[(size_t)i * res.nbest].len : 0;
         double el = MPI_Wtime() - t0;
         if (rc == 0 && log)
-            fprintf(log, "translated %d sentences (%ld tokens) in %.2f s on %d rank%s, beam %d: "
-                    "%.1f sentences/s\n", s.n, tokens, el, size, size == 1 ? "" : "s", o->beam,
-                    el > 0 ? s.n / el : 0.0);
+            fprintf(log, "translated %d sentence%s (%ld tokens) in %.2f s on %d rank%s, beam %d: "
+                    "%.1f sentences/s\n", s.n, s.n == 1 ? "" : "s", tokens, el, size,
+                    size == 1 ? "" : "s", o->beam, el > 0 ? s.n / el : 0.0);
     }
     rc = comm_agree(comm, rc);
 done:
