@@ -1,5 +1,6 @@
 /* decode.c - batched decoding of a corpus, sharded over MPI ranks by whole batches, with the
  * results gathered on rank 0 in input order. */
+#define _GNU_SOURCE /* qsort_r */
 #include "s2s/decode.h"
 
 #include <math.h>
@@ -111,13 +112,13 @@ static int read_sentences(const char *p, const char *end, decode_results *out)
 
 /* ---- the decoding ---------------------------------------------------------------------------- */
 
-static const int *sort_len; /* qsort has no context argument; set just around the call */
-
-static int cmp_by_len(const void *a, const void *b)
+/* By source length, ties by position: the batch plan depends on the input alone. */
+static int cmp_by_len(const void *a, const void *b, void *len_v)
 {
+    const int *len = len_v;
     int x = *(const int *)a, y = *(const int *)b;
-    if (sort_len[x] != sort_len[y])
-        return sort_len[x] < sort_len[y] ? -1 : 1;
+    if (len[x] != len[y])
+        return len[x] < len[y] ? -1 : 1;
     return x < y ? -1 : x > y;
 }
 
@@ -194,9 +195,7 @@ int decode_corpus(trained_model *tm, int n, const int32_t *const *src, const int
         for (int i = 0; i < n; i++)
             if (src_len[i] > 0) /* an empty source gets an empty translation, no decoding */
                 order[n_order++] = i;
-        sort_len = src_len;
-        qsort(order, (size_t)n_order, sizeof *order, cmp_by_len);
-        sort_len = NULL;
+        qsort_r(order, (size_t)n_order, sizeof *order, cmp_by_len, (void *)src_len);
         if (n_order > 0)
             rc = decode_share(tm, order, n_order, src, src_len, o, rank, size, &b);
     }
