@@ -24,6 +24,8 @@
 #ifndef S2S_CKPT_H
 #define S2S_CKPT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -51,6 +53,17 @@ typedef struct {
     double lr_best;          /* plateau schedule state (lr_state of lr_schedule.h): best loss */
     int64_t lr_bad;          /* and validations without improvement since the last reduction */
 } train_progress;
+
+/* The fields of train_progress as the attributes of /state, in declaration order (the
+ * checksum's): attribute name, offset in train_progress, and whether a double (else int64). */
+typedef struct {
+    const char *name;
+    size_t offset;
+    bool is_double;
+} ckpt_field;
+
+#define CKPT_NFIELDS 14
+extern const ckpt_field ckpt_fields[]; /* [CKPT_NFIELDS] */
 
 /* A table of numbers kept with the checkpoint: rows of `cols` doubles. */
 typedef struct {
@@ -110,6 +123,22 @@ int ckpt_read_vocab(const char *path, int side, int (*fn)(int id, const char *te
 /* Opens the file and checks format, version and checksum without a parameter table (the
  * tensors are hashed as stored). 0 if valid. */
 int ckpt_verify(const char *path);
+
+/* What ckpt_verify reads besides the tensors: enough to describe a checkpoint (s2s info). */
+typedef struct {
+    bool complete;         /* everything below was read (else some of it is missing) */
+    uint64_t checksum;     /* as stored */
+    int64_t optim_step;
+    bool has_moment[2];    /* /optim/exp_avg, /optim/exp_avg_sq present */
+    train_progress progress;
+    ckpt_history history;  /* owned: data and columns */
+} ckpt_summary;
+
+/* ckpt_verify that keeps what it reads in *s; returns ckpt_verify's status. The summary is
+ * read before the tensors are hashed, so a checkpoint whose checksum does not match still has
+ * s->complete set. Free *s with ckpt_summary_free whatever the status. */
+int ckpt_read_summary(const char *path, ckpt_summary *s);
+void ckpt_summary_free(ckpt_summary *s);
 
 /* "DIR/ckpt-%08lld.h5" and "DIR/best.h5". S2S_ERANGE if it does not fit. */
 int ckpt_step_path(char *buf, size_t size, const char *dir, int64_t step);

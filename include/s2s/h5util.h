@@ -33,8 +33,19 @@ char *h5u_read_string_attr(hid_t attr, bool *is_string);
  * element: 0 and the value converted to mem_type in *value, else -1. */
 int h5u_read_num_attr(hid_t obj, const char *name, H5T_class_t cls, hid_t mem_type, void *value);
 
+/* h5u_read_string_attr of the attribute name of obj; NULL with *is_string = false also when
+ * obj has no such attribute. */
+char *h5u_read_named_string_attr(hid_t obj, const char *name, bool *is_string);
+
 /* h5u_read_num_attr of a scalar integer as long long. */
 int h5u_read_int_attr(hid_t obj, const char *name, long long *value);
+
+/* Whether path ("vocab/src") names an object under loc: false, not an error, when a group on
+ * the way is missing (where H5Lexists alone fails). */
+bool h5u_has_link(hid_t loc, const char *path);
+
+/* The length of the one-dimensional dataset path under loc, or -1 if there is none. */
+long long h5u_vector_length(hid_t loc, const char *path);
 
 /* Opens path read-only with the "strong" close degree (closing the file closes every object
  * still open in it) after checking that it is a readable regular file with the HDF5
@@ -44,6 +55,11 @@ int h5u_read_int_attr(hid_t obj, const char *name, long long *value);
  * unreadable. S2S_EFORMAT: not HDF5, truncated or damaged, wrong or no format, no version. */
 int h5u_open(const char *path, const char *what, const char *format, hid_t *file,
              long long *version);
+
+/* The last step of h5u_open, for callers that check the file themselves: opens path read-only
+ * with the strong close degree. S2S_EFORMAT "cannot open as HDF5 (truncated or damaged
+ * file?)" with HDF5's reason. */
+int h5u_open_file(const char *path, hid_t *file);
 
 /* h5u_open accepting any of formats[0..count) (a checkpoint is also a parameter file); the
  * index of the one found goes to *which (if non-NULL), and messages list them all. */

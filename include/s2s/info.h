@@ -7,8 +7,8 @@
  *                                               checkpoint also the training state (step, epoch,
  *                                               tokens, time, world size, skipped steps, best
  *                                               validation loss), the optimizer moments, whether
- *                                               the checksum is valid (ckpt_verify) and the last
- *                                               rows of the validation history;
+ *                                               the checksum is valid and the last rows of the
+ *                                               validation history (ckpt_read_summary);
  *   "s2s-dataset"     (include/s2s/dataset.h)   opened and validated with ds_open: per split the
  *                                               pairs, token counts and mean/max length per side,
  *                                               vocabulary sizes, and what `s2s prep` stored
@@ -18,8 +18,9 @@
  *
  * Text output is aligned for reading; --json prints one JSON object with the same content
  * (strings escaped, numbers as numbers, non-finite numbers as null). A damaged checkpoint
- * whose checksum does not match is described, with the checksum reported invalid; a file
- * that cannot be read as its kind is an error. */
+ * whose checksum does not match is described, with the checksum reported invalid; one whose
+ * training state or history cannot be read is described without them (null in JSON), with
+ * the reason as the checksum's error. A file that cannot be read as its kind is an error. */
 #ifndef S2S_INFO_H
 #define S2S_INFO_H
 

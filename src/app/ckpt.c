@@ -11,9 +11,10 @@
  * reading. Its pieces are cut the same way everywhere (hash64 depends on the cut): one piece
  * per tensor in the order /params (and each moment group) was created, which is the writer's
  * table order, then one 120-byte piece of counters, then the history. ckpt_read hashes its
- * buffers in the file's order, so it agrees with ckpt_verify, which hashes the tensors as
- * stored and needs no table. Every function keeps HDF5 ids in locals initialized to -1 and
- * closes whatever is open on its single exit path. */
+ * buffers in the file's order, so it agrees with ckpt_verify (ckpt_read_summary, which keeps
+ * what it reads for s2s info), which hashes the tensors as stored and needs no table. Every
+ * function keeps HDF5 ids in locals initialized to -1 and closes whatever is open on its
+ * single exit path. */
 #include "s2s/ckpt.h"
 
 #include "paramfile_io.h"
@@ -38,14 +39,7 @@
 _Static_assert(sizeof(real) == 4, "checkpoints hash parameters as float32");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checksums assume a little-endian host");
 
-/* The fields of train_progress as /state attributes, in declaration order (the checksum's). */
-typedef struct {
-    const char *name;
-    size_t offset;
-    bool is_double;
-} ckpt_field;
-
-static const ckpt_field CKPT_FIELDS[] = {
+const ckpt_field ckpt_fields[] = {
     {"step", offsetof(train_progress, step), false},
     {"epoch", offsetof(train_progress, epoch), false},
     {"next", offsetof(train_progress, next), false},
@@ -61,11 +55,11 @@ static const ckpt_field CKPT_FIELDS[] = {
     {"lr_best", offsetof(train_progress, lr_best), true},
     {"lr_bad", offsetof(train_progress, lr_bad), false},
 };
-#define CKPT_NFIELDS ((int)(sizeof CKPT_FIELDS / sizeof CKPT_FIELDS[0]))
 /* Every field is 8 bytes without padding: a field added to train_progress but not to the table
  * above fails here, instead of being silently left out of checkpoints. */
-_Static_assert(sizeof(train_progress) == 8 * (sizeof CKPT_FIELDS / sizeof CKPT_FIELDS[0]),
-               "CKPT_FIELDS must list every field of train_progress");
+_Static_assert(sizeof ckpt_fields / sizeof ckpt_fields[0] == CKPT_NFIELDS &&
+                   sizeof(train_progress) == 8 * CKPT_NFIELDS,
+               "ckpt_fields must list every field of train_progress");
 
 /* The moment groups, in checksum order, with the name a caller knows them by. */
 static const char *const CKPT_MOMENT[2] = {"optim/exp_avg", "optim/exp_avg_sq"};
@@ -79,7 +73,7 @@ static uint64_t ckpt_hash_counters(uint64_t h, int64_t optim_step, const train_p
     unsigned char buf[8 * (1 + CKPT_NFIELDS)];
     memcpy(buf, &optim_step, 8);
     for (int i = 0; i < CKPT_NFIELDS; i++)
-        memcpy(buf + 8 * (i + 1), (const char *)p + CKPT_FIELDS[i].offset, 8);
+        memcpy(buf + 8 * (i + 1), (const char *)p + ckpt_fields[i].offset, 8);
     return hash64(h, buf, sizeof buf);
 }
 
@@ -103,76 +97,66 @@ static uint64_t ckpt_hash_table(uint64_t h, const param_table *tab, const real *
     return h;
 }
 
-/* The tensors of group gpath, one piece each in the group's creation order: from buf (tab's
- * layout) when tab is given, else read as stored (float32 little-endian). */
-static int ckpt_hash_group(hid_t file, const char *path, const char *gpath, const param_table *tab,
-                           const real *buf, uint64_t *h)
+/* What ckpt_hash_tensor adds to: the checksum so far, from buf (tab's layout) when tab is
+ * given, else from the tensors as stored (float32 little-endian). */
+typedef struct {
+    const char *path, *gpath;
+    const param_table *tab;
+    const real *buf;
+    uint64_t h;
+} ckpt_hasher;
+
+static int ckpt_hash_tensor(const char *name, hid_t dset, hid_t space, void *ctx)
 {
-    hid_t group = -1, dset = -1, space = -1, type = -1;
+    ckpt_hasher *c = ctx;
+    if (c->tab) {
+        int j = param_table_find(c->tab, name);
+        if (j < 0) /* the readers have checked the group against tab already */
+            return s2s_fail(S2S_EFORMAT, "%s: '/%s/%s' is not a tensor of this model", c->path,
+                            c->gpath, name);
+        c->h = hash64(c->h, c->buf + c->tab->t[j].offset, c->tab->t[j].size * sizeof(float));
+        return 0;
+    }
+    hid_t type = -1;
     unsigned char *data = NULL;
+    hssize_t npoints;
     int rc = 0;
-    H5G_info_t info;
-    if ((group = H5Gopen2(file, gpath, H5P_DEFAULT)) < 0 || H5Gget_info(group, &info) < 0) {
-        rc = h5u_fail(S2S_EFORMAT, "%s: cannot open or list group /%s", path, gpath);
+    if ((type = H5Dget_type(dset)) < 0 || (npoints = H5Sget_simple_extent_npoints(space)) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: '/%s/%s' is not a readable dataset", c->path, c->gpath,
+                      name);
         goto done;
     }
-    for (hsize_t i = 0; i < info.nlinks; i++) {
-        char name[256];
-        if (paramfile_link_name(group, i, name, sizeof name) < 0) {
-            rc = h5u_fail(S2S_EFORMAT, "%s: cannot read the name of entry %llu of /%s", path,
-                          (unsigned long long)i, gpath);
-            goto done;
-        }
-        if (tab) {
-            int j = param_table_find(tab, name);
-            if (j < 0) { /* the readers have checked the group against tab already */
-                rc = s2s_fail(S2S_EFORMAT, "%s: '/%s/%s' is not a tensor of this model", path,
-                              gpath, name);
-                goto done;
-            }
-            *h = hash64(*h, buf + tab->t[j].offset, tab->t[j].size * sizeof(float));
-            continue;
-        }
-        hssize_t npoints;
-        if ((dset = H5Dopen2(group, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0 ||
-            (type = H5Dget_type(dset)) < 0 || (npoints = H5Sget_simple_extent_npoints(space)) < 0) {
-            rc = h5u_fail(S2S_EFORMAT, "%s: '/%s/%s' is not a readable dataset", path, gpath, name);
-            goto done;
-        }
-        if (H5Tget_class(type) != H5T_FLOAT) {
-            rc = s2s_fail(S2S_EFORMAT, "%s: tensor '/%s/%s' is not floating-point", path, gpath,
-                          name);
-            goto done;
-        }
-        size_t bytes = (size_t)npoints * sizeof(float);
-        if (!(data = malloc(bytes ? bytes : 1))) {
-            rc = s2s_fail(S2S_ENOMEM, "%s: out of memory reading '/%s/%s' (%zu bytes)", path, gpath,
-                          name, bytes);
-            goto done;
-        }
-        if (npoints > 0 && H5Dread(dset, H5T_IEEE_F32LE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-            rc = h5u_fail(S2S_EFORMAT, "%s: cannot read tensor '/%s/%s' (truncated file?)", path,
-                          gpath, name);
-            goto done;
-        }
-        *h = hash64(*h, data, bytes);
-        free(data);
-        data = NULL;
-        H5Tclose(type);
-        H5Sclose(space);
-        H5Dclose(dset);
-        type = space = dset = -1;
+    if (H5Tget_class(type) != H5T_FLOAT) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: tensor '/%s/%s' is not floating-point", c->path, c->gpath,
+                      name);
+        goto done;
     }
+    size_t bytes = (size_t)npoints * sizeof(float);
+    if (!(data = malloc(bytes ? bytes : 1))) {
+        rc = s2s_fail(S2S_ENOMEM, "%s: out of memory reading '/%s/%s' (%zu bytes)", c->path,
+                      c->gpath, name, bytes);
+        goto done;
+    }
+    if (npoints > 0 && H5Dread(dset, H5T_IEEE_F32LE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: cannot read tensor '/%s/%s' (truncated file?)", c->path,
+                      c->gpath, name);
+        goto done;
+    }
+    c->h = hash64(c->h, data, bytes);
 done:
     free(data);
     if (type >= 0)
         H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    if (dset >= 0)
-        H5Dclose(dset);
-    if (group >= 0)
-        H5Gclose(group);
+    return rc;
+}
+
+/* The tensors of group gpath into *h, one piece each in the group's creation order. */
+static int ckpt_hash_group(hid_t file, const char *path, const char *gpath, const param_table *tab,
+                           const real *buf, uint64_t *h)
+{
+    ckpt_hasher c = {.path = path, .gpath = gpath, .tab = tab, .buf = buf, .h = *h};
+    int rc = paramfile_each_tensor(file, path, gpath, ckpt_hash_tensor, &c);
+    *h = c.h;
     return rc;
 }
 
@@ -331,7 +315,7 @@ static int ckpt_build(hid_t file, void *ctx)
         goto done;
     }
     for (int i = 0; i < CKPT_NFIELDS; i++) {
-        const ckpt_field *f = &CKPT_FIELDS[i];
+        const ckpt_field *f = &ckpt_fields[i];
         const void *value = (const char *)&c->progress + f->offset;
         if (ckpt_write_num_attr(group, f->name, f->is_double ? H5T_IEEE_F64LE : H5T_STD_I64LE,
                                 f->is_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, value) < 0) {
@@ -375,15 +359,25 @@ int ckpt_write(const char *path, const ckpt_contents *c)
 
 /* ---- reading ------------------------------------------------------------------------------- */
 
+static void ckpt_history_free(ckpt_history *h)
+{
+    free(h->data);
+    free((char *)h->columns);
+    h->data = NULL;
+    h->columns = NULL;
+    h->rows = h->cols = 0;
+}
+
 void ckpt_loaded_free(ckpt_loaded *l)
 {
-    if (!l)
-        return;
-    free(l->history.data);
-    free((char *)l->history.columns);
-    l->history.data = NULL;
-    l->history.columns = NULL;
-    l->history.rows = l->history.cols = 0;
+    if (l)
+        ckpt_history_free(&l->history);
+}
+
+void ckpt_summary_free(ckpt_summary *s)
+{
+    if (s)
+        ckpt_history_free(&s->history);
 }
 
 static int ckpt_open(const char *path, hid_t *file)
@@ -399,26 +393,13 @@ static int ckpt_open(const char *path, hid_t *file)
     return rc;
 }
 
-static bool ckpt_has_link(hid_t file, const char *gpath)
-{
-    /* H5Lexists needs every intermediate group to exist. */
-    const char *slash = strchr(gpath, '/');
-    if (slash) {
-        char parent[64];
-        snprintf(parent, sizeof parent, "%.*s", (int)(slash - gpath), gpath);
-        if (H5Lexists(file, parent, H5P_DEFAULT) <= 0)
-            return false;
-    }
-    return H5Lexists(file, gpath, H5P_DEFAULT) > 0;
-}
-
 /* /history into hist (allocated; the caller frees it on error too). */
 static int ckpt_read_history(hid_t file, const char *path, ckpt_history *hist)
 {
-    hid_t dset = -1, space = -1, type = -1, attr = -1;
+    hid_t dset = -1, space = -1, type = -1;
     int rc = 0;
     hsize_t dims[2];
-    bool is_string = false;
+    bool is_string;
     if (H5Lexists(file, "history", H5P_DEFAULT) <= 0 ||
         (dset = H5Dopen2(file, "history", H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0 ||
         (type = H5Dget_type(dset)) < 0) {
@@ -442,14 +423,9 @@ static int ckpt_read_history(hid_t file, const char *path, ckpt_history *hist)
     }
     hist->rows = (int)dims[0];
     hist->cols = (int)dims[1];
-    if (H5Aexists(dset, "columns") <= 0 || (attr = H5Aopen(dset, "columns", H5P_DEFAULT)) < 0 ||
-        !(hist->columns = h5u_read_string_attr(attr, &is_string))) {
+    if (!(hist->columns = h5u_read_named_string_attr(dset, "columns", &is_string)))
         rc = h5u_fail(S2S_EFORMAT, "%s: /history has no string attribute 'columns'", path);
-        goto done;
-    }
 done:
-    if (attr >= 0)
-        H5Aclose(attr);
     if (type >= 0)
         H5Tclose(type);
     if (space >= 0)
@@ -459,16 +435,10 @@ done:
     return rc;
 }
 
-/* What ckpt_read and ckpt_verify both read besides the tensors: the stored checksum, which
- * moment groups exist, the optimizer step, the progress fields and the history. */
-typedef struct {
-    uint64_t checksum;
-    bool has_moment[2];
-    int64_t optim_step;
-    train_progress progress;
-} ckpt_meta;
-
-static int ckpt_read_meta(hid_t file, const char *path, ckpt_meta *m, ckpt_history *hist)
+/* What ckpt_read and ckpt_verify both read besides the tensors: the stored checksum, the
+ * optimizer step, which moment groups exist, the progress fields and the history. Sets
+ * m->complete when all of it is read. */
+static int ckpt_read_meta(hid_t file, const char *path, ckpt_summary *m)
 {
     hid_t group = -1;
     int rc = 0;
@@ -485,14 +455,14 @@ static int ckpt_read_meta(hid_t file, const char *path, ckpt_meta *m, ckpt_histo
     H5Gclose(group);
     group = -1;
     for (int k = 0; k < 2; k++)
-        m->has_moment[k] = ckpt_has_link(file, CKPT_MOMENT[k]);
+        m->has_moment[k] = h5u_has_link(file, CKPT_MOMENT[k]);
     if (H5Lexists(file, "state", H5P_DEFAULT) <= 0 ||
         (group = H5Gopen2(file, "state", H5P_DEFAULT)) < 0) {
         rc = s2s_fail(S2S_EFORMAT, "%s: no group /state", path);
         goto done;
     }
     for (int i = 0; i < CKPT_NFIELDS; i++) {
-        const ckpt_field *f = &CKPT_FIELDS[i];
+        const ckpt_field *f = &ckpt_fields[i];
         void *value = (char *)&m->progress + f->offset;
         if (h5u_read_num_attr(group, f->name, f->is_double ? H5T_FLOAT : H5T_INTEGER,
                                f->is_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, value) < 0) {
@@ -501,7 +471,8 @@ static int ckpt_read_meta(hid_t file, const char *path, ckpt_meta *m, ckpt_histo
             goto done;
         }
     }
-    rc = ckpt_read_history(file, path, hist);
+    rc = ckpt_read_history(file, path, &m->history);
+    m->complete = rc == 0;
 done:
     if (group >= 0)
         H5Gclose(group);
@@ -521,33 +492,23 @@ static int ckpt_compare(const char *path, uint64_t stored, uint64_t computed)
 static int ckpt_vocab_size(hid_t file, const char *path, const char *name, int *n)
 {
     char link[16];
-    hid_t dset = -1, space = -1;
-    hsize_t dims[1];
-    int rc = 0;
     snprintf(link, sizeof link, "vocab/%s", name);
-    if (!ckpt_has_link(file, link) || (dset = H5Dopen2(file, link, H5P_DEFAULT)) < 0 ||
-        (space = H5Dget_space(dset)) < 0 || H5Sget_simple_extent_ndims(space) != 1 ||
-        H5Sget_simple_extent_dims(space, dims, NULL) < 0 || dims[0] > (hsize_t)INT32_MAX)
-        rc = s2s_fail(S2S_EFORMAT, "%s: no one-dimensional dataset /vocab/%s", path, name);
-    else
-        *n = (int)dims[0];
-    if (space >= 0)
-        H5Sclose(space);
-    if (dset >= 0)
-        H5Dclose(dset);
-    return rc;
+    long long len = h5u_vector_length(file, link);
+    if (len < 0 || len > INT32_MAX)
+        return s2s_fail(S2S_EFORMAT, "%s: no one-dimensional dataset /vocab/%s", path, name);
+    *n = (int)len;
+    return 0;
 }
 
 int ckpt_read(const char *path, const param_table *tab, ckpt_loaded *out)
 {
     hid_t file = -1;
     real *moment[2] = {out->exp_avg, out->exp_avg_sq};
-    ckpt_meta m = {0};
-    ckpt_history hist = {0};
+    ckpt_summary m = {0};
     int rc = ckpt_open(path, &file);
     if (rc < 0)
         return rc;
-    if ((rc = ckpt_read_meta(file, path, &m, &hist)) < 0)
+    if ((rc = ckpt_read_meta(file, path, &m)) < 0)
         goto fail;
     bool missing[2] = {moment[0] && !m.has_moment[0], moment[1] && !m.has_moment[1]};
     if (missing[0] || missing[1]) {
@@ -578,7 +539,7 @@ int ckpt_read(const char *path, const param_table *tab, ckpt_loaded *out)
                                                      moment[k] ? tab : NULL, moment[k], &h)) < 0)
             goto fail;
     h = ckpt_hash_counters(h, m.optim_step, &m.progress);
-    h = ckpt_hash_history(h, &hist);
+    h = ckpt_hash_history(h, &m.history);
     if ((rc = ckpt_compare(path, m.checksum, h)) < 0)
         goto fail;
 
@@ -586,39 +547,43 @@ int ckpt_read(const char *path, const param_table *tab, ckpt_loaded *out)
     out->has_exp_avg = m.has_moment[0];
     out->has_exp_avg_sq = m.has_moment[1];
     out->progress = m.progress;
-    out->history = hist;
+    out->history = m.history;
     H5Fclose(file);
     return 0;
 fail:
-    free(hist.data);
-    free((char *)hist.columns);
+    ckpt_summary_free(&m);
+    H5Fclose(file);
+    return rc;
+}
+
+int ckpt_read_summary(const char *path, ckpt_summary *s)
+{
+    hid_t file = -1;
+    uint64_t h = HASH64_INIT;
+    memset(s, 0, sizeof *s);
+    int rc = ckpt_open(path, &file);
+    if (rc < 0)
+        return rc;
+    if ((rc = ckpt_read_meta(file, path, s)) < 0 ||
+        (rc = ckpt_hash_group(file, path, "params", NULL, NULL, &h)) < 0)
+        goto done;
+    for (int k = 0; k < 2; k++)
+        if (s->has_moment[k] &&
+            (rc = ckpt_hash_group(file, path, CKPT_MOMENT[k], NULL, NULL, &h)) < 0)
+            goto done;
+    h = ckpt_hash_counters(h, s->optim_step, &s->progress);
+    h = ckpt_hash_history(h, &s->history);
+    rc = ckpt_compare(path, s->checksum, h);
+done:
     H5Fclose(file);
     return rc;
 }
 
 int ckpt_verify(const char *path)
 {
-    hid_t file = -1;
-    ckpt_meta m = {0};
-    ckpt_history hist = {0};
-    uint64_t h = HASH64_INIT;
-    int rc = ckpt_open(path, &file);
-    if (rc < 0)
-        return rc;
-    if ((rc = ckpt_read_meta(file, path, &m, &hist)) < 0 ||
-        (rc = ckpt_hash_group(file, path, "params", NULL, NULL, &h)) < 0)
-        goto done;
-    for (int k = 0; k < 2; k++)
-        if (m.has_moment[k] &&
-            (rc = ckpt_hash_group(file, path, CKPT_MOMENT[k], NULL, NULL, &h)) < 0)
-            goto done;
-    h = ckpt_hash_counters(h, m.optim_step, &m.progress);
-    h = ckpt_hash_history(h, &hist);
-    rc = ckpt_compare(path, m.checksum, h);
-done:
-    free(hist.data);
-    free((char *)hist.columns);
-    H5Fclose(file);
+    ckpt_summary s;
+    int rc = ckpt_read_summary(path, &s);
+    ckpt_summary_free(&s);
     return rc;
 }
 

@@ -1,4 +1,4 @@
-/* h5util.c - HDF5 helpers shared by paramfile.c, ckpt.c and dataset.c (see
+/* h5util.c - HDF5 helpers shared by paramfile.c, ckpt.c, dataset.c and info.c (see
  * include/s2s/h5util.h).
  *
  * Like the modules that use them, these functions keep HDF5 ids in locals initialized to -1 and
@@ -156,9 +156,51 @@ done:
     return rc;
 }
 
+char *h5u_read_named_string_attr(hid_t obj, const char *name, bool *is_string)
+{
+    hid_t attr = -1;
+    char *value = NULL;
+    *is_string = false;
+    /* Returns right after a failed call, so that h5u_fail still finds HDF5's reason. */
+    if (H5Aexists(obj, name) <= 0 || (attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0)
+        return NULL;
+    value = h5u_read_string_attr(attr, is_string);
+    H5Aclose(attr);
+    return value;
+}
+
 int h5u_read_int_attr(hid_t obj, const char *name, long long *value)
 {
     return h5u_read_num_attr(obj, name, H5T_INTEGER, H5T_NATIVE_LLONG, value);
+}
+
+/* ---- objects -------------------------------------------------------------------------------- */
+
+bool h5u_has_link(hid_t loc, const char *path)
+{
+    char prefix[256];
+    for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/')) {
+        snprintf(prefix, sizeof prefix, "%.*s", (int)(p - path), path);
+        if (H5Lexists(loc, prefix, H5P_DEFAULT) <= 0)
+            return false;
+    }
+    return H5Lexists(loc, path, H5P_DEFAULT) > 0;
+}
+
+long long h5u_vector_length(hid_t loc, const char *path)
+{
+    hid_t dset = -1, space = -1;
+    hsize_t dims[1];
+    long long n = -1;
+    if (h5u_has_link(loc, path) && (dset = H5Dopen2(loc, path, H5P_DEFAULT)) >= 0 &&
+        (space = H5Dget_space(dset)) >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
+        H5Sget_simple_extent_dims(space, dims, NULL) == 1)
+        n = (long long)dims[0];
+    if (space >= 0)
+        H5Sclose(space);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return n;
 }
 
 /* ---- opening -------------------------------------------------------------------------------- */
@@ -183,11 +225,25 @@ int h5u_open(const char *path, const char *what, const char *format, hid_t *file
     return h5u_open_any(path, what, &format, 1, file_out, version, NULL);
 }
 
+int h5u_open_file(const char *path, hid_t *file)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    int rc = 0;
+    *file = -1;
+    if (fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
+        *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (*file < 0) /* before H5Pclose, which clears HDF5's error stack */
+        rc = h5u_fail(S2S_EFORMAT, "%s: cannot open as HDF5 (truncated or damaged file?)", path);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return rc;
+}
+
 int h5u_open_any(const char *path, const char *what, const char *const *formats, int count,
                  hid_t *file_out, long long *version, int *which)
 {
-    int rc = 0;
-    hid_t fapl = -1, file = -1, attr = -1;
+    int rc;
+    hid_t file = -1;
     char *value = NULL;
     *file_out = -1;
     h5u_quiet();
@@ -203,17 +259,12 @@ int h5u_open_any(const char *path, const char *what, const char *const *formats,
         return s2s_fail(S2S_EIO, "%s: cannot read %s: %s", path, what, strerror(errno));
     if (H5Fis_hdf5(path) <= 0)
         return s2s_fail(S2S_EFORMAT, "%s: not an HDF5 file (no HDF5 signature)", path);
-    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
-        (file = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
-        rc = h5u_fail(S2S_EFORMAT, "%s: cannot open as HDF5 (truncated or damaged file?)", path);
-        goto done;
-    }
+    if ((rc = h5u_open_file(path, &file)) < 0)
+        return rc;
 
     bool is_string;
     char expected[256];
-    if (H5Aexists(file, "format") <= 0 || (attr = H5Aopen(file, "format", H5P_DEFAULT)) < 0 ||
-        !(value = h5u_read_string_attr(attr, &is_string))) {
+    if (!(value = h5u_read_named_string_attr(file, "format", &is_string))) {
         format_list(expected, sizeof expected, formats, count);
         rc = s2s_fail(S2S_EFORMAT, "%s: not an s2s %s (no string attribute 'format' = %s)",
                       path, what, expected);
@@ -239,11 +290,7 @@ int h5u_open_any(const char *path, const char *what, const char *const *formats,
     file = -1;
 done:
     free(value);
-    if (attr >= 0)
-        H5Aclose(attr);
     if (file >= 0)
         H5Fclose(file);
-    if (fapl >= 0)
-        H5Pclose(fapl);
     return rc;
 }

@@ -3,10 +3,10 @@
  *
  * Everything is gathered into an info_file first and rendered afterwards, as text or as JSON,
  * so that a file that fails half-way prints nothing but the error. The kind of file comes from
- * its root attribute `format`; checkpoints and parameter files are read here directly with
- * HDF5 (no parameter table is needed: tensors are listed as stored, in creation order), the
- * checksum with ckpt_verify, and datasets through ds_open, which validates the whole file.
- * HDF5 ids live in locals initialized to -1 and are closed on each function's single exit. */
+ * its root attribute `format`. The readers are the library's: /config and the tensors of
+ * /params (listed as stored, in creation order: no parameter table is needed) with
+ * paramfile.c's group functions, a checkpoint's state, optimizer step, history and checksum
+ * with ckpt_read_summary, and datasets with ds_open, which validates the whole file. */
 #include "s2s/info.h"
 
 #include "paramfile_io.h"
@@ -55,14 +55,6 @@ typedef struct {
     long long count;
 } tensor_info;
 
-/* One attribute of /state: an integer or a float. */
-typedef struct {
-    char *name;
-    bool is_float;
-    long long i;
-    double d;
-} num_attr;
-
 typedef struct {
     long pairs;
     long long tokens[2];
@@ -86,19 +78,8 @@ typedef struct {
     const char *vocab_from; /* "/vocab", "/config", "embeddings" */
 
     /* checkpoints */
-    num_attr *state;
-    int n_state;
-    bool has_optim;
-    long long optim_step;
-    bool moment[2];
-    bool has_checksum;
-    uint64_t checksum;
-    bool checksum_ok;
-    char *checksum_error;
-    bool has_history;
-    int hist_rows, hist_cols;
-    char *hist_columns;
-    double *hist;
+    ckpt_summary ckpt;    /* ckpt.complete false: the state could not be read */
+    char *checksum_error; /* NULL: the checksum is valid */
 
     /* datasets */
     dataset *ds;
@@ -118,12 +99,8 @@ static void info_free(info_file *f)
     for (int i = 0; i < f->n_tensors; i++)
         free(f->tensors[i].name);
     free(f->tensors);
-    for (int i = 0; i < f->n_state; i++)
-        free(f->state[i].name);
-    free(f->state);
+    ckpt_summary_free(&f->ckpt);
     free(f->checksum_error);
-    free(f->hist_columns);
-    free(f->hist);
     ds_close(f->ds);
     memset(f, 0, sizeof *f);
 }
@@ -154,13 +131,14 @@ static herr_t collect_root_attr(hid_t loc, const char *name, const H5A_info_t *a
     return 0;
 }
 
-/* Opens path read-only (strong close degree, as h5u_open) and finds its kind, with one message
- * for each way it can fail to be an s2s file. */
+/* Opens path as h5u_open does and finds its kind. The messages are this command's own (those
+ * of h5u_open name the one kind expected): one for each way a file can fail to be s2s's. */
 static int info_open(info_file *f, const char *path, hid_t *file_out)
 {
-    hid_t fapl = -1, file = -1, attr = -1;
+    hid_t file = -1;
     char *format = NULL;
-    int rc = 0;
+    bool is_string = false;
+    int rc;
     *file_out = -1;
     h5u_quiet();
     struct stat st;
@@ -178,25 +156,19 @@ static int info_open(info_file *f, const char *path, hid_t *file_out)
                         "%s: not an HDF5 file (no HDF5 signature), so not an s2s checkpoint, "
                         "parameter file or dataset",
                         path);
-    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
-        (file = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
-        rc = h5u_fail(S2S_EFORMAT, "%s: cannot open as HDF5 (truncated or damaged file?)", path);
-        goto done;
-    }
-    bool is_string = false;
+    if ((rc = h5u_open_file(path, &file)) < 0)
+        return rc;
     if (H5Aexists(file, "format") <= 0) {
         rc = s2s_fail(S2S_EFORMAT,
                       "%s: not an s2s file: an HDF5 file without a 'format' attribute (s2s files "
                       "have format \"%s\", \"%s\" or \"%s\")",
                       path, FORMATS[0], FORMATS[1], FORMATS[2]);
-        goto done;
+        goto fail;
     }
-    if ((attr = H5Aopen(file, "format", H5P_DEFAULT)) < 0 ||
-        !(format = h5u_read_string_attr(attr, &is_string))) {
+    if (!(format = h5u_read_named_string_attr(file, "format", &is_string))) {
         rc = s2s_fail(S2S_EFORMAT, "%s: not an s2s file: its 'format' attribute is %s", path,
                       is_string ? "an unreadable string" : "not a string");
-        goto done;
+        goto fail;
     }
     int which = -1;
     for (int k = 0; k < 3 && which < 0; k++)
@@ -207,29 +179,25 @@ static int info_open(info_file *f, const char *path, hid_t *file_out)
                       "%s: not an s2s file: format attribute '%s' (s2s files have \"%s\", \"%s\" "
                       "or \"%s\")",
                       path, format, FORMATS[0], FORMATS[1], FORMATS[2]);
-        goto done;
+        goto fail;
     }
     f->kind = (info_kind)which;
     if (h5u_read_int_attr(file, "version", &f->version) < 0) {
         rc = s2s_fail(S2S_EFORMAT, "%s: %s without an integer attribute 'version'", path,
                       KIND_NAMES[which]);
-        goto done;
+        goto fail;
     }
     hsize_t idx = 0;
     if (H5Aiterate2(file, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_root_attr, f) < 0) {
         rc = h5u_fail(S2S_EFORMAT, "%s: cannot list the root attributes", path);
-        goto done;
+        goto fail;
     }
-    *file_out = file;
-    file = -1;
-done:
     free(format);
-    if (attr >= 0)
-        H5Aclose(attr);
-    if (file >= 0)
-        H5Fclose(file);
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    *file_out = file;
+    return 0;
+fail:
+    free(format);
+    H5Fclose(file);
     return rc;
 }
 
@@ -256,89 +224,30 @@ static const char *config_value(const info_file *f, const char *key)
     return NULL;
 }
 
-static bool has_link(hid_t file, const char *path)
+/* One dataset of /params with its shape (paramfile_each_tensor). */
+static int add_tensor(const char *name, hid_t dset, hid_t space, void *ctx)
 {
-    char prefix[256];
-    for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/')) {
-        snprintf(prefix, sizeof prefix, "%.*s", (int)(p - path), path);
-        if (H5Lexists(file, prefix, H5P_DEFAULT) <= 0)
-            return false;
+    info_file *f = ctx;
+    hsize_t dims[H5S_MAX_RANK];
+    int ndim = H5Sget_simple_extent_dims(space, dims, NULL);
+    (void)dset;
+    if (ndim < 0)
+        return h5u_fail(S2S_EFORMAT, "%s: '/params/%s' is not a readable dataset", f->path, name);
+    if (ndim > MAX_DIMS)
+        return s2s_fail(S2S_EFORMAT, "%s: tensor '/params/%s' has %d dimensions", f->path, name,
+                        ndim);
+    tensor_info t = {.name = strdup(name), .ndim = ndim, .count = 1};
+    for (int d = 0; d < ndim; d++) {
+        t.dims[d] = (long long)dims[d];
+        t.count *= (long long)dims[d];
     }
-    return H5Lexists(file, path, H5P_DEFAULT) > 0;
-}
-
-/* Every dataset of /params, in creation order, with its shape. */
-static int read_tensors(info_file *f, hid_t file)
-{
-    hid_t group = -1, dset = -1, space = -1;
-    H5G_info_t gi;
-    int rc = 0;
-    if (!has_link(file, "params") || (group = H5Gopen2(file, "params", H5P_DEFAULT)) < 0 ||
-        H5Gget_info(group, &gi) < 0) {
-        rc = h5u_fail(S2S_EFORMAT, "%s: no readable group /params", f->path);
-        goto done;
+    if (!t.name || !grow((void **)&f->tensors, f->n_tensors, sizeof *f->tensors)) {
+        free(t.name);
+        return s2s_fail(S2S_ENOMEM, "%s: out of memory listing /params", f->path);
     }
-    for (hsize_t i = 0; i < gi.nlinks; i++) {
-        char name[256];
-        if (paramfile_link_name(group, i, name, sizeof name) < 0) {
-            rc = h5u_fail(S2S_EFORMAT, "%s: cannot read the name of entry %llu of /params",
-                          f->path, (unsigned long long)i);
-            goto done;
-        }
-        hsize_t dims[H5S_MAX_RANK];
-        int ndim;
-        if ((dset = H5Dopen2(group, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0 ||
-            (ndim = H5Sget_simple_extent_dims(space, dims, NULL)) < 0) {
-            rc = h5u_fail(S2S_EFORMAT, "%s: '/params/%s' is not a readable dataset", f->path,
-                          name);
-            goto done;
-        }
-        if (ndim > MAX_DIMS) {
-            rc = s2s_fail(S2S_EFORMAT, "%s: tensor '/params/%s' has %d dimensions", f->path, name,
-                          ndim);
-            goto done;
-        }
-        tensor_info t = {.name = strdup(name), .ndim = ndim, .count = 1};
-        for (int d = 0; d < ndim; d++) {
-            t.dims[d] = (long long)dims[d];
-            t.count *= (long long)dims[d];
-        }
-        if (!t.name || !grow((void **)&f->tensors, f->n_tensors, sizeof *f->tensors)) {
-            free(t.name);
-            rc = s2s_fail(S2S_ENOMEM, "%s: out of memory listing /params", f->path);
-            goto done;
-        }
-        f->tensors[f->n_tensors++] = t;
-        f->total_params += t.count;
-        H5Sclose(space);
-        H5Dclose(dset);
-        space = dset = -1;
-    }
-done:
-    if (space >= 0)
-        H5Sclose(space);
-    if (dset >= 0)
-        H5Dclose(dset);
-    if (group >= 0)
-        H5Gclose(group);
-    return rc;
-}
-
-/* Length of the 1-D dataset at link, or -1. */
-static long long vector_length(hid_t file, const char *link)
-{
-    hid_t dset = -1, space = -1;
-    long long n = -1;
-    hsize_t dims[1];
-    if (has_link(file, link) && (dset = H5Dopen2(file, link, H5P_DEFAULT)) >= 0 &&
-        (space = H5Dget_space(dset)) >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
-        H5Sget_simple_extent_dims(space, dims, NULL) == 1)
-        n = (long long)dims[0];
-    if (space >= 0)
-        H5Sclose(space);
-    if (dset >= 0)
-        H5Dclose(dset);
-    return n;
+    f->tensors[f->n_tensors++] = t;
+    f->total_params += t.count;
+    return 0;
 }
 
 static long long tensor_rows(const info_file *f, const char *name)
@@ -356,8 +265,8 @@ static void find_vocab(info_file *f, hid_t file)
     static const char *const links[2] = {"vocab/src", "vocab/tgt"};
     static const char *const keys[2] = {"src-vocab", "tgt-vocab"};
     static const char *const embeds[2] = {"src_embed.weight", "tgt_embed.weight"};
-    f->vocab[0] = vector_length(file, links[0]);
-    f->vocab[1] = vector_length(file, links[1]);
+    f->vocab[0] = h5u_vector_length(file, links[0]);
+    f->vocab[1] = h5u_vector_length(file, links[1]);
     if (f->vocab[0] >= 0 || f->vocab[1] >= 0) {
         f->vocab_from = "/vocab";
         return;
@@ -377,108 +286,14 @@ static void find_vocab(info_file *f, hid_t file)
     f->vocab_from = "embeddings";
 }
 
-static herr_t collect_state(hid_t loc, const char *name, const H5A_info_t *ai, void *ctx)
-{
-    info_file *f = ctx;
-    (void)ai;
-    num_attr a = {.name = NULL};
-    if (h5u_read_num_attr(loc, name, H5T_INTEGER, H5T_NATIVE_LLONG, &a.i) == 0)
-        a.is_float = false;
-    else if (h5u_read_num_attr(loc, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, &a.d) == 0)
-        a.is_float = true;
-    else
-        return 0; /* not a number: not shown */
-    if (!(a.name = strdup(name)) || !grow((void **)&f->state, f->n_state, sizeof *f->state)) {
-        free(a.name);
-        return -1;
-    }
-    f->state[f->n_state++] = a;
-    return 0;
-}
-
-static const num_attr *state_attr(const info_file *f, const char *name)
-{
-    for (int i = 0; i < f->n_state; i++)
-        if (!strcmp(f->state[i].name, name))
-            return &f->state[i];
-    return NULL;
-}
-
-static double state_num(const info_file *f, const char *name, double missing)
-{
-    const num_attr *a = state_attr(f, name);
-    return !a ? missing : a->is_float ? a->d : (double)a->i;
-}
-
-/* /history and its column names; absent or malformed leaves has_history false (the checksum
- * verdict then tells that the checkpoint is damaged). */
-static int read_history(info_file *f, hid_t file)
-{
-    hid_t dset = -1, space = -1, type = -1, attr = -1;
-    hsize_t dims[2];
-    int rc = 0;
-    bool is_string;
-    if (!has_link(file, "history") || (dset = H5Dopen2(file, "history", H5P_DEFAULT)) < 0 ||
-        (space = H5Dget_space(dset)) < 0 || (type = H5Dget_type(dset)) < 0 ||
-        H5Sget_simple_extent_ndims(space) != 2 ||
-        H5Sget_simple_extent_dims(space, dims, NULL) < 0 || H5Tget_class(type) != H5T_FLOAT ||
-        dims[0] > (1u << 30) || dims[1] > (1u << 20))
-        goto done;
-    size_t n = (size_t)(dims[0] * dims[1]);
-    if (n > 0 && !(f->hist = malloc(n * sizeof(double)))) {
-        rc = s2s_fail(S2S_ENOMEM, "%s: out of memory reading /history", f->path);
-        goto done;
-    }
-    if (n > 0 && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->hist) < 0)
-        goto done;
-    if (H5Aexists(dset, "columns") > 0 && (attr = H5Aopen(dset, "columns", H5P_DEFAULT)) >= 0)
-        f->hist_columns = h5u_read_string_attr(attr, &is_string);
-    f->hist_rows = (int)dims[0];
-    f->hist_cols = (int)dims[1];
-    f->has_history = true;
-done:
-    if (attr >= 0)
-        H5Aclose(attr);
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    if (dset >= 0)
-        H5Dclose(dset);
-    return rc;
-}
-
 static int read_model_file(info_file *f, hid_t file)
 {
     int rc;
     if ((rc = paramfile_read_group_config(file, f->path, add_config, f)) < 0 ||
-        (rc = read_tensors(f, file)) < 0)
+        (rc = paramfile_each_tensor(file, f->path, "params", add_tensor, f)) < 0)
         return rc;
     find_vocab(f, file);
-    if (f->kind != KIND_CKPT)
-        return 0;
-    f->has_checksum = h5u_read_num_attr(file, "checksum", H5T_INTEGER, H5T_NATIVE_UINT64,
-                                        &f->checksum) == 0;
-    if (has_link(file, "optim")) {
-        hid_t g = H5Gopen2(file, "optim", H5P_DEFAULT);
-        if (g >= 0) {
-            f->has_optim = h5u_read_int_attr(g, "step", &f->optim_step) == 0;
-            H5Gclose(g);
-        }
-        f->moment[0] = has_link(file, "optim/exp_avg");
-        f->moment[1] = has_link(file, "optim/exp_avg_sq");
-    }
-    if (has_link(file, "state")) {
-        hid_t g = H5Gopen2(file, "state", H5P_DEFAULT);
-        if (g >= 0) {
-            hsize_t idx = 0;
-            herr_t st = H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_state, f);
-            H5Gclose(g);
-            if (st < 0)
-                return s2s_fail(S2S_ENOMEM, "%s: out of memory reading /state", f->path);
-        }
-    }
-    return read_history(f, file);
+    return 0;
 }
 
 /* ---- datasets ------------------------------------------------------------------------------- */
@@ -887,17 +702,14 @@ static const char *human_bytes(long long n)
     return buf;
 }
 
+/* "1,234,567 bytes (1.2 MiB)" and the like. */
 static const char *bytes_text(long long n)
 {
     static char buf[64];
     if (n < 1024)
         snprintf(buf, sizeof buf, "%s bytes", grouped(n));
-    else if (n < 1024 * 1024)
-        snprintf(buf, sizeof buf, "%s bytes (%.1f KiB)", grouped(n), n / 1024.0);
-    else if (n < 1024LL * 1024 * 1024)
-        snprintf(buf, sizeof buf, "%s bytes (%.1f MiB)", grouped(n), n / 1048576.0);
     else
-        snprintf(buf, sizeof buf, "%s bytes (%.2f GiB)", grouped(n), n / 1073741824.0);
+        snprintf(buf, sizeof buf, "%s bytes (%s)", grouped(n), human_bytes(n));
     return buf;
 }
 
@@ -940,15 +752,15 @@ static int config_order(const info_file *f, int *order)
 }
 
 /* First history row shown. */
-static int history_first(const info_file *f, int rows)
+static int history_first(const ckpt_history *h, int rows)
 {
-    return rows < 0 || rows >= f->hist_rows ? 0 : f->hist_rows - rows;
+    return rows < 0 || rows >= h->rows ? 0 : h->rows - rows;
 }
 
 /* Column i of the comma-separated names into buf, or "col<i>". */
-static void column_name(const info_file *f, int i, char *buf, size_t n)
+static void column_name(const ckpt_history *h, int i, char *buf, size_t n)
 {
-    const char *c = f->hist_columns ? f->hist_columns : "";
+    const char *c = h->columns ? h->columns : "";
     for (int k = 0; k < i && c; k++) {
         c = strchr(c, ',');
         if (c)
@@ -986,6 +798,91 @@ static void text_vocab(const info_file *f, FILE *out)
     fputc('\n', out);
 }
 
+/* The last `rows` rows of the history (all if rows < 0), in columns as wide as needed. */
+static void text_history(const ckpt_history *h, int rows, FILE *out)
+{
+    int first = history_first(h, rows);
+    fprintf(out, "%-*s%d row%s", LABEL, "history", h->rows, h->rows == 1 ? "" : "s");
+    if (h->rows > 0)
+        fprintf(out, first > 0 ? ", the last %d:" : ":", h->rows - first);
+    fputc('\n', out);
+    if (h->rows == 0 || h->cols == 0)
+        return;
+    /* Column widths: the widest of the name and the values shown. */
+    int *wid = calloc((size_t)h->cols, sizeof *wid);
+    if (!wid)
+        return;
+    char cell[64];
+    for (int c = 0; c < h->cols; c++) {
+        column_name(h, c, cell, sizeof cell);
+        wid[c] = (int)strlen(cell);
+        for (int r = first; r < h->rows; r++) {
+            history_value(cell, sizeof cell, h->data[(size_t)r * h->cols + c]);
+            int l = (int)strlen(cell);
+            wid[c] = l > wid[c] ? l : wid[c];
+        }
+    }
+    fputs(" ", out);
+    for (int c = 0; c < h->cols; c++) {
+        column_name(h, c, cell, sizeof cell);
+        fprintf(out, " %*s", wid[c], cell);
+    }
+    fputc('\n', out);
+    for (int r = first; r < h->rows; r++) {
+        fputs(" ", out);
+        for (int c = 0; c < h->cols; c++) {
+            history_value(cell, sizeof cell, h->data[(size_t)r * h->cols + c]);
+            fprintf(out, " %*s", wid[c], cell);
+        }
+        fputc('\n', out);
+    }
+    free(wid);
+}
+
+/* The training state and the checksum; without the state (it could not be read), the
+ * checksum's error says why. */
+static void text_checkpoint(const info_file *f, int rows, FILE *out)
+{
+    const ckpt_summary *s = &f->ckpt;
+    const train_progress *p = &s->progress;
+    fprintf(out, "training state\n");
+#define LINE(label, ...) (fprintf(out, "  %-*s", LABEL - 2, label), fprintf(out, __VA_ARGS__))
+    if (s->complete) {
+        LINE("step", "%s\n", grouped(p->step));
+        LINE("optimizer updates", "%s\n", grouped(s->optim_step));
+        LINE("epoch", "%lld (next batch %s)\n", (long long)p->epoch, grouped(p->next));
+        LINE("tokens trained", "%s\n", grouped(p->tokens));
+        LINE("training time", "%.1f s", p->seconds);
+        if (p->seconds >= 60)
+            fprintf(out, " (%dh %02dm %02ds)", (int)(p->seconds / 3600),
+                    (int)fmod(p->seconds / 60, 60), (int)fmod(p->seconds, 60));
+        fputc('\n', out);
+        LINE("world size", "%lld rank%s (when written)\n", (long long)p->world_size,
+             p->world_size == 1 ? "" : "s");
+        LINE("skipped steps", "%lld (current streak %lld)\n", (long long)p->skipped,
+             (long long)p->nonfinite_streak);
+        if (isfinite(p->best_valid))
+            LINE("best valid loss", "%.6g at step %s\n", p->best_valid, grouped(p->best_step));
+        else
+            LINE("best valid loss", "none yet\n");
+        if (p->lr_scale != 1)
+            LINE("lr scale", "%.6g (plateau schedule)\n", p->lr_scale);
+        if (s->has_moment[0] || s->has_moment[1])
+            LINE("optimizer state", "moments %s%s%s\n", s->has_moment[0] ? MOMENTS[0] : "",
+                 s->has_moment[0] && s->has_moment[1] ? ", " : "",
+                 s->has_moment[1] ? MOMENTS[1] : "");
+        else
+            LINE("optimizer state", "no moments (SGD without momentum, or not saved)\n");
+    }
+    if (!f->checksum_error)
+        LINE("checksum", "valid (%016" PRIx64 ")\n", s->checksum);
+    else
+        LINE("checksum", "INVALID: %s\n", f->checksum_error);
+#undef LINE
+    if (s->complete)
+        text_history(&s->history, rows, out);
+}
+
 static void text_model_file(const info_file *f, int rows, FILE *out)
 {
     int *order = malloc(((size_t)f->n_config + 1) * sizeof *order);
@@ -1021,113 +918,30 @@ static void text_model_file(const info_file *f, int rows, FILE *out)
         fprintf(out, "  %-*s  %-14s %12s\n", w, f->tensors[i].name, shape,
                 grouped(f->tensors[i].count));
     }
-    if (f->kind != KIND_CKPT)
-        return;
+    if (f->kind == KIND_CKPT)
+        text_checkpoint(f, rows, out);
+}
 
-    fprintf(out, "training state\n");
-    if (f->n_state == 0)
-        fprintf(out, "  (no /state attributes)\n");
-    const num_attr *a;
-#define LINE(label, ...) (fprintf(out, "  %-*s", LABEL - 2, label), fprintf(out, __VA_ARGS__))
-    if ((a = state_attr(f, "step")))
-        LINE("step", "%s\n", grouped((long long)state_num(f, "step", 0)));
-    if (f->has_optim)
-        LINE("optimizer updates", "%s\n", grouped(f->optim_step));
-    if ((a = state_attr(f, "epoch")))
-        LINE("epoch", "%lld (next batch %s)\n", (long long)state_num(f, "epoch", 0),
-             grouped((long long)state_num(f, "next", 0)));
-    if ((a = state_attr(f, "tokens")))
-        LINE("tokens trained", "%s\n", grouped((long long)state_num(f, "tokens", 0)));
-    if ((a = state_attr(f, "seconds"))) {
-        double s = state_num(f, "seconds", 0);
-        LINE("training time", "%.1f s", s);
-        if (s >= 60)
-            fprintf(out, " (%dh %02dm %02ds)", (int)(s / 3600), (int)fmod(s / 60, 60),
-                    (int)fmod(s, 60));
-        fputc('\n', out);
-    }
-    if ((a = state_attr(f, "world_size"))) {
-        long long ws = (long long)state_num(f, "world_size", 0);
-        LINE("world size", "%lld rank%s (when written)\n", ws, ws == 1 ? "" : "s");
-    }
-    if ((a = state_attr(f, "skipped")))
-        LINE("skipped steps", "%lld (current streak %lld)\n",
-             (long long)state_num(f, "skipped", 0),
-             (long long)state_num(f, "nonfinite_streak", 0));
-    if ((a = state_attr(f, "best_valid"))) {
-        double b = state_num(f, "best_valid", INFINITY);
-        if (isfinite(b))
-            LINE("best valid loss", "%.6g at step %s\n", b,
-                 grouped((long long)state_num(f, "best_step", 0)));
-        else
-            LINE("best valid loss", "none yet\n");
-    }
-    if ((a = state_attr(f, "lr_scale")) && state_num(f, "lr_scale", 1) != 1)
-        LINE("lr scale", "%.6g (plateau schedule)\n", state_num(f, "lr_scale", 1));
-    if (f->moment[0] || f->moment[1])
-        LINE("optimizer state", "moments %s%s%s\n", f->moment[0] ? MOMENTS[0] : "",
-             f->moment[0] && f->moment[1] ? ", " : "", f->moment[1] ? MOMENTS[1] : "");
-    else
-        LINE("optimizer state", "no moments (SGD without momentum, or not saved)\n");
-    if (f->checksum_ok)
-        LINE("checksum", "valid (%016" PRIx64 ")\n", f->checksum);
-    else
-        LINE("checksum", "INVALID: %s\n", f->checksum_error ? f->checksum_error : "?");
-#undef LINE
-
-    if (!f->has_history) {
-        fprintf(out, "%-*snone (no readable /history)\n", LABEL, "history");
-        return;
-    }
-    int first = history_first(f, rows);
-    fprintf(out, "%-*s%d row%s", LABEL, "history", f->hist_rows, f->hist_rows == 1 ? "" : "s");
-    if (f->hist_rows > 0)
-        fprintf(out, first > 0 ? ", the last %d:" : ":", f->hist_rows - first);
-    fputc('\n', out);
-    if (f->hist_rows == 0 || f->hist_cols == 0)
-        return;
-    /* Column widths: the widest of the name and the values shown. */
-    int *wid = calloc((size_t)f->hist_cols, sizeof *wid);
-    if (!wid)
-        return;
-    char cell[64];
-    for (int c = 0; c < f->hist_cols; c++) {
-        column_name(f, c, cell, sizeof cell);
-        wid[c] = (int)strlen(cell);
-        for (int r = first; r < f->hist_rows; r++) {
-            history_value(cell, sizeof cell, f->hist[(size_t)r * f->hist_cols + c]);
-            int l = (int)strlen(cell);
-            wid[c] = l > wid[c] ? l : wid[c];
-        }
-    }
-    fputs(" ", out);
-    for (int c = 0; c < f->hist_cols; c++) {
-        column_name(f, c, cell, sizeof cell);
-        fprintf(out, " %*s", wid[c], cell);
-    }
-    fputc('\n', out);
-    for (int r = first; r < f->hist_rows; r++) {
-        fputs(" ", out);
-        for (int c = 0; c < f->hist_cols; c++) {
-            history_value(cell, sizeof cell, f->hist[(size_t)r * f->hist_cols + c]);
-            fprintf(out, " %*s", wid[c], cell);
-        }
-        fputc('\n', out);
-    }
-    free(wid);
+/* Splits the next line off *rest: true with the line at [*line, *line + *n) (without its
+ * newline) and *rest past it; false at the end of the text or if there is none (NULL). */
+static bool next_line(const char **rest, const char **line, size_t *n)
+{
+    if (!*rest || !**rest)
+        return false;
+    *line = *rest;
+    *n = strcspn(*rest, "\n");
+    *rest += *n + ((*rest)[*n] == '\n');
+    return true;
 }
 
 /* Prints the lines of text indented, skipping empty ones. */
 static void text_lines(FILE *out, const char *text)
 {
-    for (const char *l = text; l && *l;) {
-        size_t n = strcspn(l, "\n");
+    const char *line;
+    size_t n;
+    while (next_line(&text, &line, &n))
         if (n > 0)
-            fprintf(out, "  %.*s\n", (int)n, l);
-        l += n;
-        if (*l)
-            l++;
-    }
+            fprintf(out, "  %.*s\n", (int)n, line);
 }
 
 static bool is_prep_attr(const char *name)
@@ -1231,6 +1045,107 @@ static void json_header(const info_file *f, jw *w)
     jw_close(w, '}');
 }
 
+/* Order of the /state fields by name, as HDF5 lists attributes (and `s2s info` shows them). */
+static int field_name_order(const void *a, const void *b)
+{
+    return strcmp(ckpt_fields[*(const int *)a].name, ckpt_fields[*(const int *)b].name);
+}
+
+static void json_state(jw *w, const train_progress *p)
+{
+    int order[CKPT_NFIELDS];
+    for (int i = 0; i < CKPT_NFIELDS; i++)
+        order[i] = i;
+    qsort(order, CKPT_NFIELDS, sizeof *order, field_name_order);
+    jw_open(w, '{');
+    for (int i = 0; i < CKPT_NFIELDS; i++) {
+        const ckpt_field *field = &ckpt_fields[order[i]];
+        const char *value = (const char *)p + field->offset;
+        jw_key(w, field->name);
+        if (field->is_double)
+            jw_num(w, *(const double *)value);
+        else
+            jw_int(w, *(const int64_t *)value);
+    }
+    jw_close(w, '}');
+}
+
+static void json_history(jw *w, const ckpt_history *h, int rows)
+{
+    jw_open(w, '{');
+    jw_key(w, "rows");
+    jw_int(w, h->rows);
+    jw_key(w, "columns");
+    jw_open(w, '[');
+    for (int c = 0; c < h->cols; c++) {
+        char name[64];
+        column_name(h, c, name, sizeof name);
+        jw_str(w, name);
+    }
+    jw_close(w, ']');
+    int first = history_first(h, rows);
+    jw_key(w, "first_row");
+    jw_int(w, first);
+    jw_key(w, "last");
+    jw_open(w, '[');
+    for (int r = first; r < h->rows; r++) {
+        jw_open(w, '[');
+        for (int c = 0; c < h->cols; c++)
+            jw_num(w, h->data[(size_t)r * h->cols + c]);
+        jw_close(w, ']');
+    }
+    jw_close(w, ']');
+    jw_close(w, '}');
+}
+
+/* As text_checkpoint; what could not be read is null. */
+static void json_checkpoint(const info_file *f, int rows, jw *w)
+{
+    const ckpt_summary *s = &f->ckpt;
+    jw_key(w, "state");
+    if (s->complete)
+        json_state(w, &s->progress);
+    else
+        jw_raw(w, "null");
+    jw_key(w, "optimizer");
+    if (s->complete) {
+        jw_open(w, '{');
+        jw_key(w, "step");
+        jw_int(w, s->optim_step);
+        jw_key(w, "moments");
+        jw_open(w, '[');
+        for (int k = 0; k < 2; k++)
+            if (s->has_moment[k])
+                jw_str(w, MOMENTS[k]);
+        jw_close(w, ']');
+        jw_close(w, '}');
+    } else {
+        jw_raw(w, "null");
+    }
+    jw_key(w, "checksum");
+    jw_open(w, '{');
+    jw_key(w, "valid");
+    jw_bool(w, !f->checksum_error);
+    jw_key(w, "stored");
+    if (s->complete) {
+        char hex[20];
+        snprintf(hex, sizeof hex, "%016" PRIx64, s->checksum);
+        jw_str(w, hex);
+    } else {
+        jw_raw(w, "null");
+    }
+    if (f->checksum_error) {
+        jw_key(w, "error");
+        jw_str(w, f->checksum_error);
+    }
+    jw_close(w, '}');
+    jw_key(w, "history");
+    if (s->complete)
+        json_history(w, &s->history, rows);
+    else
+        jw_raw(w, "null");
+}
+
 static void json_model_file(const info_file *f, int rows, jw *w)
 {
     int *order = malloc(((size_t)f->n_config + 1) * sizeof *order);
@@ -1268,154 +1183,77 @@ static void json_model_file(const info_file *f, int rows, jw *w)
     }
     jw_close(w, ']');
     jw_close(w, '}');
-    if (f->kind != KIND_CKPT)
-        return;
+    if (f->kind == KIND_CKPT)
+        json_checkpoint(f, rows, w);
+}
 
-    jw_key(w, "state");
-    jw_open(w, '{');
-    for (int i = 0; i < f->n_state; i++) {
-        jw_key(w, f->state[i].name);
-        if (f->state[i].is_float)
-            jw_num(w, f->state[i].d);
-        else
-            jw_int(w, f->state[i].i);
-    }
-    jw_close(w, '}');
-    jw_key(w, "optimizer");
-    jw_open(w, '{');
-    jw_key(w, "step");
-    if (f->has_optim)
-        jw_int(w, f->optim_step);
-    else
+/* The lines of text as a JSON array or object (open: '[' or '{') of what fn writes for each
+ * non-empty line, given a copy that it may change; null when there is no text. */
+static void json_lines(jw *w, const char *text, char open, void (*fn)(jw *w, char *line))
+{
+    const char *l;
+    size_t n;
+    if (!text) {
         jw_raw(w, "null");
-    jw_key(w, "moments");
-    jw_open(w, '[');
-    for (int k = 0; k < 2; k++)
-        if (f->moment[k])
-            jw_str(w, MOMENTS[k]);
-    jw_close(w, ']');
-    jw_close(w, '}');
-    jw_key(w, "checksum");
+        return;
+    }
+    jw_open(w, open);
+    while (next_line(&text, &l, &n)) {
+        char *line = n > 0 ? strndup(l, n) : NULL;
+        if (line)
+            fn(w, line);
+        free(line);
+    }
+    jw_close(w, open == '[' ? ']' : '}');
+}
+
+/* An inputs line "<split>.<side> <path> crc32=<hex>" as an object; another as {"line": ...}. */
+static void json_input(jw *w, char *line)
+{
+    char *sp = strchr(line, ' '), *crc = strstr(line, " crc32=");
+    char *last_crc = crc;
+    while (crc && (crc = strstr(crc + 1, " crc32=")))
+        last_crc = crc;
     jw_open(w, '{');
-    jw_key(w, "valid");
-    jw_bool(w, f->checksum_ok);
-    jw_key(w, "stored");
-    if (f->has_checksum) {
-        char hex[20];
-        snprintf(hex, sizeof hex, "%016" PRIx64, f->checksum);
-        jw_str(w, hex);
+    if (sp && last_crc && last_crc > sp) {
+        *sp = '\0';
+        *last_crc = '\0';
+        jw_key(w, "input");
+        jw_str(w, line);
+        jw_key(w, "path");
+        jw_str(w, sp + 1);
+        jw_key(w, "crc32");
+        jw_str(w, last_crc + 7);
     } else {
-        jw_raw(w, "null");
-    }
-    if (!f->checksum_ok) {
-        jw_key(w, "error");
-        jw_str(w, f->checksum_error);
+        jw_key(w, "line");
+        jw_str(w, line);
     }
     jw_close(w, '}');
-    jw_key(w, "history");
-    if (!f->has_history) {
-        jw_raw(w, "null");
+}
+
+/* An options line "name = value" as a string member (comments skipped). */
+static void json_option(jw *w, char *line)
+{
+    char *hash = strchr(line, '#'), *eq;
+    if (hash)
+        *hash = '\0';
+    if (!(eq = strchr(line, '=')))
         return;
+    char *k = line, *v = eq + 1, *ke = eq;
+    while (*k == ' ' || *k == '\t')
+        k++;
+    while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
+        ke--;
+    *ke = '\0';
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t vl = strlen(v);
+    while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t' || v[vl - 1] == '\r'))
+        v[--vl] = '\0';
+    if (*k) {
+        jw_key(w, k);
+        jw_str(w, v);
     }
-    jw_open(w, '{');
-    jw_key(w, "rows");
-    jw_int(w, f->hist_rows);
-    jw_key(w, "columns");
-    jw_open(w, '[');
-    for (int c = 0; c < f->hist_cols; c++) {
-        char name[64];
-        column_name(f, c, name, sizeof name);
-        jw_str(w, name);
-    }
-    jw_close(w, ']');
-    int first = history_first(f, rows);
-    jw_key(w, "first_row");
-    jw_int(w, first);
-    jw_key(w, "last");
-    jw_open(w, '[');
-    for (int r = first; r < f->hist_rows; r++) {
-        jw_open(w, '[');
-        for (int c = 0; c < f->hist_cols; c++)
-            jw_num(w, f->hist[(size_t)r * f->hist_cols + c]);
-        jw_close(w, ']');
-    }
-    jw_close(w, ']');
-    jw_close(w, '}');
-}
-
-/* inputs lines "<split>.<side> <path> crc32=<hex>" as objects; other lines as {"line": ...}. */
-static void json_inputs(jw *w, const char *text)
-{
-    jw_open(w, '[');
-    for (const char *l = text; l && *l;) {
-        size_t n = strcspn(l, "\n");
-        char *line = strndup(l, n);
-        l += n;
-        if (*l)
-            l++;
-        if (!line || !*line) {
-            free(line);
-            continue;
-        }
-        char *sp = strchr(line, ' '), *crc = strstr(line, " crc32=");
-        char *last_crc = crc;
-        while (crc && (crc = strstr(crc + 1, " crc32=")))
-            last_crc = crc;
-        jw_open(w, '{');
-        if (sp && last_crc && last_crc > sp) {
-            *sp = '\0';
-            *last_crc = '\0';
-            jw_key(w, "input");
-            jw_str(w, line);
-            jw_key(w, "path");
-            jw_str(w, sp + 1);
-            jw_key(w, "crc32");
-            jw_str(w, last_crc + 7);
-        } else {
-            jw_key(w, "line");
-            jw_str(w, line);
-        }
-        jw_close(w, '}');
-        free(line);
-    }
-    jw_close(w, ']');
-}
-
-/* options lines "name = value" as an object of strings (comments and blank lines skipped). */
-static void json_options(jw *w, const char *text)
-{
-    jw_open(w, '{');
-    for (const char *l = text; l && *l;) {
-        size_t n = strcspn(l, "\n");
-        char *line = strndup(l, n);
-        l += n;
-        if (*l)
-            l++;
-        if (!line)
-            continue;
-        char *hash = strchr(line, '#'), *eq;
-        if (hash)
-            *hash = '\0';
-        if ((eq = strchr(line, '='))) {
-            char *k = line, *v = eq + 1, *ke = eq;
-            while (*k == ' ' || *k == '\t')
-                k++;
-            while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
-                ke--;
-            *ke = '\0';
-            while (*v == ' ' || *v == '\t')
-                v++;
-            size_t vl = strlen(v);
-            while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t' || v[vl - 1] == '\r'))
-                v[--vl] = '\0';
-            if (*k) {
-                jw_key(w, k);
-                jw_str(w, v);
-            }
-        }
-        free(line);
-    }
-    jw_close(w, '}');
 }
 
 static void json_dataset(const info_file *f, jw *w)
@@ -1451,17 +1289,9 @@ static void json_dataset(const info_file *f, jw *w)
     else
         jw_str(w, report); /* null when absent; a string if it is not JSON */
     jw_key(w, "options");
-    const char *options = ds_attr(f->ds, "options");
-    if (options)
-        json_options(w, options);
-    else
-        jw_raw(w, "null");
+    json_lines(w, ds_attr(f->ds, "options"), '{', json_option);
     jw_key(w, "inputs");
-    const char *inputs = ds_attr(f->ds, "inputs");
-    if (inputs)
-        json_inputs(w, inputs);
-    else
-        jw_raw(w, "null");
+    json_lines(w, ds_attr(f->ds, "inputs"), '[', json_input);
     jw_key(w, "attributes");
     jw_open(w, '{');
     for (int i = 0; i < f->n_root_attrs; i++) {
@@ -1498,8 +1328,9 @@ static int info_gather(info_file *f, const char *path)
     H5Fclose(file);
     if (rc < 0 || f->kind != KIND_CKPT)
         return rc;
-    int st = ckpt_verify(path);
-    f->checksum_ok = st == 0;
+    /* ckpt_verify keeping what it reads: a checkpoint that is not valid is described all the
+     * same, with the reason. */
+    int st = ckpt_read_summary(path, &f->ckpt);
     if (st < 0 && !(f->checksum_error = strdup(s2s_errmsg(st))))
         return s2s_fail(S2S_ENOMEM, "%s: out of memory", path);
     s2s_clear_error();

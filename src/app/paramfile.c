@@ -1,5 +1,6 @@
 /* paramfile.c - HDF5 parameter files (layout and guarantees in include/s2s/paramfile.h), and
- * the group-level writers and readers that checkpoints reuse (src/app/paramfile_io.h).
+ * the group-level writers and readers that checkpoints and s2s info reuse
+ * (src/app/paramfile_io.h).
  *
  * Every function that opens HDF5 objects keeps their ids in locals initialized to -1 and closes
  * whatever is open on its single exit path, so a failure at any point leaks nothing. Files are
@@ -294,6 +295,43 @@ int paramfile_link_name(hid_t group, hsize_t i, char *buf, size_t n)
     return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
+int paramfile_each_tensor(hid_t file, const char *path, const char *gpath, paramfile_tensor_fn fn,
+                          void *ctx)
+{
+    hid_t group = -1, dset = -1, space = -1;
+    H5G_info_t info;
+    int rc = 0;
+    if (!h5u_has_link(file, gpath) || (group = H5Gopen2(file, gpath, H5P_DEFAULT)) < 0 ||
+        H5Gget_info(group, &info) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: no readable group /%s", path, gpath);
+        goto done;
+    }
+    for (hsize_t i = 0; i < info.nlinks && rc == 0; i++) {
+        char name[256];
+        if (paramfile_link_name(group, i, name, sizeof name) < 0) {
+            rc = h5u_fail(S2S_EFORMAT, "%s: cannot read the name of entry %llu of /%s", path,
+                          (unsigned long long)i, gpath);
+            goto done;
+        }
+        if ((dset = H5Dopen2(group, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0) {
+            rc = h5u_fail(S2S_EFORMAT, "%s: '/%s/%s' is not a readable dataset", path, gpath, name);
+            goto done;
+        }
+        rc = fn(name, dset, space, ctx);
+        H5Sclose(space);
+        H5Dclose(dset);
+        space = dset = -1;
+    }
+done:
+    if (space >= 0)
+        H5Sclose(space);
+    if (dset >= 0)
+        H5Dclose(dset);
+    if (group >= 0)
+        H5Gclose(group);
+    return rc;
+}
+
 /* Name of the first link of group (in name order) that is not a tensor of tab, into buf. */
 static void find_extra(hid_t group, hsize_t nlinks, const param_table *tab, char *buf, size_t n)
 {
@@ -411,14 +449,9 @@ typedef struct {
 static herr_t config_entry(hid_t loc, const char *name, const H5A_info_t *info, void *ctx)
 {
     config_walk *w = ctx;
-    bool is_string = false;
-    char *value = NULL;
-    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    bool is_string;
+    char *value = h5u_read_named_string_attr(loc, name, &is_string);
     (void)info;
-    if (attr >= 0)
-        value = h5u_read_string_attr(attr, &is_string);
-    if (attr >= 0)
-        H5Aclose(attr);
     if (!value) {
         w->rc = is_string ? h5u_fail(S2S_EFORMAT, "%s: cannot read attribute '/config/%s'",
                                     w->path, name)

@@ -1,6 +1,7 @@
 /* paramfile_io.h - the pieces of paramfile.c that work on an open HDF5 file, for checkpoints
- * (ckpt.c), which are parameter files with more groups: a group of tensors of a parameter
- * table, the /config attributes, and the atomic in-memory file writer they are assembled in.
+ * (ckpt.c), which are parameter files with more groups, and for `s2s info` (info.c): a group of
+ * tensors of a parameter table or as stored, the /config attributes, and the atomic in-memory
+ * file writer they are assembled in.
  * Internal to the library (src/app); messages are exactly those of paramfile_write and
  * paramfile_read, with the group's path in place of /params. */
 #ifndef S2S_PARAMFILE_IO_H
@@ -39,6 +40,14 @@ int paramfile_read_tensors(hid_t file, const char *path, const char *gpath, cons
 
 /* fn for every /config attribute of file, as paramfile_read_config. */
 int paramfile_read_group_config(hid_t file, const char *path, paramfile_config_fn fn, void *ctx);
+
+/* fn(name, dset, space, ctx) for every entry of group gpath of file, in the order of
+ * paramfile_link_name, with the entry open as a dataset and its dataspace. S2S_EFORMAT naming
+ * the group or the entry when the group cannot be listed or an entry is not a readable
+ * dataset. fn returns 0 to go on, or a negative status, which stops the walk and is returned. */
+typedef int (*paramfile_tensor_fn)(const char *name, hid_t dset, hid_t space, void *ctx);
+int paramfile_each_tensor(hid_t file, const char *path, const char *gpath, paramfile_tensor_fn fn,
+                          void *ctx);
 
 /* The name of link i of group in creation order (name order if the group does not track
  * creation order, e.g. written by h5py defaults): the order paramfile_write_tensors wrote. */

@@ -1,6 +1,8 @@
 /* test_ckpt.c - training checkpoints: an exact round trip of everything a resumed run needs,
  * a checkpoint used as a parameter file, the checksum catching a changed tensor value or state
- * attribute, truncated files rejected, the newest valid checkpoint of a run directory found
+ * attribute, truncated files rejected, the summary read without a parameter table (kept for a
+ * checkpoint whose checksum does not match, incomplete when the state cannot be read), the
+ * newest valid checkpoint of a run directory found
  * past damaged newer ones, pruning, and atomic writes: a write that fails (file-size limit as
  * on a full disk, missing or unwritable directory) leaves the previous file byte-identical and
  * no temporary file behind; malformed arguments write nothing.
@@ -378,6 +380,47 @@ Test(ckpt, checksum_detects_changed_state)
         set_state_attr(path, attrs[i][0], attrs[i][1], 12345);
         expect_rejected(path, "checksum mismatch");
     }
+}
+
+Test(ckpt, summary_without_a_parameter_table)
+{
+    char path[128];
+    write_valid(path, sizeof path, "ckpt-00000300.h5", 300);
+    ckpt_summary s;
+    int rc = ckpt_read_summary(path, &s);
+    cr_assert_eq(rc, 0, "ckpt_read_summary: %s", s2s_errmsg(rc));
+    cr_expect(s.complete, "complete");
+    cr_expect_eq(s.optim_step, 297, "optimizer step");
+    cr_expect(s.has_moment[0] && s.has_moment[1], "moments reported present");
+    cr_expect_eq(s.progress.step, 300, "step");
+    cr_expect_eq(s.progress.tokens, 123456789, "tokens");
+    cr_expect_eq(s.progress.lr_bad, 2, "lr_bad");
+    cr_expect_eq(s.history.rows, 3, "history rows");
+    cr_assert_not_null(s.history.data, "history data");
+    cr_expect_eq(memcmp(s.history.data, HISTORY, sizeof HISTORY), 0, "history values");
+    cr_expect_str_eq(s.history.columns, "step,train_loss,valid_loss", "history columns");
+    uint64_t checksum = s.checksum;
+    ckpt_summary_free(&s);
+    ckpt_summary_free(&s); /* safe twice */
+
+    /* changed after the write: ckpt_verify's verdict, with what was read */
+    set_state_attr(path, "state", "tokens", 12345);
+    rc = ckpt_read_summary(path, &s);
+    expect_error(rc, S2S_EFORMAT, s2s_errmsg(rc), (const char *[]){path, "checksum mismatch", NULL});
+    cr_expect(s.complete, "complete despite the mismatch");
+    cr_expect_eq(s.progress.tokens, 12345, "tokens as stored");
+    cr_expect_eq(s.checksum, checksum, "stored checksum");
+    ckpt_summary_free(&s);
+
+    /* a state attribute missing: incomplete */
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert_geq(file, 0, "H5Fopen %s", path);
+    cr_assert_geq(H5Adelete_by_name(file, "state", "lr_bad", H5P_DEFAULT), 0, "delete lr_bad");
+    cr_assert_geq(H5Fclose(file), 0, "H5Fclose");
+    rc = ckpt_read_summary(path, &s);
+    expect_error(rc, S2S_EFORMAT, s2s_errmsg(rc), (const char *[]){path, "/state/lr_bad", NULL});
+    cr_expect(!s.complete, "incomplete");
+    ckpt_summary_free(&s);
 }
 
 static void truncate_half(const char *path)

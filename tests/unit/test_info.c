@@ -2,7 +2,8 @@
  * made with the library, the text and the JSON carry the key figures (pairs and tokens per
  * split, vocabulary sizes, the parameter count equal to the table's element count, step, world
  * size, history), the JSON is one valid document with numbers as numbers and +inf as null, a
- * checkpoint changed after it was written is described with its checksum reported invalid, and
+ * checkpoint changed after it was written is described with its checksum reported invalid (one
+ * whose training state cannot be read, without the state and with the reason), and
  * a missing file, a directory, a file that is not HDF5, an HDF5 file without or with another
  * 'format' are one error each that names the file, with nothing written. The command's
  * argument handling (the path anywhere, one only, --help) is checked through info_command. */
@@ -355,16 +356,23 @@ Test(info, checkpoint_json)
     fixture_free(&f);
 }
 
-Test(info, changed_checkpoint_has_an_invalid_checksum)
+/* A checkpoint of the fixture at path, opened for changing it after the write. */
+static hid_t ckpt_to_change(const char *path)
 {
     fixture f;
     fixture_init(&f, 3, 1.25);
-    const char *path = in_dir("c.h5");
     write_ckpt(path, &f);
     fixture_free(&f);
-    /* the tokens counter changed after the write */
     hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     cr_assert_geq(file, 0, "H5Fopen");
+    return file;
+}
+
+Test(info, changed_checkpoint_has_an_invalid_checksum)
+{
+    const char *path = in_dir("c.h5");
+    hid_t file = ckpt_to_change(path);
+    /* the tokens counter changed after the write */
     hid_t group = H5Gopen2(file, "state", H5P_DEFAULT);
     hid_t attr = H5Aopen(group, "tokens", H5P_DEFAULT);
     cr_assert_geq(attr, 0, "open /state tokens");
@@ -381,6 +389,27 @@ Test(info, changed_checkpoint_has_an_invalid_checksum)
     expect_has(json, "\"checksum\":{\"valid\":false,");
     expect_has(json, "checksum mismatch");
     expect_json(json);
+    free(text);
+    free(json);
+}
+
+Test(info, checkpoint_without_a_readable_state)
+{
+    const char *path = in_dir("c.h5");
+    hid_t file = ckpt_to_change(path);
+    cr_assert_geq(H5Adelete_by_name(file, "state", "lr_bad", H5P_DEFAULT), 0, "delete lr_bad");
+    cr_assert_geq(H5Fclose(file), 0, "H5Fclose");
+
+    char *text = info_ok(path, false), *json = info_ok(path, true);
+    expect_has(text, "3 tensors");
+    expect_has(text, "training state\n  checksum            INVALID: ");
+    expect_has(text, "'/state/lr_bad'");
+    cr_expect(!strstr(text, "tokens trained") && !strstr(text, "history"),
+              "state shown without being read:\n%s", text);
+    expect_json(json);
+    expect_has(json, "\"state\":null,\"optimizer\":null,\"checksum\":{\"valid\":false,"
+                     "\"stored\":null,\"error\":");
+    expect_has(json, "\"history\":null}");
     free(text);
     free(json);
 }
