@@ -343,27 +343,44 @@ static char *options_text(const opt_spec *specs, int n, const void *src, const c
     return text;
 }
 
+/* Parses a command's options into dst. With --help sets *help and prints `usage` and the option
+ * list (on rank 0 only when MPI runs, so that mpirun prints them once). */
+static int parse_command(const opt_spec *specs, int n, void *dst, int argc, char **argv,
+                         const char *const *base, const char *usage_text, bool *help)
+{
+    int rc = opts_parse(specs, n, dst, argc, argv, base, help);
+    if (rc < 0 || !*help)
+        return rc;
+    int rank = 0, mpi_on = 0;
+    MPI_Initialized(&mpi_on);
+    if (mpi_on)
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank == 0) {
+        fputs(usage_text, stdout);
+        opts_print_help(stdout, specs, n);
+    }
+    return 0;
+}
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static int cmd_train(int argc, char **argv)
 {
+    static const char usage_text[] =
+        "usage: [mpirun -np N] s2s train --data DATA.h5 [--run-dir DIR] [options]\n\n"
+        "Trains an encoder-decoder on the dataset's training split with synchronous data "
+        "parallelism over the MPI ranks, validates, checkpoints into the run directory and "
+        "resumes (docs/training.md). Exit status " STR(TRAIN_EXIT_STOPPED) ": stopped by "
+        "SIGTERM, SIGINT or SIGUSR1 after writing a checkpoint.\n\noptions:\n";
     train_options o;
     bool help;
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    int rc = opts_parse(train_specs, N_SPECS(train_specs), &o, argc, argv, NULL, &help);
-    if (rc < 0)
+    int rc = parse_command(train_specs, N_SPECS(train_specs), &o, argc, argv, NULL, usage_text,
+                           &help);
+    if (rc < 0 || help)
         return rc;
-    if (help) {
-        if (rank == 0) {
-            printf("usage: [mpirun -np N] s2s train --data DATA.h5 [--run-dir DIR] [options]\n\n"
-                   "Trains an encoder-decoder on the dataset's training split with synchronous "
-                   "data parallelism over the MPI ranks, validates, checkpoints into the run "
-                   "directory and resumes (docs/training.md). Exit status %d: stopped by "
-                   "SIGTERM, SIGINT or SIGUSR1 after writing a checkpoint.\n\noptions:\n",
-                   TRAIN_EXIT_STOPPED);
-            opts_print_help(stdout, train_specs, N_SPECS(train_specs));
-        }
-        return 0;
-    }
     model_resolve_input_feed(&o.model, o.input_feed_mode);
     char *config = options_text(train_specs, N_SPECS(train_specs), &o, "train");
     o.config_text = config;
@@ -378,18 +395,16 @@ static int cmd_train(int argc, char **argv)
 
 static int cmd_prep(int argc, char **argv)
 {
+    static const char usage_text[] =
+        "usage: s2s prep --train-src FILE --train-tgt FILE --out DATA.h5 [options]\n\n"
+        "Tokenizes parallel text, builds vocabularies, filters, and writes an HDF5 dataset "
+        "(docs/formats.md).\n\noptions:\n";
     prep_options o;
     bool help;
-    int rc = opts_parse(prep_specs, N_SPECS(prep_specs), &o, argc, argv, NULL, &help);
-    if (rc < 0)
+    int rc = parse_command(prep_specs, N_SPECS(prep_specs), &o, argc, argv, NULL, usage_text,
+                           &help);
+    if (rc < 0 || help)
         return rc;
-    if (help) {
-        printf("usage: s2s prep --train-src FILE --train-tgt FILE --out DATA.h5 [options]\n\n"
-               "Tokenizes parallel text, builds vocabularies, filters, and writes an HDF5 dataset "
-               "(docs/formats.md).\n\noptions:\n");
-        opts_print_help(stdout, prep_specs, N_SPECS(prep_specs));
-        return 0;
-    }
     /* The resolved options go into the file, so a dataset says how it was made. */
     char *config = options_text(prep_specs, N_SPECS(prep_specs), &o, "prep");
     o.config_text = config;
@@ -411,16 +426,13 @@ static int cmd_bench(int argc, char **argv)
             return rc;
         base = PRESET_VALUES[c.preset];
     }
-    int rc = opts_parse(bench_specs, N_SPECS(bench_specs), &c, argc, argv, base, &help);
-    if (rc < 0)
+    int rc = parse_command(bench_specs, N_SPECS(bench_specs), &c, argc, argv, base,
+                           "usage: s2s bench [options]\n\nTimes full training steps (forward, "
+                           "backward, clipping, Adam) on random tokens at full length; the last "
+                           "line is JSON.\n\noptions:\n",
+                           &help);
+    if (rc < 0 || help)
         return rc;
-    if (help) {
-        printf("usage: s2s bench [options]\n\nTimes full training steps (forward, backward, "
-               "clipping, Adam) on random tokens at full length; the last line is JSON.\n\n"
-               "options:\n");
-        opts_print_help(stdout, bench_specs, N_SPECS(bench_specs));
-        return 0;
-    }
     if (c.b.data[0]) {
         bench_data_result d;
         if ((rc = bench_data(&c.b, stderr, &d)) < 0)
@@ -468,46 +480,36 @@ static int cmd_bench(int argc, char **argv)
 
 static int cmd_translate(int argc, char **argv)
 {
+    static const char usage_text[] =
+        "usage: [mpirun -np N] s2s translate --checkpoint CKPT [--input FILE] [options]\n\n"
+        "Translates one sentence per line: tokenized as the training data was, decoded by beam "
+        "search (batches spread over the ranks), written detokenized in input order "
+        "(docs/decoding.md).\n\noptions:\n";
     translate_options o;
     bool help;
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    int rc = opts_parse(translate_specs, N_SPECS(translate_specs), &o, argc, argv, NULL, &help);
-    if (rc < 0)
+    int rc = parse_command(translate_specs, N_SPECS(translate_specs), &o, argc, argv, NULL,
+                           usage_text, &help);
+    if (rc < 0 || help)
         return rc;
-    if (help) {
-        if (rank == 0) {
-            printf("usage: [mpirun -np N] s2s translate --checkpoint CKPT [--input FILE] "
-                   "[options]\n\nTranslates one sentence per line: tokenized as the training "
-                   "data was, decoded by beam search (batches spread over the ranks), written "
-                   "detokenized in input order (docs/decoding.md).\n\noptions:\n");
-            opts_print_help(stdout, translate_specs, N_SPECS(translate_specs));
-        }
-        return 0;
-    }
     return translate_run(&o, MPI_COMM_WORLD, rank == 0 ? stderr : NULL);
 }
 
 static int cmd_eval(int argc, char **argv)
 {
+    static const char usage_text[] =
+        "usage: [mpirun -np N] s2s eval --checkpoint CKPT --data DATA.h5 [--split S]\n"
+        "       s2s eval --hyp FILE --ref FILE\n\nScores a dataset split through a checkpoint "
+        "(loss, perplexity, token accuracy; then decodes it: BLEU, chrF, exact match), or "
+        "translations against references. The last line is JSON (docs/decoding.md).\n\n"
+        "options:\n";
     eval_options o;
     bool help;
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    int rc = opts_parse(eval_specs, N_SPECS(eval_specs), &o, argc, argv, NULL, &help);
-    if (rc < 0)
+    int rc = parse_command(eval_specs, N_SPECS(eval_specs), &o, argc, argv, NULL, usage_text,
+                           &help);
+    if (rc < 0 || help)
         return rc;
-    if (help) {
-        if (rank == 0) {
-            printf("usage: [mpirun -np N] s2s eval --checkpoint CKPT --data DATA.h5 [--split S]\n"
-                   "       s2s eval --hyp FILE --ref FILE\n\nScores a dataset split through a "
-                   "checkpoint (loss, perplexity, token accuracy; then decodes it: BLEU, chrF, "
-                   "exact match), or translations against references. The last line is JSON "
-                   "(docs/decoding.md).\n\noptions:\n");
-            opts_print_help(stdout, eval_specs, N_SPECS(eval_specs));
-        }
-        return 0;
-    }
     return eval_run(&o, MPI_COMM_WORLD, stdout);
 }
 
