@@ -28,8 +28,9 @@ typedef struct {
  * parameter file has no vocabularies: the message says a checkpoint is needed). */
 int trained_open(trained_model *tm, const char *path);
 
-/* Allocates the model for max_B rows, sources of max_src tokens and max_tgt decoder steps, and
- * reads the parameters. */
+/* Allocates the model for max_B rows, sources of max_src tokens and max_tgt decoder steps, with
+ * the parameters: read from the file the first time, kept from the previous model when called
+ * again for another capacity. */
 int trained_build(trained_model *tm, int max_B, int max_src, int max_tgt);
 
 void trained_free(trained_model *tm); /* safe on a zeroed or half-built struct */

@@ -60,10 +60,18 @@ int trained_open(trained_model *tm, const char *path)
 
 int trained_build(trained_model *tm, int max_B, int max_src, int max_tgt)
 {
-    model_free(&tm->m); /* a rebuild for another capacity; safe on the zeroed model */
+    /* A rebuild for another capacity (eval scores, then decodes) keeps the parameters already
+     * read: their layout depends on the configuration only, so the file is read once. */
+    size_t n = tm->m.n_params;
+    real *kept = tm->m.params;
+    tm->m.params = NULL;
+    model_free(&tm->m); /* safe on the zeroed model of the first build */
     int rc = model_init(&tm->m, &tm->cfg, max_B, max_src, max_tgt);
-    if (rc == 0)
+    if (rc == 0 && kept)
+        memcpy(tm->m.params, kept, n * sizeof(real));
+    else if (rc == 0)
         rc = paramfile_read(tm->path, &tm->m.table, tm->m.params);
+    free(kept);
     return rc;
 }
 
