@@ -35,6 +35,9 @@ Commands:
       build of s2s is checked with 1e-9), or, when s2s's gradients are float32, 10 times the
       error PyTorch itself makes on that tensor in float32 if that is larger (some gradients
       are differences of much larger terms: no float32 computation gets them to 1e-4).
+  torch_twin.py check-list LIST [--tol ...] [--floor ...] [--noise-factor ...]
+      check (with --resave) for every line 'PARAMS.h5 PROBE.h5 OUT.h5' of LIST, in one process;
+      exit status 1 if any case fails.
   torch_twin.py resave PARAMS.h5 OUT.h5
       loads PARAMS into the PyTorch model and writes it back with save_params() (float32).
   torch_twin.py info PARAMS.h5
@@ -496,6 +499,25 @@ def cmd_check(args):
     return 1 if failures else 0
 
 
+def cmd_check_list(args):
+    """check for every line 'PARAMS PROBE RESAVED' of args.list, in one process (starting
+    Python with PyTorch costs about two seconds, many times a case's own work)."""
+    with open(args.list) as f:
+        cases = [line.split() for line in f if line.strip()]
+    failed = []
+    for i, fields in enumerate(cases):
+        if len(fields) != 3:
+            raise ValueError(f"{args.list}:{i + 1}: expected PARAMS PROBE RESAVED")
+        one = argparse.Namespace(**vars(args))
+        one.params, one.probe, one.resave = fields
+        if cmd_check(one) != 0:
+            failed.append(fields[1])
+    print(f"torch_twin: {len(cases) - len(failed)} of {len(cases)} cases agree")
+    for probe in failed:
+        print(f"torch_twin: FAILED: {probe}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def cmd_resave(args):
     model = load_params(args.params, torch.float32)
     save_params(model, args.out)
@@ -530,6 +552,13 @@ def main(argv=None):
                    help="for float32 probes: also allow this many times PyTorch's own float32 "
                         "error per tensor (0: off)")
     p.set_defaults(fn=cmd_check)
+    p = sub.add_parser("check-list", help="check every 'PARAMS PROBE RESAVED' line of a file "
+                                          "(one process for many cases)")
+    p.add_argument("list")
+    p.add_argument("--tol", type=float, default=1e-4, help="as for check")
+    p.add_argument("--floor", type=float, default=FLOOR, help="as for check")
+    p.add_argument("--noise-factor", type=float, default=10.0, help="as for check")
+    p.set_defaults(fn=cmd_check_list)
     p = sub.add_parser("resave", help="load a parameter file into PyTorch and write it back")
     p.add_argument("params")
     p.add_argument("out")

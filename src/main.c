@@ -1,5 +1,6 @@
 /* main.c - the s2s command-line front end: picks the command, parses its options, runs it, and
  * is the one place that turns an error status into a message and an exit code. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include <mpi.h>
 
 #include "s2s/bench.h"
+#include "s2s/blas_core.h"
+#include "s2s/comm.h"
 #include "s2s/options.h"
 #include "s2s/dataset.h"
 #include "s2s/eval.h"
@@ -36,6 +39,20 @@ static const char *const PROGRESS_MODES[] = {"auto", "live", "plain", NULL};
 static const char *const INITS[] = {"uniform", "xavier", NULL};
 static const char *const DETOKS[] = {"auto", "space", "pieces", NULL};
 static const char *const TF_SCHEDULES[] = {"constant", "linear", "inverse-sigmoid", NULL};
+
+/* STR(MACRO): a numeric macro's value as a string, for defaults and help texts. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* --blas-core as the command line gave it (an index into blas_core_choices; 0: auto): what
+ * start-up acted on before any option was parsed, which the full parse must agree with. */
+static int blas_core_startup_choice;
+
+/* The --blas-core entry of the computing commands; T has an int field blas_core. */
+#define BLAS_CORE_OPTION(T)                                                                        \
+    {"blas-core", OPT_CHOICE, offsetof(T, blas_core), "auto",                                     \
+     "OpenBLAS kernels: auto (the best this CPU runs), or these; chosen at start-up, so only on "  \
+     "the command line", blas_core_choices, 0, 0}
 
 #define EMB_DEFAULT "64"
 #define HIDDEN_DEFAULT "256"
@@ -127,7 +144,7 @@ static const opt_spec train_specs[] = {
      1 << 20},
     {"ckpt-error", OPT_CHOICE, offsetof(T, ckpt_error), "stop",
      "after a failed checkpoint write: stop, or continue training", CKPT_ERRORS, 0, 0},
-    {"bucket-mb", OPT_DOUBLE, offsetof(T, bucket_mb), "8",
+    {"bucket-mb", OPT_DOUBLE, offsetof(T, bucket_mb), STR(COMM_BUCKET_MB_DEFAULT),
      "gradient allreduce bucket size in MiB", NULL, 0.001, 1e6},
     {"threads", OPT_INT, offsetof(T, threads), "1", "OpenBLAS threads per rank", NULL, 1, 1024},
     {"oversubscribe", OPT_BOOL, offsetof(T, oversubscribe), "false",
@@ -135,6 +152,7 @@ static const opt_spec train_specs[] = {
     {"progress", OPT_CHOICE, offsetof(T, progress), "auto",
      "progress display: auto (a live bar on a terminal), live, plain lines", PROGRESS_MODES, 0,
      0},
+    BLAS_CORE_OPTION(T),
 };
 #undef T
 #undef EMB_DEFAULT
@@ -148,6 +166,7 @@ typedef struct {
     bench_options b;
     int preset; /* index into PRESETS; its values are applied before the file and arguments */
     int input_feed_mode;
+    int blas_core; /* acted on at start-up */
 } bench_cli;
 static const opt_spec bench_specs[] = {
     {"preset", OPT_CHOICE, offsetof(bench_cli, preset), "none",
@@ -179,12 +198,12 @@ static const opt_spec bench_specs[] = {
      "with --data: padded tokens per global batch at most (0: no limit)", NULL, 0, 1e12},
     {"data-ranks", OPT_INT, offsetof(bench_cli, b.data_ranks), "1",
      "with --data: read rank 0's share of batches for this many ranks", NULL, 1, 1 << 20},
-    {"bucket-mb", OPT_DOUBLE, offsetof(bench_cli, b.bucket_mb), "8",
-     "under mpirun: gradient allreduce bucket size in MiB (COMM_BUCKET_MB_DEFAULT)", NULL,
-     0.001, 1e6},
+    {"bucket-mb", OPT_DOUBLE, offsetof(bench_cli, b.bucket_mb), STR(COMM_BUCKET_MB_DEFAULT),
+     "under mpirun: gradient allreduce bucket size in MiB", NULL, 0.001, 1e6},
     {"strong", OPT_BOOL, offsetof(bench_cli, b.strong), "false",
      "under mpirun: --batch is the global batch, split over the ranks (strong scaling); else "
      "every rank runs --batch sentences (weak scaling)", NULL, 0, 0},
+    BLAS_CORE_OPTION(bench_cli),
 };
 
 static const char *const TOKENIZERS[] = {"whitespace", "chars", NULL};
@@ -280,6 +299,7 @@ static const opt_spec translate_specs[] = {
     {"detok", OPT_CHOICE, offsetof(T, detok), "auto",
      "detokenizer: space joins tokens, pieces joins SentencePiece pieces or characters; auto "
      "picks from the training data's tokenizer and vocabulary", DETOKS, 0, 0},
+    BLAS_CORE_OPTION(T),
 };
 #undef T
 
@@ -305,6 +325,7 @@ static const opt_spec eval_specs[] = {
     {"smooth-value", OPT_DOUBLE, offsetof(T, smooth_value), "-1",
      "value of floor (0.1) and add-k (1) smoothing; negative: that default", NULL, 0, 0},
     DECODE_OPTIONS(T),
+    BLAS_CORE_OPTION(T),
 };
 #undef T
 
@@ -349,8 +370,21 @@ static int parse_command(const opt_spec *specs, int n, void *dst, int argc, char
                          const char *const *base, const char *usage_text, bool *help)
 {
     int rc = opts_parse(specs, n, dst, argc, argv, base, help);
-    if (rc < 0 || !*help)
+    if (rc < 0)
         return rc;
+    for (int i = 0; i < n && !*help; i++) {
+        if (strcmp(specs[i].name, "blas-core") != 0)
+            continue;
+        int chosen = *(const int *)((const char *)dst + specs[i].offset);
+        if (chosen != blas_core_startup_choice)
+            return s2s_fail(S2S_EUSAGE,
+                            "blas-core = %s comes from a --config file, but the OpenBLAS kernels "
+                            "are chosen at start-up, before configuration files are read: give "
+                            "--blas-core %s on the command line",
+                            blas_core_choices[chosen], blas_core_choices[chosen]);
+    }
+    if (!*help)
+        return 0;
     int rank = 0, mpi_on = 0;
     MPI_Initialized(&mpi_on);
     if (mpi_on)
@@ -361,9 +395,6 @@ static int parse_command(const opt_spec *specs, int n, void *dst, int argc, char
     }
     return 0;
 }
-
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 static int cmd_train(int argc, char **argv)
 {
@@ -459,10 +490,11 @@ static int cmd_bench(int argc, char **argv)
     if (rank != 0)
         return 0;
     printf("%s: %.1f tokens/s, %.2f ms/step (min %.2f, max %.2f), %.3f GFLOP/step, "
-           "%.1f GFLOP/s, sgemm peak %.1f GFLOP/s x %d threads, MFU %.3f, peak RSS %.0f MB\n",
+           "%.1f GFLOP/s, sgemm peak %.1f GFLOP/s x %d threads on OpenBLAS's %s kernels, MFU "
+           "%.3f, peak RSS %.0f MB\n",
            PRESETS[c.preset], r.tokens_per_s, r.step_ms, r.step_ms_min, r.step_ms_max,
-           r.model_gflop_per_step, r.achieved_gflops, r.sgemm_peak_gflops, c.b.threads, r.mfu,
-           r.peak_rss_mb);
+           r.model_gflop_per_step, r.achieved_gflops, r.sgemm_peak_gflops, c.b.threads,
+           blas_core_get()->kernel, r.mfu, r.peak_rss_mb);
     if (r.ranks > 1)
         printf("%d ranks (%s scaling, %d sentences per rank, %zu buckets of %g MiB): compute "
                "%.2f ms (forward %.2f, backward %.2f), waiting for the allreduce %.2f ms "
@@ -518,9 +550,85 @@ static int cmd_gen(int argc, char **argv)
     return gen_command(argc, argv, stderr);
 }
 
-/* Commands that run under MPI (one process per rank, started by mpirun or alone) initialize it
- * here. An error on any rank then ends the whole job with MPI_Abort, so no rank is left waiting
- * in a collective for one that has stopped; the message names the rank. */
+/* This process's rank as the launcher (mpirun, srun, Hydra) tells it before MPI_Init: only
+ * rank 0 speaks at start-up. */
+static int launcher_rank(void)
+{
+    static const char *const VARS[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                       "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof VARS / sizeof VARS[0]; i++) {
+        const char *v = getenv(VARS[i]);
+        if (v && v[0])
+            return atoi(v);
+    }
+    return 0;
+}
+
+/* Chooses the OpenBLAS kernels of a computing command before MPI_Init (include/s2s/blas_core.h):
+ * keeps them, refuses (exit status 2 on every rank, rank 0 says why), or restarts this program
+ * with OPENBLAS_CORETYPE set, which OpenBLAS reads only when it is loaded. execv keeps the pid,
+ * so mpirun and srun keep tracking the process; every rank restarts on its own. Returns 0 to go
+ * on, or the exit status. */
+static int blas_core_startup(int argc, char **argv)
+{
+    const char *cmd = argv[1];
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return 0; /* the help whatever the kernels */
+    const char *request = opts_find_arg(argc - 2, argv + 2, "blas-core");
+    if (request) {
+        int k = 0;
+        while (blas_core_choices[k] && strcmp(blas_core_choices[k], request) != 0)
+            k++;
+        if (!blas_core_choices[k])
+            return 0; /* the option parse reports it, with the choices */
+        blas_core_startup_choice = k;
+    }
+    blas_core_input in;
+    blas_core_decision d;
+    blas_core_gather(&in, request);
+    blas_core_decide(&in, &d);
+    bool speak = launcher_rank() == 0;
+    if (d.action == BLAS_REFUSE) {
+        if (speak)
+            fprintf(stderr, "s2s %s: %s\n", cmd, d.message);
+        return 2;
+    }
+    if (d.action == BLAS_RESTART) {
+        const char *user = getenv(BLAS_CORE_ENV);
+        char *saved = user ? strdup(user) : NULL;
+        int err = ENOMEM;
+        errno = 0;
+        if ((!user || saved) && setenv(BLAS_CORE_ENV, d.kernel, 1) == 0 &&
+            setenv(BLAS_CORE_MARKER, in.running, 1) == 0) {
+            fflush(NULL);
+            execv("/proc/self/exe", argv);
+        }
+        err = errno ? errno : err;
+        if (saved)
+            setenv(BLAS_CORE_ENV, saved, 1);
+        else
+            unsetenv(BLAS_CORE_ENV);
+        unsetenv(BLAS_CORE_MARKER);
+        free(saved);
+        if (speak)
+            fprintf(stderr,
+                    "s2s: warning: restarting with %s=%s failed (%s); going on with OpenBLAS's "
+                    "%s kernels\n",
+                    BLAS_CORE_ENV, d.kernel, strerror(err), in.running);
+        blas_core_record("OpenBLAS's own choice (the restart for other kernels failed)");
+        return 0;
+    }
+    if (speak && d.message[0])
+        fprintf(stderr, "s2s: %s\n", d.message);
+    blas_core_record(d.origin);
+    return 0;
+}
+
+/* Commands that run under MPI (one process per rank, started by mpirun or alone) choose their
+ * OpenBLAS kernels and then initialize MPI here. An error on any rank then ends the whole job
+ * with MPI_Abort, so no rank is left waiting in a collective for one that has stopped; the
+ * message names the rank. */
 int main(int argc, char **argv)
 {
     static const struct {
@@ -540,6 +648,9 @@ int main(int argc, char **argv)
             continue;
         int rank = 0, ranks = 1;
         if (commands[i].mpi) {
+            int st = blas_core_startup(argc, argv);
+            if (st != 0)
+                return st;
             if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
                 fprintf(stderr, "s2s %s: MPI_Init failed\n", argv[1]);
                 return 1;

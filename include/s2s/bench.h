@@ -63,6 +63,7 @@ typedef struct {
     double mfu;
     double peak_rss_mb;
     size_t params;
+    int blas_core_ranks;      /* ranks running rank 0's OpenBLAS kernels (each chose at start-up) */
 } bench_result;
 
 /* Single-thread cblas_sgemm GFLOP/s on an n x n x n product: the best of several timed runs
@@ -83,7 +84,8 @@ typedef struct {
  * o->data_ranks would (batches of o->batch sentences and o->batch_tokens tokens). */
 int bench_data(const bench_options *o, FILE *log, bench_data_result *res);
 
-/* The result as one line of JSON (no trailing newline), the benchmark's machine-readable output. */
+/* The result as one line of JSON (no trailing newline), the benchmark's machine-readable output;
+ * with the OpenBLAS kernels of rank 0 and where they come from (include/s2s/blas_core.h). */
 void bench_print_json(FILE *f, const bench_options *o, const bench_result *res);
 
 #endif

@@ -9,7 +9,10 @@
  *   /optim/exp_avg_sq/<name>  Adam second moment, per tensor, when used
  *   /optim                 attribute step (updates applied)
  *   /vocab/src, /vocab/tgt one variable-length string per token id
- *   /state                 one attribute per field of train_progress
+ *   /state                 one attribute per field of train_progress, and the string
+ *                          blas_core: the OpenBLAS kernels of the run that wrote it (not in
+ *                          the checksum: it describes the machine, not the state; absent in
+ *                          files of older versions)
  *   /history               float64 [rows, cols] of validation results, attribute columns
  * The checksum is hash64 (include/s2s/hash.h) over, in this order: the parameter buffer, the
  * moments, the train_progress fields and the history, as the reader holds them in memory; a
@@ -85,6 +88,7 @@ typedef struct {
     int tgt_vocab_n;
     train_progress progress;
     ckpt_history history;
+    const char *blas_core;          /* OpenBLAS kernels of the writing run ("SkylakeX"), or NULL */
 } ckpt_contents;
 
 /* Writes the checkpoint atomically to path. S2S_EINVAL for malformed arguments (nothing
@@ -132,6 +136,7 @@ typedef struct {
     bool has_moment[2];    /* /optim/exp_avg, /optim/exp_avg_sq present */
     train_progress progress;
     ckpt_history history;  /* owned: data and columns */
+    char blas_core[32];    /* /state/blas_core; "" when the file has none */
 } ckpt_summary;
 
 /* ckpt_verify that keeps what it reads in *s; returns ckpt_verify's status. The summary is

@@ -27,6 +27,7 @@ typedef struct {
     double smooth_value;            /* NAN: the method's default */
     int beam, nbest, batch, threads;
     double length_penalty, max_len_ratio;
+    int blas_core;                  /* --blas-core: acted on at start-up (blas_core.h) */
 } eval_options;
 
 /* Collective over comm (file mode runs on rank 0, the others wait). Output on `out` (rank 0). */

@@ -14,7 +14,9 @@
  *                                               vocabulary sizes, and what `s2s prep` stored
  *                                               (its report, options and input checksums).
  * Any other file is one error naming the file and what it is instead (missing, a directory,
- * not HDF5, an HDF5 file without or with another `format`).
+ * not HDF5, an HDF5 file without or with another `format`). `s2s info --system` describes
+ * this machine's CPU and OpenBLAS kernels instead (info_write_system). A checkpoint also says
+ * which OpenBLAS kernels the run that wrote it used (absent in older files).
  *
  * Text output is aligned for reading; --json prints one JSON object with the same content
  * (strings escaped, numbers as numbers, non-finite numbers as null). A damaged checkpoint
@@ -42,6 +44,13 @@ int info_command(int argc, char **argv);
  * so on error nothing is written. S2S_EIO (missing, unreadable, write error on out),
  * S2S_EFORMAT (not an s2s file, damaged), S2S_ENOMEM. */
 int info_write_rows(const char *path, bool json, int history_rows, FILE *out);
+
+/* `s2s info --system`: this machine's CPU (vendor, model, the features OpenBLAS's kernels
+ * need), the loaded OpenBLAS (its config string), the kernels it runs in this process and
+ * where they come from, the best kernels for the CPU, the kernels s2s knows and those the CPU
+ * runs (JSON key "runnable"), and what train, bench, translate and eval would do at start-up
+ * (include/s2s/blas_core.h). S2S_EIO on a write error. */
+int info_write_system(bool json, FILE *out);
 
 /* info_write_rows with INFO_HISTORY_ROWS. */
 int info_write(const char *path, bool json, FILE *out);

@@ -94,6 +94,8 @@ typedef struct {
     int threads;              /* OpenBLAS threads per rank */
     bool oversubscribe;       /* allow ranks x threads above the node's cores */
     int progress;             /* 0 auto (live bar on a terminal), 1 live, 2 plain lines */
+    int blas_core;            /* --blas-core (blas_core_choices): acted on at start-up, by main
+                               * (include/s2s/blas_core.h) */
 
     const char *config_text;  /* not an option: the resolved options as `name = value` lines,
                                * stored in checkpoints and compared on resume (NULL: none) */

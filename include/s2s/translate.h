@@ -25,6 +25,7 @@ typedef struct {
     bool scores;                    /* 1-best: append a tab and the score to each line */
     int detok;                      /* 0 auto, 1 space, 2 pieces */
     int threads;
+    int blas_core;                  /* --blas-core: acted on at start-up (blas_core.h) */
 } translate_options;
 
 /* Collective over comm. Prints a one-line summary to `log` on rank 0 (NULL: none). */

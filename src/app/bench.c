@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "s2s/blas.h"
+#include "s2s/blas_core.h"
 #include "s2s/comm.h"
 #include "s2s/loader.h"
 #include "s2s/optim.h"
@@ -65,27 +66,41 @@ double bench_sgemm_peak(int n)
 
 /* Random word ids (no padding), every sentence at full length: B sentences drawn from the
  * stream (seed, RNG_BENCH, rank), so every rank trains on its own tokens and rank 0's are those
- * of a single-process run. */
+ * of a single-process run. The row tables are on the heap: B comes from the command line. */
 static int fill_random_batch(batch *bt, const bench_options *o, int B, int rank, int *src,
                              int *tgt)
 {
     rng_stream s;
     rng_stream_init(&s, o->seed, RNG_BENCH, (uint32_t)rank, 0, 0);
-    const int *src_rows[B], *tgt_rows[B];
-    int src_len[B], tgt_len[B];
+    const int **src_rows = malloc((size_t)B * sizeof *src_rows);
+    const int **tgt_rows = malloc((size_t)B * sizeof *tgt_rows);
+    int *src_len = malloc((size_t)B * sizeof *src_len);
+    int *tgt_len = malloc((size_t)B * sizeof *tgt_len);
+    int rc = S2S_ENOMEM;
+    if (!src_rows || !tgt_rows || !src_len || !tgt_len) {
+        s2s_fail(rc, "bench: cannot allocate the row tables of a batch of %d sentences", B);
+        goto done;
+    }
     int sw = o->model.src_vocab - TOK_FIRST_WORD, tw = o->model.tgt_vocab - TOK_FIRST_WORD;
     for (int b = 0; b < B; b++) {
+        int *sr = src + (size_t)b * o->src_len, *tr = tgt + (size_t)b * o->tgt_len;
         for (int t = 0; t < o->src_len; t++)
-            src[b * o->src_len + t] = TOK_FIRST_WORD + (int)rng_below(&s, (uint32_t)sw);
+            sr[t] = TOK_FIRST_WORD + (int)rng_below(&s, (uint32_t)sw);
         /* The decoder runs tgt_len steps: tgt_len - 1 words plus </s>. */
         for (int t = 0; t < o->tgt_len - 1; t++)
-            tgt[b * o->tgt_len + t] = TOK_FIRST_WORD + (int)rng_below(&s, (uint32_t)tw);
-        src_rows[b] = src + b * o->src_len;
-        tgt_rows[b] = tgt + b * o->tgt_len;
+            tr[t] = TOK_FIRST_WORD + (int)rng_below(&s, (uint32_t)tw);
+        src_rows[b] = sr;
+        tgt_rows[b] = tr;
         src_len[b] = o->src_len;
         tgt_len[b] = o->tgt_len - 1;
     }
-    return batch_fill(bt, B, src_rows, src_len, tgt_rows, tgt_len);
+    rc = batch_fill(bt, B, src_rows, src_len, tgt_rows, tgt_len);
+done:
+    free(src_rows);
+    free(tgt_rows);
+    free(src_len);
+    free(tgt_len);
+    return rc;
 }
 
 /* Sentences per step of one rank: --batch (weak scaling), or its share of a global --batch
@@ -114,6 +129,21 @@ static int blocking_allreduce_s(comm_grads *cg, double *out)
         t[r] = wall_seconds() - t0;
     }
     *out = median(t, RUNS);
+    return 0;
+}
+
+/* How many ranks run rank 0's OpenBLAS kernels: each rank chose its own at start-up, and a
+ * slower one holds back every step. */
+static int count_same_kernels(MPI_Comm comm, int *count)
+{
+    const char *mine = blas_core_get()->kernel;
+    char first[sizeof blas_core_get()->kernel];
+    snprintf(first, sizeof first, "%s", mine);
+    if (MPI_Bcast(first, (int)sizeof first, MPI_CHAR, 0, comm) != MPI_SUCCESS)
+        return s2s_fail(S2S_EMPI, "bench: MPI_Bcast of rank 0's OpenBLAS kernels failed");
+    int same = strcmp(first, mine) == 0;
+    if (MPI_Allreduce(&same, count, 1, MPI_INT, MPI_SUM, comm) != MPI_SUCCESS)
+        return s2s_fail(S2S_EMPI, "bench: MPI_Allreduce of the OpenBLAS kernels failed");
     return 0;
 }
 
@@ -163,6 +193,9 @@ int bench_run(const bench_options *o, FILE *log, bench_result *res)
                                       &res->sgemm_peak_max, &res->sgemm_peak_gflops)) < 0)
         return rc;
     blas_set_threads(o->threads);
+    res->blas_core_ranks = 1;
+    if (dp && (rc = count_same_kernels(comm, &res->blas_core_ranks)) < 0)
+        return rc;
 
     if ((rc = model_init(&m, &o->model, B, o->src_len, o->tgt_len)) < 0)
         goto fail;
@@ -323,13 +356,20 @@ void bench_print_json(FILE *f, const bench_options *o, const bench_result *r)
             "\"forward_ms\":%.3f,\"backward_ms\":%.3f,\"wait_ms_min\":%.3f,\"wait_ms_max\":%.3f,"
             "\"wait_ms_mean\":%.3f,\"imbalance_ms\":%.3f,\"exposed_comm_ms\":%.3f,"
             "\"allreduce_ms\":%.3f,\"overlap_window_ms\":%.3f,\"hidden_share\":%.3f,"
-            "\"sgemm_peak_min\":%.2f,\"sgemm_peak_max\":%.2f}",
+            "\"sgemm_peak_min\":%.2f,\"sgemm_peak_max\":%.2f,",
             o->strong ? "true" : "false", r->local_batch,
             o->strong ? o->batch : o->batch * ranks, o->bucket_mb, r->buckets,
             r->tokens_per_s / ranks, r->forward_backward_ms, r->forward_ms, r->backward_ms,
             r->wait_ms[0], r->wait_ms[1], r->wait_ms[2], r->imbalance_ms, r->exposed_comm_ms,
             r->allreduce_ms, r->overlap_window_ms, r->hidden_share, r->sgemm_peak_min,
             r->sgemm_peak_max);
+    /* blas_core_state's strings hold no quotes or backslashes: they need no escaping. */
+    const blas_core_state *bc = blas_core_get();
+    fprintf(f,
+            "\"blas_core\":\"%s\",\"blas_core_origin\":\"%s\",\"blas_core_best\":%s%s%s,"
+            "\"blas_core_ranks\":%d,\"openblas\":\"%s\"}",
+            bc->kernel, bc->origin, bc->best ? "\"" : "", bc->best ? bc->best : "null",
+            bc->best ? "\"" : "", r->blas_core_ranks > 0 ? r->blas_core_ranks : 1, bc->config);
 }
 
 int bench_data(const bench_options *o, FILE *log, bench_data_result *res)

@@ -323,6 +323,10 @@ static int ckpt_build(hid_t file, void *ctx)
             goto done;
         }
     }
+    if (c->blas_core && h5u_write_string_attr(group, "blas_core", c->blas_core) < 0) {
+        rc = h5u_fail(S2S_EIO, "%s: cannot write attribute '/state/blas_core'", path);
+        goto done;
+    }
     rc = ckpt_write_history(file, path, &c->history);
 done:
     if (group >= 0)
@@ -471,6 +475,12 @@ static int ckpt_read_meta(hid_t file, const char *path, ckpt_summary *m)
             goto done;
         }
     }
+    /* Informational, and absent from older files: not an error either way. */
+    bool is_string;
+    char *core = h5u_read_named_string_attr(group, "blas_core", &is_string);
+    if (core)
+        snprintf(m->blas_core, sizeof m->blas_core, "%s", core);
+    free(core);
     rc = ckpt_read_history(file, path, &m->history);
     m->complete = rc == 0;
 done:

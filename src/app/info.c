@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "s2s/blas_core.h"
 #include "s2s/ckpt.h"
 #include "s2s/dataset.h"
 #include "s2s/h5util.h"
@@ -859,6 +860,8 @@ static void text_checkpoint(const info_file *f, int rows, FILE *out)
         fputc('\n', out);
         LINE("world size", "%lld rank%s (when written)\n", (long long)p->world_size,
              p->world_size == 1 ? "" : "s");
+        LINE("OpenBLAS kernels", "%s\n",
+             s->blas_core[0] ? s->blas_core : "not recorded (written by an older s2s)");
         LINE("skipped steps", "%lld (current streak %lld)\n", (long long)p->skipped,
              (long long)p->nonfinite_streak);
         if (isfinite(p->best_valid))
@@ -1102,6 +1105,8 @@ static void json_history(jw *w, const ckpt_history *h, int rows)
 static void json_checkpoint(const info_file *f, int rows, jw *w)
 {
     const ckpt_summary *s = &f->ckpt;
+    jw_key(w, "blas_core"); /* the OpenBLAS kernels of the run that wrote it */
+    jw_str(w, s->complete && s->blas_core[0] ? s->blas_core : NULL);
     jw_key(w, "state");
     if (s->complete)
         json_state(w, &s->progress);
@@ -1304,6 +1309,166 @@ static void json_dataset(const info_file *f, jw *w)
     jw_close(w, '}');
 }
 
+/* ---- this machine (--system) ---------------------------------------------------------------- */
+
+typedef struct {
+    blas_core_input in;
+    blas_core_decision startup; /* what train, bench, translate and eval would do */
+    const blas_core_state *now;
+} system_info;
+
+static void system_gather(system_info *s)
+{
+    memset(s, 0, sizeof *s);
+    blas_core_gather(&s->in, NULL);
+    blas_core_decide(&s->in, &s->startup);
+    s->now = blas_core_get();
+}
+
+static bool runs(const system_info *s, const char *kernel)
+{
+    return !blas_core_missing(kernel, &s->in.cpu);
+}
+
+/* The names of the CPU's features that are (has) or are not there, space-separated. */
+static void feature_keys(const blas_cpu *cpu, bool has, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    for (int f = 0; f < CPU_NFEATURES; f++)
+        if (!(cpu->features & CPU_HAS(f)) == !has) {
+            size_t len = strlen(buf);
+            snprintf(buf + len, n - len, "%s%s", len ? " " : "", cpu_features[f].key);
+        }
+    if (!buf[0])
+        snprintf(buf, n, "none");
+}
+
+/* The choosable kernels this CPU runs (runnable) or does not, space-separated. */
+static void kernel_names(const system_info *s, bool runnable, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    for (int k = 1; blas_core_choices[k]; k++) {
+        if (runs(s, blas_core_choices[k]) != runnable)
+            continue;
+        size_t len = strlen(buf);
+        snprintf(buf + len, n - len, "%s%s", len ? " " : "", blas_core_choices[k]);
+    }
+    if (!buf[0])
+        snprintf(buf, n, "none");
+}
+
+static void text_system(const system_info *s, FILE *out)
+{
+    const blas_core_state *now = s->now;
+    const blas_core_decision *d = &s->startup;
+    char cpu[96], list[512];
+    blas_cpu_describe(&s->in.cpu, cpu, sizeof cpu);
+    fprintf(out, "%-*s%s (stepping %d)\n", LABEL, "cpu", cpu, s->in.cpu.stepping);
+    feature_keys(&s->in.cpu, true, list, sizeof list);
+    fprintf(out, "  %-*s%s\n", LABEL - 2, "features", list);
+    feature_keys(&s->in.cpu, false, list, sizeof list);
+    fprintf(out, "  %-*s%s\n", LABEL - 2, "lacks", list);
+    fprintf(out, "%-*s%s\n", LABEL, "openblas", now->config);
+    fprintf(out, "  %-*s%s (%s)\n", LABEL - 2, "kernels now", now->kernel, now->origin);
+    fprintf(out, "  %-*s%s\n", LABEL - 2, "best for this CPU", d->best ? d->best : "none known");
+    kernel_names(s, true, list, sizeof list);
+    fprintf(out, "  %-*s%s\n", LABEL - 2, "runnable", list);
+    kernel_names(s, false, list, sizeof list);
+    fprintf(out, "  %-*s%s\n", LABEL - 2, "not runnable", list);
+    fprintf(out, "%-*strain, bench, translate and eval ", LABEL, "start-up");
+    if (d->action == BLAS_RESTART)
+        fprintf(out, "restart with %s=%s\n", BLAS_CORE_ENV, d->kernel);
+    else if (d->action == BLAS_REFUSE)
+        fprintf(out, "refuse to start: %s\n", d->message);
+    else
+        fprintf(out, "keep the %s kernels (%s)%s%s\n", now->kernel, d->origin,
+                d->message[0] ? ": " : "", d->message);
+}
+
+static void json_system(const system_info *s, jw *w)
+{
+    static const char *const ACTIONS[] = {[BLAS_KEEP] = "keep", [BLAS_RESTART] = "restart",
+                                          [BLAS_REFUSE] = "refuse"};
+    const blas_core_state *now = s->now;
+    const blas_core_decision *d = &s->startup;
+    char cpu[96];
+    blas_cpu_describe(&s->in.cpu, cpu, sizeof cpu);
+    jw_key(w, "kind");
+    jw_str(w, "system");
+    jw_key(w, "cpu");
+    jw_open(w, '{');
+    jw_key(w, "vendor");
+    jw_str(w, s->in.cpu.vendor);
+    jw_key(w, "family");
+    jw_int(w, s->in.cpu.family);
+    jw_key(w, "model");
+    jw_int(w, s->in.cpu.model);
+    jw_key(w, "stepping");
+    jw_int(w, s->in.cpu.stepping);
+    jw_key(w, "description");
+    jw_str(w, cpu);
+    jw_key(w, "features");
+    jw_open(w, '{');
+    for (int f = 0; f < CPU_NFEATURES; f++) {
+        jw_key(w, cpu_features[f].key);
+        jw_bool(w, s->in.cpu.features & CPU_HAS(f));
+    }
+    jw_close(w, '}');
+    jw_close(w, '}');
+    jw_key(w, "openblas");
+    jw_str(w, now->config);
+    jw_key(w, "dynamic_arch");
+    jw_bool(w, s->in.dynamic);
+    jw_key(w, "blas_core");
+    jw_str(w, now->kernel);
+    jw_key(w, "blas_core_origin");
+    jw_str(w, now->origin);
+    jw_key(w, "blas_core_best");
+    jw_str(w, d->best);
+    jw_key(w, "known");
+    jw_open(w, '[');
+    for (int k = 1; blas_core_choices[k]; k++)
+        jw_str(w, blas_core_choices[k]);
+    jw_close(w, ']');
+    jw_key(w, "runnable");
+    jw_open(w, '[');
+    for (int k = 1; blas_core_choices[k]; k++)
+        if (runs(s, blas_core_choices[k]))
+            jw_str(w, blas_core_choices[k]);
+    jw_close(w, ']');
+    jw_key(w, "startup");
+    jw_open(w, '{');
+    jw_key(w, "action");
+    jw_str(w, ACTIONS[d->action]);
+    jw_key(w, "kernel");
+    jw_str(w, d->action == BLAS_RESTART ? d->kernel
+              : d->action == BLAS_KEEP  ? now->kernel
+                                        : NULL);
+    jw_key(w, "origin");
+    jw_str(w, d->action == BLAS_KEEP ? d->origin : NULL);
+    jw_key(w, "message");
+    jw_str(w, d->message[0] ? d->message : NULL);
+    jw_close(w, '}');
+}
+
+int info_write_system(bool json, FILE *out)
+{
+    system_info s;
+    system_gather(&s);
+    if (json) {
+        jw w = {.out = out};
+        jw_open(&w, '{');
+        json_system(&s, &w);
+        jw_close(&w, '}');
+        fputc('\n', out);
+    } else {
+        text_system(&s, out);
+    }
+    if (fflush(out) != 0 || ferror(out))
+        return s2s_fail(S2S_EIO, "cannot write the output: %s", strerror(errno));
+    return 0;
+}
+
 /* ---- entry points --------------------------------------------------------------------------- */
 
 static int info_gather(info_file *f, const char *path)
@@ -1381,6 +1546,7 @@ int info_write(const char *path, bool json, FILE *out)
 typedef struct {
     bool json;
     int history;
+    bool system;
 } info_options;
 
 static const opt_spec info_specs[] = {
@@ -1389,6 +1555,9 @@ static const opt_spec info_specs[] = {
     {"history", OPT_INT, offsetof(info_options, history), "5",
      "rows of a checkpoint's validation history shown, the last ones (-1: all)", NULL, -1,
      1 << 30},
+    {"system", OPT_BOOL, offsetof(info_options, system), "false",
+     "instead of a file, this machine: CPU features, OpenBLAS and its kernels, what the "
+     "computing commands do at start-up", NULL, 0, 0},
 };
 #define N_INFO_SPECS ((int)(sizeof info_specs / sizeof info_specs[0]))
 
@@ -1443,19 +1612,27 @@ int info_command(int argc, char **argv)
     if (!help && (rc < 0 || st < 0))
         return st < 0 ? st : rc; /* the message of the last failure stands */
     if (help) {
-        printf("usage: s2s info FILE [--json] [--history N]\n\n"
+        printf("usage: s2s info FILE [--json] [--history N]\n"
+               "       s2s info --system [--json]\n\n"
                "Describes an s2s file, recognized by its 'format' attribute: a checkpoint or "
                "parameter file\n(configuration, vocabulary sizes, parameter tensors and count; "
                "for a checkpoint also the\ntraining state, optimizer moments, checksum and "
                "validation history) or a dataset (pairs,\ntokens and lengths per split, "
-               "vocabularies, and the report, options and inputs of s2s prep).\n\n"
+               "vocabularies, and the report, options and inputs of s2s prep).\nWith --system: "
+               "this machine's CPU features, OpenBLAS and the kernels it runs, and what\nthe "
+               "computing commands do at start-up (restart with other kernels, or refuse).\n\n"
                "options:\n");
         opts_print_help(stdout, info_specs, N_INFO_SPECS);
         return 0;
     }
+    if (o.system && path)
+        return s2s_fail(S2S_EUSAGE, "--system describes this machine, not a file: got '%s'",
+                        path);
+    if (o.system)
+        return info_write_system(o.json, stdout);
     if (!path)
         return s2s_fail(S2S_EUSAGE,
                         "name the file to describe: s2s info FILE [--json] (a checkpoint, "
-                        "parameter file or dataset)");
+                        "parameter file or dataset), or s2s info --system");
     return info_write_rows(path, o.json, o.history, stdout);
 }

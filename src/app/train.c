@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "s2s/blas.h"
+#include "s2s/blas_core.h"
 #include "s2s/ckpt.h"
 #include "s2s/comm.h"
 #include "s2s/dataset.h"
@@ -246,8 +247,9 @@ static const char *config_value(char *const *config, const char *key)
 static const char *const SHAPE_KEYS[] = {"cell", "layers", "dec-layers", "attn", "input-feed",
                                          "tie-embeddings", "bidir", "emb", "hidden", "optim",
                                          "best-metric", NULL};
-/* Options that name this invocation, not the run. */
-static const char *const INVOCATION_KEYS[] = {"resume", NULL};
+/* Options that name this invocation, not the run (the kernels may differ from machine to
+ * machine; each checkpoint records those of its writer). */
+static const char *const INVOCATION_KEYS[] = {"resume", "blas-core", NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -771,7 +773,7 @@ static int write_checkpoint(trainer *t, const char *path)
         .tab = &t->m.table, .params = t->m.params, .exp_avg = t->opt.m, .exp_avg_sq = t->opt.v,
         .optim_step = t->opt.step, .config = (const char *const *)t->config,
         .src_vocab = t->src_vocab, .src_vocab_n = t->src_vocab_n, .tgt_vocab = t->tgt_vocab,
-        .tgt_vocab_n = t->tgt_vocab_n, .progress = t->pr,
+        .tgt_vocab_n = t->tgt_vocab_n, .progress = t->pr, .blas_core = blas_core_get()->kernel,
         .history = {.rows = t->history_rows, .cols = HISTORY_COLS, .columns = HISTORY_COLUMNS,
                     .data = t->history}};
     return ckpt_write(path, &c);
@@ -957,6 +959,20 @@ static int train_step(trainer *t, double lr, double tf, double *gnorm, double *s
 
 /* ---- the run ---------------------------------------------------------------------------- */
 
+/* Rank 0's OpenBLAS kernels and where they come from (include/s2s/blas_core.h), on every start,
+ * fresh or resumed: they decide the speed. */
+static void print_blas_core(trainer *t)
+{
+    const blas_core_state *bc = blas_core_get();
+    char below[160] = "";
+    if (bc->below_best)
+        snprintf(below, sizeof below,
+                 "; note: this CPU runs the faster %s kernels (--blas-core auto picks them "
+                 "when OPENBLAS_CORETYPE is not set)",
+                 bc->best);
+    note(t, "s2s train: %s, %s kernels (%s)%s", bc->version, bc->kernel, bc->origin, below);
+}
+
 static void print_header(trainer *t)
 {
     const train_options *o = t->o;
@@ -987,6 +1003,7 @@ int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *re
     t.last_ckpt_time = wall_seconds();
     if (t.pr.step == 0)
         print_header(&t);
+    print_blas_core(&t);
 
     double t_start = wall_seconds(), lr = 0, gnorm = 0, seconds_before = t.pr.seconds;
     t.t_start = t_start;

@@ -1,7 +1,8 @@
-/* testutil.c - small helpers shared by the test programs. */
+/* testutil.c - small helpers shared by the test programs (see testutil.h). */
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
 
 #include "s2s/rng.h"
 
@@ -48,4 +49,39 @@ void gemm_reference(bool trans_a, bool trans_b, int M, int N, int K, real alpha,
             *c = (real)(alpha * acc + (beta == 0 ? 0.0 : (double)beta * *c));
         }
     }
+}
+
+double gamma_k(int k)
+{
+    double ku = k * REAL_UNIT_ROUNDOFF;
+    return ku / (1 - ku);
+}
+
+double model_error_bound(int depth, int k, double kappa)
+{
+    return 2.0 * depth * gamma_k(k) * kappa;
+}
+
+bool diff_ok(diff_stat *d, double observed, double tol)
+{
+    double ratio = tol > 0 ? observed / tol : (observed > 0 ? INFINITY : 0);
+    /* NaN (observed or tolerance) is the worst case and stays it. */
+    bool worse = d->n == 0 || isnan(ratio) || ratio > d->worst_ratio;
+    if (worse && !(d->n > 0 && isnan(d->worst_ratio))) {
+        d->worst = observed;
+        d->worst_tol = tol;
+        d->worst_ratio = ratio;
+    }
+    d->n++;
+    return observed <= tol;
+}
+
+void diff_report(const diff_stat *d)
+{
+    /* One write, so that lines of tests running in parallel do not interleave. */
+    char line[256];
+    snprintf(line, sizeof line,
+             "numeric: %s (%s): %ld comparisons, worst %.3g of tolerance %.3g (ratio %.3g)\n",
+             d->what, REAL_NAME, d->n, d->worst, d->worst_tol, d->worst_ratio);
+    fputs(line, stderr);
 }

@@ -7,7 +7,7 @@
  * whose sentences have different lengths (so that padding matters in both encoder directions
  * and in the decoder), one forward/backward pass; the parameters go to a parameter file
  * (paramfile_write, with the configuration as /config) and the batch, loss and gradients to a
- * probe file; then `PYTHON TWIN_SCRIPT check PARAMS PROBE` recomputes everything in float64
+ * probe file; then one `PYTHON TWIN_SCRIPT check-list LIST` recomputes every case in float64
  * and fails above the tolerance (TWIN_TOL below; relative error as defined in the script).
  * Built twice: on the float library (what training runs) and on the double one (s2s_f64), where
  * agreement must be to rounding, which no wrong term of any size survives. The twin also writes
@@ -245,9 +245,23 @@ static int run(char *const argv[])
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* One configuration; 0 when s2s and PyTorch agree. */
-static int run_case(int index, const parity_case *pc, const char *python, const char *twin,
-                    const char *dir)
+/* The two halves of a configuration's check, around one Python process for all of them:
+ * CASE_WRITE runs s2s's pass and writes the parameter and probe files; CASE_VERIFY rebuilds the
+ * same parameters (everything is a function of the case index) and compares them with the file
+ * PyTorch wrote back. */
+typedef enum { CASE_WRITE, CASE_VERIFY } case_phase;
+
+static void case_paths(const char *dir, const parity_case *pc, char params[512],
+                       char probe[512], char resaved[512])
+{
+    snprintf(params, 512, "%s/%s.params.h5", dir, pc->name);
+    snprintf(probe, 512, "%s/%s.probe.h5", dir, pc->name);
+    snprintf(resaved, 512, "%s/%s.resaved.h5", dir, pc->name);
+}
+
+/* One configuration in one phase; 0 on success. CASE_WRITE appends the case's line to `list`. */
+static int run_case(int index, const parity_case *pc, case_phase phase, const char *dir,
+                    FILE *list)
 {
     model m = {0};
     batch bt = {0};
@@ -265,11 +279,12 @@ static int run_case(int index, const parity_case *pc, const char *python, const 
     if (!c.tgt_vocab)
         c.tgt_vocab = (int)draw(&s, 8, 19);
 
-    printf("torch_parity: case %s: %s, %d/%d layers%s, E=%d H=%d, vocab %d/%d, attn %s, label "
-           "smoothing %g\n",
-           pc->name, cell_name(c.cell), c.layers, model_dec_layers(&c),
-           c.bidir ? ", bidirectional" : "", c.emb, c.hidden, c.src_vocab, c.tgt_vocab,
-           attn_name(c.attn), pc->label_smoothing);
+    if (phase == CASE_WRITE)
+        printf("torch_parity: case %s: %s, %d/%d layers%s, E=%d H=%d, vocab %d/%d, attn %s, "
+               "label smoothing %g\n",
+               pc->name, cell_name(c.cell), c.layers, model_dec_layers(&c),
+               c.bidir ? ", bidirectional" : "", c.emb, c.hidden, c.src_vocab, c.tgt_vocab,
+               attn_name(c.attn), pc->label_smoothing);
     if (model_init(&m, &c, MAX_B, MAX_SRC, MAX_TGT) < 0 ||
         batch_init(&bt, MAX_B, MAX_SRC, MAX_TGT) < 0 || random_batch(&bt, &c, &s) < 0) {
         fprintf(stderr, "torch_parity: %s: setup failed: %s\n", pc->name, s2s_errmsg(-1));
@@ -280,38 +295,33 @@ static int run_case(int index, const parity_case *pc, const char *python, const 
      * float-representable values. */
     for (size_t k = 0; k < m.n_params; k++)
         m.params[k] = (real)(float)m.params[k];
-    model_zero_grads(&m);
-    output_stats st;
-    train_context ctx = {.seed = 1, .label_smoothing = pc->label_smoothing,
-                         .sampling = pc->sampling};
-    if (model_forward_backward(&m, &bt, &ctx, &st) < 0) {
-        fprintf(stderr, "torch_parity: %s: forward/backward failed: %s\n", pc->name,
-                s2s_errmsg(-1));
+    char params[512], probe[512], resaved[512];
+    case_paths(dir, pc, params, probe, resaved);
+
+    if (phase == CASE_WRITE) {
+        model_zero_grads(&m);
+        output_stats st;
+        train_context ctx = {.seed = 1, .label_smoothing = pc->label_smoothing,
+                             .sampling = pc->sampling};
+        if (model_forward_backward(&m, &bt, &ctx, &st) < 0) {
+            fprintf(stderr, "torch_parity: %s: forward/backward failed: %s\n", pc->name,
+                    s2s_errmsg(-1));
+            goto done;
+        }
+        char buf[16][48];
+        const char *attrs[17];
+        config_attrs(&c, pc->label_smoothing, buf, attrs);
+        int st_w = paramfile_write(params, &m.table, m.params, attrs);
+        if (st_w < 0 || write_probe(probe, &m, &bt, &st) < 0) {
+            fprintf(stderr, "torch_parity: %s: cannot write the input files: %s\n", pc->name,
+                    st_w < 0 ? s2s_errmsg(st_w) : probe);
+            goto done;
+        }
+        fprintf(list, "%s %s %s\n", params, probe, resaved);
+        rc = 0;
         goto done;
     }
 
-    char params[512], probe[512], resaved[512], buf[16][48];
-    const char *attrs[17];
-    snprintf(params, sizeof params, "%s/%s.params.h5", dir, pc->name);
-    snprintf(probe, sizeof probe, "%s/%s.probe.h5", dir, pc->name);
-    snprintf(resaved, sizeof resaved, "%s/%s.resaved.h5", dir, pc->name);
-    config_attrs(&c, pc->label_smoothing, buf, attrs);
-    int st_w = paramfile_write(params, &m.table, m.params, attrs);
-    if (st_w < 0 || write_probe(probe, &m, &bt, &st) < 0) {
-        fprintf(stderr, "torch_parity: %s: cannot write the input files: %s\n", pc->name,
-                st_w < 0 ? s2s_errmsg(st_w) : probe);
-        goto done;
-    }
-    /* One Python process per case (starting one costs about a second): the check, then the
-     * parameters written back from PyTorch. */
-    char *check[] = {(char *)python, (char *)twin, "check", "--tol", TWIN_TOL, "--resave",
-                     resaved, params, probe, NULL};
-    int status = run(check);
-    if (status != 0) {
-        fprintf(stderr, "torch_parity: %s: the PyTorch twin disagrees (exit status %d)\n",
-                pc->name, status);
-        goto done;
-    }
     if (!(back = param_buffer_alloc(&m.table))) {
         fprintf(stderr, "torch_parity: %s: out of memory\n", pc->name);
         goto done;
@@ -330,7 +340,7 @@ static int run_case(int index, const parity_case *pc, const char *python, const 
             goto done;
         }
     }
-    printf("torch_parity: case %s: agrees; parameters survive PyTorch bit for bit\n", pc->name);
+    printf("torch_parity: case %s: parameters survive PyTorch bit for bit\n", pc->name);
     rc = 0;
 done:
     free(back);
@@ -354,15 +364,43 @@ int main(int argc, char **argv)
         return 1;
     }
     int n = (int)(sizeof CASES / sizeof CASES[0]), ran = 0, failed = 0;
+    char list_path[600];
+    snprintf(list_path, sizeof list_path, "%s/cases.txt", dir);
+    FILE *list = fopen(list_path, "w");
+    if (!list) {
+        fprintf(stderr, "torch_parity: cannot create %s: %s\n", list_path, strerror(errno));
+        return 1;
+    }
+    bool selected[sizeof CASES / sizeof CASES[0]];
     for (int i = 0; i < n; i++) {
-        if (argc == 4 && !strstr(CASES[i].name, argv[3]))
+        selected[i] = argc < 4 || strstr(CASES[i].name, argv[3]) != NULL;
+        if (!selected[i])
             continue;
         ran++;
-        failed += run_case(i, &CASES[i], argv[1], argv[2], dir);
+        if (run_case(i, &CASES[i], CASE_WRITE, dir, list) != 0) {
+            selected[i] = false; /* reported; nothing for the twin to check */
+            failed++;
+        }
     }
-    if (failed) {
-        fprintf(stderr, "torch_parity: FAILED: %d of %d configurations (files kept in %s)\n",
-                failed, ran, dir);
+    if (fclose(list) != 0) {
+        fprintf(stderr, "torch_parity: cannot write %s\n", list_path);
+        return 1;
+    }
+    /* One Python process checks every case (starting one with PyTorch costs about two
+     * seconds, more than a case's own work) and writes each case's parameters back. */
+    char *check[] = {(char *)argv[1], (char *)argv[2], "check-list", "--tol", TWIN_TOL,
+                     list_path, NULL};
+    int status = run(check);
+    if (status != 0)
+        fprintf(stderr, "torch_parity: the PyTorch twin disagrees (exit status %d; its "
+                        "FAILED lines name the cases)\n", status);
+    for (int i = 0; i < n; i++)
+        if (selected[i])
+            failed += run_case(i, &CASES[i], CASE_VERIFY, dir, NULL);
+    if (failed || status != 0) {
+        fprintf(stderr, "torch_parity: FAILED: %s%d of %d configurations failed to run or to "
+                        "survive PyTorch (files kept in %s)\n",
+                status != 0 ? "the twin disagrees (above); " : "", failed, ran, dir);
         return 1;
     }
     char *rm[] = {"/bin/rm", "-rf", dir, NULL};

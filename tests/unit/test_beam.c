@@ -6,8 +6,16 @@
  * penalties, output_topk against a reference, errors.
  *
  * Independent scoring goes through model_evaluate (teacher forcing over a one-sentence batch),
- * never through beam code; beam search accumulates in double but its logits are float GEMMs of
- * other shapes than the teacher-forced pass, so scores agree to ~1e-6 and are compared at 1e-4. */
+ * never through beam code. Its logits are GEMMs of other shapes than the search's (one
+ * sentence against all hypotheses of a batch as rows), as are a batch's and a sentence's
+ * searches: in float, scores then differ by the BLAS kernel's blocking (~1e-6), and two
+ * hypotheses or tokens closer than that may swap. Built twice (tests/CMakeLists.txt), the
+ * comparisons of different shapes run in unit.test_beam_f64 only (DOUBLE_BUILD_ONLY), with the
+ * tolerance score_tolerance() derives (~1e-12); there, token-for-token checks (beam against
+ * exhaustive search, a batch against its sentences) are safe: a near-tie within 1e-12 of two
+ * scores of these seeded models (spread over ~0.1) has a chance of ~1e-11 per decision. Checks
+ * of one code path (beam 1 against greedy, which step the same decoder on the same rows) and
+ * of a search's own output (sorted, distinct, well-formed) run in both builds. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -91,6 +99,32 @@ static const char *config_name(const model_config *c)
              model_dec_layers(c), c->bidir ? "bidir" : "unidir", attn_name(c->attn),
              c->input_feed ? " +feed" : "", c->tie_embeddings ? " tied" : "");
     return buf;
+}
+
+/* Tolerance (relative to max(1, |score|)) of a log-probability computed by two decoders whose
+ * products differ in shape (beam search over its rows, teacher forcing over one sentence, a
+ * batch's search and a sentence's): model_error_bound (testutil.h) of a forward pass with
+ *   depth: per encoder layer and source step a GEMM and the gates (2 stages), per decoder
+ *     layer and output step the same plus attention's scores, softmax, context and
+ *     combination (4 stages), the bridge and the output layer's log-softmax (2 stages);
+ *   k: the longest sum of one stage: the widest layer input (2H of a bidirectional memory,
+ *     E + H with input feeding, the output features), the source positions of a context, the
+ *     vocabulary of a log-softmax;
+ *   kappa = 10 (the allowance of tests/unit/test_model.c's pass_tolerance; these models are
+ *     U(-0.8, 0.8), still in the cells' contracting range); the sum of the log-probabilities
+ *     of at most max_len tokens is then relative to max(1, |score|), as compared.
+ * The model_error_bound's factor 2 already counts the two decoders. ~1e-12 in double (observed
+ * under every OpenBLAS kernel: at most 1.8e-15); the formula also held in float
+ * (-D"DOUBLE_BUILD_ONLY=.disabled=false"), ~1e-3 there against at most 5e-7 observed. */
+static double score_tolerance(const model_config *c, int max_len)
+{
+    int H = c->hidden, L = c->layers, Ld = model_dec_layers(c);
+    int depth = 2 * L * MAX_SRC + (2 + (c->attn != ATTN_NONE ? 4 : 0)) * Ld * max_len + 2;
+    int k = 2 * H;
+    int widths[] = {c->emb + H, model_feature_size(c), MAX_SRC, c->tgt_vocab};
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++)
+        k = widths[i] > k ? widths[i] : k;
+    return model_error_bound(depth, k, 10);
 }
 
 /* A model with room for a search over NS sentences with beams up to 5, seeded parameters from
@@ -201,12 +235,13 @@ Test(beam, beam1_equals_greedy)
 
 /* 2. The best hypothesis of a wider beam scores at least greedy's, greedy scored independently
  * (teacher forcing) under the same length penalty. */
-Test(beam, never_below_greedy)
+Test(beam, never_below_greedy, DOUBLE_BUILD_ONLY)
 {
     enum { MAXLEN = 8 };
     const int beams[] = {2, 3, 5};
     const double alphas[] = {0, 0.6};
     int better = 0;
+    diff_stat below = {.what = "beam: greedy's teacher-forced score above the best"};
     for (int i = 0; i < N_CONFIGS; i++) {
         model_config cfg = config_at(i);
         model m;
@@ -228,9 +263,11 @@ Test(beam, never_below_greedy)
                     bool fin = out_len[b] < MAXLEN;
                     double gs = glp[b] / beam_length_penalty(out_len[b] + fin, alphas[a]);
                     double bs = r.hyps[b * r.nbest].score;
-                    cr_expect(bs >= gs - 1e-4,
-                              "%s beam %d alpha %g sentence %d: best %.6f below greedy %.6f",
-                              config_name(&cfg), beams[k], alphas[a], b, bs, gs);
+                    double tol = score_tolerance(&cfg, MAXLEN) * fmax(1, fabs(gs));
+                    cr_expect(diff_ok(&below, fmax(0, gs - bs), tol),
+                              "%s beam %d alpha %g sentence %d: best %.17g below greedy %.17g "
+                              "(tolerance %.3g)",
+                              config_name(&cfg), beams[k], alphas[a], b, bs, gs, tol);
                     better += bs > gs + 1e-3;
                 }
                 beam_result_free(&r);
@@ -239,16 +276,19 @@ Test(beam, never_below_greedy)
         model_free(&m);
     }
     cr_expect_gt(better, 10, "beam search never beat greedy (%d): the test has no power", better);
+    diff_report(&below);
 }
 
 /* 3. Every returned hypothesis's log-probability is its teacher-forced log-probability, </s>
  * included exactly when finished; its score is that over the length penalty; its attention
  * rows are the teacher-forced pass's attention weights (traced back through the right rows). */
-Test(beam, logprob_equals_teacher_forcing)
+Test(beam, logprob_equals_teacher_forcing, DOUBLE_BUILD_ONLY)
 {
     enum { CAP = 8 };
     const int ml[NS] = {8, 3, 6, 2, 8};
     int fin = 0, unfin = 0, attn_rows = 0;
+    diff_stat dlp = {.what = "beam vs teacher forcing: log-probability"},
+              datt = {.what = "beam vs teacher forcing: attention weights"};
     for (int i = 0; i < N_CONFIGS; i++) {
         model_config cfg = config_at(i);
         model m;
@@ -261,23 +301,28 @@ Test(beam, logprob_equals_teacher_forcing)
             for (int j = 0; j < r.counts[b]; j++) {
                 const beam_hyp *h = &r.hyps[b * r.nbest + j];
                 double ref = teacher_logprob(&m, SRC[b], SL[b], h->ids, h->len, h->finished);
-                cr_expect(fabs(h->logprob - ref) <= 1e-4 * fmax(1, fabs(ref)),
-                          "%s sentence %d hyp %d (len %d, %s): logprob %.7f, teacher-forced "
-                          "%.7f",
+                double tol = score_tolerance(&cfg, CAP);
+                cr_expect(diff_ok(&dlp, fabs(h->logprob - ref) / fmax(1, fabs(ref)), tol),
+                          "%s sentence %d hyp %d (len %d, %s): logprob %.17g, teacher-forced "
+                          "%.17g (tolerance %.3g)",
                           config_name(&cfg), b, j, h->len, h->finished ? "finished" : "cut",
-                          h->logprob, ref);
+                          h->logprob, ref, tol);
                 double pen = beam_length_penalty(h->len + h->finished, 0.6);
                 cr_expect(fabs(h->score - h->logprob / pen) <= 1e-12 * fabs(h->score) + 1e-15,
                           "score %.9g is not logprob / lp", h->score);
-                /* model_evaluate left its weights [Tt, 1, Ts] in m.att_alpha (Ts = SL[b]). */
+                /* model_evaluate left its weights [Tt, 1, Ts] in m.att_alpha (Ts = SL[b]).
+                 * The beam's are kept as float: weights are at most 1, so storing one rounds
+                 * it by at most 2^-24 on top of the decoders' difference (weights at most 1:
+                 * the relative bound is an absolute one). */
+                double atol = tol + 0x1p-24;
                 for (int t = 0; h->attn && t < h->len + h->finished; t++)
                     for (int s = 0; s < SL[b]; s++) {
                         double want = m.att_alpha[t * SL[b] + s];
                         float got = h->attn[t * SL[b] + s];
-                        cr_expect(fabs(got - want) <= 1e-5,
-                                  "%s sentence %d hyp %d: attention [%d, %d] %g, teacher-forced "
-                                  "%g",
-                                  config_name(&cfg), b, j, t, s, got, want);
+                        cr_expect(diff_ok(&datt, fabs(got - want), atol),
+                                  "%s sentence %d hyp %d: attention [%d, %d] %.9g, "
+                                  "teacher-forced %.9g (tolerance %.3g)",
+                                  config_name(&cfg), b, j, t, s, got, want, atol);
                     }
                 attn_rows += h->attn ? h->len + h->finished : 0;
                 fin += h->finished;
@@ -290,6 +335,8 @@ Test(beam, logprob_equals_teacher_forcing)
     cr_expect_gt(fin, 10, "only %d finished hypotheses checked", fin);
     cr_expect_gt(unfin, 10, "only %d unfinished hypotheses checked", unfin);
     cr_expect_gt(attn_rows, 100, "only %d attention rows checked", attn_rows);
+    diff_report(&dlp);
+    diff_report(&datt);
 }
 
 /* Parameter tensor `name` of m. */
@@ -354,12 +401,23 @@ Test(beam, finds_what_greedy_misses)
     run_beam(&m, &bt, 2, 2, 0, false, &ml, 4, &r);
     cr_assert_eq(r.counts[0], 2, "%d hypotheses (greedy's duplicate must be dropped)", r.counts[0]);
     const beam_hyp *h0 = &r.hyps[0], *h1 = &r.hyps[1];
+    /* The model computes the table's logits up to rounding: a logit is one product
+     * out.weight[v][p] * h_p (the other terms are exact zeros) of the stored L / tanh(3) and
+     * h_p = tanh(3), each within 3 u (rounding of the quotient, tanh within 2 u in float,
+     * the product), so |delta z| <= 8 u |L| with |L| <= 30; a log-softmax moves by at most
+     * twice the largest logit error plus the rounding of its exponentials, sum and log
+     * (V + 4 = 10 u). Two steps: 2 (2 * 8 * 30 + 10) u (5.8e-5 in float). Besides rounding,
+     * the table is the model's only up to the "never" tokens pad and <s>: their logits of -30
+     * take e^-30 of probability each, so log P of a step is off by 2 e^-30 (2e-13). */
+    const double tol = 2 * (2 * 8 * 30 + 10) * REAL_UNIT_ROUNDOFF + 2 * 2 * exp(-30.0);
+    diff_stat dlp = {.what = "hand-built bigram model: log-probabilities"};
     cr_expect(h0->finished && h0->len == 1 && h0->ids[0] == 5, "best is not 'b </s>'");
-    cr_expect(fabs(h0->logprob - log(0.315)) < 1e-4, "best log-probability %.6f vs %.6f",
-              h0->logprob, log(0.315));
+    cr_expect(diff_ok(&dlp, fabs(h0->logprob - log(0.315)), tol),
+              "best log-probability %.9f vs %.9f (tolerance %.3g)", h0->logprob, log(0.315), tol);
     cr_expect(h1->finished && h1->len == 1 && h1->ids[0] == 4, "second is not 'a </s>'");
-    cr_expect(fabs(h1->logprob - log(0.12)) < 1e-4, "second log-probability %.6f vs %.6f",
-              h1->logprob, log(0.12));
+    cr_expect(diff_ok(&dlp, fabs(h1->logprob - log(0.12)), tol),
+              "second log-probability %.9f vs %.9f (tolerance %.3g)", h1->logprob, log(0.12), tol);
+    diff_report(&dlp);
     cr_expect_null(h0->attn, "attention without an attention model");
     beam_result_free(&r);
     batch_free(&bt);
@@ -385,7 +443,7 @@ static int by_score(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-Test(beam, wide_beam_is_exhaustive)
+Test(beam, wide_beam_is_exhaustive, DOUBLE_BUILD_ONLY)
 {
     enum { B = 2, K = 108 };
     static const int words[3] = {1, 4, 5};
@@ -399,6 +457,8 @@ Test(beam, wide_beam_is_exhaustive)
     const int ml[B] = {EX_LIMIT, EX_LIMIT}, nbests[] = {1, 2, 10};
     const double alphas[] = {0, 0.6, 1.5, 4};
     static enumerated all[B][EX_ALL];
+    const double tol = score_tolerance(&cfg, EX_LIMIT);
+    diff_stat dsc = {.what = "beam 108 vs exhaustive search: scores"};
     for (int a = 0; a < 4; a++) {
         for (int b = 0; b < B; b++) {
             int n = 0;
@@ -430,24 +490,29 @@ Test(beam, wide_beam_is_exhaustive)
                               "alpha %g nbest %d sentence %d: hypothesis %d is not the %d-th "
                               "best overall",
                               alphas[a], nb, b, j, j + 1);
-                    cr_expect(fabs(h->score - e->score) <= 1e-4 * fmax(1, fabs(e->score)),
-                              "alpha %g sentence %d rank %d: score %.6f, exhaustive %.6f",
-                              alphas[a], b, j, h->score, e->score);
+                    double d = fabs(h->score - e->score) / fmax(1, fabs(e->score));
+                    cr_expect(diff_ok(&dsc, d, tol),
+                              "alpha %g sentence %d rank %d: score %.17g, exhaustive %.17g "
+                              "(tolerance %.3g)",
+                              alphas[a], b, j, h->score, e->score, tol);
                 }
             }
             beam_result_free(&r);
         }
     }
+    diff_report(&dsc);
     batch_free(&bt);
     model_free(&m);
 }
 
 /* 5. A batch decodes as its sentences alone do: same hypotheses, same scores. */
-Test(beam, batched_equals_one_at_a_time)
+Test(beam, batched_equals_one_at_a_time, DOUBLE_BUILD_ONLY)
 {
     enum { CAP = 8, B = 4 };
     const int cfgs[] = {0, 4, 7, 1};
     const int ml[NS] = {8, 5, 7, 3};
+    diff_stat dsc = {.what = "batched vs one at a time: scores"},
+              datt = {.what = "batched vs one at a time: attention weights"};
     for (int c = 0; c < 4; c++) {
         model_config cfg = config_at(cfgs[c]);
         model m;
@@ -456,6 +521,9 @@ Test(beam, batched_equals_one_at_a_time)
         fill_sources(&bt, B, SRC, SL);
         beam_result all;
         run_beam(&m, &bt, 3, 3, 0.6, true, ml, CAP, &all);
+        /* Attention weights (at most 1) are kept as float: each side rounds once more, by at
+         * most 2^-24. */
+        const double tol = score_tolerance(&cfg, CAP), atol = tol + 0x1p-23;
         for (int b = 0; b < B; b++) {
             batch one;
             beam_result r;
@@ -469,14 +537,17 @@ Test(beam, batched_equals_one_at_a_time)
                               !memcmp(x->ids, y->ids, (size_t)x->len * sizeof(int)),
                           "%s sentence %d hyp %d differs alone and in the batch", config_name(&cfg),
                           b, j);
-                cr_expect(fabs(x->score - y->score) <= 1e-5 * fmax(1, fabs(x->score)),
-                          "%s sentence %d hyp %d: score %.8f alone, %.8f in the batch",
-                          config_name(&cfg), b, j, x->score, y->score);
+                double d = fabs(x->score - y->score) / fmax(1, fabs(x->score));
+                cr_expect(diff_ok(&dsc, d, tol),
+                          "%s sentence %d hyp %d: score %.17g alone, %.17g in the batch "
+                          "(tolerance %.3g)",
+                          config_name(&cfg), b, j, x->score, y->score, tol);
                 if (x->attn && y->attn && x->len == y->len)
                     for (int k = 0; k < (x->len + x->finished) * SL[b]; k++)
-                        cr_expect(fabsf(x->attn[k] - y->attn[k]) <= 1e-5f,
-                                  "%s sentence %d hyp %d: attention differs", config_name(&cfg), b,
-                                  j);
+                        cr_expect(diff_ok(&datt, fabs((double)x->attn[k] - y->attn[k]), atol),
+                                  "%s sentence %d hyp %d: attention differs (%.9g vs %.9g, "
+                                  "tolerance %.3g)",
+                                  config_name(&cfg), b, j, x->attn[k], y->attn[k], atol);
             }
             beam_result_free(&r);
             batch_free(&one);
@@ -485,6 +556,8 @@ Test(beam, batched_equals_one_at_a_time)
         batch_free(&bt);
         model_free(&m);
     }
+    diff_report(&dsc);
+    diff_report(&datt);
 }
 
 static bool same_tokens(const beam_hyp *a, const beam_hyp *b)
@@ -501,6 +574,7 @@ Test(beam, nbest_lists_and_attention)
     const int ml[NS] = {8, 4, 8, 6, 8};
     const int nbests[] = {5, 3};
     int multi = 0;
+    diff_stat dsum = {.what = "n-best attention rows: sum - 1"};
     for (int i = 0; i < N_CONFIGS; i++) {
         model_config cfg = config_at(i);
         model m;
@@ -541,8 +615,13 @@ Test(beam, nbest_lists_and_attention)
                             cr_expect(a >= 0 && a <= 1, "weight %g", a);
                             sum += a;
                         }
-                        cr_expect(fabs(sum - 1) < 1e-5, "%s sentence %d hyp %d row %d sums to %g",
-                                  config_name(&cfg), b, j, t, sum);
+                        /* One softmax (tests/unit/test_model.c, attention_ignores_padding:
+                         * 2 SL + 2 roundings of u), stored as float: each weight rounds by at
+                         * most 2^-24 of itself, the row by 2^-24 in all. */
+                        double tol = gamma_k(2 * SL[b] + 2) + 0x1p-24;
+                        cr_expect(diff_ok(&dsum, fabs(sum - 1), tol),
+                                  "%s sentence %d hyp %d row %d sums to 1 + %.3g (tolerance %.3g)",
+                                  config_name(&cfg), b, j, t, sum - 1, tol);
                     }
                 }
             }
@@ -552,6 +631,7 @@ Test(beam, nbest_lists_and_attention)
         model_free(&m);
     }
     cr_expect_gt(multi, 20, "n-best lists of one hypothesis only (%d)", multi);
+    diff_report(&dsum);
 }
 
 /* 7. The length penalty, and per-sentence length limits: no hypothesis is longer, a cut one is
@@ -594,10 +674,23 @@ Test(beam, length_penalty_and_limits)
     cr_expect_gt(cut, 5, "the limits cut only %d hypotheses", cut);
 }
 
+/* Rounds x[n] to multiples of 1/16. */
+static void to_sixteenths(real *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        x[i] = (real)(round(x[i] * 16) / 16);
+}
+
 /* output_topk, beam search's view of the output layer: per row the k best legal tokens (never
  * <pad> or <s>, even when they are the most probable), ties to the lower id, log-probabilities
  * normalized over the whole vocabulary, -1 / -inf beyond the legal tokens; rows in several
- * blocks of the workspace. */
+ * blocks of the workspace.
+ * Inputs and weights are multiples of 1/16 in [-1, 1], so every product is a multiple of 2^-8
+ * and every partial sum of I = 5 of them is exact in float: the logits' GEMM is exact in any
+ * BLAS kernel's order and blocking, with or without FMA. So the tie of tokens 5 and 8 is exact
+ * (a kernel may compute two columns of the product by different code, which in general rounds
+ * them differently), and each logit is the double reference's rounded once when the bias is
+ * added: |z| < 6, at most 3 u off. */
 Test(beam, output_topk_against_reference)
 {
     enum { N = 7, I = 5, V = 11, K = V };
@@ -606,6 +699,8 @@ Test(beam, output_topk_against_reference)
     real x[N * I], W[V * I], b[V];
     fill_uniform(x, N * I, -1, 1, 4, 1);
     fill_uniform(W, V * I, -1, 1, 4, 2);
+    to_sixteenths(x, N * I);
+    to_sixteenths(W, V * I);
     fill_uniform(b, V, -0.5, 0.5, 4, 3);
     b[TOK_PAD] = b[TOK_BOS] = 50;                   /* the most probable, yet never chosen */
     memcpy(W + 8 * I, W + 5 * I, I * sizeof(real)); /* tokens 5 and 8: equal logits */
@@ -613,6 +708,13 @@ Test(beam, output_topk_against_reference)
     int ids[N * K];
     double lp[N * K];
     output_topk(&ws, x, N, W, b, K, ids, lp);
+    /* Order: a logit rounded once (3 u at |z| < 6) may tie with or cross a neighbour closer
+     * than 6 u. Log-probabilities z_j - lse: the logit's 3 u, and lse = mx + log(sum) with the
+     * pad and <s> terms exp(0) = 1 exact, the others' exponentials within 2 ulp (4 u) of
+     * themselves and their sum in double: 4 u; with the roundings of log and the subtraction
+     * 10 u, tol = gamma_k(12). */
+    const double order_slack = 6 * REAL_UNIT_ROUNDOFF, lp_tol = gamma_k(12);
+    diff_stat dlp = {.what = "output_topk: log-probabilities"};
     for (int i = 0; i < N; i++) {
         double z[V], mx = -INFINITY, sum = 0;
         for (int v = 0; v < V; v++) {
@@ -629,10 +731,12 @@ Test(beam, output_topk_against_reference)
             cr_expect(top[q] != TOK_PAD && top[q] != TOK_BOS && top[q] > 0 && top[q] < V,
                       "row %d: id %d", i, top[q]);
             if (q > 0)
-                cr_expect(z[top[q]] < z[top[q - 1]] + 1e-6 &&
+                cr_expect(z[top[q]] < z[top[q - 1]] + order_slack &&
                               (z[top[q]] != z[top[q - 1]] || top[q] > top[q - 1]),
                           "row %d: not sorted by logit then id at %d", i, q);
-            cr_expect(fabs(lp[i * K + q] - (z[top[q]] - lse)) < 1e-5, "row %d: log-prob", i);
+            cr_expect(diff_ok(&dlp, fabs(lp[i * K + q] - (z[top[q]] - lse)), lp_tol),
+                      "row %d: log-prob %.17g, reference %.17g (tolerance %.3g)", i,
+                      lp[i * K + q], z[top[q]] - lse, lp_tol);
         }
         int pos5 = -1, pos8 = -1;
         for (int q = 0; q < V - 2; q++) {
@@ -649,6 +753,7 @@ Test(beam, output_topk_against_reference)
     output_topk(&ws, x, N, W, b, 1, one, NULL);
     for (int i = 0; i < N; i++)
         cr_expect_eq(one[i], ids[i * K], "row %d: top-1 %d vs %d", i, one[i], ids[i * K]);
+    diff_report(&dlp);
     output_ws_free(&ws);
 }
 

@@ -2,7 +2,8 @@
  * a checkpoint used as a parameter file, the checksum catching a changed tensor value or state
  * attribute, truncated files rejected, the summary read without a parameter table (kept for a
  * checkpoint whose checksum does not match, incomplete when the state cannot be read), the
- * newest valid checkpoint of a run directory found
+ * OpenBLAS kernels of the writer (outside the checksum, absent in older files), the newest
+ * valid checkpoint of a run directory found
  * past damaged newer ones, pruning, and atomic writes: a write that fails (file-size limit as
  * on a full disk, missing or unwritable directory) leaves the previous file byte-identical and
  * no temporary file behind; malformed arguments write nothing.
@@ -421,6 +422,43 @@ Test(ckpt, summary_without_a_parameter_table)
     expect_error(rc, S2S_EFORMAT, s2s_errmsg(rc), (const char *[]){path, "/state/lr_bad", NULL});
     cr_expect(!s.complete, "incomplete");
     ckpt_summary_free(&s);
+}
+
+/* The OpenBLAS kernels of the writing run: read back, outside the checksum, and simply absent
+ * from a file without them (written before they were recorded). */
+Test(ckpt, blas_core_of_the_writer)
+{
+    fixture f;
+    fixture_init(&f, 6, true);
+    f.c.blas_core = "SkylakeX";
+    char path[128];
+    in_dir(path, sizeof path, "ckpt-00000300.h5");
+    write_ok(path, &f.c);
+    ckpt_summary s;
+    int rc = ckpt_read_summary(path, &s);
+    cr_assert_eq(rc, 0, "ckpt_read_summary: %s", s2s_errmsg(rc));
+    cr_expect_str_eq(s.blas_core, "SkylakeX", "blas_core read back");
+    ckpt_summary_free(&s);
+
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert_geq(file, 0, "H5Fopen %s", path);
+    cr_assert_geq(H5Adelete_by_name(file, "state", "blas_core", H5P_DEFAULT), 0,
+                  "delete blas_core");
+    cr_assert_geq(H5Fclose(file), 0, "H5Fclose");
+    rc = ckpt_read_summary(path, &s);
+    cr_assert_eq(rc, 0, "an older file without blas_core: %s", s2s_errmsg(rc));
+    cr_expect(s.complete, "complete");
+    cr_expect_str_eq(s.blas_core, "", "no blas_core");
+    ckpt_summary_free(&s);
+    ckpt_loaded l = {.params = param_buffer_alloc(&f.tab), .exp_avg = param_buffer_alloc(&f.tab),
+                     .exp_avg_sq = param_buffer_alloc(&f.tab)};
+    rc = ckpt_read(path, &f.tab, &l);
+    cr_expect_eq(rc, 0, "ckpt_read without blas_core: %s", s2s_errmsg(rc));
+    free(l.params);
+    free(l.exp_avg);
+    free(l.exp_avg_sq);
+    ckpt_loaded_free(&l);
+    fixture_free(&f);
 }
 
 static void truncate_half(const char *path)

@@ -5,8 +5,10 @@
  * checkpoint changed after it was written is described with its checksum reported invalid (one
  * whose training state cannot be read, without the state and with the reason), and
  * a missing file, a directory, a file that is not HDF5, an HDF5 file without or with another
- * 'format' are one error each that names the file, with nothing written. The command's
- * argument handling (the path anywhere, one only, --help) is checked through info_command. */
+ * 'format' are one error each that names the file, with nothing written. A checkpoint names
+ * the OpenBLAS kernels of its writer (or says an older one did not record them); --system
+ * describes this machine's CPU and kernels. The command's argument handling (the path
+ * anywhere, one only, --help, --system without a file) is checked through info_command. */
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <math.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s2s/blas_core.h"
 #include "s2s/ckpt.h"
 #include "s2s/dataset.h"
 #include "s2s/info.h"
@@ -287,6 +290,7 @@ Test(info, checkpoint_text)
 {
     fixture f;
     fixture_init(&f, 3, 1.25);
+    f.c.blas_core = "Haswell";
     const char *path = in_dir("ckpt-00000300.h5");
     write_ckpt(path, &f);
     char *text = info_ok(path, false), want[128];
@@ -310,6 +314,7 @@ Test(info, checkpoint_text)
     expect_has(text, "tokens trained      123,456,789");
     expect_has(text, "3725.5 s (1h 02m 05s)");
     expect_has(text, "world size          4 ranks");
+    expect_has(text, "OpenBLAS kernels    Haswell\n");
     expect_has(text, "skipped steps       3");
     expect_has(text, "best valid loss     1.25 at step 200");
     expect_has(text, "moments exp_avg, exp_avg_sq");
@@ -347,6 +352,7 @@ Test(info, checkpoint_json)
     expect_has(json, "\"tokens\":123456789,");
     expect_has(json, "\"seconds\":3725.5,");
     expect_has(json, "\"best_valid\":null,");
+    expect_has(json, "\"blas_core\":null,\"state\":{"); /* not recorded: as in older files */
     expect_has(json, "\"optimizer\":{\"step\":297,\"moments\":[\"exp_avg\",\"exp_avg_sq\"]}");
     expect_has(json, "\"checksum\":{\"valid\":true,");
     expect_has(json, "\"history\":{\"rows\":2,\"columns\":[\"step\",\"train_loss\","
@@ -544,6 +550,46 @@ Test(info, command_arguments)
     cr_expect_eq(command(2, (const char *[]){path, "--bogus"}), S2S_EUSAGE, "unknown option");
     cr_expect_eq(command(3, (const char *[]){path, path, "--help"}), 0, "--help wins");
     cr_expect_eq(command(1, (const char *[]){in_dir("none.h5")}), S2S_EIO, "missing file");
+    cr_expect_eq(command(1, (const char *[]){"--system"}), 0, "--system");
+    cr_expect_eq(command(2, (const char *[]){"--system", path}), S2S_EUSAGE, "--system FILE");
+    cr_expect(strstr(s2s_errmsg(S2S_EUSAGE), "not a file") != NULL, "%s",
+              s2s_errmsg(S2S_EUSAGE));
+}
+
+/* info_write_system into memory. */
+static char *system_ok(bool json)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    cr_assert_not_null(f, "open_memstream");
+    int rc = info_write_system(json, f);
+    fclose(f);
+    cr_assert_eq(rc, 0, "info_write_system: %s", s2s_errmsg(rc));
+    return text;
+}
+
+Test(info, system_text_and_json)
+{
+    const blas_core_state *bc = blas_core_get();
+    char want[128];
+    char *text = system_ok(false);
+    expect_has(text, bc->config);
+    snprintf(want, sizeof want, "kernels now         %s (", bc->kernel);
+    expect_has(text, want);
+    expect_has(text, "  runnable            Prescott");
+    expect_has(text, "start-up              train, bench, translate and eval ");
+    free(text);
+    char *json = system_ok(true);
+    expect_json(json);
+    expect_has(json, "\"kind\":\"system\"");
+    snprintf(want, sizeof want, "\"blas_core\":\"%s\"", bc->kernel);
+    expect_has(json, want);
+    expect_has(json, "\"known\":[\"Prescott\",\"Core2\",");
+    expect_has(json, "\"SapphireRapids\"]");
+    expect_has(json, "\"runnable\":[\"Prescott\""); /* every x86-64 CPU has SSE3 */
+    expect_has(json, "\"startup\":{\"action\":");
+    free(json);
 }
 
 Test(info, json_checker)
