@@ -564,6 +564,19 @@ static int launcher_rank(void)
     return 0;
 }
 
+/* The file this program runs from, for restarting it: the target of /proc/self/exe, whose
+ * name becomes the new process's name (ps, pgrep and schedulers see "s2s", not "exe"), or
+ * /proc/self/exe itself if the file was replaced or removed since it started. */
+static const char *self_path(void)
+{
+    static char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0 || (size_t)n >= sizeof path - 1)
+        return "/proc/self/exe";
+    path[n] = '\0';
+    return access(path, X_OK) == 0 ? path : "/proc/self/exe";
+}
+
 /* Chooses the OpenBLAS kernels of a computing command before MPI_Init (include/s2s/blas_core.h):
  * keeps them, refuses (exit status 2 on every rank, rank 0 says why), or restarts this program
  * with OPENBLAS_CORETYPE set, which OpenBLAS reads only when it is loaded. execv keeps the pid,
@@ -602,7 +615,7 @@ static int blas_core_startup(int argc, char **argv)
         if ((!user || saved) && setenv(BLAS_CORE_ENV, d.kernel, 1) == 0 &&
             setenv(BLAS_CORE_MARKER, in.running, 1) == 0) {
             fflush(NULL);
-            execv("/proc/self/exe", argv);
+            execv(self_path(), argv);
         }
         err = errno ? errno : err;
         if (saved)

@@ -4,6 +4,7 @@
 #   a. OpenBLAS "falls back" to Prescott (OPENBLAS_CORETYPE=Prescott with the test hook
 #      S2S_BLAS_TEST_FALLBACK=1): s2s bench restarts itself with the best kernels, says so in
 #      exactly one line on stderr, and its JSON names them;
+#   a2. the restarted process keeps the program's name (exec of /proc/self/exe's target);
 #   b. the same on 2 ranks through mpiexec: both ranks restart (the JSON counts the ranks that
 #      run rank 0's kernels), one line;
 #   c. --blas-core Prescott runs Prescott, without a line;
@@ -80,6 +81,19 @@ else
     cat a.err
     fail "bench after a fall-back"
 fi
+
+# ---- a2. the restarted process keeps its name (ps, pgrep -x s2s, schedulers) ---------------------
+OPENBLAS_CORETYPE=Prescott S2S_BLAS_TEST_FALLBACK=1 "$s2s" bench "${tiny[@]}" --steps 100000 \
+    --tgt-len 64 > a2.out 2> a2.err &
+pid=$!
+name=
+for _ in $(seq 100); do # the restart line says the new program runs
+    grep -q "restarted with" a2.err 2>/dev/null && { name=$(cat /proc/$pid/comm); break; }
+    sleep 0.1
+done
+kill $pid 2>/dev/null; wait $pid 2>/dev/null
+[ "$name" = "$(basename "$s2s")" ] && ok "the restarted process is still called $name" ||
+    fail "the restarted process is called '$name', not $(basename "$s2s")"
 
 # ---- b. the same on 2 ranks --------------------------------------------------------------------
 if OPENBLAS_CORETYPE=Prescott S2S_BLAS_TEST_FALLBACK=1 "$mpiexec" --oversubscribe -np 2 \

@@ -17,6 +17,8 @@ if [ $# -ne 2 ]; then
     exit 2
 fi
 s2s=$1 mpiexec=$2
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 if [ "$(id -u)" -eq 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
@@ -200,6 +202,7 @@ expect_error() { # expect_error PATTERN COMMAND...: fails unless the command fai
     shift
     "$@" > err.out 2> err.txt < /dev/null
     local status=$?
+    drop_kernel_note err.txt
     local lines
     lines=$(grep -c . err.txt)
     if [ $status -ne 0 ] && grep -q -- "$pattern" err.txt && [ "$lines" -eq 1 ]; then
