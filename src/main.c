@@ -396,6 +396,15 @@ static int parse_command(const opt_spec *specs, int n, void *dst, int argc, char
     return 0;
 }
 
+/* The upper bound of option `name` in its table, so that a message quotes the table's range. */
+static double spec_max(const opt_spec *specs, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(specs[i].name, name))
+            return specs[i].max;
+    return 0;
+}
+
 static int cmd_train(int argc, char **argv)
 {
     static const char usage_text[] =
@@ -412,6 +421,11 @@ static int cmd_train(int argc, char **argv)
                            &help);
     if (rc < 0 || help)
         return rc;
+    /* opt_spec ranges are closed, and a rate of 0 trains nothing: the open bound is checked
+     * here, where the message can name the option rather than train_run's summary of all. */
+    if (!(o.lr > 0))
+        return s2s_fail(S2S_EUSAGE, "--lr: %g is outside the allowed range (0, %g]", o.lr,
+                        spec_max(train_specs, N_SPECS(train_specs), "lr"));
     model_resolve_input_feed(&o.model, o.input_feed_mode);
     char *config = options_text(train_specs, N_SPECS(train_specs), &o, "train");
     o.config_text = config;

@@ -7,9 +7,16 @@
 #include <stddef.h>
 
 /* Creates a new file beside `path` (same directory, so the rename stays within one file
- * system) with the mode a new target would get (0666 less the umask); its name goes to tmp
- * (n bytes). Returns the open descriptor, or -1 with errno set. */
+ * system) with the mode a new target would get (0666 less the umask), named
+ * PATH.tmp.HOST.PID.UNIQUE (HOST: fs_temp_host()); its name goes to tmp (n bytes). First it
+ * removes the files of that pattern in the directory whose writer was on this host and pid
+ * namespace and is dead (its pid gives ESRCH), with a note on stderr for each: temporaries of
+ * killed writers. Returns the open descriptor, or -1 with errno set. */
 int fs_create_temp(const char *path, char *tmp, size_t n);
+
+/* This host's key in temporary names: 12 hex digits of a hash of the host name and the pid
+ * namespace, in which a writer's pid says whether it lives. */
+const char *fs_temp_host(void);
 
 /* fsync of the directory that holds `path`, so that a rename in it is durable; 0 or -1/errno. */
 int fs_sync_dir_of(const char *path);

@@ -22,7 +22,8 @@
  * (strings escaped, numbers as numbers, non-finite numbers as null). A damaged checkpoint
  * whose checksum does not match is described, with the checksum reported invalid; one whose
  * training state or history cannot be read is described without them (null in JSON), with
- * the reason as the checksum's error. A file that cannot be read as its kind is an error. */
+ * the reason as the checksum's error; either way the status is S2S_EFORMAT (`s2s info` exits
+ * 1) after the description. A file that cannot be read as its kind is an error. */
 #ifndef S2S_INFO_H
 #define S2S_INFO_H
 
@@ -41,8 +42,10 @@ int info_command(int argc, char **argv);
 
 /* Describes path on out as text or JSON, with the last history_rows rows of a checkpoint's
  * history (all of them if history_rows < 0). Everything is read before anything is written,
- * so on error nothing is written. S2S_EIO (missing, unreadable, write error on out),
- * S2S_EFORMAT (not an s2s file, damaged), S2S_ENOMEM. */
+ * so on error nothing is written, except for a checkpoint whose checksum is invalid (or whose
+ * state cannot be read): it is described in full and then S2S_EFORMAT is returned, with the
+ * message "PATH: the checkpoint is invalid: REASON". S2S_EIO (missing, unreadable, write error
+ * on out), S2S_EFORMAT (not an s2s file, damaged), S2S_ENOMEM. */
 int info_write_rows(const char *path, bool json, int history_rows, FILE *out);
 
 /* `s2s info --system`: this machine's CPU (vendor, model, the features OpenBLAS's kernels

@@ -119,7 +119,8 @@ typedef struct {
 /* Trains on comm (every rank calls it with the same options); rank 0 writes progress to log
  * (NULL: silent) and owns the run directory. Returns 0 when the run completed or stopped early
  * (see res), or a negative status; S2S_EPEER on the ranks that did not detect an error another
- * rank reports. */
+ * rank reports. With a run directory and --ckpt-error continue, a run in which no checkpoint
+ * write succeeded returns S2S_EIO after its final line and record (res filled in). */
 int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *res);
 
 /* Call once before train_run: SIGTERM, SIGINT and SIGUSR1 then ask the run to stop at the next

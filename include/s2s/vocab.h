@@ -20,9 +20,13 @@ extern const char *const vocab_reserved[4];
 /* Valid UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). */
 bool utf8_valid(const unsigned char *s, size_t n);
 
+/* Why a line of n bytes cannot be read as text ("NUL byte", "invalid UTF-8"), or NULL. */
+const char *text_line_problem(const char *s, size_t n);
+
 /* Splits text[0..size) into lines in place (each '\n' and a '\r' before it become NUL; a last
  * line without '\n' counts) and checks each is valid UTF-8: *lines is a malloc'ed array of *n
- * pointers into text. `name` is for messages ("FILE:LINE: invalid UTF-8"). */
+ * pointers into text. `name` is for messages ("FILE:LINE: invalid UTF-8", "FILE:LINE: NUL
+ * byte"). */
 int text_lines(char *text, size_t size, const char *name, char ***lines, int *n);
 
 /* ---- tokens of one line ---- */
@@ -66,7 +70,10 @@ vocab_entry *vocab_count(vocab *v, const char *key, long count);
 int vocab_build(vocab *v, int min_freq, int max_vocab);
 
 /* Appends `text` as the next id. The first four must be the reserved tokens; tokens must be
- * non-empty, valid UTF-8 and distinct. `where` names the source in messages ("FILE:LINE"). */
+ * non-empty, valid UTF-8, free of whitespace (no tokenizer makes such a token) and distinct.
+ * `where` names the source in messages ("FILE:LINE", "DATA.h5: /vocab/src: entry 7 of the
+ * source vocabulary"). The one check of a vocabulary: prep's --src-vocab files, dataset files
+ * and checkpoints all go through it. */
 int vocab_append(vocab *v, const char *text, const char *where);
 
 /* A vocabulary file: one token per line, line i is id i, the first four the reserved tokens. */

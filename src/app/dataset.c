@@ -26,6 +26,7 @@
 #include "s2s/h5util.h"
 #include "s2s/status.h"
 #include "s2s/tokens.h"
+#include "s2s/vocab.h"
 
 /* Sizes for reading sentences in random order, which is how training reads: each sentence
  * read decompresses the chunks it lies in, so chunks are small. Measured (HDF5 1.10.8, 2 million
@@ -57,7 +58,6 @@ enum {
 static const char *const SPLIT_NAMES[SPLIT_COUNT] = {"train", "valid", "test"};
 static const char *const SIDES[2] = {"src", "tgt"};
 static const char *const SIDE_WORDS[2] = {"source", "target"};
-static const char *const RESERVED[TOK_FIRST_WORD] = {"<pad>", "<unk>", "<s>", "</s>"};
 
 const char *split_name(split_id s)
 {
@@ -82,6 +82,35 @@ static bool storable_id(int32_t id)
 static void object_name(char *buf, size_t n, int split, int side, const char *what)
 {
     snprintf(buf, n, "/%s/%s_%s", SPLIT_NAMES[split], SIDES[side], what);
+}
+
+/* Builds *v from the n tokens of side's vocabulary in path: the reserved tokens first, then every
+ * entry checked as `s2s translate` checks a checkpoint's (vocab_append), so that a dataset that
+ * trains gives a model that translates; the writer and the reader share it, so neither accepts
+ * what the other refuses. A bad entry is `code`, naming the file, the object, the entry and the
+ * problem. A NULL token counts as empty. */
+static int vocab_check(const char *path, int side, const char *const *tokens, size_t n, int code,
+                       vocab *v)
+{
+    char obj[32], where[4200];
+    snprintf(obj, sizeof obj, "/vocab/%s", SIDES[side]);
+    for (size_t i = 0; i < n; i++) {
+        const char *t = tokens[i] ? tokens[i] : "";
+        if (i < TOK_FIRST_WORD && strcmp(t, vocab_reserved[i]))
+            return s2s_fail(code, "%s: %s: token %zu is \"%s\", expected \"%s\"", path, obj, i,
+                            t, vocab_reserved[i]);
+        snprintf(where, sizeof where, "%s: %s: entry %zu of the %s vocabulary", path, obj, i,
+                 SIDE_WORDS[side]);
+        int rc = vocab_append(v, t, where);
+        if (rc == S2S_EFORMAT && code != rc) {
+            char msg[sizeof where + 256];
+            snprintf(msg, sizeof msg, "%s", s2s_errmsg(rc));
+            return s2s_fail(code, "%s", msg);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* ---- writing -------------------------------------------------------------------------------- */
@@ -272,7 +301,7 @@ done:
 int dsw_open(ds_writer **out, const char *path)
 {
     int rc = 0;
-    hid_t fapl = -1, vocab = -1;
+    hid_t fapl = -1, vgroup = -1;
     *out = NULL;
     h5u_quiet();
     ds_writer *w = calloc(1, sizeof *w);
@@ -312,7 +341,7 @@ int dsw_open(ds_writer **out, const char *path)
     }
     if (h5u_write_string_attr(w->file, "format", DATASET_FORMAT) < 0 ||
         h5u_write_int_attr(w->file, "version", H5T_STD_I32LE, DATASET_SCHEMA_VERSION) < 0 ||
-        (vocab = H5Gcreate2(w->file, "vocab", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+        (vgroup = H5Gcreate2(w->file, "vocab", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
         rc = h5u_fail(S2S_EIO, "%s: cannot write the format attributes and /vocab", path);
         goto fail;
     }
@@ -321,8 +350,8 @@ int dsw_open(ds_writer **out, const char *path)
     *out = w;
     w = NULL;
 fail:
-    if (vocab >= 0)
-        H5Gclose(vocab);
+    if (vgroup >= 0)
+        H5Gclose(vgroup);
     if (fapl >= 0)
         H5Pclose(fapl);
     dsw_abort(w);
@@ -384,13 +413,14 @@ int dsw_set_vocab(ds_writer *w, const char *side, const char *const *tokens, int
         return s2s_fail(S2S_EINVAL, "%s: /vocab/%s: %d tokens, at least %d needed (the %d "
                         "reserved ones and a word)", w->path, SIDES[s], n, TOK_FIRST_WORD + 1,
                         TOK_FIRST_WORD);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         if (!tokens[i])
             return s2s_fail(S2S_EINVAL, "%s: /vocab/%s: token %d is NULL", w->path, SIDES[s], i);
-        if (i < TOK_FIRST_WORD && strcmp(tokens[i], RESERVED[i]))
-            return s2s_fail(S2S_EINVAL, "%s: /vocab/%s: token %d is \"%s\", expected \"%s\"",
-                            w->path, SIDES[s], i, tokens[i], RESERVED[i]);
-    }
+    vocab check = {0};
+    rc = vocab_check(w->path, s, tokens, (size_t)n, S2S_EINVAL, &check);
+    vocab_free(&check);
+    if (rc < 0)
+        return rc;
     char obj[32];
     snprintf(obj, sizeof obj, "/vocab/%s", SIDES[s]);
     hsize_t dims = (hsize_t)n;
@@ -523,8 +553,7 @@ struct dataset {
     hid_t file;
     split_data split[SPLIT_COUNT];
     int vocab_n[2];
-    char **vocab[2];   /* [vocab_n] pointers into vocab_text */
-    char *vocab_text[2];
+    vocab voc[2];      /* from vocab_check */
     int nattrs;
     char **attr_key, **attr_value;
     /* ds_read's scratch, grown as needed. */
@@ -546,10 +575,8 @@ void ds_close(dataset *d)
         }
     if (d->file >= 0)
         H5Fclose(d->file);
-    for (int side = 0; side < 2; side++) {
-        free(d->vocab[side]);
-        free(d->vocab_text[side]);
-    }
+    for (int side = 0; side < 2; side++)
+        vocab_free(&d->voc[side]);
     for (int i = 0; i < d->nattrs; i++) {
         free(d->attr_key[i]);
         free(d->attr_value[i]);
@@ -662,30 +689,9 @@ static int read_vocab(dataset *d, int side)
         rc = h5u_fail(S2S_EFORMAT, "%s: %s: cannot read the tokens", d->path, obj);
         goto done;
     }
-    for (int i = 0; i < TOK_FIRST_WORD; i++)
-        if (!strs[i] || strcmp(strs[i], RESERVED[i])) {
-            rc = s2s_fail(S2S_EFORMAT, "%s: %s: token %d is \"%s\", expected \"%s\"", d->path,
-                          obj, i, strs[i] ? strs[i] : "", RESERVED[i]);
-            goto done;
-        }
-    /* One block for the text, so that ds_close frees two pointers per side. */
-    size_t bytes = 0;
-    for (hsize_t i = 0; i < n; i++)
-        bytes += (strs[i] ? strlen(strs[i]) : 0) + 1;
-    d->vocab[side] = malloc(n * sizeof(char *));
-    d->vocab_text[side] = malloc(bytes);
-    if (!d->vocab[side] || !d->vocab_text[side]) {
-        rc = s2s_fail(S2S_ENOMEM, "%s: %s: out of memory for %zu bytes of tokens", d->path, obj,
-                      bytes);
+    if ((rc = vocab_check(d->path, side, (const char *const *)strs, n, S2S_EFORMAT,
+                          &d->voc[side])) < 0)
         goto done;
-    }
-    char *p = d->vocab_text[side];
-    for (hsize_t i = 0; i < n; i++) {
-        size_t len = strs[i] ? strlen(strs[i]) : 0;
-        memcpy(p, strs[i] ? strs[i] : "", len + 1);
-        d->vocab[side][i] = p;
-        p += len + 1;
-    }
     d->vocab_n[side] = (int)n;
 done:
     if (strs && space >= 0)
@@ -766,7 +772,7 @@ static int check_tokens(dataset *d, int s, int side, int32_t *block)
     hsize_t len = 0;
     const split_data *sp = &d->split[s];
     const int64_t *off = sp->off[side];
-    int vocab = d->vocab_n[side];
+    int vocab_size = d->vocab_n[side];
     object_name(obj, sizeof obj, s, side, "tokens");
     int rc = 0;
     if ((dapl = H5Pcreate(H5P_DATASET_ACCESS)) < 0 ||
@@ -792,14 +798,14 @@ static int check_tokens(dataset *d, int s, int side, int32_t *block)
         }
         for (hsize_t k = 0; k < n; k++) {
             int32_t id = block[k];
-            if (storable_id(id) && id < vocab)
+            if (storable_id(id) && id < vocab_size)
                 continue;
             int64_t pos = (int64_t)(at + k);
             long i = sentence_at(off, sp->n, pos);
             rc = s2s_fail(S2S_EFORMAT, "%s: %s: token %lld (sentence %ld, word %lld) is %d; "
                           "stored sentences hold <unk> (1) and word ids 4..%d of the %s "
                           "vocabulary", d->path, obj, (long long)pos, i,
-                          (long long)(pos - off[i]), (int)id, vocab - 1, SIDE_WORDS[side]);
+                          (long long)(pos - off[i]), (int)id, vocab_size - 1, SIDE_WORDS[side]);
             goto done;
         }
     }
@@ -968,7 +974,7 @@ const char *ds_token(const dataset *d, const char *side, int id)
     int s = side_index(side);
     if (s < 0 || id < 0 || id >= d->vocab_n[s])
         return NULL;
-    return d->vocab[s][id];
+    return d->voc[s].by_id[id];
 }
 
 const char *ds_attr(const dataset *d, const char *key)

@@ -1530,10 +1530,16 @@ int info_write_rows(const char *path, bool json, int history_rows, FILE *out)
         else
             text_model_file(&f, history_rows, out);
     }
+    int rc_out = fflush(out) != 0 || ferror(out)
+                     ? s2s_fail(S2S_EIO, "cannot write the output: %s", strerror(errno))
+                     : 0;
+    /* Described all the same, but a script that checks the status must not take a damaged
+     * checkpoint for a usable one. */
+    if (rc_out == 0 && f.checksum_error)
+        rc_out = s2s_fail(S2S_EFORMAT, "%s: the checkpoint is invalid: %s", path,
+                          f.checksum_error);
     info_free(&f);
-    if (fflush(out) != 0 || ferror(out))
-        return s2s_fail(S2S_EIO, "cannot write the output: %s", strerror(errno));
-    return 0;
+    return rc_out;
 }
 
 int info_write(const char *path, bool json, FILE *out)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "s2s/dataset.h"
@@ -63,13 +64,14 @@ static int reader_open(pair_reader *r, const prep_input *in)
     return 0;
 }
 
-/* Strips the line end; checks UTF-8. */
+/* Strips the line end; checks that the line is text (no NUL byte, valid UTF-8). */
 static int clean_line(char *s, ssize_t n, const char *path, long line)
 {
     while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
         s[--n] = '\0';
-    if (!utf8_valid((const unsigned char *)s, (size_t)n))
-        return s2s_fail(S2S_EFORMAT, "%s:%ld: invalid UTF-8", path, line);
+    const char *problem = text_line_problem(s, (size_t)n);
+    if (problem)
+        return s2s_fail(S2S_EFORMAT, "%s:%ld: %s", path, line, problem);
     return 0;
 }
 
@@ -354,6 +356,51 @@ static void vocab_path(const char *out, const char *side, char *buf, size_t n)
     snprintf(buf, n, "%.*s.%s.vocab", (int)len, out, side);
 }
 
+/* Whether a and b name one existing file, through whatever paths, hard or symbolic links. */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat x, y;
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* Outputs replace their paths only at the end, so an output that is also an input would be
+ * read in full and then overwritten: refused before anything is read. A vocabulary file may be
+ * the same side's --src-vocab/--tgt-vocab: it is rewritten with the tokens read from it. */
+static int check_outputs(const prep_options *o)
+{
+    char vpath[2][4096], names[3 * SPLIT_COUNT + 2][32];
+    const char *inputs[3 * SPLIT_COUNT + 2];
+    int n = 0;
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        const char *kinds[3] = {"src", "tgt", "tsv"};
+        const char *paths[3] = {o->in[s].src, o->in[s].tgt, o->in[s].tsv};
+        for (int k = 0; k < 3; k++, n++) {
+            snprintf(names[n], sizeof names[n], "--%s-%s", split_name((split_id)s), kinds[k]);
+            inputs[n] = paths[k];
+        }
+    }
+    const int vocab_input = n; /* --src-vocab, --tgt-vocab: names[vocab_input + side] */
+    for (int side = 0; side < 2; side++, n++) {
+        snprintf(names[n], sizeof names[n], "--%s-vocab", SIDE_NAME[side]);
+        inputs[n] = side ? o->tgt_vocab : o->src_vocab;
+        vocab_path(o->out, SIDE_NAME[side], vpath[side], sizeof vpath[side]);
+    }
+    const char *outputs[3] = {o->out, vpath[0], vpath[1]};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < n; i++) {
+            if (!inputs[i][0] || (k > 0 && i == vocab_input + k - 1) ||
+                !same_file(outputs[k], inputs[i]))
+                continue;
+            if (k == 0)
+                return s2s_fail(S2S_EUSAGE, "--out %s is the same file as %s %s: s2s prep would "
+                                "overwrite its input", o->out, names[i], inputs[i]);
+            return s2s_fail(S2S_EUSAGE, "--out %s writes the vocabulary %s, the same file as %s "
+                            "%s: s2s prep would overwrite its input", o->out, outputs[k],
+                            names[i], inputs[i]);
+        }
+    return 0;
+}
+
 /* The vocabulary as text, one token per line (id order), under a temporary name that
  * fs_commit later renames into place. */
 static int write_vocab_text(const vocab *v, const char *path, char *tmp, size_t n)
@@ -459,7 +506,7 @@ int prep_run(const prep_options *o, FILE *log, prep_report *rep)
     prep_ctx c = {.o = o};
     char vpath[2][4096], vtmp[2][4096] = {"", ""};
     int rc = check_options(o);
-    if (rc < 0)
+    if (rc < 0 || (rc = check_outputs(o)) < 0)
         return rc;
     c.v[0] = &c.voc[0];
     c.v[1] = o->shared_vocab ? &c.voc[0] : &c.voc[1];

@@ -109,6 +109,10 @@ typedef struct {
 
     double phase[N_PHASES]; /* this rank's seconds per phase in the current logging window */
     double last_ckpt_time;
+    /* Rank 0: the newest checkpoint known to be whole, written by this run or resumed from
+     * ("" for none), named when a later write fails; and how many writes succeeded. */
+    char intact_ckpt[OPT_STRING_MAX + 64];
+    long ckpts_written;
     double t_start;     /* when this process's training loop began */
     long start_step;    /* the step it began from (0, or a resumed checkpoint's) */
 } trainer;
@@ -560,6 +564,7 @@ static int read_checkpoint(trainer *t, const char *path)
     t->history_rows = ld.history.rows;
     t->opt.step = ld.optim_step;
     t->pr = ld.progress;
+    snprintf(t->intact_ckpt, sizeof t->intact_ckpt, "%s", path);
     note(t, "resumed from %s: step %lld, epoch %lld, written by %lld rank%s%s", path,
          (long long)t->pr.step, (long long)t->pr.epoch, (long long)t->pr.world_size,
          t->pr.world_size == 1 ? "" : "s",
@@ -794,10 +799,14 @@ static int checkpoint(trainer *t, bool regular, bool best)
     char path[OPT_STRING_MAX + 64];
     if (t->rank == 0) {
         if (regular && (rc = ckpt_step_path(path, sizeof path, o->run_dir, t->pr.step)) == 0 &&
-            (rc = write_checkpoint(t, path)) == 0)
+            (rc = write_checkpoint(t, path)) == 0) {
+            snprintf(t->intact_ckpt, sizeof t->intact_ckpt, "%s", path);
+            t->ckpts_written++;
             rc = ckpt_prune(o->run_dir, o->keep, t->log);
-        if (rc == 0 && best && (rc = ckpt_best_path(path, sizeof path, o->run_dir)) == 0)
-            rc = write_checkpoint(t, path);
+        }
+        if (rc == 0 && best && (rc = ckpt_best_path(path, sizeof path, o->run_dir)) == 0 &&
+            (rc = write_checkpoint(t, path)) == 0)
+            t->ckpts_written++;
         double secs = wall_seconds() - t0;
         if (t->metrics) {
             fprintf(t->metrics, "{\"type\":\"checkpoint\",\"step\":%lld,\"file\":",
@@ -812,9 +821,12 @@ static int checkpoint(trainer *t, bool regular, bool best)
             fflush(t->metrics);
         }
         if (rc < 0 && o->ckpt_error == CKPT_ERROR_CONTINUE) {
-            note(t, "checkpoint at step %lld FAILED, training goes on (the previous checkpoint "
-                    "is intact): %s",
-                 (long long)t->pr.step, s2s_errmsg(rc));
+            char kept[sizeof t->intact_ckpt + 48] = "there is no previous checkpoint";
+            if (t->intact_ckpt[0])
+                snprintf(kept, sizeof kept, "the previous checkpoint %s is intact",
+                         t->intact_ckpt);
+            note(t, "checkpoint at step %lld FAILED, training goes on (%s): %s",
+                 (long long)t->pr.step, kept, s2s_errmsg(rc));
             s2s_clear_error();
             rc = 0;
         }
@@ -1112,7 +1124,16 @@ int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *re
         json_number(t.metrics, "tokens_per_s", res->tokens_per_s, true);
         fprintf(t.metrics, ",\"params_hash\":\"%016llx\"}\n", res->params_hash);
     }
+    /* --ckpt-error continue lets every write fail; a run that leaves nothing to resume from
+     * or decode must not look like a success. */
     rc = 0;
+    if (t.rank == 0 && o->run_dir[0] && t.ckpts_written == 0)
+        rc = s2s_fail(S2S_EIO,
+                      "train: no checkpoint was written to %s during this run: every write "
+                      "failed (--ckpt-error continue)%s%s",
+                      o->run_dir, t.intact_ckpt[0] ? "; the newest one is still " : "",
+                      t.intact_ckpt);
+    rc = agree(&t, rc);
 fail:
     trainer_free(&t);
     return rc;

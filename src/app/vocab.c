@@ -36,6 +36,14 @@ bool utf8_valid(const unsigned char *s, size_t n)
     return true;
 }
 
+const char *text_line_problem(const char *s, size_t n)
+{
+    /* C strings end at a NUL: the rest of the line would silently vanish. */
+    if (memchr(s, '\0', n))
+        return "NUL byte";
+    return utf8_valid((const unsigned char *)s, n) ? NULL : "invalid UTF-8";
+}
+
 int text_lines(char *text, size_t size, const char *name, char ***lines, int *n)
 {
     int count = 0;
@@ -52,9 +60,10 @@ int text_lines(char *text, size_t size, const char *name, char ***lines, int *n)
         p[len] = '\0';
         if (len && p[len - 1] == '\r')
             p[--len] = '\0';
-        if (!utf8_valid((const unsigned char *)p, len)) {
+        const char *problem = text_line_problem(p, len);
+        if (problem) {
             free(l);
-            return s2s_fail(S2S_EFORMAT, "%s:%d: invalid UTF-8", name, i + 1);
+            return s2s_fail(S2S_EFORMAT, "%s:%d: %s", name, i + 1, problem);
         }
         l[i] = p;
         p = end ? end + 1 : p + len;
@@ -255,10 +264,20 @@ int vocab_append(vocab *v, const char *text, const char *where)
     if (id < TOK_FIRST_WORD && strcmp(text, vocab_reserved[id]) != 0)
         return s2s_fail(S2S_EFORMAT, "%s: expected the reserved token %s", where,
                         vocab_reserved[id]);
-    if (!text[0] || map_find(&v->map, text))
-        return s2s_fail(S2S_EFORMAT, "%s: %s token", where, text[0] ? "duplicate" : "empty");
+    if (!text[0])
+        return s2s_fail(S2S_EFORMAT, "%s: empty token", where);
     if (!utf8_valid((const unsigned char *)text, strlen(text)))
         return s2s_fail(S2S_EFORMAT, "%s: invalid UTF-8", where);
+    /* Neither tokenizer makes such a token (chars turns each space into U+2581), so it could
+     * never be looked up, and a line break would also split the vocabulary's text file. */
+    size_t ws = strcspn(text, SPACES "\n");
+    if (text[ws])
+        return s2s_fail(S2S_EFORMAT, "%s: token holds whitespace (byte %zu is 0x%02x)", where,
+                        ws + 1, (unsigned char)text[ws]);
+    const vocab_entry *dup = map_find(&v->map, text);
+    if (dup && dup->id >= 0)
+        return s2s_fail(S2S_EFORMAT, "%s: duplicate token \"%s\" (also id %d)", where, text,
+                        dup->id);
     /* by_id grows in powers of two from 1024, so its capacity follows from the size. */
     if (id == 0 || (id >= 1024 && (id & (id - 1)) == 0)) {
         size_t cap = id ? 2 * (size_t)id : 1024;
@@ -289,6 +308,11 @@ int vocab_load(vocab *v, const char *path)
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
         snprintf(where, sizeof where, "%s:%d", path, v->size + 1);
+        const char *problem = text_line_problem(line, (size_t)len);
+        if (problem) {
+            rc = s2s_fail(S2S_EFORMAT, "%s: %s", where, problem);
+            break;
+        }
         if ((rc = vocab_append(v, line, where)) < 0)
             break;
     }

@@ -1,25 +1,99 @@
-/* fsutil.c - atomic replacement of files, and reading a whole text file (include/s2s/fsutil.h). */
+/* fsutil.c - atomic replacement of files, the removal of temporary files that dead writers left,
+ * and reading a whole text file (include/s2s/fsutil.h). */
 #include "s2s/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "s2s/hash.h"
 #include "s2s/status.h"
+
+/* This host and pid namespace, as a temporary name carries them: a pid says whether its writer
+ * lives only where it was taken (another host, or a container with its own pids, shares the
+ * directory but not the pids). Hashed to 12 hex digits, so that a long host name still leaves
+ * the name within the 64 bytes that callers add to the target's length. */
+const char *fs_temp_host(void)
+{
+    static char key[16];
+    if (key[0])
+        return key;
+    char id[96] = "";
+    if (gethostname(id, 64) != 0)
+        id[0] = '\0';
+    id[64] = '\0';
+    struct stat ns;
+    size_t len = strlen(id) + 1;
+    snprintf(id + len, sizeof id - len, "%llu",
+             stat("/proc/self/ns/pid", &ns) == 0 ? (unsigned long long)ns.st_ino : 0ULL);
+    uint64_t h = hash64(HASH64_INIT, id, len + strlen(id + len));
+    snprintf(key, sizeof key, "%012llx", (unsigned long long)(h >> 16));
+    return key;
+}
+
+/* The writer's pid if name is an s2s temporary file of this host and pid namespace
+ * ("TARGET.tmp.KEY.PID.UNIQUE", KEY = fs_temp_host(), digits after it), else 0. */
+static long temp_writer(const char *name)
+{
+    char infix[32];
+    snprintf(infix, sizeof infix, ".tmp.%s.", fs_temp_host());
+    const char *at = strstr(name, infix);
+    if (!at || at == name)
+        return 0;
+    const char *p = at + strlen(infix), *dot = strchr(p, '.');
+    if (!dot || dot == p || !dot[1] || strspn(p, "0123456789") != (size_t)(dot - p) ||
+        strspn(dot + 1, "0123456789") != strlen(dot + 1))
+        return 0;
+    long pid = strtol(p, NULL, 10);
+    return pid > 0 ? pid : 0;
+}
+
+/* Removes the temporary files in path's directory whose writers are dead: killed writers
+ * leave them, and nothing else ever would. A writer counts as dead only if its pid names no
+ * process here (ESRCH); a live one, or one this process cannot signal, keeps its file. */
+static void remove_stale_temps(const char *path)
+{
+    char copy[4096];
+    if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy)
+        return;
+    const char *dir = dirname(copy); /* in copy, or a static "." */
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        long pid = temp_writer(e->d_name);
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char stale[8192];
+        if (snprintf(stale, sizeof stale, "%s/%s", dir, e->d_name) >= (int)sizeof stale)
+            continue;
+        if (unlink(stale) == 0)
+            fprintf(stderr,
+                    "s2s: note: removed %s, the temporary file of a writer that died (pid %ld "
+                    "on this host)\n",
+                    stale, pid);
+    }
+    closedir(d);
+}
 
 int fs_create_temp(const char *path, char *tmp, size_t n)
 {
     static unsigned counter; /* distinguishes calls within one process; pid between processes */
+    remove_stale_temps(path);
     for (int attempt = 0; attempt < 100; attempt++) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        int len = snprintf(tmp, n, "%s.tmp.%ld.%u%ld", path, (long)getpid(), counter++,
-                           (long)(ts.tv_nsec % 1000));
+        int len = snprintf(tmp, n, "%s.tmp.%s.%ld.%u%ld", path, fs_temp_host(), (long)getpid(),
+                           counter++, (long)(ts.tv_nsec % 1000));
         if (len < 0 || (size_t)len >= n) {
             errno = ENAMETOOLONG;
             return -1;

@@ -2,8 +2,9 @@
 # data_pipeline.sh - the data path as a user runs it, end to end, through the s2s binary:
 #   1. `s2s gen grammar` text -> `s2s prep` -> HDF5; h5dump reads the file; an independent reader
 #      (h5py, if /usr/bin/python3 has it) turns every stored sentence back into the text's tokens;
-#   2. bad inputs (line counts differ, invalid UTF-8, empty file, missing file, a file that is not
-#      a dataset) each give one error line, a non-zero exit, and leave the previous dataset intact;
+#   2. bad inputs (line counts differ, invalid UTF-8, a NUL byte, empty file, missing file, --out
+#      naming an input, a file that is not a dataset, train --lr 0) each give one error line, a
+#      non-zero exit, and leave the previous dataset (and the input) intact;
 #   3. scripts/prepare_corpus.sh (SentencePiece) on a generated TSV, if spm_train is installed.
 # Parts whose tool is missing say so; a failed check exits 1.
 #
@@ -14,6 +15,8 @@ if [ $# -ne 2 ]; then
     exit 2
 fi
 s2s=$1 root=$2
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_data_pipeline.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 failures=0
@@ -92,19 +95,30 @@ fi
 
 # ---- 2. bad inputs --------------------------------------------------------------------------
 cp g.h5 before.h5
-# expect_error NAME NEEDLE ARGS...: one line on stderr holding NEEDLE, non-zero exit, g.h5 and
-# its vocabulary files as they were, no temporary file left.
+# expect_fails NAME NEEDLE CMD...: CMD exits non-zero with one line on stderr holding NEEDLE
+# (status 1 and a failure reported otherwise).
+expect_fails() {
+    local name=$1 needle=$2
+    shift 2
+    "$@" > out.txt 2> err.txt
+    local rc=$?
+    drop_kernel_note err.txt
+    if [ "$rc" -eq 0 ]; then
+        fail "$name: exit status 0"
+    elif [ "$(wc -l < err.txt)" -ne 1 ] || ! grep -qF -- "$needle" err.txt; then
+        fail "$name: expected one error line with '$needle', got:"; cat err.txt
+    else
+        return 0
+    fi
+    return 1
+}
+# expect_error NAME NEEDLE ARGS...: `s2s prep ARGS --out g.h5` fails as expect_fails says, g.h5
+# and its vocabulary files as they were, no temporary file left.
 expect_error() {
     local name=$1 needle=$2
     shift 2
-    "$s2s" prep "$@" --out g.h5 > out.txt 2> err.txt
-    local rc=$? lines
-    lines=$(wc -l < err.txt)
-    if [ "$rc" -eq 0 ]; then
-        fail "$name: exit status 0"
-    elif [ "$lines" -ne 1 ] || ! grep -qF -- "$needle" err.txt; then
-        fail "$name: expected one error line with '$needle', got:"; cat err.txt
-    elif ! cmp -s g.h5 before.h5; then
+    expect_fails "$name" "$needle" "$s2s" prep "$@" --out g.h5 || return
+    if ! cmp -s g.h5 before.h5; then
         fail "$name: the previous dataset changed"
     elif ls ./*.tmp.* >/dev/null 2>&1; then
         fail "$name: temporary files left: $(ls ./*.tmp.*)"
@@ -115,22 +129,37 @@ expect_error() {
 head -n 2999 g.train.tgt > short.tgt
 printf 'ein gutes\xff wort\n' > bad_utf8.src
 printf 'a good word\n' > one.tgt
+printf 'ein\0wort\n' > nul.src
 : > empty.src
 : > empty.tgt
 expect_error "line counts differ" "short.tgt" --train-src g.train.src --train-tgt short.tgt
 expect_error "invalid UTF-8" "UTF-8" --train-src bad_utf8.src --train-tgt one.tgt
+expect_error "NUL byte" "nul.src:1: NUL byte" --train-src nul.src --train-tgt one.tgt
 expect_error "empty files" "empty.src" --train-src empty.src --train-tgt empty.tgt
 expect_error "missing file" "nowhere.src" --train-src nowhere.src --train-tgt g.train.tgt
 expect_error "mismatched TSV" "g.train.src" --train-tsv g.train.src
-# s2s bench initializes MPI, whose allocations outlive MPI_Finalize by design: no leak check
-# for it (scripts/test.sh explains), the rest of AddressSanitizer stays on.
-if ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$s2s" bench --data g.train.src > out.txt 2> err.txt; then
-    fail "a text file opened as a dataset"
-elif [ "$(wc -l < err.txt)" -ne 1 ] || ! grep -q "g.train.src" err.txt; then
-    fail "a text file as a dataset: expected one error line naming it, got:"; cat err.txt
-else
-    ok "not a dataset: $(cat err.txt)"
-fi
+# --out naming an input, by its path, another path or a symbolic link: refused before anything
+# is read, the input as it was.
+cp g.train.src in.src
+ln -s in.src link.h5
+for out in in.src ./in.src link.h5; do
+    if expect_fails "--out $out over --train-src" "--out $out is the same file as --train-src in.src" \
+            "$s2s" prep --train-src in.src --train-tgt g.train.tgt --out "$out"; then
+        if cmp -s in.src g.train.src; then
+            ok "--out $out over its input: $(cat err.txt)"
+        else
+            fail "--out $out over --train-src: the input changed"
+        fi
+    fi
+done
+# s2s bench and train initialize MPI, whose allocations outlive MPI_Finalize by design: no leak
+# check for them (scripts/test.sh explains), the rest of AddressSanitizer stays on.
+no_leaks="${ASAN_OPTIONS:-}:detect_leaks=0"
+expect_fails "a text file as a dataset" "g.train.src" \
+    env ASAN_OPTIONS="$no_leaks" "$s2s" bench --data g.train.src && ok "not a dataset: $(cat err.txt)"
+# An option out of range is named with its range, before training starts.
+expect_fails "train --lr 0" "--lr: 0 is outside the allowed range (0, 1000]" \
+    env ASAN_OPTIONS="$no_leaks" "$s2s" train --data g.h5 --lr 0 && ok "train --lr 0: $(cat err.txt)"
 
 # ---- 3. a corpus through SentencePiece ------------------------------------------------------
 if command -v spm_train >/dev/null && command -v spm_encode >/dev/null; then

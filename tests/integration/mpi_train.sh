@@ -14,9 +14,12 @@
 #   4. faults: a truncated newest checkpoint is reported and the previous one used (still
 #      bit-identical at the end); a checkpoint write into a full disk (ulimit -f) stops the run
 #      with one clear message and leaves the previous checkpoint usable; a read-only run
-#      directory likewise, or with --ckpt-error continue trains on (as root, whom permissions
-#      do not bind, through an unprivileged user); a changed model shape is refused on resume,
-#      a changed step count is accepted and logged; a rank that fails (its dataset is missing)
+#      directory likewise, or with --ckpt-error continue trains on, naming the intact
+#      checkpoint (or saying there is none), and exits 1 when no write of the run succeeded,
+#      0 when a later one did (as root, whom permissions do not bind, through an unprivileged
+#      user); a changed model shape is refused on resume, a changed step count is accepted and
+#      logged, and that run's first checkpoint write removes the temporary file of a dead writer
+#      on this host (with a note), not those of a live one, another host or the older pattern; a rank that fails (its dataset is missing)
 #      ends the whole job within seconds, naming the rank.
 # A failed check exits 1.
 #
@@ -34,10 +37,12 @@ export OPENBLAS_NUM_THREADS=1
 work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_mpi_train.XXXXXX")
 ro_how= # how section 4 makes a run directory read-only: chmod, setpriv or chattr
 cleanup() {
-    if [ -d "$work/ro" ]; then # writable again, or rm cannot empty it
-        [ "$ro_how" = chattr ] && chattr -i "$work/ro" 2>/dev/null
-        chmod 0755 "$work/ro" 2>/dev/null
-    fi
+    for d in "$work/ro" "$work/ro_new"; do
+        if [ -d "$d" ]; then # writable again, or rm cannot empty it
+            [ "$ro_how" = chattr ] && chattr -i "$d" 2>/dev/null
+            chmod 0755 "$d" 2>/dev/null
+        fi
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -389,8 +394,8 @@ ro_first() { # the run that writes ro/ckpt-00000010.h5
     if [ "$ro_how" = setpriv ]; then chown 65534:65534 ro || return 1; fi
     ro_run --steps 10 > ro0.log 2>&1 && [ -e ro/ckpt-00000010.h5 ]
 }
-ro_lock() { if [ "$ro_how" = chattr ]; then chattr +i ro; else chmod 0555 ro; fi; }
-ro_unlock() { if [ "$ro_how" = chattr ]; then chattr -i ro; else chmod 0755 ro; fi; }
+ro_lock() { if [ "$ro_how" = chattr ]; then chattr +i "${1:-ro}"; else chmod 0555 "${1:-ro}"; fi; }
+ro_unlock() { if [ "$ro_how" = chattr ]; then chattr -i "${1:-ro}"; else chmod 0755 "${1:-ro}"; fi; }
 ro_skip=
 if [ "$(id -u)" -ne 0 ]; then
     ro_how=chmod
@@ -424,7 +429,8 @@ elif [ -e ro/ckpt-00000010.h5 ]; then
     cp ro/ckpt-00000010.h5 ro-before.h5
     ro_lock
     msg="ro/ckpt-00000020.h5: cannot create a temporary file in its directory"
-    kept="the previous checkpoint is intact"
+    kept="the previous checkpoint ro/ckpt-00000010.h5 is intact"
+    none="train: no checkpoint was written to ro during this run: every write failed"
     ro_run --steps 30 --resume auto --ckpt-error stop > ro_stop.log 2>&1
     status=$?
     if [ $status -ne 0 ] && [ "$(grep -c "$msg" ro_stop.log)" -eq 1 ] &&
@@ -435,10 +441,13 @@ elif [ -e ro/ckpt-00000010.h5 ]; then
     fi
     ro_run --steps 30 --resume auto --ckpt-error continue > ro_continue.log 2>&1
     status=$?
-    if [ $status -eq 0 ] && [ "$(grep -c "$msg" ro_continue.log)" -eq 1 ] &&
+    # Every write of the run failed (steps 20 and 30): it trains to the end, then exits 1 with
+    # an error line that says so (stderr: mpiexec does not keep its order with stdout's final:).
+    if [ $status -eq 1 ] && [ "$(grep -c "$msg" ro_continue.log)" -eq 1 ] &&
            grep -q "^checkpoint at step 20 FAILED, training goes on ($kept): $msg" ro_continue.log &&
-           grep -q "^final: step 30," ro_continue.log; then
-        ok "read-only run directory, --ckpt-error continue: trains on to step 30, exit 0"
+           grep -q "^final: step 30," ro_continue.log &&
+           grep -q "^s2s train: rank 0 of 2: $none (--ckpt-error continue); the newest one is still ro/ckpt-00000010.h5\$" ro_continue.log; then
+        ok "read-only run directory, --ckpt-error continue: trains on to step 30, then exit 1: $none"
     else
         cat ro_continue.log; fail "read-only run directory ($ro_how), --ckpt-error continue: exit $status"
     fi
@@ -447,6 +456,35 @@ elif [ -e ro/ckpt-00000010.h5 ]; then
         ok "read-only run directory: the previous checkpoint byte-identical, no file left behind" ||
         fail "read-only run directory: checkpoint changed or files left behind: $leftover"
     ro_unlock
+    # A run with no checkpoint before it says so when a write fails (the metrics file exists,
+    # the directory admits no new file).
+    rm -rf ro_new && mkdir ro_new && : > ro_new/metrics.jsonl
+    if [ "$ro_how" = setpriv ]; then chown -R 65534:65534 ro_new; fi
+    ro_lock ro_new
+    ro_run --steps 10 --ckpt-error continue --run-dir ro_new > ro_new.log 2>&1
+    status=$?
+    ro_unlock ro_new
+    if [ $status -eq 1 ] &&
+           grep -q "^checkpoint at step 10 FAILED, training goes on (there is no previous checkpoint): ro_new/ckpt-00000010.h5: cannot create" ro_new.log &&
+           grep -q "^s2s train: rank 0 of 2: train: no checkpoint was written to ro_new during this run: every write failed (--ckpt-error continue)\$" ro_new.log &&
+           [ -z "$(ls -A ro_new | grep -v -x metrics.jsonl)" ]; then
+        ok "read-only run directory, no earlier checkpoint: says so, exit 1"
+    else
+        cat ro_new.log; fail "read-only run directory, no earlier checkpoint: exit $status"
+    fi
+fi
+
+# --ckpt-error continue where one write fails (its name is taken by a directory, so the rename
+# fails) and a later one succeeds: the run says there was no previous checkpoint and exits 0.
+rm -rf part && mkdir -p part/ckpt-00000010.h5
+run 2 "${resume_args[@]}" --steps 20 --ckpt-error continue --run-dir part > part.log 2>&1
+status=$?
+if [ $status -eq 0 ] && [ -f part/ckpt-00000020.h5 ] &&
+       grep -q "^checkpoint at step 10 FAILED, training goes on (there is no previous checkpoint): part/ckpt-00000010.h5: cannot rename" part.log &&
+       ! grep -q "no checkpoint was written" part.log && grep -q "^final: step 20," part.log; then
+    ok "--ckpt-error continue, a later write succeeds: exit 0"
+else
+    cat part.log; fail "--ckpt-error continue, a later write succeeds: exit $status"
 fi
 
 # resume with another model shape is refused; another step count is accepted and logged
@@ -454,9 +492,33 @@ run 1 "${resume_args[@]}" --hidden 48 --run-dir whole --resume auto > shape.log 
     fail "resume with another --hidden was not refused"
 grep -q "hidden 32, this run asks for --hidden 48" shape.log && ok "changed model shape refused: $(grep -m1 -o 'resume:.*' shape.log | cut -c1-100)" ||
     { cat shape.log; fail "no clear message for a changed shape"; }
+# ... and the temporary files of writers killed before: one of a dead pid of this host (the
+# host key read from the failed rename's message above) is removed with a note, one of a live
+# process, one of another host and one of the older pid-only pattern stay.
+key=$(sed -n 's/.*ckpt-00000010\.h5\.tmp\.\([0-9a-f]\{12\}\)\.[0-9]*\.[0-9]* into place.*/\1/p' part.log | head -1)
+sh -c 'exit 0' & dead=$!
+wait $dead
+sleep 300 & live=$!
+other=000000000000
+[ "$key" = $other ] && other=000000000001
+stale="ckpt-00000055.h5.tmp.$key.$dead.1"
+keep=("ckpt-00000055.h5.tmp.$key.$live.1" "ckpt-00000055.h5.tmp.$other.$dead.1"
+      "ckpt-00000055.h5.tmp.$dead.1")
+for f in "$stale" "${keep[@]}"; do : > "whole/$f"; done
 run 1 "${resume_args[@]}" --steps 62 --run-dir whole --resume auto > steps.log 2>&1 &&
     grep -q "steps changed from 60 to 62" steps.log && ok "changed --steps accepted and logged" ||
     { cat steps.log; fail "changed --steps"; }
+kill $live 2>/dev/null
+wait $live 2>/dev/null
+kept=0
+for f in "${keep[@]}"; do [ -e "whole/$f" ] && kept=$((kept + 1)); done
+if [ -n "$key" ] && [ ! -e "whole/$stale" ] && [ $kept -eq 3 ] &&
+       grep -q "^s2s: note: removed whole/$stale, the temporary file of a writer that died (pid $dead on this host)\$" steps.log; then
+    ok "a dead writer's temporary file removed with a note, 3 others kept"
+else
+    cat steps.log; ls whole; fail "stale temporary files: key '$key', $kept of 3 kept"
+fi
+rm -f "${keep[@]/#/whole/}"
 
 # one rank fails (its dataset is missing): the whole job ends promptly with a message
 SECONDS=0

@@ -290,6 +290,12 @@ Test(dataset, set_vocab_checks_reserved_tokens)
     cr_expect_eq(rc, S2S_EINVAL);
     cr_expect(strstr(s2s_errmsg(rc), "/vocab/src") && strstr(s2s_errmsg(rc), "<unk>"), "%s",
               s2s_errmsg(rc));
+    /* The reader's checks of every entry: a writer never makes a file its reader refuses. */
+    const char *dup[] = {"<pad>", "<unk>", "<s>", "</s>", "a", "b", "a"};
+    rc = dsw_set_vocab(w, "src", dup, 7);
+    cr_expect_eq(rc, S2S_EINVAL);
+    cr_expect(strstr(s2s_errmsg(rc), "/vocab/src: entry 6 of the source vocabulary: duplicate "
+                                     "token \"a\" (also id 4)"), "%s", s2s_errmsg(rc));
     cr_expect_eq(dsw_set_vocab(w, "tgt", vocab(1), 4), S2S_EINVAL, "no word");
     cr_expect_eq(dsw_set_vocab(w, "both", vocab(1), 5), S2S_EINVAL);
     dsw_abort(w);
@@ -577,23 +583,84 @@ Test(dataset, missing_split_group)
     EXPECT_OPEN_ERROR(S2S_EFORMAT, "/test", "missing");
 }
 
-Test(dataset, wrong_reserved_token)
+/* Writes `text` as entry i of the vocabulary dataset obj of a file open for editing. */
+static void set_token(hid_t f, const char *obj, hsize_t i, const char *text)
 {
-    write_file(path, COUNTS);
-    hid_t f = edit();
-    hid_t d = H5Dopen2(f, "/vocab/src", H5P_DEFAULT), type = H5Dget_type(d);
+    hid_t d = H5Dopen2(f, obj, H5P_DEFAULT), type = H5Dget_type(d);
     hid_t space = H5Dget_space(d);
-    hsize_t start = 2, one = 1;
+    hsize_t one = 1;
     hid_t mem = H5Screate_simple(1, &one, NULL);
-    H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &one, NULL);
-    const char *bos = "<bos>";
-    cr_assert_geq(H5Dwrite(d, type, mem, space, H5P_DEFAULT, &bos), 0);
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, &i, NULL, &one, NULL);
+    cr_assert_geq(H5Dwrite(d, type, mem, space, H5P_DEFAULT, &text), 0);
     H5Sclose(mem);
     H5Sclose(space);
     H5Tclose(type);
     H5Dclose(d);
+}
+
+Test(dataset, wrong_reserved_token)
+{
+    write_file(path, COUNTS);
+    hid_t f = edit();
+    set_token(f, "/vocab/src", 2, "<bos>");
     done(f);
     EXPECT_OPEN_ERROR(S2S_EFORMAT, "/vocab/src", "token 2", "<bos>", "<s>");
+}
+
+/* Entries that `s2s translate` would refuse in a checkpoint are refused when the dataset opens,
+ * with the file, the vocabulary, the entry and the problem. */
+Test(dataset, bad_vocabulary_tokens)
+{
+    static const struct {
+        const char *obj, *text, *side, *entry, *problem;
+        hsize_t i;
+    } cases[] = {
+        {"/vocab/src", "", "source", "entry 7 ", "empty token", 7},
+        {"/vocab/tgt", "\xc3\x28", "target", "entry 9 ", "invalid UTF-8", 9},
+        {"/vocab/src", "w5", "source", "entry 30 ", "duplicate token \"w5\" (also id 5)", 30},
+        {"/vocab/tgt", "a b", "target", "entry 4 ", "holds whitespace (byte 2 is 0x20)", 4},
+        {"/vocab/tgt", "a\tb", "target", "entry 40 ", "holds whitespace (byte 2 is 0x09)", 40},
+        {"/vocab/src", "a\nb", "source", "entry 59 ", "holds whitespace (byte 2 is 0x0a)", 59},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        write_file(path, COUNTS);
+        hid_t f = edit();
+        set_token(f, cases[k].obj, cases[k].i, cases[k].text);
+        done(f);
+        EXPECT_OPEN_ERROR(S2S_EFORMAT, path, cases[k].obj, cases[k].side, cases[k].entry,
+                          cases[k].problem);
+    }
+}
+
+/* Duplicates are found through a hash map: a vocabulary of 100,000 words opens, and a
+ * duplicate as its last entry is found. */
+Test(dataset, large_vocabulary)
+{
+    enum { BIG = 100000 };
+    char (*words)[16] = malloc(BIG * sizeof *words);
+    const char **v = malloc(BIG * sizeof *v);
+    cr_assert(words && v);
+    for (int i = 0; i < BIG; i++) {
+        snprintf(words[i], sizeof words[i], "w%d", i);
+        v[i] = i < TOK_FIRST_WORD ? vocab(0)[i] : words[i];
+    }
+    ds_writer *w = NULL;
+    cr_assert_eq(dsw_open(&w, path), 0);
+    cr_assert_eq(dsw_set_vocab(w, "src", v, BIG), 0, "%s", s2s_errmsg(-2));
+    cr_assert_eq(dsw_set_vocab(w, "tgt", vocab(1), VOCAB_TGT), 0, "%s", s2s_errmsg(-2));
+    int32_t s[1] = {BIG - 1}, t[1] = {TOK_FIRST_WORD};
+    cr_assert_eq(dsw_add(w, SPLIT_TRAIN, s, 1, t, 1), 0);
+    cr_assert_eq(dsw_close(w), 0, "%s", s2s_errmsg(-2));
+    free(words);
+    free(v);
+    dataset *d = open_ok(path);
+    cr_expect_eq(ds_vocab_size(d, "src"), BIG);
+    cr_expect_str_eq(ds_token(d, "src", BIG - 1), "w99999");
+    ds_close(d);
+    hid_t f = edit();
+    set_token(f, "/vocab/src", BIG - 1, "w12345");
+    done(f);
+    EXPECT_OPEN_ERROR(S2S_EFORMAT, "/vocab/src", "entry 99999 ", "duplicate token \"w12345\"");
 }
 
 Test(dataset, empty_training_split)

@@ -2,8 +2,9 @@
  * made with the library, the text and the JSON carry the key figures (pairs and tokens per
  * split, vocabulary sizes, the parameter count equal to the table's element count, step, world
  * size, history), the JSON is one valid document with numbers as numbers and +inf as null, a
- * checkpoint changed after it was written is described with its checksum reported invalid (one
- * whose training state cannot be read, without the state and with the reason), and
+ * checkpoint changed after it was written is described with its checksum reported invalid and
+ * the status S2S_EFORMAT, "the checkpoint is invalid" (one whose training state cannot be
+ * read, without the state and with the reason), and
  * a missing file, a directory, a file that is not HDF5, an HDF5 file without or with another
  * 'format' are one error each that names the file, with nothing written. A checkpoint names
  * the OpenBLAS kernels of its writer (or says an older one did not record them); --system
@@ -70,6 +71,21 @@ static char *info_ok(const char *path, bool json)
 static void expect_has(const char *text, const char *needle)
 {
     cr_expect(strstr(text, needle) != NULL, "output lacks \"%s\":\n%s", needle, text);
+}
+
+/* The description of a checkpoint that is not valid: written in full, then S2S_EFORMAT with a
+ * message that says the checkpoint is invalid. */
+static char *info_invalid(const char *path, bool json)
+{
+    char *text;
+    int rc = run_info(path, json, INFO_HISTORY_ROWS, &text);
+    cr_expect_eq(rc, S2S_EFORMAT, "info_write(%s%s) of an invalid checkpoint: %d", path,
+                 json ? ", json" : "", rc);
+    char want[256];
+    snprintf(want, sizeof want, "%s: the checkpoint is invalid: ", path);
+    cr_expect(strstr(s2s_errmsg(rc), want) != NULL, "message \"%s\" lacks \"%s\"",
+              s2s_errmsg(rc), want);
+    return text;
 }
 
 /* An independent check of the JSON's shape: brackets balance outside strings, strings close,
@@ -388,7 +404,7 @@ Test(info, changed_checkpoint_has_an_invalid_checksum)
     H5Gclose(group);
     cr_assert_geq(H5Fclose(file), 0, "H5Fclose");
 
-    char *text = info_ok(path, false), *json = info_ok(path, true);
+    char *text = info_invalid(path, false), *json = info_invalid(path, true);
     expect_has(text, "checksum            INVALID: ");
     expect_has(text, "checksum mismatch");
     expect_has(text, "tokens trained      5\n");
@@ -406,7 +422,7 @@ Test(info, checkpoint_without_a_readable_state)
     cr_assert_geq(H5Adelete_by_name(file, "state", "lr_bad", H5P_DEFAULT), 0, "delete lr_bad");
     cr_assert_geq(H5Fclose(file), 0, "H5Fclose");
 
-    char *text = info_ok(path, false), *json = info_ok(path, true);
+    char *text = info_invalid(path, false), *json = info_invalid(path, true);
     expect_has(text, "3 tensors");
     expect_has(text, "training state\n  checksum            INVALID: ");
     expect_has(text, "'/state/lr_bad'");

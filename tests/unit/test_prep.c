@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "s2s/dataset.h"
 #include "s2s/prep.h"
@@ -355,6 +356,98 @@ Test(prep, malformed_inputs_fail_clearly_and_leave_nothing)
     set_train(&o, "a\nb\n", "x\ny\n");
     o.valid_size = 2;
     expect_failure(&o, S2S_EUSAGE, "leave no training data", NULL);
+}
+
+/* Writes n bytes (NULs included, which scratch_write cannot) to dir/name; returns its path. */
+static const char *binary_file(const char *name, const char *bytes, size_t n)
+{
+    static char p[256];
+    scratch_path(p, sizeof p, dir, name);
+    FILE *f = fopen(p, "wb");
+    cr_assert_not_null(f, "create %s", p);
+    cr_assert_eq(fwrite(bytes, 1, n, f), n);
+    cr_assert_eq(fclose(f), 0);
+    return p;
+}
+
+#define BINARY_FILE(name, literal) binary_file(name, literal, sizeof literal - 1)
+
+/* A NUL byte would end the C string of the line: refused with FILE:LINE, not silently cut. */
+Test(prep, a_nul_byte_is_an_error)
+{
+    prep_options o;
+    defaults(&o);
+    set_train(&o, "a\nb\n", "x\ny\n");
+    snprintf(o.in[SPLIT_TRAIN].src, OPT_STRING_MAX, "%s",
+             BINARY_FILE("nul.src", "a\nb\0c d\n"));
+    expect_failure(&o, S2S_EFORMAT, "nul.src:2", "NUL byte");
+
+    defaults(&o);
+    snprintf(o.in[SPLIT_TRAIN].tsv, OPT_STRING_MAX, "%s",
+             BINARY_FILE("nul.tsv", "a\tx\nb\ty\0\n"));
+    expect_failure(&o, S2S_EFORMAT, "nul.tsv:2", "NUL byte");
+
+    defaults(&o);
+    set_train(&o, "a\n", "x\n");
+    snprintf(o.src_vocab, OPT_STRING_MAX, "%s",
+             BINARY_FILE("nul.vocab", "<pad>\n<unk>\n<s>\n</s>\nw\0v\n"));
+    expect_failure(&o, S2S_EFORMAT, "nul.vocab:5", "NUL byte");
+}
+
+/* Reads dir/name whole (NULL if absent). */
+static char *contents(const char *name, size_t *n)
+{
+    char p[256];
+    return scratch_read(scratch_path(p, sizeof p, dir, name), n);
+}
+
+/* --out that is one of the inputs, by any path, is refused before anything is read or written;
+ * the input stays byte for byte. */
+Test(prep, out_must_not_be_an_input)
+{
+    prep_options o;
+    defaults(&o);
+    set_train(&o, "a b\n", "x y\n");
+    char p[256], link[256];
+    size_t n0;
+    char *before = contents("train.src", &n0);
+    const char *outs[3];
+    outs[0] = o.in[SPLIT_TRAIN].src;                                  /* the same path */
+    snprintf(p, sizeof p, "%s/./train.src", dir);                     /* another path */
+    outs[1] = p;
+    scratch_path(link, sizeof link, dir, "link.h5");                  /* a symbolic link */
+    cr_assert_eq(symlink(o.in[SPLIT_TRAIN].src, link), 0);
+    outs[2] = link;
+    for (int k = 0; k < 3; k++) {
+        snprintf(o.out, sizeof o.out, "%s", outs[k]);
+        expect_failure(&o, S2S_EUSAGE, "--out", "the same file as --train-src");
+        size_t n;
+        char *after = contents("train.src", &n);
+        cr_expect(after && n == n0 && memcmp(after, before, n) == 0, "train.src intact");
+        free(after);
+    }
+    /* The target side, a validation file and a --src-vocab: named by their options. */
+    snprintf(o.out, sizeof o.out, "%s", o.in[SPLIT_TRAIN].tgt);
+    expect_failure(&o, S2S_EUSAGE, "--out", "--train-tgt");
+    defaults(&o);
+    set_train(&o, "a b\n", "x y\n");
+    snprintf(o.in[SPLIT_VALID].tsv, OPT_STRING_MAX, "%s", file("v.tsv", "a\tx\n"));
+    snprintf(o.out, sizeof o.out, "%s", o.in[SPLIT_VALID].tsv);
+    expect_failure(&o, S2S_EUSAGE, "--out", "--valid-tsv");
+    /* A vocabulary written beside the dataset over an input. */
+    defaults(&o);
+    snprintf(o.in[SPLIT_TRAIN].src, OPT_STRING_MAX, "%s", file("d.tgt.vocab", "a b\n"));
+    snprintf(o.in[SPLIT_TRAIN].tgt, OPT_STRING_MAX, "%s", file("t.tgt", "x y\n"));
+    scratch_path(o.out, sizeof o.out, dir, "d.h5");
+    expect_failure(&o, S2S_EUSAGE, "writes the vocabulary", "--train-src");
+
+    /* Outputs that do not exist yet, and rewriting the vocabulary a run reuses, are fine. */
+    defaults(&o);
+    set_train(&o, "a b\n", "x y\n");
+    cr_assert_eq(run(&o, NULL), 0, "%s", s2s_errmsg(-1));
+    scratch_path(o.src_vocab, sizeof o.src_vocab, dir, "data.src.vocab");
+    cr_assert_eq(run(&o, NULL), 0, "the same side's vocabulary: %s", s2s_errmsg(-1));
+    free(before);
 }
 
 Test(prep, a_failed_run_keeps_the_previous_dataset)

@@ -97,6 +97,17 @@ Test(vocab, append_checks_reserved_duplicates_and_utf8)
     cr_expect_eq(vocab_append(&v, "w", "f:6"), S2S_EFORMAT, "duplicate");
     cr_expect_eq(vocab_append(&v, "", "f:6"), S2S_EFORMAT, "empty");
     cr_expect_eq(vocab_append(&v, "\xff", "f:6"), S2S_EFORMAT, "invalid UTF-8");
+    /* No tokenizer makes a token with whitespace inside (chars writes spaces as U+2581). */
+    const char *spaced[] = {"a b", "a\tb", "a\nb", " a", "a\r"};
+    for (int i = 0; i < 5; i++) {
+        cr_expect_eq(vocab_append(&v, spaced[i], "f:6"), S2S_EFORMAT, "whitespace %d", i);
+        cr_expect(strstr(s2s_errmsg(S2S_EFORMAT), "f:6: token"), "%s", s2s_errmsg(S2S_EFORMAT));
+        cr_expect(strstr(s2s_errmsg(S2S_EFORMAT), "holds whitespace"), "%s",
+                  s2s_errmsg(S2S_EFORMAT));
+    }
+    cr_expect_eq(vocab_append(&v, "w", "f:6"), S2S_EFORMAT);
+    cr_expect_str_eq(s2s_errmsg(S2S_EFORMAT), "f:6: duplicate token \"w\" (also id 4)");
+    cr_expect_eq(v.size, 5, "nothing refused was added");
     /* Past the first growth of the id table: every id still maps back. */
     char name[16];
     for (int i = 0; i < 3000; i++) {
@@ -126,4 +137,17 @@ Test(vocab, guess_detokenizer)
     vocab_append(&v, "c", "f");
     cr_expect_eq(detok_guess(TOK_WHITESPACE, &v), DETOK_SPACE, "mostly plain words");
     vocab_free(&v);
+}
+
+/* text_lines (translate's and eval's input) refuses what prep refuses: a NUL byte or invalid
+ * UTF-8, with FILE:LINE. */
+Test(vocab, text_lines_refuses_nul_bytes)
+{
+    char text[] = "ok\nb\0ad\n";
+    char **lines = NULL;
+    int n = 0;
+    cr_expect_eq(text_lines(text, sizeof text - 1, "in.txt", &lines, &n), S2S_EFORMAT);
+    cr_expect_str_eq(s2s_errmsg(S2S_EFORMAT), "in.txt:2: NUL byte");
+    cr_expect_null(text_line_problem("plain", 5));
+    cr_expect_str_eq(text_line_problem("\xff", 1), "invalid UTF-8");
 }
