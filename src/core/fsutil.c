@@ -88,6 +88,10 @@ static void remove_stale_temps(const char *path)
 int fs_create_temp(const char *path, char *tmp, size_t n)
 {
     static unsigned counter; /* distinguishes calls within one process; pid between processes */
+    if (!tmp || n == 0) { /* also tells the compiler that snprintf below has a destination */
+        errno = EINVAL;
+        return -1;
+    }
     remove_stale_temps(path);
     for (int attempt = 0; attempt < 100; attempt++) {
         struct timespec ts;
