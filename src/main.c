@@ -643,12 +643,12 @@ static int blas_core_startup(int argc, char **argv)
                     "s2s: warning: restarting with %s=%s failed (%s); going on with OpenBLAS's "
                     "%s kernels\n",
                     BLAS_CORE_ENV, d.kernel, strerror(err), in.running);
-        blas_core_record("OpenBLAS's own choice (the restart for other kernels failed)");
+        blas_core_record(&in, "OpenBLAS's own choice (the restart for other kernels failed)");
         return 0;
     }
     if (speak && d.message[0])
         fprintf(stderr, "s2s: %s\n", d.message);
-    blas_core_record(d.origin);
+    blas_core_record(&in, d.origin);
     return 0;
 }
 

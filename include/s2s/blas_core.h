@@ -129,8 +129,9 @@ typedef struct {
     char config[256]; /* openblas_get_config() */
 } blas_core_state;
 
-/* Start-up records the origin of the kernels it kept (d->origin, or its own words). */
-void blas_core_record(const char *origin);
+/* Start-up records the kernels it kept: those of `in` (blas_core_gather of this process),
+ * their origin (d->origin, or its own words). */
+void blas_core_record(const blas_core_input *in, const char *origin);
 
 /* The state recorded at start-up; without a start-up (unit tests, other programs) the same
  * figures from this process, the origin as blas_core_decide would give it. */

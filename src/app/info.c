@@ -1432,9 +1432,10 @@ static void json_system(const system_info *s, jw *w)
     jw_close(w, ']');
     jw_key(w, "runnable");
     jw_open(w, '[');
-    for (int k = 1; blas_core_choices[k]; k++)
-        if (runs(s, blas_core_choices[k]))
-            jw_str(w, blas_core_choices[k]);
+    const char *names[16];
+    int n = blas_core_runnable(&s->in.cpu, names, 16);
+    for (int k = 0; k < n; k++)
+        jw_str(w, names[k]);
     jw_close(w, ']');
     jw_key(w, "startup");
     jw_open(w, '{');

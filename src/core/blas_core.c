@@ -446,19 +446,16 @@ void blas_core_gather(blas_core_input *in, const char *request)
 static blas_core_state state;
 static bool recorded;
 
-void blas_core_record(const char *origin)
+void blas_core_record(const blas_core_input *in, const char *origin)
 {
-    blas_cpu cpu;
-    blas_cpu_detect(&cpu);
-    const char *config = openblas_get_config();
     memset(&state, 0, sizeof state);
-    clean_copy(state.kernel, sizeof state.kernel, openblas_get_corename(), true);
+    clean_copy(state.kernel, sizeof state.kernel, in->running, true);
     clean_copy(state.origin, sizeof state.origin, origin, false);
-    state.best = blas_core_best(&cpu);
+    state.best = blas_core_best(&in->cpu);
     state.below_best = below(state.kernel, state.best);
-    blas_cpu_describe(&cpu, state.cpu, sizeof state.cpu);
-    version_of(config, state.version, sizeof state.version);
-    clean_copy(state.config, sizeof state.config, config, false);
+    blas_cpu_describe(&in->cpu, state.cpu, sizeof state.cpu);
+    snprintf(state.version, sizeof state.version, "%s", in->version);
+    clean_copy(state.config, sizeof state.config, openblas_get_config(), false);
     recorded = true;
 }
 
@@ -469,9 +466,9 @@ const blas_core_state *blas_core_get(void)
         blas_core_decision d;
         blas_core_gather(&in, NULL);
         blas_core_decide(&in, &d);
-        blas_core_record(d.action == BLAS_KEEP ? d.origin
-                         : in.coretype         ? BLAS_CORE_ENV
-                                               : "OpenBLAS's own choice");
+        blas_core_record(&in, d.action == BLAS_KEEP ? d.origin
+                              : in.coretype         ? BLAS_CORE_ENV
+                                                    : "OpenBLAS's own choice");
     }
     return &state;
 }

@@ -342,7 +342,9 @@ Test(blas_core, state_without_a_start_up)
     cr_expect_str_eq(s->config, openblas_get_config(), "OpenBLAS's config string");
     cr_expect_neq(s->origin[0], '\0', "an origin");
     expect_has(s->version, "OpenBLAS");
-    blas_core_record("--blas-core");
+    blas_core_input in;
+    blas_core_gather(&in, NULL);
+    blas_core_record(&in, "--blas-core");
     cr_expect_str_eq(blas_core_get()->origin, "--blas-core", "recorded origin");
 }
 
