@@ -21,6 +21,7 @@
 #include "s2s/model_options.h"
 #include "s2s/prep.h"
 #include "s2s/status.h"
+#include "s2s/stop.h"
 #include "s2s/train.h"
 #include "s2s/translate.h"
 
@@ -429,7 +430,7 @@ static int cmd_train(int argc, char **argv)
     model_resolve_input_feed(&o.model, o.input_feed_mode);
     char *config = options_text(train_specs, N_SPECS(train_specs), &o, "train");
     o.config_text = config;
-    train_install_signal_handlers();
+    stop_install();
     train_result r;
     rc = train_run(&o, MPI_COMM_WORLD, rank == 0 ? stdout : NULL, &r);
     free(config);

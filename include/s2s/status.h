@@ -18,6 +18,7 @@ enum {
     S2S_EMPI = -7,     /* an MPI call failed */
     S2S_EUSAGE = -8,   /* bad command line: unknown option, missing value */
     S2S_EPEER = -9,    /* another MPI rank failed and reports the cause itself */
+    S2S_ESTOPPED = -10, /* a stop signal arrived (stop.h); not a failure of the input */
 };
 
 /* Short fixed description of a status code ("out of memory", ...). */

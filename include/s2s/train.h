@@ -123,8 +123,4 @@ typedef struct {
  * write succeeded returns S2S_EIO after its final line and record (res filled in). */
 int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *res);
 
-/* Call once before train_run: SIGTERM, SIGINT and SIGUSR1 then ask the run to stop at the next
- * step boundary with a checkpoint instead of ending the process. */
-void train_install_signal_handlers(void);
-
 #endif

@@ -28,31 +28,8 @@
 #include "s2s/progress.h"
 #include "s2s/score.h"
 #include "s2s/status.h"
+#include "s2s/stop.h"
 #include "s2s/timer.h"
-
-/* ---- stop requests ---------------------------------------------------------------------- */
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop_signal(int sig)
-{
-    stop_signal = sig;
-}
-
-void train_install_signal_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-    /* Past a file size limit a write then fails with EFBIG, which the checkpoint writer reports
-     * and survives, instead of the signal ending the process. */
-    signal(SIGXFSZ, SIG_IGN);
-}
 
 double tf_ratio_at(tf_schedule schedule, double r, double r_min, double k, long step, long steps)
 {
@@ -934,7 +911,7 @@ static int train_step(trainer *t, double lr, double tf, double *gnorm, double *s
     if (rc < 0)
         return rc;
 
-    sums[S_STOP] = stop_signal != 0;
+    sums[S_STOP] = stop_requested() != 0;
     sums[S_CKPT_DUE] = t->rank == 0 && o->ckpt_minutes > 0 &&
                        t2 - t->last_ckpt_time >= o->ckpt_minutes * 60.0;
     if ((rc = comm_sum_doubles(t->comm, sums, N_STEP_SUMS)) < 0)

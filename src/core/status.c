@@ -21,6 +21,7 @@ const char *s2s_strerror(int status)
     case S2S_EMPI: return "MPI error";
     case S2S_EUSAGE: return "usage error";
     case S2S_EPEER: return "another rank failed";
+    case S2S_ESTOPPED: return "stopped by a signal";
     default: return "unknown error";
     }
 }
