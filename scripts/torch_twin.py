@@ -56,6 +56,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from s2s_pyutil import SEAL_BLOCK, seal_file  # noqa: E402  (beside this script)
+
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 # Relative-error floor, as a fraction of the tensor's largest reference value. s2s trains in
 # float32, whose rounding leaves absolute errors of ~1e-7 of a tensor's largest gradient in its
@@ -372,7 +375,7 @@ def save_params(model, path):
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp.", dir=d)
     os.close(fd)
     try:
-        with h5py.File(tmp, "w") as f:
+        with h5py.File(tmp, "w", userblock_size=SEAL_BLOCK) as f:
             f.attrs["format"] = FORMAT
             f.attrs["version"] = np.int32(VERSION)
             g = f.create_group("params", track_order=True)
@@ -381,6 +384,7 @@ def save_params(model, path):
             cg = f.create_group("config", track_order=True)
             for k, v in model.cfg.to_attrs().items():
                 cg.attrs[k] = v
+        seal_file(tmp, FORMAT)  # the integrity record s2s checks first
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -20,6 +20,7 @@
 #include "s2s/gen.h"
 #include "s2s/model_options.h"
 #include "s2s/prep.h"
+#include "s2s/probe.h"
 #include "s2s/status.h"
 #include "s2s/stop.h"
 #include "s2s/train.h"
@@ -54,6 +55,20 @@ static int blas_core_startup_choice;
     {"blas-core", OPT_CHOICE, offsetof(T, blas_core), "auto",                                     \
      "OpenBLAS kernels: auto (the best this CPU runs), or these; chosen at start-up, so only on "  \
      "the command line", blas_core_choices, 0, 0}
+
+/* --probe-timeout of the commands that read datasets, which other tools may write without an
+ * integrity record (include/s2s/probe.h); T has a double field probe_timeout. */
+#define PROBE_TIMEOUT_OPTION(T)                                                                    \
+    {"probe-timeout", OPT_DOUBLE, offsetof(T, probe_timeout), "0",                               \
+     "seconds a probe process may take to read a dataset without an s2s integrity record "       \
+     "before it counts as damaged (0: 3 s plus 1 s per 32 MiB)", NULL, 0, 1e6}
+
+/* --large-vocab of the commands that read datasets (ds_limits, include/s2s/dataset.h); T has a
+ * bool field large_vocab, which main hands to ds_set_limits before the command runs. */
+#define LARGE_VOCAB_OPTION(T)                                                                      \
+    {"large-vocab", OPT_BOOL, offsetof(T, large_vocab), "false",                                  \
+     "accept a dataset vocabulary of more than 65536 entries with more words than the dataset "   \
+     "has tokens (a reused vocabulary file on a small corpus)", NULL, 0, 0}
 
 #define EMB_DEFAULT "64"
 #define HIDDEN_DEFAULT "256"
@@ -153,6 +168,8 @@ static const opt_spec train_specs[] = {
     {"progress", OPT_CHOICE, offsetof(T, progress), "auto",
      "progress display: auto (a live bar on a terminal), live, plain lines", PROGRESS_MODES, 0,
      0},
+    PROBE_TIMEOUT_OPTION(T),
+    LARGE_VOCAB_OPTION(T),
     BLAS_CORE_OPTION(T),
 };
 #undef T
@@ -167,6 +184,7 @@ typedef struct {
     bench_options b;
     int preset; /* index into PRESETS; its values are applied before the file and arguments */
     int input_feed_mode;
+    bool large_vocab; /* --large-vocab, with --data: ds_set_limits */
     int blas_core; /* acted on at start-up */
 } bench_cli;
 static const opt_spec bench_specs[] = {
@@ -199,6 +217,7 @@ static const opt_spec bench_specs[] = {
      "with --data: padded tokens per global batch at most (0: no limit)", NULL, 0, 1e12},
     {"data-ranks", OPT_INT, offsetof(bench_cli, b.data_ranks), "1",
      "with --data: read rank 0's share of batches for this many ranks", NULL, 1, 1 << 20},
+    LARGE_VOCAB_OPTION(bench_cli),
     {"bucket-mb", OPT_DOUBLE, offsetof(bench_cli, b.bucket_mb), STR(COMM_BUCKET_MB_DEFAULT),
      "under mpirun: gradient allreduce bucket size in MiB", NULL, 0.001, 1e6},
     {"strong", OPT_BOOL, offsetof(bench_cli, b.strong), "false",
@@ -326,6 +345,8 @@ static const opt_spec eval_specs[] = {
     {"smooth-value", OPT_DOUBLE, offsetof(T, smooth_value), "-1",
      "value of floor (0.1) and add-k (1) smoothing; negative: that default", NULL, 0, 0},
     DECODE_OPTIONS(T),
+    PROBE_TIMEOUT_OPTION(T),
+    LARGE_VOCAB_OPTION(T),
     BLAS_CORE_OPTION(T),
 };
 #undef T
@@ -413,7 +434,9 @@ static int cmd_train(int argc, char **argv)
         "Trains an encoder-decoder on the dataset's training split with synchronous data "
         "parallelism over the MPI ranks, validates, checkpoints into the run directory and "
         "resumes (docs/training.md). Exit status " STR(TRAIN_EXIT_STOPPED) ": stopped by "
-        "SIGTERM, SIGINT or SIGUSR1 after writing a checkpoint.\n\noptions:\n";
+        "SIGTERM, SIGINT or SIGUSR1 (after writing the checkpoint of the current step, or before "
+        "training began: nothing to save); run the same command with --resume auto to go "
+        "on.\n\noptions:\n";
     train_options o;
     bool help;
     int rank;
@@ -430,10 +453,22 @@ static int cmd_train(int argc, char **argv)
     model_resolve_input_feed(&o.model, o.input_feed_mode);
     char *config = options_text(train_specs, N_SPECS(train_specs), &o, "train");
     o.config_text = config;
+    probe_set_timeout(o.probe_timeout);
+    ds_set_limits(&(ds_limits){.large_vocab = o.large_vocab});
     stop_install();
     train_result r;
     rc = train_run(&o, MPI_COMM_WORLD, rank == 0 ? stdout : NULL, &r);
     free(config);
+    if (rc == S2S_ESTOPPED) {
+        /* Stopped before training began, on every rank together: nothing to save, not an
+         * error; rank 0 prints the line that says so with the other stop notes (stdout). */
+        if (rank == 0) {
+            printf("%s\n", s2s_errmsg(rc));
+            fflush(stdout);
+        }
+        s2s_clear_error();
+        return TRAIN_EXIT_STOPPED;
+    }
     if (rc < 0)
         return rc;
     return r.stopped ? TRAIN_EXIT_STOPPED : 0;
@@ -480,6 +515,7 @@ static int cmd_bench(int argc, char **argv)
     if (rc < 0 || help)
         return rc;
     if (c.b.data[0]) {
+        ds_set_limits(&(ds_limits){.large_vocab = c.large_vocab});
         bench_data_result d;
         if ((rc = bench_data(&c.b, stderr, &d)) < 0)
             return rc;
@@ -557,6 +593,8 @@ static int cmd_eval(int argc, char **argv)
                            &help);
     if (rc < 0 || help)
         return rc;
+    probe_set_timeout(o.probe_timeout);
+    ds_set_limits(&(ds_limits){.large_vocab = o.large_vocab});
     return eval_run(&o, MPI_COMM_WORLD, stdout);
 }
 
@@ -685,6 +723,7 @@ int main(int argc, char **argv)
             }
             MPI_Comm_rank(MPI_COMM_WORLD, &rank);
             MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+            s2s_notes_enable(rank == 0); /* one note per job, not one per rank */
         }
         int rc = commands[i].run(argc - 2, argv + 2);
         int status = rc >= 0 ? rc : rc == S2S_EUSAGE ? 2 : 1;

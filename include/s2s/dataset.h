@@ -14,6 +14,7 @@
 #ifndef S2S_DATASET_H
 #define S2S_DATASET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define DATASET_FORMAT "s2s-dataset"
@@ -56,15 +57,38 @@ int dsw_close(ds_writer *w);
 /* Discards everything written: removes the temporary file and frees w. NULL-safe. */
 void dsw_abort(ds_writer *w);
 
+/* The most tokens a side of a stored sentence may have: the writer refuses more and the reader
+ * refuses files with more (training and decoding allocate per batch the longest sentence times
+ * the batch; 65536 is 64 times the 1k-token sentences of real corpora). */
+#define DS_SENTENCE_MAX (1 << 16)
+
 /* ---- reading -------------------------------------------------------------------------------- */
 
 typedef struct dataset dataset; /* opaque */
 
+/* The reader's limits a user may legitimately exceed (the others are in docs/formats.md,
+ * "Limits"); zero-initialized means the defaults. */
+typedef struct {
+    /* Accept a vocabulary of more than 65536 entries with more words than the dataset has
+     * tokens (both sides, all splits), e.g. a reused vocabulary file on a small corpus. */
+    bool large_vocab;
+} ds_limits;
+
 /* Opens path read-only and validates all of it: format and version, every group, dataset, type
- * and rank, the offsets, every token id (read in blocks), a non-empty training split.
- * S2S_EIO: the file is missing or unreadable. S2S_EFORMAT: anything else, with one message that
- * names the file, the HDF5 object and the problem. */
+ * and rank, the offsets, every token id (read in blocks), a non-empty training split. Before
+ * anything is allocated or inflated, every dataset's storage is checked (h5limits.h: chunk
+ * sizes, filters, declared against stored bytes), the vocabulary sizes against the file's size,
+ * an absolute bound and the token counts, the sentence counts against the token counts; sentence
+ * lengths are bounded. lim NULL: the defaults. S2S_EIO: the file is missing or unreadable.
+ * S2S_ESTOPPED: a stop signal (stop.h) arrived while it was read ("PATH: reading OBJ: stopped
+ * by SIGTERM"). S2S_EFORMAT: anything else, with one message that names the file, the HDF5
+ * object and the problem (and, for a limit, the value and the bound). */
+int ds_open_with(dataset **d, const char *path, const ds_limits *lim);
+
+/* ds_open_with the limits of the last ds_set_limits (the defaults before any): for commands,
+ * whose main sets them once from the options before anything is read. */
 int ds_open(dataset **d, const char *path);
+void ds_set_limits(const ds_limits *lim); /* NULL: the defaults */
 void ds_close(dataset *d); /* NULL-safe */
 
 /* Sentence pairs in split. */

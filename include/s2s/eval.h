@@ -27,6 +27,8 @@ typedef struct {
     double smooth_value;            /* NAN: the method's default */
     int beam, nbest, batch, threads;
     double length_penalty, max_len_ratio;
+    double probe_timeout;     /* --probe-timeout: set by main (include/s2s/probe.h) */
+    bool large_vocab;         /* --large-vocab: set by main (ds_set_limits, dataset.h) */
     int blas_core;                  /* --blas-core: acted on at start-up (blas_core.h) */
 } eval_options;
 

@@ -33,6 +33,14 @@ const char *s2s_errmsg(int status);
 
 void s2s_clear_error(void);
 
+/* Prints "s2s: note: MESSAGE" on stderr, once per key and process (later calls with the same
+ * key are silent), unless notes are off. Notes are for what the user should know while the
+ * command goes on (a file used unverified); errors go through s2s_fail. */
+void s2s_note_once(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Turns notes on (the default) or off: under MPI, main leaves them to rank 0. */
+void s2s_notes_enable(int on);
+
 /* Index of `name` among names[0..n), or S2S_EINVAL with the message
  * "unknown <what> '<name>' (expected a, b or c)". */
 int s2s_choice(const char *what, const char *const *names, int n, const char *name);

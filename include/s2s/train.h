@@ -29,7 +29,8 @@
 #include "s2s/options.h"
 
 /* Exit status of `s2s train` after a stop requested by SIGTERM, SIGINT or SIGUSR1: the
- * checkpoint of the last completed step was written; run again with --resume auto. */
+ * checkpoint of the last completed step was written (or the stop came before training began,
+ * with nothing to save); run again with --resume auto (docs/training.md, "Signals"). */
 #define TRAIN_EXIT_STOPPED 75
 
 typedef enum { TF_CONSTANT = 0, TF_LINEAR = 1, TF_INVERSE_SIGMOID = 2 } tf_schedule;
@@ -94,6 +95,8 @@ typedef struct {
     int threads;              /* OpenBLAS threads per rank */
     bool oversubscribe;       /* allow ranks x threads above the node's cores */
     int progress;             /* 0 auto (live bar on a terminal), 1 live, 2 plain lines */
+    double probe_timeout;     /* --probe-timeout: set by main (include/s2s/probe.h) */
+    bool large_vocab;         /* --large-vocab: set by main (ds_set_limits, dataset.h) */
     int blas_core;            /* --blas-core (blas_core_choices): acted on at start-up, by main
                                * (include/s2s/blas_core.h) */
 
@@ -104,7 +107,8 @@ typedef struct {
 typedef struct {
     long steps;            /* optimizer steps done by the run (resumed ones included) */
     long skipped;          /* steps skipped for non-finite gradients */
-    bool stopped;          /* ended early by a signal (checkpoint written) */
+    bool stopped;          /* ended early by a signal (the checkpoint of `steps` on disk, with a
+                            * validation the stop abandoned marked pending) */
     bool early_stopped;    /* ended early by --early-stop */
     double train_loss;     /* per-token training objective of the last logging window */
     double valid_loss;     /* per-token NLL on the validation split (teacher forced) */
@@ -119,8 +123,12 @@ typedef struct {
 /* Trains on comm (every rank calls it with the same options); rank 0 writes progress to log
  * (NULL: silent) and owns the run directory. Returns 0 when the run completed or stopped early
  * (see res), or a negative status; S2S_EPEER on the ranks that did not detect an error another
- * rank reports. With a run directory and --ckpt-error continue, a run in which no checkpoint
- * write succeeded returns S2S_EIO after its final line and record (res filled in). */
+ * rank reports. A stop request (stop.h; the caller installs the handler) is honoured in every
+ * phase, agreed by all ranks: before training began it returns S2S_ESTOPPED on every rank
+ * with the message to print (nothing was written); a stop whose checkpoint could not be
+ * written is S2S_EIO, whatever --ckpt-error says. With a run directory and --ckpt-error
+ * continue, a run in which no checkpoint write succeeded returns S2S_EIO after its final line
+ * and record (res filled in). */
 int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *res);
 
 #endif

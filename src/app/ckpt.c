@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "s2s/h5limits.h"
 #include "s2s/h5util.h"
 #include "s2s/hash.h"
 #include "s2s/status.h"
@@ -131,6 +132,11 @@ static int ckpt_hash_tensor(const char *name, hid_t dset, hid_t space, void *ctx
                       name);
         goto done;
     }
+    /* The buffer below is as large as the extent says: the file must hold that much. */
+    char obj[600];
+    snprintf(obj, sizeof obj, "/%s/%s", c->gpath, name);
+    if ((rc = h5l_check_storage(dset, c->path, obj, NULL, NULL)) < 0)
+        goto done;
     size_t bytes = (size_t)npoints * sizeof(float);
     if (!(data = malloc(bytes ? bytes : 1))) {
         rc = s2s_fail(S2S_ENOMEM, "%s: out of memory reading '/%s/%s' (%zu bytes)", c->path,
@@ -358,7 +364,7 @@ int ckpt_write(const char *path, const ckpt_contents *c)
         payload += strlen(c->src_vocab[i]) + 32;
     for (int i = 0; i < c->tgt_vocab_n; i++)
         payload += strlen(c->tgt_vocab[i]) + 32;
-    return paramfile_write_image(path, payload, ckpt_build, &w);
+    return paramfile_write_image(path, CKPT_FORMAT, payload, ckpt_build, &w);
 }
 
 /* ---- reading ------------------------------------------------------------------------------- */
@@ -387,7 +393,7 @@ void ckpt_summary_free(ckpt_summary *s)
 static int ckpt_open(const char *path, hid_t *file)
 {
     long long version = 0;
-    int rc = h5u_open(path, "checkpoint", CKPT_FORMAT, file, &version);
+    int rc = h5u_open(path, "checkpoint", CKPT_FORMAT, 0, file, &version);
     if (rc == 0 && version != CKPT_VERSION) {
         H5Fclose(*file);
         *file = -1;
@@ -416,6 +422,8 @@ static int ckpt_read_history(hid_t file, const char *path, ckpt_history *hist)
         rc = s2s_fail(S2S_EFORMAT, "%s: /history is not a [rows, cols] floating-point table", path);
         goto done;
     }
+    if ((rc = h5l_check_storage(dset, path, "/history", NULL, NULL)) < 0)
+        goto done;
     size_t n = (size_t)(dims[0] * dims[1]);
     if (n > 0 && !(hist->data = malloc(n * sizeof(double)))) {
         rc = s2s_fail(S2S_ENOMEM, "%s: out of memory reading /history", path);
@@ -499,13 +507,24 @@ static int ckpt_compare(const char *path, uint64_t stored, uint64_t computed)
                     path, stored, computed);
 }
 
+/* A checkpoint's vocabulary is a dataset's (dataset.c bounds those to the same size), and
+ * embeddings of more rows than this are 4 GiB at 64 dimensions. */
+#define CKPT_VOCAB_MAX (1 << 24)
+
+/* Entries of a vocabulary read at once by ckpt_read_vocab: its memory is this many strings, not
+ * the whole vocabulary's. */
+#define CKPT_VOCAB_BLOCK 65536
+
 static int ckpt_vocab_size(hid_t file, const char *path, const char *name, int *n)
 {
     char link[16];
     snprintf(link, sizeof link, "vocab/%s", name);
     long long len = h5u_vector_length(file, link);
-    if (len < 0 || len > INT32_MAX)
+    if (len < 0)
         return s2s_fail(S2S_EFORMAT, "%s: no one-dimensional dataset /vocab/%s", path, name);
+    if (len > CKPT_VOCAB_MAX)
+        return s2s_fail(S2S_EFORMAT, "%s: /vocab/%s: %lld tokens, more than the %d a vocabulary "
+                        "may have", path, name, len, CKPT_VOCAB_MAX);
     *n = (int)len;
     return 0;
 }
@@ -612,7 +631,7 @@ int ckpt_read_vocab(const char *path, int side, int (*fn)(int id, const char *te
                     void *ctx)
 {
     const char *name = side == 0 ? "src" : "tgt";
-    hid_t file = -1, dset = -1, ftype = -1, mtype = -1, space = -1;
+    hid_t file = -1, dset = -1, ftype = -1, mtype = -1, fspace = -1, mspace = -1;
     char **text = NULL;
     int n = 0, rc;
     if (side != 0 && side != 1)
@@ -621,40 +640,51 @@ int ckpt_read_vocab(const char *path, int side, int (*fn)(int id, const char *te
         return rc;
     if ((rc = ckpt_vocab_size(file, path, name, &n)) < 0)
         goto done;
-    char link[16];
+    char link[16], obj[16];
     snprintf(link, sizeof link, "vocab/%s", name);
+    snprintf(obj, sizeof obj, "/vocab/%s", name);
     if ((dset = H5Dopen2(file, link, H5P_DEFAULT)) < 0 || (ftype = H5Dget_type(dset)) < 0 ||
-        (space = H5Dget_space(dset)) < 0 || H5Tget_class(ftype) != H5T_STRING ||
+        (fspace = H5Dget_space(dset)) < 0 || H5Tget_class(ftype) != H5T_STRING ||
         H5Tis_variable_str(ftype) <= 0 || (mtype = h5u_string_type()) < 0) {
         rc = h5u_fail(S2S_EFORMAT, "%s: /vocab/%s is not a list of variable-length strings", path,
                       name);
         goto done;
     }
-    if (n > 0 && !(text = calloc((size_t)n, sizeof *text))) {
+    if ((rc = h5l_check_storage(dset, path, obj, NULL, NULL)) < 0)
+        goto done;
+    int per = n < CKPT_VOCAB_BLOCK ? n : CKPT_VOCAB_BLOCK;
+    if (n > 0 && !(text = calloc((size_t)per, sizeof *text))) {
         rc = s2s_fail(S2S_ENOMEM, "%s: out of memory reading /vocab/%s", path, name);
         goto done;
     }
-    if (n > 0 && H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) < 0) {
-        rc = h5u_fail(S2S_EFORMAT, "%s: cannot read /vocab/%s (truncated file?)", path, name);
-        free(text);
-        text = NULL;
-        goto done;
-    }
-    for (int i = 0; i < n && rc >= 0; i++) {
-        int r = fn(i, text[i] ? text[i] : "", ctx);
-        if (r < 0)
-            rc = r;
+    for (int at = 0; at < n && rc == 0; at += per) {
+        hsize_t start = (hsize_t)at, count = (hsize_t)(n - at < per ? n - at : per);
+        if (H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
+            (mspace = H5Screate_simple(1, &count, NULL)) < 0 ||
+            H5Dread(dset, mtype, mspace, fspace, H5P_DEFAULT, text) < 0) {
+            rc = h5u_fail(S2S_EFORMAT, "%s: cannot read /vocab/%s (truncated file?)", path, name);
+            if (mspace >= 0)
+                H5Sclose(mspace);
+            mspace = -1;
+            break;
+        }
+        for (int i = 0; i < (int)count && rc == 0; i++) {
+            int r = fn(at + i, text[i] ? text[i] : "", ctx);
+            if (r < 0)
+                rc = r;
+        }
+        H5Dvlen_reclaim(mtype, mspace, H5P_DEFAULT, text);
+        memset(text, 0, (size_t)per * sizeof *text);
+        H5Sclose(mspace);
+        mspace = -1;
     }
     rc = rc < 0 ? rc : 0;
 done:
-    if (text) {
-        H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, text);
-        free(text);
-    }
+    free(text);
     if (mtype >= 0)
         H5Tclose(mtype);
-    if (space >= 0)
-        H5Sclose(space);
+    if (fspace >= 0)
+        H5Sclose(fspace);
     if (ftype >= 0)
         H5Tclose(ftype);
     if (dset >= 0)
@@ -770,6 +800,10 @@ int ckpt_find_latest(const char *dir, char *buf, size_t size, FILE *log)
     rc = s2s_fail(S2S_EINVAL, "no valid checkpoint in %s", dir);
     for (int i = 0; i < n; i++) {
         int st = ckpt_verify(e[i].path);
+        if (st == S2S_ESTOPPED) { /* not the file's fault: no "skipping" line */
+            rc = st;
+            break;
+        }
         if (st < 0) {
             if (log)
                 fprintf(log, "s2s: skipping checkpoint %s: %s\n", e[i].path, s2s_errmsg(st));

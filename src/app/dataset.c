@@ -23,8 +23,11 @@
 #include <unistd.h>
 
 #include "s2s/fsutil.h"
+#include "s2s/h5limits.h"
 #include "s2s/h5util.h"
+#include "s2s/seal.h"
 #include "s2s/status.h"
+#include "s2s/stop.h"
 #include "s2s/tokens.h"
 #include "s2s/vocab.h"
 
@@ -301,7 +304,7 @@ done:
 int dsw_open(ds_writer **out, const char *path)
 {
     int rc = 0;
-    hid_t fapl = -1, vgroup = -1;
+    hid_t fapl = -1, fcpl = -1, vgroup = -1;
     *out = NULL;
     h5u_quiet();
     ds_writer *w = calloc(1, sizeof *w);
@@ -334,8 +337,9 @@ int dsw_open(ds_writer **out, const char *path)
     }
     w->tmp_created = true;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
-        (w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 || h5u_set_create_bounds(fapl) < 0 ||
+        (fcpl = h5u_create_fcpl()) < 0 ||
+        (w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, fcpl, fapl)) < 0) {
         rc = h5u_fail(S2S_EIO, "%s: cannot create the HDF5 file %s", path, w->tmp);
         goto fail;
     }
@@ -352,6 +356,8 @@ int dsw_open(ds_writer **out, const char *path)
 fail:
     if (vgroup >= 0)
         H5Gclose(vgroup);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
     if (fapl >= 0)
         H5Pclose(fapl);
     dsw_abort(w);
@@ -375,6 +381,12 @@ int dsw_add(ds_writer *w, split_id split, const int32_t *src, int src_len, const
             return s2s_fail(S2S_EINVAL,
                             "%s: /%s: sentence %ld: the %s side has %d tokens (at least 1 needed)",
                             w->path, SPLIT_NAMES[split], sent, SIDE_WORDS[side], len[side]);
+        if (len[side] > DS_SENTENCE_MAX) /* the reader would refuse the file */
+            return s2s_fail(S2S_ERANGE,
+                            "%s: /%s: sentence %ld: the %s side has %d tokens, more than the %d a "
+                            "dataset sentence may hold (s2s prep: set --max-len)",
+                            w->path, SPLIT_NAMES[split], sent, SIDE_WORDS[side], len[side],
+                            DS_SENTENCE_MAX);
         for (int k = 0; k < len[side]; k++)
             if (!storable_id(ids[side][k]))
                 return s2s_fail(S2S_ERANGE,
@@ -517,6 +529,9 @@ int dsw_close(ds_writer *w)
     int rc = check_writer(w, "dsw_close");
     if (rc < 0 || (rc = check_complete(w)) < 0 || (rc = finish_file(w)) < 0)
         goto done;
+    /* The integrity record goes into the user block once HDF5 has written everything. */
+    if ((rc = seal_fd(w->fd, w->tmp, DATASET_FORMAT)) < 0)
+        goto done;
     /* HDF5 does not fsync; the data must be on disk before the rename makes them the target. */
     int st = fsync(w->fd);
     if (st == 0) {
@@ -536,10 +551,30 @@ done:
 
 /* ---- reading -------------------------------------------------------------------------------- */
 
+/* The reader's bounds, checked before the memory they bound is allocated (docs/formats.md,
+ * "Limits", says why each is what it is):
+ *  - DS_VOCAB_MAX entries per vocabulary: s2s bench's own --src-vocab bound; an embedding of
+ *    that many rows is 4 GiB at 64 dimensions.
+ *  - DS_VOCAB_ENTRY_BYTES bytes of file per entry: every entry must be a non-empty string, and
+ *    a non-empty variable-length string is an object of the HDF5 global heap, whose header
+ *    alone is 16 bytes; so a vocabulary of n entries in a file smaller than 16 n bytes is
+ *    impossible, and is refused before its n pointers are allocated.
+ *  - DS_VOCAB_FREE: a vocabulary up to this size is accepted whatever the dataset's size; a
+ *    larger one needs at least as many tokens (both sides, all splits) as it has entries,
+ *    unless ds_limits.large_vocab: more words than tokens means most can never be seen, which
+ *    a vocabulary built from the data never has, but a reused vocabulary file on a small
+ *    corpus may.
+ *  - DS_SENTENCE_MAX tokens per sentence: training and decoding allocate per batch the longest
+ *    sentence times the batch; 65536 is 64 times the 1k-token sentences of real corpora. */
+#define DS_VOCAB_MAX (1 << 24)
+#define DS_VOCAB_ENTRY_BYTES 16
+#define DS_VOCAB_FREE (1 << 16)
+
 typedef struct {
-    long n;           /* sentence pairs */
-    int64_t *off[2];  /* [n + 1] offsets of each side */
-    hid_t tok[2];     /* token datasets, with the read chunk cache */
+    long n;            /* sentence pairs */
+    int64_t *off[2];   /* [n + 1] offsets of each side */
+    hid_t tok[2];      /* token datasets, with the read chunk cache */
+    hsize_t ntok[2];   /* tokens of each side (the token datasets' lengths) */
 } split_data;
 
 /* A requested sentence and its place in ds_read's arguments. */
@@ -551,7 +586,10 @@ typedef struct {
 struct dataset {
     char *path;
     hid_t file;
+    h5l_budget budget; /* the file's size and the storage its datasets claim */
+    ds_limits lim;
     split_data split[SPLIT_COUNT];
+    hsize_t vocab_len[2]; /* entries of each vocabulary dataset, checked before reading */
     int vocab_n[2];
     vocab voc[2];      /* from vocab_check */
     int nattrs;
@@ -562,6 +600,14 @@ struct dataset {
     pick *picks;
     int picks_cap;
 };
+
+/* What ds_open applies: the defaults until ds_set_limits. */
+static ds_limits process_limits;
+
+void ds_set_limits(const ds_limits *lim)
+{
+    process_limits = lim ? *lim : (ds_limits){0};
+}
 
 void ds_close(dataset *d)
 {
@@ -589,6 +635,17 @@ void ds_close(dataset *d)
     free(d);
 }
 
+/* S2S_ESTOPPED "PATH: reading OBJ: stopped by SIGTERM" once a stop signal has arrived: the
+ * loops that read a dataset in blocks ask between blocks. */
+static int check_stop(const dataset *d, const char *obj)
+{
+    if (!stop_requested())
+        return 0;
+    char what[1200];
+    snprintf(what, sizeof what, "%s: reading %s", d->path, obj);
+    return stop_fail(what);
+}
+
 /* 0 if every link on the way to obj ("/train/src_tokens") exists; otherwise S2S_EFORMAT naming
  * the first missing one (H5Lexists cannot look through a missing group). */
 static int need(const dataset *d, const char *obj)
@@ -604,9 +661,11 @@ static int need(const dataset *d, const char *obj)
     }
 }
 
-/* Opens obj as a 1-D dataset of class cls: its id (closed by the caller) and length. */
-static int open_vector(const dataset *d, const char *obj, H5T_class_t cls, hid_t dapl,
-                       hid_t *dset, hsize_t *len)
+/* Opens obj as a 1-D dataset of class cls: its id (closed by the caller), length and elements
+ * per chunk (0: not chunked; chunk may be NULL), after h5l_check_storage, which also adds its
+ * storage to the file's budget when `claim` (once per dataset: a reopened one is not). */
+static int open_vector(dataset *d, const char *obj, H5T_class_t cls, hid_t dapl, bool claim,
+                       hid_t *dset, hsize_t *len, unsigned long long *chunk)
 {
     hid_t type = -1, space = -1;
     int rc = need(d, obj);
@@ -630,6 +689,7 @@ static int open_vector(const dataset *d, const char *obj, H5T_class_t cls, hid_t
         goto done;
     }
     H5Sget_simple_extent_dims(space, len, NULL);
+    rc = h5l_check_storage(*dset, d->path, obj, claim ? &d->budget : NULL, chunk);
 done:
     if (space >= 0)
         H5Sclose(space);
@@ -658,13 +718,27 @@ static herr_t read_range(hid_t dset, hid_t mem_type, hsize_t start, hsize_t n, v
     return st;
 }
 
-static int read_vocab(dataset *d, int side)
+/* Elements per read of a dataset read in blocks of about `block` elements: whole chunks, so
+ * that each chunk is inflated once by a handle without a chunk cache (a chunk larger than the
+ * block is read whole). */
+static hsize_t block_elems(hsize_t block, unsigned long long chunk)
 {
-    char obj[32], **strs = NULL;
-    hid_t dset = -1, ftype = -1, mtype = -1, space = -1;
+    if (chunk == 0)
+        return block;
+    if (chunk >= block)
+        return (hsize_t)chunk;
+    return block - block % (hsize_t)chunk;
+}
+
+/* The size of side's vocabulary, from the dataset's extent, against the bounds above (all but
+ * the one that needs the token counts, see check_vocab_use), before anything of it is read. */
+static int vocab_extent(dataset *d, int side)
+{
+    char obj[32];
+    hid_t dset = -1, ftype = -1;
     hsize_t n = 0;
     snprintf(obj, sizeof obj, "/vocab/%s", SIDES[side]);
-    int rc = open_vector(d, obj, H5T_STRING, H5P_DEFAULT, &dset, &n);
+    int rc = open_vector(d, obj, H5T_STRING, H5P_DEFAULT, true, &dset, &n, NULL);
     if (rc < 0)
         return rc;
     if ((ftype = H5Dget_type(dset)) < 0 || H5Tis_variable_str(ftype) <= 0) {
@@ -672,10 +746,58 @@ static int read_vocab(dataset *d, int side)
                       obj);
         goto done;
     }
-    if (n < TOK_FIRST_WORD + 1 || n > INT_MAX) {
+    if (n < TOK_FIRST_WORD + 1 || n > DS_VOCAB_MAX) {
         rc = s2s_fail(S2S_EFORMAT, "%s: %s: %llu tokens, expected at least %d (the %d reserved "
                       "ones and a word) and at most %d", d->path, obj, (unsigned long long)n,
-                      TOK_FIRST_WORD + 1, TOK_FIRST_WORD, INT_MAX);
+                      TOK_FIRST_WORD + 1, TOK_FIRST_WORD, DS_VOCAB_MAX);
+        goto done;
+    }
+    if ((unsigned long long)n * DS_VOCAB_ENTRY_BYTES > d->budget.file_size) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: %s: %llu tokens cannot be in a file of %llu bytes: each "
+                      "non-empty variable-length string takes at least %d bytes of it", d->path,
+                      obj, (unsigned long long)n, d->budget.file_size, DS_VOCAB_ENTRY_BYTES);
+        goto done;
+    }
+    d->vocab_len[side] = n;
+done:
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    H5Dclose(dset);
+    return rc;
+}
+
+/* A vocabulary above DS_VOCAB_FREE entries against the dataset's tokens: both sides count,
+ * since a shared vocabulary (prep --shared-vocab) is built from both. */
+static int check_vocab_use(const dataset *d, int side)
+{
+    unsigned long long tokens = 0;
+    for (int s = 0; s < SPLIT_COUNT; s++)
+        tokens += d->split[s].ntok[0] + d->split[s].ntok[1];
+    unsigned long long n = d->vocab_len[side], words = n - TOK_FIRST_WORD;
+    if (n <= DS_VOCAB_FREE || words <= tokens || d->lim.large_vocab)
+        return 0;
+    return s2s_fail(S2S_EFORMAT, "%s: /vocab/%s: %llu words, but the dataset holds only %llu "
+                    "tokens (both sides, all splits); a vocabulary of more than %d entries "
+                    "needs at least one token per word (give --large-vocab to accept it, e.g. "
+                    "for a reused vocabulary file)", d->path, SIDES[side], words, tokens,
+                    DS_VOCAB_FREE);
+}
+
+/* Reads and checks side's vocabulary, whose extent vocab_extent has bounded: one read of all
+ * entries (at most 8 bytes of pointer per 16 bytes of file, and strings no longer than the
+ * file), handed to vocab_check as one array. */
+static int read_vocab(dataset *d, int side)
+{
+    char obj[32], **strs = NULL;
+    hid_t dset = -1, ftype = -1, mtype = -1, space = -1;
+    hsize_t n = 0;
+    snprintf(obj, sizeof obj, "/vocab/%s", SIDES[side]);
+    int rc = check_stop(d, obj);
+    if (rc < 0 ||
+        (rc = open_vector(d, obj, H5T_STRING, H5P_DEFAULT, false, &dset, &n, NULL)) < 0)
+        return rc;
+    if (n != d->vocab_len[side] || (ftype = H5Dget_type(dset)) < 0) {
+        rc = h5u_fail(S2S_EFORMAT, "%s: %s: cannot read its type", d->path, obj);
         goto done;
     }
     if (!(strs = calloc(n, sizeof *strs))) {
@@ -689,7 +811,8 @@ static int read_vocab(dataset *d, int side)
         rc = h5u_fail(S2S_EFORMAT, "%s: %s: cannot read the tokens", d->path, obj);
         goto done;
     }
-    if ((rc = vocab_check(d->path, side, (const char *const *)strs, n, S2S_EFORMAT,
+    if ((rc = check_stop(d, obj)) < 0 ||
+        (rc = vocab_check(d->path, side, (const char *const *)strs, n, S2S_EFORMAT,
                           &d->voc[side])) < 0)
         goto done;
     d->vocab_n[side] = (int)n;
@@ -707,9 +830,24 @@ done:
     return rc;
 }
 
+/* The token count of one side of split s, from its dataset's extent, checked and claimed
+ * against the file's size before any split is read. */
+static int token_extent(dataset *d, int s, int side)
+{
+    char obj[64];
+    hid_t dset = -1;
+    object_name(obj, sizeof obj, s, side, "tokens");
+    int rc = open_vector(d, obj, H5T_INTEGER, H5P_DEFAULT, true, &dset, &d->split[s].ntok[side],
+                         NULL);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return rc;
+}
+
 /* Reads and checks the offsets of one side of a split whose count is known, from its open
- * dataset of len entries. */
-static int read_offsets(dataset *d, int s, int side, hid_t dset, hsize_t len)
+ * dataset of len entries with `chunk` elements per chunk, in blocks of whole chunks. */
+static int read_offsets(dataset *d, int s, int side, hid_t dset, hsize_t len,
+                        unsigned long long chunk)
 {
     char obj[64];
     split_data *sp = &d->split[s];
@@ -725,8 +863,15 @@ static int read_offsets(dataset *d, int s, int side, hid_t dset, hsize_t len)
         return s2s_fail(S2S_ENOMEM, "%s: %s: out of memory for %llu offsets", d->path, obj,
                         (unsigned long long)len);
     }
-    if (H5Dread(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, off) < 0) {
-        return h5u_fail(S2S_EFORMAT, "%s: %s: cannot read", d->path, obj);
+    hsize_t step = block_elems(SCAN_BLOCK, chunk);
+    for (hsize_t at = 0; at < len; at += step) {
+        hsize_t n = len - at < step ? len - at : step;
+        int rc = check_stop(d, obj);
+        if (rc < 0)
+            return rc;
+        if (read_range(dset, H5T_NATIVE_INT64, at, n, off + at) < 0)
+            return h5u_fail(S2S_EFORMAT, "%s: %s: cannot read offsets %llu to %llu", d->path,
+                            obj, (unsigned long long)at, (unsigned long long)(at + n));
     }
     if (off[0] != 0) {
         return s2s_fail(S2S_EFORMAT, "%s: %s: offsets[0] is %lld, expected 0", d->path, obj,
@@ -740,9 +885,10 @@ static int read_offsets(dataset *d, int s, int side, hid_t dset, hsize_t len)
                             "then %lld)",
                             d->path, obj, i, (long long)off[i], (long long)off[i + 1]);
         }
-        if (off[i + 1] - off[i] > INT_MAX) {
-            return s2s_fail(S2S_EFORMAT, "%s: %s: sentence %ld has %lld tokens", d->path, obj, i,
-                            (long long)(off[i + 1] - off[i]));
+        if (off[i + 1] - off[i] > DS_SENTENCE_MAX) {
+            return s2s_fail(S2S_EFORMAT, "%s: %s: sentence %ld has %lld tokens, more than the "
+                            "%d a sentence may have", d->path, obj, i,
+                            (long long)(off[i + 1] - off[i]), DS_SENTENCE_MAX);
         }
     }
     return 0;
@@ -763,13 +909,17 @@ static long sentence_at(const int64_t *off, long n, int64_t pos)
 }
 
 /* Checks that the token dataset matches the offsets and holds valid ids only, reading it in
- * blocks, then keeps it open with the read chunk cache. The check reads through a handle
- * without a cache, so that opening a dataset leaves no chunk of it in memory. */
+ * blocks of whole chunks, then keeps it open with the read chunk cache. The check reads through
+ * a handle without a cache, so that opening a dataset leaves no chunk of it in memory; block
+ * holds SCAN_BLOCK ids, and a dataset of larger chunks gets a block of one chunk (at most
+ * H5L_CHUNK_MAX bytes) for the scan. */
 static int check_tokens(dataset *d, int s, int side, int32_t *block)
 {
     char obj[64];
     hid_t scan = -1, dapl = -1;
     hsize_t len = 0;
+    unsigned long long chunk = 0;
+    int32_t *big = NULL;
     const split_data *sp = &d->split[s];
     const int64_t *off = sp->off[side];
     int vocab_size = d->vocab_n[side];
@@ -781,7 +931,7 @@ static int check_tokens(dataset *d, int s, int side, int32_t *block)
         rc = h5u_fail(S2S_EIO, "%s: cannot set up dataset access", d->path);
         goto done;
     }
-    if ((rc = open_vector(d, obj, H5T_INTEGER, dapl, &scan, &len)) < 0)
+    if ((rc = open_vector(d, obj, H5T_INTEGER, dapl, false, &scan, &len, &chunk)) < 0)
         goto done;
     if (len != (hsize_t)off[sp->n]) {
         rc = s2s_fail(S2S_EFORMAT, "%s: /%s/%s_offsets: last offset %lld, but %s holds %llu "
@@ -789,8 +939,19 @@ static int check_tokens(dataset *d, int s, int side, int32_t *block)
                       (unsigned long long)len);
         goto done;
     }
-    for (hsize_t at = 0; at < len; at += SCAN_BLOCK) {
-        hsize_t n = len - at < SCAN_BLOCK ? len - at : SCAN_BLOCK;
+    hsize_t step = block_elems(SCAN_BLOCK, chunk);
+    if (step > SCAN_BLOCK && len > SCAN_BLOCK) {
+        if (!(big = malloc(step * sizeof *big))) {
+            rc = s2s_fail(S2S_ENOMEM, "%s: %s: out of memory for a chunk of %llu tokens",
+                          d->path, obj, (unsigned long long)step);
+            goto done;
+        }
+        block = big;
+    }
+    for (hsize_t at = 0; at < len; at += step) {
+        hsize_t n = len - at < step ? len - at : step;
+        if ((rc = check_stop(d, obj)) < 0)
+            goto done;
         if (read_range(scan, H5T_NATIVE_INT32, at, n, block) < 0) {
             rc = h5u_fail(S2S_EFORMAT, "%s: %s: cannot read tokens %llu to %llu", d->path, obj,
                           (unsigned long long)at, (unsigned long long)(at + n));
@@ -816,6 +977,7 @@ static int check_tokens(dataset *d, int s, int side, int32_t *block)
         (d->split[s].tok[side] = H5Dopen2(d->file, obj, dapl)) < 0)
         rc = h5u_fail(S2S_EFORMAT, "%s: %s: cannot open", d->path, obj);
 done:
+    free(big);
     if (scan >= 0)
         H5Dclose(scan);
     if (dapl >= 0)
@@ -823,7 +985,9 @@ done:
     return rc;
 }
 
-static int read_split(dataset *d, int s, int32_t *block)
+/* The 'sentences' attribute of split s, before its datasets are opened: a count of sentences
+ * that each have at least one token cannot exceed either side's token count. */
+static int read_count(dataset *d, int s)
 {
     char obj[16];
     hid_t group = -1;
@@ -840,20 +1004,36 @@ static int read_split(dataset *d, int s, int32_t *block)
         return s2s_fail(S2S_EFORMAT, "%s: %s: no attribute 'sentences' (a non-negative integer)",
                         d->path, obj);
     d->split[s].n = (long)n;
+    return 0;
+}
+
+static int read_split(dataset *d, int s, int32_t *block)
+{
+    char obj[16];
+    int rc = 0;
+    snprintf(obj, sizeof obj, "/%s", SPLIT_NAMES[s]);
+    split_data *sp = &d->split[s];
     /* Sides of different lengths are named as such before either is compared with the count. */
     hsize_t len[2] = {0, 0};
+    unsigned long long chunk[2] = {0, 0};
     hid_t off[2] = {-1, -1};
     for (int side = 0; side < 2 && rc == 0; side++) {
         char name[64];
         object_name(name, sizeof name, s, side, "offsets");
-        rc = open_vector(d, name, H5T_INTEGER, H5P_DEFAULT, &off[side], &len[side]);
+        rc = open_vector(d, name, H5T_INTEGER, H5P_DEFAULT, true, &off[side], &len[side],
+                         &chunk[side]);
     }
     if (rc == 0 && len[0] != len[1])
         rc = s2s_fail(S2S_EFORMAT, "%s: %s: source and target sentence counts differ "
                       "(src_offsets has %llu entries, tgt_offsets %llu)", d->path, obj,
                       (unsigned long long)len[0], (unsigned long long)len[1]);
     for (int side = 0; side < 2 && rc == 0; side++)
-        rc = read_offsets(d, s, side, off[side], len[side]);
+        if ((hsize_t)sp->n > sp->ntok[side])
+            rc = s2s_fail(S2S_EFORMAT, "%s: %s: attribute 'sentences' is %ld, but %s_tokens "
+                          "holds only %llu tokens (every sentence has at least one)", d->path,
+                          obj, sp->n, SIDES[side], (unsigned long long)sp->ntok[side]);
+    for (int side = 0; side < 2 && rc == 0; side++)
+        rc = read_offsets(d, s, side, off[side], len[side], chunk[side]);
     for (int side = 0; side < 2; side++)
         if (off[side] >= 0)
             H5Dclose(off[side]);
@@ -905,7 +1085,10 @@ static herr_t collect_attr(hid_t loc, const char *name, const H5A_info_t *info, 
     return 0;
 }
 
-int ds_open(dataset **out, const char *path)
+/* The order of ds_open: first everything that bounds what the file can make the reader
+ * allocate (the extents of the vocabularies and token datasets against the file's size, the
+ * sentence counts), then the vocabularies, then each split's offsets and tokens in blocks. */
+int ds_open_with(dataset **out, const char *path, const ds_limits *lim)
 {
     int32_t *block = NULL;
     long long version = 0;
@@ -915,21 +1098,35 @@ int ds_open(dataset **out, const char *path)
     if (!d)
         return s2s_fail(S2S_ENOMEM, "%s: out of memory", path);
     d->file = -1;
+    d->lim = lim ? *lim : (ds_limits){0};
     for (int s = 0; s < SPLIT_COUNT; s++)
         d->split[s].tok[0] = d->split[s].tok[1] = -1;
     if (!(d->path = strdup(path)) || !(block = malloc(SCAN_BLOCK * sizeof *block))) {
         rc = s2s_fail(S2S_ENOMEM, "%s: out of memory", path);
         goto fail;
     }
-    if ((rc = h5u_open(path, "dataset", DATASET_FORMAT, &d->file, &version)) < 0)
+    if ((rc = h5u_open(path, "dataset", DATASET_FORMAT, H5U_FOREIGN_OK, &d->file,
+                       &version)) < 0)
         goto fail;
     if (version != DATASET_SCHEMA_VERSION) {
         rc = s2s_fail(S2S_EFORMAT, "%s: schema version %lld, this s2s reads version %d", path,
                       version, DATASET_SCHEMA_VERSION);
         goto fail;
     }
+    if ((rc = h5l_budget_init(&d->budget, d->path)) < 0)
+        goto fail;
     for (int side = 0; side < 2; side++)
-        if ((rc = read_vocab(d, side)) < 0)
+        if ((rc = vocab_extent(d, side)) < 0)
+            goto fail;
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        if ((rc = read_count(d, s)) < 0)
+            goto fail;
+        for (int side = 0; side < 2; side++)
+            if ((rc = token_extent(d, s, side)) < 0)
+                goto fail;
+    }
+    for (int side = 0; side < 2; side++)
+        if ((rc = check_vocab_use(d, side)) < 0 || (rc = read_vocab(d, side)) < 0)
             goto fail;
     for (int s = 0; s < SPLIT_COUNT; s++)
         if ((rc = read_split(d, s, block)) < 0)
@@ -953,6 +1150,11 @@ fail:
     free(block);
     ds_close(d);
     return rc;
+}
+
+int ds_open(dataset **out, const char *path)
+{
+    return ds_open_with(out, path, &process_limits);
 }
 
 long ds_count(const dataset *d, split_id split)

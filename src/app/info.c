@@ -27,13 +27,17 @@
 #include "s2s/h5util.h"
 #include "s2s/options.h"
 #include "s2s/paramfile.h"
+#include "s2s/probe.h"
+#include "s2s/seal.h"
 #include "s2s/status.h"
+#include "s2s/translate.h"
 
-typedef enum { KIND_CKPT, KIND_PARAMS, KIND_DATASET } info_kind;
+typedef enum { KIND_CKPT, KIND_PARAMS, KIND_DATASET, KIND_ATTENTION, N_KINDS } info_kind;
 
-static const char *const FORMATS[] = {CKPT_FORMAT, PARAMFILE_FORMAT, DATASET_FORMAT};
-static const char *const KIND_NAMES[] = {"checkpoint", "parameter file", "dataset"};
-static const char *const KIND_KEYS[] = {"checkpoint", "params", "dataset"};
+static const char *const FORMATS[] = {CKPT_FORMAT, PARAMFILE_FORMAT, DATASET_FORMAT, ATTN_FORMAT};
+static const char *const KIND_NAMES[] = {"checkpoint", "parameter file", "dataset",
+                                          "attention file"};
+static const char *const KIND_KEYS[] = {"checkpoint", "params", "dataset", "attention"};
 
 /* The model shape options, shown first in this order; the rest of /config follows as stored. */
 static const char *const MODEL_KEYS[] = {"cell",   "layers", "dec-layers", "bidir",
@@ -66,6 +70,11 @@ typedef struct {
     info_kind kind;
     const char *path;
     long long size, version;
+    bool sealed;       /* its integrity record is intact and matches (include/s2s/seal.h) */
+    uint64_t seal_hash;
+
+    /* attention files: sentences, those with weights, the largest [target, source] */
+    long long attn_count, attn_with_weights, attn_max_rows, attn_max_cols;
     char **root_attrs; /* names of the root attributes */
     int n_root_attrs;
 
@@ -142,28 +151,22 @@ static int info_open(info_file *f, const char *path, hid_t *file_out)
     int rc;
     *file_out = -1;
     h5u_quiet();
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return s2s_fail(S2S_EIO, "%s: cannot open: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return s2s_fail(S2S_EIO, "%s: is a directory, not an s2s file", path);
-    if (access(path, R_OK) < 0)
-        return s2s_fail(S2S_EIO, "%s: cannot read: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return s2s_fail(S2S_EFORMAT, "%s: not a regular file", path);
-    f->size = (long long)st.st_size;
-    if (H5Fis_hdf5(path) <= 0)
-        return s2s_fail(S2S_EFORMAT,
-                        "%s: not an HDF5 file (no HDF5 signature), so not an s2s checkpoint, "
-                        "parameter file or dataset",
-                        path);
+    /* The integrity record first (a damaged file goes no further); a file without one is read
+     * whole by a probe process before this one parses it, and only a dataset may lack it. */
+    seal_info seal;
+    if ((rc = h5u_check(path, "s2s file", FORMATS, N_KINDS, H5U_FOREIGN_OK | H5U_QUIET_UNVERIFIED,
+                        &seal)) < 0)
+        return rc;
+    f->size = seal.size;
+    f->sealed = seal.state == SEAL_VALID;
+    f->seal_hash = seal.hash;
     if ((rc = h5u_open_file(path, &file)) < 0)
         return rc;
     if (H5Aexists(file, "format") <= 0) {
         rc = s2s_fail(S2S_EFORMAT,
                       "%s: not an s2s file: an HDF5 file without a 'format' attribute (s2s files "
-                      "have format \"%s\", \"%s\" or \"%s\")",
-                      path, FORMATS[0], FORMATS[1], FORMATS[2]);
+                      "have format \"%s\", \"%s\", \"%s\" or \"%s\")",
+                      path, FORMATS[0], FORMATS[1], FORMATS[2], FORMATS[3]);
         goto fail;
     }
     if (!(format = h5u_read_named_string_attr(file, "format", &is_string))) {
@@ -172,17 +175,21 @@ static int info_open(info_file *f, const char *path, hid_t *file_out)
         goto fail;
     }
     int which = -1;
-    for (int k = 0; k < 3 && which < 0; k++)
+    for (int k = 0; k < N_KINDS && which < 0; k++)
         if (!strcmp(format, FORMATS[k]))
             which = k;
     if (which < 0) {
         rc = s2s_fail(S2S_EFORMAT,
-                      "%s: not an s2s file: format attribute '%s' (s2s files have \"%s\", \"%s\" "
-                      "or \"%s\")",
-                      path, format, FORMATS[0], FORMATS[1], FORMATS[2]);
+                      "%s: not an s2s file: format attribute '%s' (s2s files have \"%s\", \"%s\", "
+                      "\"%s\" or \"%s\")",
+                      path, format, FORMATS[0], FORMATS[1], FORMATS[2], FORMATS[3]);
         goto fail;
     }
     f->kind = (info_kind)which;
+    if (!f->sealed && f->kind != KIND_DATASET && !probe_in_child()) {
+        rc = h5u_unsealed_fail(path, KIND_NAMES[which]);
+        goto fail;
+    }
     if (h5u_read_int_attr(file, "version", &f->version) < 0) {
         rc = s2s_fail(S2S_EFORMAT, "%s: %s without an integer attribute 'version'", path,
                       KIND_NAMES[which]);
@@ -783,6 +790,12 @@ static void text_header(const info_file *f, FILE *out)
             KIND_NAMES[f->kind], FORMATS[f->kind], f->kind == KIND_DATASET ? "schema " : "",
             f->version);
     fprintf(out, "%-*s%s\n", LABEL, "size", bytes_text(f->size));
+    if (f->sealed)
+        fprintf(out, "%-*sverified (integrity record, hash %016llx)\n", LABEL, "integrity",
+                (unsigned long long)f->seal_hash);
+    else
+        fprintf(out, "%-*sUNVERIFIED: no s2s integrity record (another tool wrote it?); a "
+                "probe process read all of it without error\n", LABEL, "integrity");
 }
 
 static void text_vocab(const info_file *f, FILE *out)
@@ -1035,6 +1048,10 @@ static void json_header(const info_file *f, jw *w)
     jw_int(w, f->version);
     jw_key(w, "size_bytes");
     jw_int(w, f->size);
+    jw_key(w, "integrity");
+    jw_str(w, f->sealed ? "verified" : "unverified");
+    if (f->kind == KIND_ATTENTION)
+        return;
     jw_key(w, "vocab");
     jw_open(w, '{');
     jw_key(w, "src");
@@ -1470,6 +1487,63 @@ int info_write_system(bool json, FILE *out)
     return 0;
 }
 
+/* ---- attention files ------------------------------------------------------------------------- */
+
+/* The sentences of an attention file (docs/decoding.md) and the shapes of their weights. */
+static int read_attention(info_file *f, hid_t file)
+{
+    if (f->version != ATTN_VERSION)
+        return s2s_fail(S2S_EFORMAT, "%s: attention file format version %lld, this s2s reads "
+                        "version %d", f->path, f->version, ATTN_VERSION);
+    H5G_info_t gi;
+    if (h5u_read_int_attr(file, "count", &f->attn_count) < 0 || f->attn_count < 0 ||
+        H5Gget_info(file, &gi) < 0 || (long long)gi.nlinks != f->attn_count)
+        return s2s_fail(S2S_EFORMAT, "%s: attribute 'count' does not give the number of "
+                        "sentence groups", f->path);
+    for (long long i = 0; i < f->attn_count; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%08lld/weights", i);
+        if (!h5u_has_link(file, name))
+            continue;
+        hid_t d = H5Dopen2(file, name, H5P_DEFAULT), space = d >= 0 ? H5Dget_space(d) : -1;
+        hsize_t dims[2];
+        int nd = space >= 0 ? H5Sget_simple_extent_dims(space, dims, NULL) : -1;
+        if (space >= 0)
+            H5Sclose(space);
+        if (d >= 0)
+            H5Dclose(d);
+        if (nd != 2)
+            return h5u_fail(S2S_EFORMAT, "%s: /%s: not a [target, source] matrix", f->path,
+                            name);
+        f->attn_with_weights++;
+        if ((long long)dims[0] > f->attn_max_rows)
+            f->attn_max_rows = (long long)dims[0];
+        if ((long long)dims[1] > f->attn_max_cols)
+            f->attn_max_cols = (long long)dims[1];
+    }
+    return 0;
+}
+
+static void text_attention(const info_file *f, FILE *out)
+{
+    fprintf(out, "%-*s%s, %s with weights\n", LABEL, "sentences", grouped(f->attn_count),
+            grouped(f->attn_with_weights));
+    fprintf(out, "%-*s%lld target x %lld source tokens\n", LABEL, "largest", f->attn_max_rows,
+            f->attn_max_cols);
+}
+
+static void json_attention(const info_file *f, jw *w)
+{
+    jw_key(w, "sentences");
+    jw_int(w, f->attn_count);
+    jw_key(w, "with_weights");
+    jw_int(w, f->attn_with_weights);
+    jw_key(w, "max_target");
+    jw_int(w, f->attn_max_rows);
+    jw_key(w, "max_source");
+    jw_int(w, f->attn_max_cols);
+}
+
 /* ---- entry points --------------------------------------------------------------------------- */
 
 static int info_gather(info_file *f, const char *path)
@@ -1483,6 +1557,11 @@ static int info_gather(info_file *f, const char *path)
     if (f->kind == KIND_DATASET) {
         H5Fclose(file); /* ds_open opens it again and checks all of it */
         return read_dataset(f);
+    }
+    if (f->kind == KIND_ATTENTION) {
+        rc = read_attention(f, file);
+        H5Fclose(file);
+        return rc;
     }
     static const long long versions[] = {CKPT_VERSION, PARAMFILE_VERSION};
     if (f->version != versions[f->kind]) {
@@ -1520,6 +1599,8 @@ int info_write_rows(const char *path, bool json, int history_rows, FILE *out)
         json_header(&f, &w);
         if (f.kind == KIND_DATASET)
             json_dataset(&f, &w);
+        else if (f.kind == KIND_ATTENTION)
+            json_attention(&f, &w);
         else
             json_model_file(&f, history_rows, &w);
         jw_close(&w, '}');
@@ -1528,6 +1609,8 @@ int info_write_rows(const char *path, bool json, int history_rows, FILE *out)
         text_header(&f, out);
         if (f.kind == KIND_DATASET)
             text_dataset(&f, out);
+        else if (f.kind == KIND_ATTENTION)
+            text_attention(&f, out);
         else
             text_model_file(&f, history_rows, out);
     }
@@ -1554,6 +1637,8 @@ typedef struct {
     bool json;
     int history;
     bool system;
+    double probe_timeout;
+    bool large_vocab;
 } info_options;
 
 static const opt_spec info_specs[] = {
@@ -1565,6 +1650,12 @@ static const opt_spec info_specs[] = {
     {"system", OPT_BOOL, offsetof(info_options, system), "false",
      "instead of a file, this machine: CPU features, OpenBLAS and its kernels, what the "
      "computing commands do at start-up", NULL, 0, 0},
+    {"probe-timeout", OPT_DOUBLE, offsetof(info_options, probe_timeout), "0",
+     "seconds a probe process may take to read a file without an s2s integrity record before "
+     "it counts as damaged (0: 3 s plus 1 s per 32 MiB)", NULL, 0, 1e6},
+    {"large-vocab", OPT_BOOL, offsetof(info_options, large_vocab), "false",
+     "accept a dataset vocabulary of more than 65536 entries with more words than the dataset "
+     "has tokens (docs/formats.md, Limits)", NULL, 0, 0},
 };
 #define N_INFO_SPECS ((int)(sizeof info_specs / sizeof info_specs[0]))
 
@@ -1637,6 +1728,8 @@ int info_command(int argc, char **argv)
                         path);
     if (o.system)
         return info_write_system(o.json, stdout);
+    probe_set_timeout(o.probe_timeout);
+    ds_set_limits(&(ds_limits){.large_vocab = o.large_vocab});
     if (!path)
         return s2s_fail(S2S_EUSAGE,
                         "name the file to describe: s2s info FILE [--json] (a checkpoint, "

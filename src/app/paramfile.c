@@ -21,7 +21,9 @@
 
 #include "s2s/ckpt.h"
 #include "s2s/fsutil.h"
+#include "s2s/h5limits.h"
 #include "s2s/h5util.h"
+#include "s2s/seal.h"
 #include "s2s/status.h"
 
 /* Memory type matching `real`; the file type is always IEEE float32 little-endian. */
@@ -181,12 +183,13 @@ static int write_contents(hid_t file, void *ctx)
  * whose close failed (e.g. on a full disk): the file stays open and the library crashes when it
  * shuts down at exit. The price is transient memory of about twice the file's size (HDF5's
  * image and the copy handed out by H5Fget_file_image). */
-int paramfile_write_image(const char *path, size_t payload, paramfile_build_fn build, void *ctx)
+int paramfile_write_image(const char *path, const char *kind, size_t payload,
+                          paramfile_build_fn build, void *ctx)
 {
     int rc, fd = -1;
     bool tmp_created = false;
     char *tmp = NULL, *image = NULL;
-    hid_t fapl = -1, file = -1;
+    hid_t fapl = -1, fcpl = -1, file = -1;
     h5u_quiet();
 
     size_t n = strlen(path), tmp_n = n + 64;
@@ -198,8 +201,8 @@ int paramfile_write_image(const char *path, size_t payload, paramfile_build_fn b
     /* The image grows in steps of the payload plus room for metadata, so usually once. */
     payload += 64u << 10;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_core(fapl, payload, 0) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
-        (file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 || (fcpl = h5u_create_fcpl()) < 0 ||
+        (file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl)) < 0) {
         rc = h5u_fail(S2S_EIO, "%s: cannot create an HDF5 file in memory", path);
         goto fail;
     }
@@ -207,14 +210,22 @@ int paramfile_write_image(const char *path, size_t payload, paramfile_build_fn b
         goto fail;
     /* The image is only complete once the metadata cache is written out to it. */
     ssize_t size = H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(file, NULL, 0);
-    if (size <= 0 || !(image = malloc((size_t)size)) ||
-        H5Fget_file_image(file, image, (size_t)size) != size) {
+    /* The image starts at the superblock: the user block, which the superblock counts on
+     * finding before it, is put in front of it here and holds the integrity record over the
+     * rest (seal.h). These files keep HDF5's default (1.6-compatible) format bounds: with the
+     * 1.8 bounds and later, HDF5 1.10.8's file images fail the library's own metadata checksums
+     * when read back (tried with and without a user block); the record covers every byte. */
+    if (size <= 0 || !(image = calloc(1, (size_t)size + SEAL_BLOCK)) ||
+        H5Fget_file_image(file, image + SEAL_BLOCK, (size_t)size) != size) {
         rc = h5u_fail(size > 0 && !image ? S2S_ENOMEM : S2S_EIO,
                      "%s: cannot obtain the file image (%zd bytes)", path, size);
         goto fail;
     }
     H5Fclose(file);
     file = -1;
+    size += SEAL_BLOCK;
+    if ((rc = seal_image((unsigned char *)image, (size_t)size, kind)) < 0)
+        goto fail;
 
     /* The temporary file sits in the target's directory, so rename() replaces the target in
      * one step and never crosses a file system. */
@@ -245,6 +256,8 @@ fail:
         unlink(tmp);
     if (file >= 0)
         H5Fclose(file);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
     if (fapl >= 0)
         H5Pclose(fapl);
     free(image);
@@ -259,7 +272,8 @@ int paramfile_write(const char *path, const param_table *tab, const real *params
     if (rc < 0)
         return rc;
     paramfile_contents c = {.path = path, .tab = tab, .params = params, .attrs = attrs};
-    return paramfile_write_image(path, param_table_count(tab) * 4, write_contents, &c);
+    return paramfile_write_image(path, PARAMFILE_FORMAT, param_table_count(tab) * 4,
+                                 write_contents, &c);
 }
 
 /* ---- reading -------------------------------------------------------------------------------- */
@@ -272,7 +286,7 @@ static int open_checked(const char *path, hid_t *file_out)
     static const int versions[] = {PARAMFILE_VERSION, CKPT_VERSION};
     long long version = 0;
     int which = 0;
-    int rc = h5u_open_any(path, "parameter file", formats, 2, file_out, &version, &which);
+    int rc = h5u_open_any(path, "parameter file", formats, 2, 0, file_out, &version, &which);
     if (rc == 0 && version != versions[which]) {
         H5Fclose(*file_out);
         *file_out = -1;
@@ -382,6 +396,10 @@ static int read_tensor(hid_t group, const char *path, const char *gpath, const p
         rc = s2s_fail(S2S_EFORMAT, "%s: tensor '%s' is not floating-point", path, t->name);
         goto done;
     }
+    char obj[600];
+    snprintf(obj, sizeof obj, "/%s/%s", gpath, t->name);
+    if ((rc = h5l_check_storage(dset, path, obj, NULL, NULL)) < 0)
+        goto done;
     if (H5Dread(dset, real_mem_type(), H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
         rc = h5u_fail(S2S_EFORMAT, "%s: cannot read tensor '%s' (truncated file?)", path, t->name);
 done:
@@ -446,12 +464,29 @@ typedef struct {
     int rc;
 } config_walk;
 
+/* The longest configuration value read: s2s writes option values (at most OPT_STRING_MAX, 256
+ * bytes); a fixed-length string attribute declaring more is refused before its buffer is
+ * allocated (a variable-length one is no longer than the file, whose global heap holds it). */
+#define CONFIG_VALUE_MAX 65536
+
 static herr_t config_entry(hid_t loc, const char *name, const H5A_info_t *info, void *ctx)
 {
     config_walk *w = ctx;
     bool is_string;
-    char *value = h5u_read_named_string_attr(loc, name, &is_string);
     (void)info;
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT), type = attr >= 0 ? H5Aget_type(attr) : -1;
+    size_t declared = type >= 0 && H5Tis_variable_str(type) == 0 ? H5Tget_size(type) : 0;
+    if (type >= 0)
+        H5Tclose(type);
+    if (attr >= 0)
+        H5Aclose(attr);
+    if (declared > CONFIG_VALUE_MAX) {
+        w->rc = s2s_fail(S2S_EFORMAT, "%s: attribute '/config/%s' is a string of %zu bytes, more "
+                         "than the %d a configuration value may have", w->path, name, declared,
+                         CONFIG_VALUE_MAX);
+        return 1;
+    }
+    char *value = h5u_read_named_string_attr(loc, name, &is_string);
     if (!value) {
         w->rc = is_string ? h5u_fail(S2S_EFORMAT, "%s: cannot read attribute '/config/%s'",
                                     w->path, name)

@@ -26,12 +26,14 @@ int paramfile_write_tensors(hid_t loc, const char *path, const char *gpath, cons
  * paramfile_check_config), in the given order. */
 int paramfile_write_config(hid_t file, const char *path, const char *const *attrs);
 
-/* Builds a file in memory with build(file, ctx) and puts it at path atomically (temporary
- * file in the same directory, fsync, rename, fsync of the directory); after any failure the
- * temporary file is gone and an existing path untouched. payload: the expected size in bytes
- * (the in-memory image grows in steps of it). Returns build's status or S2S_EIO/S2S_ENOMEM. */
+/* Builds a file in memory with build(file, ctx), seals it as `kind` (its format attribute:
+ * "s2s-checkpoint"; include/s2s/seal.h) and puts it at path atomically (temporary file in the
+ * same directory, fsync, rename, fsync of the directory); after any failure the temporary file
+ * is gone and an existing path untouched. payload: the expected size in bytes (the in-memory
+ * image grows in steps of it). Returns build's status or S2S_EIO/S2S_ENOMEM. */
 typedef int (*paramfile_build_fn)(hid_t file, void *ctx);
-int paramfile_write_image(const char *path, size_t payload, paramfile_build_fn build, void *ctx);
+int paramfile_write_image(const char *path, const char *kind, size_t payload,
+                          paramfile_build_fn build, void *ctx);
 
 /* The tensors of group gpath of file into buf (tab's layout): every tensor of tab with its
  * exact shape and nothing else, as paramfile_read. S2S_EFORMAT naming the tensor otherwise. */

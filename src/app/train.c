@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "s2s/blas.h"
@@ -92,7 +93,18 @@ typedef struct {
     long ckpts_written;
     double t_start;     /* when this process's training loop began */
     long start_step;    /* the step it began from (0, or a resumed checkpoint's) */
+    /* Every rank: the newest step whose state is on disk as a regular checkpoint (written by
+     * this run, or resumed from; a fresh start's step 0 needs none: the options rebuild it),
+     * so that a stop writes no second copy of it. */
+    long saved_step;
+    long ckpt_failures; /* rank 0: writes that failed */
+    int stop_sig;       /* a stop request agreed by every rank during a checkpoint (signal) */
+    /* Test hook S2S_TRAIN_TEST_SLOW (docs/development.md): milliseconds slept per start-up
+     * phase, per validation batch, before each checkpoint file; 0: none. */
+    int slow_ms[3];
 } trainer;
+
+enum { SLOW_STARTUP, SLOW_VALID, SLOW_CKPT, N_SLOW };
 
 static void trainer_free(trainer *t)
 {
@@ -128,6 +140,113 @@ static int agree(const trainer *t, int rc)
     if (MPI_Bcast(&shared, 1, MPI_INT, 0, t->comm) != MPI_SUCCESS)
         return s2s_fail(S2S_EMPI, "train: broadcast of rank 0's status failed");
     return t->rank == 0 ? rc : shared < 0 ? S2S_EPEER : 0;
+}
+
+static const char *signal_name(int sig)
+{
+    return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : sig == SIGUSR1 ? "SIGUSR1"
+                                                                    : "a signal";
+}
+
+/* Every rank at the same point: an error on any rank (rank 0's, where only rank 0 can fail),
+ * the stop requests of all ranks and rank 0's *flags, in one small allreduce. Returns rc where
+ * this rank failed, S2S_EPEER where only another did; otherwise 0 with *sig the highest signal
+ * number of a stop request on any rank (0: none; a rank whose own rc is S2S_ESTOPPED counts as
+ * one) and *flags, if given, rank 0's. */
+static int agree_stop(trainer *t, int rc, int *sig, int *flags)
+{
+    int mine = stop_requested();
+    if (rc == S2S_ESTOPPED) {
+        mine = mine ? mine : SIGTERM;
+        s2s_clear_error();
+        rc = 0;
+    }
+    int v[3] = {rc < 0, mine, flags && t->rank == 0 ? *flags : 0}, all[3] = {v[0], v[1], v[2]};
+    if (t->size > 1 && MPI_Allreduce(v, all, 3, MPI_INT, MPI_MAX, t->comm) != MPI_SUCCESS)
+        return s2s_fail(S2S_EMPI, "train: agreement on the ranks' status failed");
+    if (rc < 0)
+        return rc;
+    if (all[0])
+        return S2S_EPEER;
+    /* A rank's request counts as of when it entered: one that came while it waited for the
+     * others (rank 0 writing a checkpoint, say) is in a second, short, agreement. */
+    if (t->size > 1 && !all[1]) {
+        mine = stop_requested();
+        if (MPI_Allreduce(&mine, &all[1], 1, MPI_INT, MPI_MAX, t->comm) != MPI_SUCCESS)
+            return s2s_fail(S2S_EMPI, "train: agreement on stop requests failed");
+    }
+    *sig = all[1];
+    if (flags)
+        *flags = all[2];
+    return 0;
+}
+
+/* The end of a start-up phase (`during` names it): every rank learns of a stop request on any
+ * rank, or of rank 0's error, and leaves. Before training began there is nothing to save, so a
+ * stop is S2S_ESTOPPED with the message main prints (exit TRAIN_EXIT_STOPPED). A rank's own
+ * error in a phase every rank runs is returned before this point (main then ends the job), so
+ * that no rank waits for the slower ones to report it. */
+static int startup_check(trainer *t, int rc, const char *during)
+{
+    int sig = 0;
+    if ((rc = agree_stop(t, rc, &sig, NULL)) < 0)
+        return rc;
+    if (!sig)
+        return 0;
+    return s2s_fail(S2S_ESTOPPED,
+                    "stop requested by %s before training began (%s): there was nothing to "
+                    "save, no checkpoint was written; run the same command again to start",
+                    signal_name(sig), during);
+}
+
+/* startup_check after a phase that every rank runs: an error (not a stop) leaves at once. */
+static int phase_done(trainer *t, int rc, const char *during)
+{
+    if (rc < 0 && rc != S2S_ESTOPPED)
+        return rc;
+    return startup_check(t, rc, during);
+}
+
+/* Test hook: S2S_TRAIN_TEST_SLOW="startup:MS,valid:MS,ckpt:MS" (any of them) slows the real
+ * loops down so that a test's signal lands inside one: MS milliseconds at the start of each
+ * start-up phase, before each validation batch and before each checkpoint file is written. */
+static int parse_slow(trainer *t)
+{
+    static const char *const NAMES[N_SLOW] = {"startup", "valid", "ckpt"};
+    const char *env = getenv("S2S_TRAIN_TEST_SLOW");
+    for (const char *p = env; p && *p;) {
+        int which = -1;
+        for (int i = 0; i < N_SLOW; i++)
+            if (!strncmp(p, NAMES[i], strlen(NAMES[i])) && p[strlen(NAMES[i])] == ':')
+                which = i;
+        char *end = NULL;
+        long ms = which < 0 ? -1 : strtol(p + strlen(NAMES[which]) + 1, &end, 10);
+        if (which < 0 || ms < 0 || ms > 600000 || (*end && *end != ','))
+            return s2s_fail(S2S_EUSAGE,
+                            "S2S_TRAIN_TEST_SLOW=%s: want startup:MS, valid:MS or ckpt:MS, "
+                            "comma-separated (0 <= MS <= 600000)",
+                            env);
+        t->slow_ms[which] = (int)ms;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* The hook's sleep, whole whatever signals come (as real work would be: only the loop's own
+ * check acts on them); `what` (NULL: say nothing) goes to stderr so that a test knows where
+ * the process is. */
+static void test_slow(const trainer *t, int which, const char *what)
+{
+    int ms = t->slow_ms[which];
+    if (ms <= 0)
+        return;
+    if (what) {
+        fprintf(stderr, "s2s train: test hook: rank %d: %s: sleeping %d ms\n", t->rank, what, ms);
+        fflush(stderr);
+    }
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 static void note(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -230,7 +349,8 @@ static const char *const SHAPE_KEYS[] = {"cell", "layers", "dec-layers", "attn",
                                          "best-metric", NULL};
 /* Options that name this invocation, not the run (the kernels may differ from machine to
  * machine; each checkpoint records those of its writer). */
-static const char *const INVOCATION_KEYS[] = {"resume", "blas-core", NULL};
+static const char *const INVOCATION_KEYS[] = {"resume", "blas-core", "probe-timeout",
+                                              "large-vocab", NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -385,26 +505,35 @@ static int trainer_init(trainer *t, const train_options *o, MPI_Comm comm, FILE 
     if (t->log)
         progress_init(&t->prog, t->log,
                       o->progress == 1 || (o->progress == 0 && isatty(fileno(t->log))));
-    if ((rc = check_options(o, t->size)) < 0 || (rc = check_threads(t)) < 0 ||
-        (rc = parse_config(t, o->config_text)) < 0)
+    if ((rc = check_options(o, t->size)) < 0 || (rc = parse_slow(t)) < 0 ||
+        (rc = check_threads(t)) < 0 || (rc = parse_config(t, o->config_text)) < 0)
         return rc;
 
-    if ((rc = ds_open(&t->ds, o->data)) < 0 ||
-        (rc = each_config_line(t, ds_attr(t->ds, "options"), add_data_option)) < 0)
+    /* Start-up phases, each followed by an agreement on stop requests (startup_check): a
+     * signal during start-up ends every rank at the end of the phase it came in. */
+    test_slow(t, SLOW_STARTUP, "start-up: opening the dataset");
+    rc = ds_open(&t->ds, o->data);
+    if (rc == 0)
+        rc = each_config_line(t, ds_attr(t->ds, "options"), add_data_option);
+    if ((rc = phase_done(t, rc, "while opening the dataset")) < 0)
         return rc;
+    test_slow(t, SLOW_STARTUP, "start-up: reading the sentence lengths");
     batcher_config bc = {.seed = o->seed, .batch_sents = o->batch,
                          .batch_tokens = o->batch_tokens, .min_sents = o->min_sents,
                          .window = o->bucket_window * o->batch};
-    if ((rc = loader_init(&t->train, t->ds, SPLIT_TRAIN, &bc, t->size)) < 0)
+    rc = loader_init(&t->train, t->ds, SPLIT_TRAIN, &bc, t->size);
+    long n_valid = ds_count(t->ds, SPLIT_VALID);
+    if (rc == 0 && n_valid > 0) {
+        bc.window = 1; /* validation needs no bucketing: every sentence once */
+        rc = loader_init(&t->valid, t->ds, SPLIT_VALID, &bc, t->size);
+        t->has_valid = rc == 0;
+    }
+    if ((rc = phase_done(t, rc, "while reading the sentence lengths")) < 0)
         return rc;
+    test_slow(t, SLOW_STARTUP, "start-up: building the model");
     int max_B, max_src, max_tgt;
     loader_batch_capacity(&t->train, &max_B, &max_src, &max_tgt);
-    long n_valid = ds_count(t->ds, SPLIT_VALID);
-    if (n_valid > 0) {
-        bc.window = 1; /* validation needs no bucketing: every sentence once */
-        if ((rc = loader_init(&t->valid, t->ds, SPLIT_VALID, &bc, t->size)) < 0)
-            return rc;
-        t->has_valid = true;
+    if (t->has_valid) {
         int vb, vs, vt;
         loader_batch_capacity(&t->valid, &vb, &vs, &vt);
         max_B = vb > max_B ? vb : max_B;
@@ -443,8 +572,11 @@ static int trainer_init(trainer *t, const train_options *o, MPI_Comm comm, FILE 
     lr_state_init(&t->lrs);
     t->pr = (train_progress){.world_size = t->size, .lr_scale = t->lrs.scale,
                              .lr_best = t->lrs.best, .best_valid = INFINITY};
+    if ((rc = phase_done(t, 0, "while building the model")) < 0)
+        return rc;
 
     if (t->rank == 0 && o->run_dir[0]) {
+        test_slow(t, SLOW_STARTUP, "start-up: preparing the run directory");
         rc = make_run_dir(o->run_dir);
         if (rc == 0 && ((rc = load_vocab(t, "src", &t->src_vocab, &t->src_vocab_n)) == 0 &&
                         (rc = load_vocab(t, "tgt", &t->tgt_vocab, &t->tgt_vocab_n)) == 0)) {
@@ -456,7 +588,7 @@ static int trainer_init(trainer *t, const train_options *o, MPI_Comm comm, FILE 
     } else {
         rc = 0;
     }
-    return agree(t, rc);
+    return startup_check(t, rc, "while preparing the run directory");
 }
 
 /* ---- start: fresh or from a checkpoint ---------------------------------------------------- */
@@ -501,6 +633,8 @@ static int resume_path(trainer *t, char *path, size_t size)
         return 0;
     }
     int rc = ckpt_find_latest(o->run_dir, path, size, t->log);
+    if (rc < 0 && stop_requested()) /* the search gave up on the signal, not "none there" */
+        return stop_fail(o->run_dir);
     if (rc == S2S_EINVAL) { /* nothing to resume: the first run of a requeued job */
         note(t, "resume auto: no checkpoint in %s, starting from scratch", o->run_dir);
         path[0] = '\0';
@@ -557,9 +691,11 @@ static int trainer_start(trainer *t)
 {
     char path[OPT_STRING_MAX + 64] = "";
     int rc = 0;
-    if (t->rank == 0)
+    if (t->rank == 0 && t->o->resume[0]) {
+        test_slow(t, SLOW_STARTUP, "start-up: looking for the checkpoint to resume");
         rc = resume_path(t, path, sizeof path);
-    if ((rc = agree(t, rc)) < 0)
+    }
+    if ((rc = startup_check(t, rc, "while looking for the checkpoint to resume")) < 0)
         return rc;
     if ((rc = bcast(t, path, sizeof path)) < 0)
         return rc;
@@ -570,9 +706,11 @@ static int trainer_start(trainer *t)
             model_init_params(&t->m, t->o->seed, t->o->init, t->o->init_scale);
         return comm_bcast_params(t->comm, t->m.params, t->m.n_params);
     }
-    if (t->rank == 0)
+    if (t->rank == 0) {
+        test_slow(t, SLOW_STARTUP, "start-up: reading the checkpoint");
         rc = read_checkpoint(t, path);
-    if ((rc = agree(t, rc)) < 0)
+    }
+    if ((rc = startup_check(t, rc, "while reading the checkpoint to resume")) < 0)
         return rc;
     size_t n = t->m.n_params;
     int rows = t->history_rows;
@@ -603,6 +741,7 @@ typedef struct {
     bool decoded;            /* the figures below are there */
     double exact_match, bleu; /* bleu: on the tokens, 0-100 */
     long sentences, tokens;
+    bool abandoned;          /* a stop request on some rank ended it early: no figures */
 } valid_result;
 
 static void print_tokens(FILE *f, const dataset *ds, const char *side, const int *ids, int n)
@@ -614,23 +753,38 @@ static void print_tokens(FILE *f, const dataset *ds, const char *side, const int
 /* The validation split, sharded over the ranks: teacher-forced NLL and token accuracy, and with
  * `greedy` BLEU on the tokens and the exact-match rate of greedy decoding (each translation cut
  * at decode_max_len of its source, as `s2s eval` decodes); rank 0 prints `samples` of its
- * sentences. */
+ * sentences. A stop request ends a rank's batches at the next batch; the one sum at the end,
+ * which every rank reaches, carries it, so that every rank abandons the validation together
+ * (vr->abandoned) without a collective per batch. */
 static int validate(trainer *t, bool greedy, int samples, valid_result *vr)
 {
     memset(vr, 0, sizeof *vr);
     if (!t->has_valid)
         return 0;
-    enum { LOSS, TOKENS, CORRECT, SENTENCES, N_SUMS = SENTENCES + 1 + SCORE_NSUMS };
+    enum { LOSS, TOKENS, CORRECT, STOPPED, SENTENCES, N_SUMS = SENTENCES + 1 + SCORE_NSUMS };
     double sums[N_SUMS] = {0}, *score = sums + SENTENCES + 1;
     batcher_state vs = {0, 0};
     long steps = batcher_epoch_steps(&t->valid.bat, 0);
     int shown = 0, rc;
+    char what[96];
+    snprintf(what, sizeof what, "validation of step %lld: each of its %ld batches",
+             (long long)t->pr.step, steps);
     for (long s = 0; s < steps; s++) {
         int global;
         long global_tokens;
         output_stats st;
-        if ((rc = loader_next(&t->valid, &vs, t->rank, &t->bt, &global, &global_tokens)) < 0 ||
-            (rc = model_evaluate(&t->m, &t->bt, &st)) < 0)
+        test_slow(t, SLOW_VALID, s == 0 ? what : NULL);
+        if (stop_requested()) {
+            sums[STOPPED] = 1;
+            break;
+        }
+        rc = loader_next(&t->valid, &vs, t->rank, &t->bt, &global, &global_tokens);
+        if (rc == S2S_ESTOPPED) { /* the reader gave up on the signal: the same stop */
+            s2s_clear_error();
+            sums[STOPPED] = 1;
+            break;
+        }
+        if (rc < 0 || (rc = model_evaluate(&t->m, &t->bt, &st)) < 0)
             return rc;
         sums[LOSS] += st.loss;
         sums[TOKENS] += (double)st.tokens;
@@ -665,6 +819,10 @@ static int validate(trainer *t, bool greedy, int samples, valid_result *vr)
     }
     if ((rc = comm_sum_doubles(t->comm, sums, greedy ? N_SUMS : SENTENCES + 1)) < 0)
         return rc;
+    if (sums[STOPPED] > 0) {
+        vr->abandoned = true;
+        return 0;
+    }
     vr->tokens = (long)sums[TOKENS];
     vr->sentences = (long)sums[SENTENCES];
     vr->loss = sums[TOKENS] > 0 ? sums[LOSS] / sums[TOKENS] : 0;
@@ -743,6 +901,39 @@ static int record_validation(trainer *t, const valid_result *vr, double train_lo
     return 0;
 }
 
+/* A validation abandoned by a stop request: a history row of its step with the training loss
+ * and the rate, and NaN figures (a real validation's token accuracy is never NaN), goes into
+ * the stop's checkpoint, so that the resumed run finds the validation pending and repeats it,
+ * recording what an uninterrupted run records (take_pending_validation). */
+static int mark_validation_pending(trainer *t, double train_loss, double lr)
+{
+    int rc = history_reserve(t, t->history_rows + 1);
+    if (rc < 0)
+        return rc;
+    double *row = t->history + (size_t)t->history_rows++ * HISTORY_COLS;
+    for (int c = 0; c < HISTORY_COLS; c++)
+        row[c] = NAN;
+    row[0] = (double)t->pr.step;
+    row[1] = train_loss;
+    row[5] = lr;
+    return 0;
+}
+
+/* On resume: whether the checkpoint's newest history row is a pending validation of its step;
+ * if so the row is taken off, and its training loss and rate returned. */
+static bool take_pending_validation(trainer *t, double *train_loss, double *lr)
+{
+    if (t->history_rows < 1)
+        return false;
+    const double *row = t->history + (size_t)(t->history_rows - 1) * HISTORY_COLS;
+    if (row[0] != (double)t->pr.step || !isnan(row[4]))
+        return false;
+    *train_loss = row[1];
+    *lr = row[5];
+    t->history_rows--;
+    return true;
+}
+
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
 /* Rank 0 writes the checkpoint of the current state to path. */
@@ -761,11 +952,20 @@ static int write_checkpoint(trainer *t, const char *path)
     return ckpt_write(path, &c);
 }
 
-/* Every rank: a checkpoint of the current step (and best.h5 if `best`), written by rank 0.
- * The parameters are first checked to be identical on every rank. A failed write keeps the
- * previous files; the run stops or goes on as --ckpt-error says. */
-static int checkpoint(trainer *t, bool regular, bool best)
+/* What happens after a checkpoint: training goes on (a stop request agreed during the write
+ * then stops the run: CK_GO_ON), the run stops (CK_STOP), or the run is complete (CK_FINAL: a
+ * signal changes nothing). */
+enum { CK_GO_ON, CK_STOP, CK_FINAL };
+
+/* Every rank: a checkpoint of the current step (`regular`) and/or best.h5 (`best`), written by
+ * rank 0. The parameters are first checked to be identical on every rank. A failed write keeps
+ * the previous files; the run stops or goes on as --ckpt-error says, except that a run that
+ * stops (CK_STOP, or CK_GO_ON with a stop request agreed at the end, t->stop_sig) and failed
+ * to write its regular checkpoint ends with an error naming what is on disk: there is no
+ * training left to go on with, and exit 75 would promise a checkpoint that is not there. */
+static int checkpoint(trainer *t, bool regular, bool best, int after)
 {
+    enum { REGULAR_OK = 1, REGULAR_FAILED = 2 };
     const train_options *o = t->o;
     if (!o->run_dir[0] || (!regular && !best))
         return 0;
@@ -773,17 +973,30 @@ static int checkpoint(trainer *t, bool regular, bool best)
     int rc = comm_check_same(t->comm, t->m.params, t->m.n_params, "parameters");
     if (rc < 0)
         return rc;
-    char path[OPT_STRING_MAX + 64];
+    char path[OPT_STRING_MAX + 64] = "", failure[1024] = "", what[OPT_STRING_MAX + 128];
+    int flags = 0;
     if (t->rank == 0) {
-        if (regular && (rc = ckpt_step_path(path, sizeof path, o->run_dir, t->pr.step)) == 0 &&
-            (rc = write_checkpoint(t, path)) == 0) {
+        if (regular && (rc = ckpt_step_path(path, sizeof path, o->run_dir, t->pr.step)) == 0) {
+            snprintf(what, sizeof what, "checkpoint of step %lld: before writing %s",
+                     (long long)t->pr.step, path);
+            test_slow(t, SLOW_CKPT, what);
+            rc = write_checkpoint(t, path);
+        }
+        if (regular && rc == 0) {
             snprintf(t->intact_ckpt, sizeof t->intact_ckpt, "%s", path);
             t->ckpts_written++;
+            flags |= REGULAR_OK;
             rc = ckpt_prune(o->run_dir, o->keep, t->log);
+        } else if (regular) {
+            flags |= REGULAR_FAILED;
         }
-        if (rc == 0 && best && (rc = ckpt_best_path(path, sizeof path, o->run_dir)) == 0 &&
-            (rc = write_checkpoint(t, path)) == 0)
-            t->ckpts_written++;
+        if (rc == 0 && best && (rc = ckpt_best_path(path, sizeof path, o->run_dir)) == 0) {
+            snprintf(what, sizeof what, "checkpoint of step %lld: before writing %s",
+                     (long long)t->pr.step, path);
+            test_slow(t, SLOW_CKPT, what);
+            if ((rc = write_checkpoint(t, path)) == 0)
+                t->ckpts_written++;
+        }
         double secs = wall_seconds() - t0;
         if (t->metrics) {
             fprintf(t->metrics, "{\"type\":\"checkpoint\",\"step\":%lld,\"file\":",
@@ -797,20 +1010,50 @@ static int checkpoint(trainer *t, bool regular, bool best)
             fprintf(t->metrics, "}\n");
             fflush(t->metrics);
         }
+        if (rc < 0)
+            t->ckpt_failures++;
+        /* A writer that gave up on the signal (S2S_ESTOPPED) failed to write all the same. */
+        if (rc == S2S_ESTOPPED) {
+            snprintf(failure, sizeof failure, "%s", s2s_errmsg(rc));
+            rc = s2s_fail(S2S_EIO, "%s", failure);
+        }
         if (rc < 0 && o->ckpt_error == CKPT_ERROR_CONTINUE) {
-            char kept[sizeof t->intact_ckpt + 48] = "there is no previous checkpoint";
-            if (t->intact_ckpt[0])
-                snprintf(kept, sizeof kept, "the previous checkpoint %s is intact",
-                         t->intact_ckpt);
-            note(t, "checkpoint at step %lld FAILED, training goes on (%s): %s",
-                 (long long)t->pr.step, kept, s2s_errmsg(rc));
+            snprintf(failure, sizeof failure, "%s", s2s_errmsg(rc));
             s2s_clear_error();
             rc = 0;
         }
     }
     t->last_ckpt_time = wall_seconds();
     t->phase[PH_CKPT] += t->last_ckpt_time - t0;
-    return agree(t, rc);
+    int sig = 0;
+    if ((rc = agree_stop(t, rc, &sig, &flags)) < 0)
+        return rc;
+    if (flags & REGULAR_OK)
+        t->saved_step = t->pr.step;
+    if (sig && !t->stop_sig)
+        t->stop_sig = sig;
+    bool stopping = after == CK_STOP || (after == CK_GO_ON && sig);
+    if (stopping && (flags & REGULAR_FAILED)) {
+        if (t->rank != 0)
+            return S2S_EPEER;
+        char kept[sizeof t->intact_ckpt + 80] = "there is no checkpoint of this run on disk";
+        if (t->intact_ckpt[0])
+            snprintf(kept, sizeof kept,
+                     "the newest checkpoint on disk is %s (--resume auto continues from it)",
+                     t->intact_ckpt);
+        return s2s_fail(S2S_EIO,
+                        "train: stop requested by %s at step %lld, but the checkpoint of that "
+                        "step could not be written (%s); %s",
+                        signal_name(sig), (long long)t->pr.step, failure, kept);
+    }
+    if (failure[0]) {
+        char kept[sizeof t->intact_ckpt + 48] = "there is no previous checkpoint";
+        if (t->intact_ckpt[0])
+            snprintf(kept, sizeof kept, "the previous checkpoint %s is intact", t->intact_ckpt);
+        note(t, "checkpoint at step %lld FAILED, %s (%s): %s", (long long)t->pr.step,
+             stopping ? "the run stops" : "training goes on", kept, failure);
+    }
+    return 0;
 }
 
 /* ---- logging ---------------------------------------------------------------------------- */
@@ -863,12 +1106,16 @@ static int log_step(trainer *t, log_window *w, double lr, double gnorm, train_re
 /* ---- the step --------------------------------------------------------------------------- */
 
 /* What every rank learns at the end of a step's backward, in one small allreduce. */
-enum { S_LOSS, S_NLL, S_CORRECT, S_ALL_TOKENS, S_STOP, S_CKPT_DUE, N_STEP_SUMS };
+enum { S_LOSS, S_NLL, S_CORRECT, S_ALL_TOKENS, S_STOP, S_CKPT_DUE, S_ABANDON, N_STEP_SUMS };
 
 /* One optimizer step: `accum` global batches, rank's shares forward and backward, gradients
  * summed over ranks and normalized by the global target tokens, then clip and update (or skip
- * on a non-finite norm). sums gets the step's N_STEP_SUMS values summed over ranks. */
-static int train_step(trainer *t, double lr, double tf, double *gnorm, double *sums)
+ * on a non-finite norm). sums gets the step's N_STEP_SUMS values summed over ranks. A rank
+ * whose data read gave up on a stop request (S2S_ESTOPPED) still takes part in the step's
+ * collectives and says so in sums[S_ABANDON]: then no rank applies the step, the data
+ * iterator goes back to where the step began, and *abandoned is set. */
+static int train_step(trainer *t, double lr, double tf, double *gnorm, double *sums,
+                      bool *abandoned)
 {
     const train_options *o = t->o;
     model *m = &t->m;
@@ -878,10 +1125,19 @@ static int train_step(trainer *t, double lr, double tf, double *gnorm, double *s
     model_zero_grads(m);
     train_context ctx = {.seed = o->seed, .step = (uint32_t)(t->pr.step + 1),
                          .label_smoothing = o->label_smoothing, .sampling = 1 - tf};
+    const batcher_state st0 = t->st;
+    *abandoned = false;
     for (int k = 0; k < o->accum; k++) {
         int global, rc;
         long tokens;
-        if ((rc = loader_next(&t->train, &t->st, t->rank, &t->bt, &global, &tokens)) < 0)
+        rc = loader_next(&t->train, &t->st, t->rank, &t->bt, &global, &tokens);
+        if (rc == S2S_ESTOPPED) {
+            s2s_clear_error();
+            sums[S_ABANDON] = 1;
+            comm_grads_begin(&t->cg); /* nothing started yet: finish sums whatever is there */
+            break;
+        }
+        if (rc < 0)
             return rc;
         global_tokens += tokens;
         double t1 = wall_seconds();
@@ -916,6 +1172,11 @@ static int train_step(trainer *t, double lr, double tf, double *gnorm, double *s
                        t2 - t->last_ckpt_time >= o->ckpt_minutes * 60.0;
     if ((rc = comm_sum_doubles(t->comm, sums, N_STEP_SUMS)) < 0)
         return rc;
+    if (sums[S_ABANDON] > 0) {
+        t->st = st0;
+        *abandoned = true;
+        return 0;
+    }
 
     /* The gradients are of the loss summed over the global batch: per target token. */
     scale_buffer(m->grads, m->n_params, (real)(1.0 / (double)global_tokens));
@@ -979,6 +1240,20 @@ static void print_header(trainer *t)
          o->accum, optim_name(o->optim), o->lr, o->steps);
 }
 
+/* Rank 0's line after a stop request: what is on disk and what the stop interrupted. */
+static void note_stop(trainer *t, const char *why)
+{
+    if (!t->o->run_dir[0])
+        note(t, "stop requested by a signal at step %lld: no --run-dir, nothing was written%s",
+             (long long)t->pr.step, why);
+    else if (t->saved_step != t->pr.step || t->pr.step == 0)
+        note(t, "stop requested by a signal at step %lld: there was nothing new to save, no "
+             "checkpoint was written%s", (long long)t->pr.step, why);
+    else
+        note(t, "stop requested by a signal: checkpoint of step %lld written; resume with "
+             "--resume auto%s", (long long)t->pr.step, why);
+}
+
 int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *res)
 {
     trainer t;
@@ -989,6 +1264,7 @@ int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *re
     lr_state_from_progress(&t);
     t.st = (batcher_state){.epoch = (uint32_t)t.pr.epoch, .next = (uint64_t)t.pr.next};
     t.start_step = t.pr.step;
+    t.saved_step = t.pr.step;
     t.last_ckpt_time = wall_seconds();
     if (t.pr.step == 0)
         print_header(&t);
@@ -996,45 +1272,80 @@ int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *re
 
     double t_start = wall_seconds(), lr = 0, gnorm = 0, seconds_before = t.pr.seconds;
     t.t_start = t_start;
+    /* A validation that a stop abandoned is done first (its row in the checkpoint says so), and
+     * a run that had ended by --early-stop only ends: the resumed run then records what an
+     * uninterrupted one would have. */
+    bool pending = take_pending_validation(&t, &res->train_loss, &lr);
+    if (pending)
+        note(&t, "resume: the validation of step %lld was abandoned by the stop: doing it now",
+             (long long)t.pr.step);
+    if (!pending && o->early_stop > 0 && t.pr.step > 0 && t.pr.bad_evals >= o->early_stop) {
+        note(&t, "resume: the run had stopped early at step %lld (no improvement in %lld "
+             "validations, --early-stop %d): only its end remains",
+             (long long)t.pr.step, (long long)t.pr.bad_evals, o->early_stop);
+        res->early_stopped = true;
+    }
+    pending = pending && t.pr.step < o->steps; /* at the end, the final validation does it */
     log_window w = {.t_start = t_start};
     double all_tokens = 0;
     bool stop = false;
     valid_result vr = {0};
-    while (t.pr.step < o->steps && !stop) {
-        double sums[N_STEP_SUMS];
-        long next = t.pr.step + 1;
-        lr = lr_value(&t.lrc, &t.lrs, next);
-        double tf = tf_ratio_at(o->tf_schedule, o->teacher_forcing, o->tf_min, o->tf_k, next,
-                                o->steps);
-        int64_t tokens_before = t.pr.tokens;
-        if ((rc = train_step(&t, lr, tf, &gnorm, sums)) < 0)
-            goto fail;
-        w.loss += sums[S_LOSS];
-        w.nll += sums[S_NLL];
-        w.tokens += (double)(t.pr.tokens - tokens_before);
-        w.all_tokens += sums[S_ALL_TOKENS];
-        all_tokens += sums[S_ALL_TOKENS];
-        stop = sums[S_STOP] > 0;
+    while ((pending || t.pr.step < o->steps) && !stop && !res->early_stopped) {
+        double sums[N_STEP_SUMS] = {0};
+        bool abandoned = false;
+        const char *why = "";
+        if (!pending) {
+            long next = t.pr.step + 1;
+            lr = lr_value(&t.lrc, &t.lrs, next);
+            double tf = tf_ratio_at(o->tf_schedule, o->teacher_forcing, o->tf_min, o->tf_k,
+                                    next, o->steps);
+            int64_t tokens_before = t.pr.tokens;
+            if ((rc = train_step(&t, lr, tf, &gnorm, sums, &abandoned)) < 0)
+                goto fail;
+            stop = sums[S_STOP] > 0 || abandoned;
+            if (abandoned) {
+                why = " (reading the data of the next step was interrupted: that step is redone)";
+            } else {
+                w.loss += sums[S_LOSS];
+                w.nll += sums[S_NLL];
+                w.tokens += (double)(t.pr.tokens - tokens_before);
+                w.all_tokens += sums[S_ALL_TOKENS];
+                all_tokens += sums[S_ALL_TOKENS];
+            }
+        }
 
         bool last = t.pr.step == o->steps;
-        if (o->log_every > 0 && t.pr.step % o->log_every == 0 &&
+        if (!pending && !abandoned && o->log_every > 0 && t.pr.step % o->log_every == 0 &&
             (rc = log_step(&t, &w, lr, gnorm, res)) < 0)
             goto fail;
         bool best = false;
-        if (o->valid_every > 0 && t.pr.step % o->valid_every == 0 && !last && t.has_valid) {
+        if (!abandoned && t.has_valid &&
+            (pending || (o->valid_every > 0 && t.pr.step % o->valid_every == 0 && !last))) {
             double v0 = wall_seconds();
-            if ((rc = validate(&t, o->valid_decode, 0, &vr)) < 0 ||
-                (rc = record_validation(&t, &vr, res->train_loss, lr, &best)) < 0)
+            /* A stop already agreed does not start it; one that comes during it abandons it
+             * (on every rank); either way the resumed run repeats it. */
+            vr = (valid_result){.abandoned = true};
+            if (!stop && (rc = validate(&t, o->valid_decode, 0, &vr)) < 0)
                 goto fail;
+            if (vr.abandoned) {
+                if ((rc = mark_validation_pending(&t, res->train_loss, lr)) < 0)
+                    goto fail;
+                stop = true;
+                why = " (the validation of that step was abandoned: the resumed run does it)";
+            } else if ((rc = record_validation(&t, &vr, res->train_loss, lr, &best)) < 0) {
+                goto fail;
+            }
             t.phase[PH_VALID] += wall_seconds() - v0;
-            char decoded[96] = "";
-            if (vr.decoded)
-                snprintf(decoded, sizeof decoded, "  BLEU %.2f  exact %.4f", vr.bleu,
-                         vr.exact_match);
-            note(&t, "valid step %lld: loss %.4f  ppl %.3f  token acc %.4f%s%s",
-                 (long long)t.pr.step, vr.loss, vr.ppl, vr.token_acc, decoded,
-                 best ? "  (best)" : "");
-            if (o->early_stop > 0 && t.pr.bad_evals >= o->early_stop) {
+            if (!vr.abandoned) {
+                char decoded[96] = "";
+                if (vr.decoded)
+                    snprintf(decoded, sizeof decoded, "  BLEU %.2f  exact %.4f", vr.bleu,
+                             vr.exact_match);
+                note(&t, "valid step %lld: loss %.4f  ppl %.3f  token acc %.4f%s%s",
+                     (long long)t.pr.step, vr.loss, vr.ppl, vr.token_acc, decoded,
+                     best ? "  (best)" : "");
+            }
+            if (!vr.abandoned && o->early_stop > 0 && t.pr.bad_evals >= o->early_stop) {
                 note(&t, "early stop: no improvement in %d validations (best %s %.4f at step "
                      "%lld)", o->early_stop, valid_metric_names[o->best_metric],
                      metric_shown(o->best_metric, t.pr.best_valid), (long long)t.pr.best_step);
@@ -1042,21 +1353,30 @@ int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *re
             }
         }
         t.pr.seconds = seconds_before + (wall_seconds() - t_start);
-        bool due = (o->ckpt_every > 0 && t.pr.step % o->ckpt_every == 0) ||
+        /* A stop writes the checkpoint of its step unless that state is on disk already; a
+         * repeated validation rewrites the checkpoint it resumed from, which then holds it. */
+        bool due = pending || (o->ckpt_every > 0 && t.pr.step % o->ckpt_every == 0) ||
                    sums[S_CKPT_DUE] > 0 || stop;
+        due = due && (pending || t.saved_step != t.pr.step);
+        pending = false;
         /* A stop request at the last step still writes its checkpoint (the final one is not
-         * reached); an early stop ends the run normally, signal or not. */
+         * reached); an early stop ends the loop, signal or not (the end's validation then
+         * honours the signal). */
         stop = stop && !res->early_stopped;
-        if ((!last || stop) && !res->early_stopped && (rc = checkpoint(&t, due, best)) < 0)
+        if ((!last || stop) && !res->early_stopped &&
+            (rc = checkpoint(&t, due, best, stop ? CK_STOP : CK_GO_ON)) < 0)
+            goto fail;
+        if (!stop && !res->early_stopped && t.stop_sig) {
+            /* The request came during the checkpoint's write: that write was the stop's. */
+            stop = true;
+            why = " (the signal came during that checkpoint's write)";
+        }
+        if (stop && t.saved_step != t.pr.step && (rc = checkpoint(&t, true, false, CK_STOP)) < 0)
             goto fail;
         if (stop) {
             res->stopped = true;
-            note(&t, "stop requested by a signal: checkpoint of step %lld written; resume with "
-                     "--resume auto",
-                 (long long)t.pr.step);
+            note_stop(&t, why);
         }
-        if (res->early_stopped)
-            break;
     }
     res->seconds = wall_seconds() - t_start;
     res->tokens_per_s = res->seconds > 0 ? all_tokens / res->seconds : 0;
@@ -1069,17 +1389,30 @@ int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *re
             fprintf(t.log, "validation examples:\n");
         if ((rc = validate(&t, true, o->samples, &vr)) < 0)
             goto fail;
-        /* After an early stop this is the validation the loop just recorded: not twice. */
-        if (t.has_valid && !res->early_stopped &&
-            (rc = record_validation(&t, &vr, res->train_loss, lr, &best)) < 0)
-            goto fail;
-        res->valid_loss = vr.loss;
-        res->valid_token_acc = vr.token_acc;
-        res->exact_match = vr.exact_match;
-        res->valid_bleu = vr.bleu;
-        t.pr.seconds = seconds_before + res->seconds;
-        if ((rc = checkpoint(&t, true, best)) < 0)
-            goto fail;
+        if (vr.abandoned) {
+            /* After an early stop the loop recorded this step's validation already; otherwise
+             * the resumed run does the final one. */
+            bool marked = !res->early_stopped && t.has_valid;
+            if (marked && (rc = mark_validation_pending(&t, res->train_loss, lr)) < 0)
+                goto fail;
+            if ((marked || t.saved_step != t.pr.step) &&
+                (rc = checkpoint(&t, true, false, CK_STOP)) < 0)
+                goto fail;
+            res->stopped = true;
+            note_stop(&t, " (the final validation was abandoned: the resumed run does it)");
+        } else {
+            /* After an early stop this is the validation the loop just recorded: not twice. */
+            if (t.has_valid && !res->early_stopped &&
+                (rc = record_validation(&t, &vr, res->train_loss, lr, &best)) < 0)
+                goto fail;
+            res->valid_loss = vr.loss;
+            res->valid_token_acc = vr.token_acc;
+            res->exact_match = vr.exact_match;
+            res->valid_bleu = vr.bleu;
+            t.pr.seconds = seconds_before + res->seconds;
+            if ((rc = checkpoint(&t, true, best, CK_FINAL)) < 0)
+                goto fail;
+        }
     }
     res->params_hash = hash64(HASH64_INIT, t.m.params, t.m.n_params * sizeof(real));
     if (t.log) {
@@ -1104,7 +1437,7 @@ int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *re
     /* --ckpt-error continue lets every write fail; a run that leaves nothing to resume from
      * or decode must not look like a success. */
     rc = 0;
-    if (t.rank == 0 && o->run_dir[0] && t.ckpts_written == 0)
+    if (t.rank == 0 && o->run_dir[0] && t.ckpts_written == 0 && t.ckpt_failures > 0)
         rc = s2s_fail(S2S_EIO,
                       "train: no checkpoint was written to %s during this run: every write "
                       "failed (--ckpt-error continue)%s%s",

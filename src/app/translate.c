@@ -321,7 +321,7 @@ int translate_run(const translate_options *o, MPI_Comm comm, FILE *log)
         rc = write_output(o, &tm, &s, &res, dk);
         if (rc == 0 && o->attention[0]) {
             attn_file a = {&tm, &s, &res};
-            rc = paramfile_write_image(o->attention, 1 << 20, build_attention, &a);
+            rc = paramfile_write_image(o->attention, ATTN_FORMAT, 1 << 20, build_attention, &a);
         }
         long tokens = 0;
         for (int i = 0; i < res.n; i++)

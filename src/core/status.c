@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "s2s/hash.h"
+
 static _Thread_local char last_msg[1024];
 static _Thread_local int last_status;
 
@@ -60,4 +62,32 @@ int s2s_choice(const char *what, const char *const *names, int n, const char *na
                  names[k]);
     }
     return s2s_fail(S2S_EINVAL, "unknown %s '%s' (expected %s)", what, name, list);
+}
+
+static int notes_on = 1;
+
+void s2s_notes_enable(int on)
+{
+    notes_on = on;
+}
+
+void s2s_note_once(const char *key, const char *fmt, ...)
+{
+    /* The keys already noted, as hashes: a handful per run. */
+    static uint64_t seen[64];
+    static int n_seen;
+    uint64_t h = hash64(HASH64_INIT, key, strlen(key));
+    for (int i = 0; i < n_seen; i++)
+        if (seen[i] == h)
+            return;
+    if (n_seen < (int)(sizeof seen / sizeof seen[0]))
+        seen[n_seen++] = h;
+    if (!notes_on)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "s2s: note: %s\n", msg);
 }

@@ -2,10 +2,13 @@
 #include "scratch.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "s2s/seal.h"
 
 int scratch_make(char *dir, size_t n, const char *tag)
 {
@@ -79,4 +82,19 @@ int scratch_count(const char *dir, const char *part)
             n++;
     closedir(d);
     return n;
+}
+
+int scratch_reseal(const char *path)
+{
+    char block[SEAL_BLOCK + 1] = "", kind[64];
+    int fd = open(path, O_RDWR);
+    if (fd < 0)
+        return -1;
+    ssize_t got = pread(fd, block, SEAL_BLOCK, 0);
+    const char *k = got == SEAL_BLOCK ? strstr(block, "\nkind ") : NULL;
+    int rc = -1;
+    if (k && sscanf(k, "\nkind %63s", kind) == 1)
+        rc = seal_fd(fd, path, kind) == 0 ? 0 : -1;
+    close(fd);
+    return rc;
 }

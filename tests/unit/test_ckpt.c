@@ -321,6 +321,7 @@ static void bump_element(const char *path, const char *name, hsize_t row, hsize_
     H5Sclose(fspace);
     H5Dclose(dset);
     cr_assert_geq(H5Fclose(file), 0, "H5Fclose");
+    cr_assert_eq(scratch_reseal(path), 0, "reseal %s", path);
 }
 
 static void set_state_attr(const char *path, const char *group, const char *name, int64_t v)
@@ -334,6 +335,7 @@ static void set_state_attr(const char *path, const char *group, const char *name
     H5Aclose(attr);
     H5Gclose(g);
     cr_assert_geq(H5Fclose(file), 0, "H5Fclose");
+    cr_assert_eq(scratch_reseal(path), 0, "reseal %s", path);
 }
 
 static void expect_rejected(const char *path, const char *needle)
@@ -418,6 +420,7 @@ Test(ckpt, summary_without_a_parameter_table)
     cr_assert_geq(file, 0, "H5Fopen %s", path);
     cr_assert_geq(H5Adelete_by_name(file, "state", "lr_bad", H5P_DEFAULT), 0, "delete lr_bad");
     cr_assert_geq(H5Fclose(file), 0, "H5Fclose");
+    cr_assert_eq(scratch_reseal(path), 0, "reseal %s", path);
     rc = ckpt_read_summary(path, &s);
     expect_error(rc, S2S_EFORMAT, s2s_errmsg(rc), (const char *[]){path, "/state/lr_bad", NULL});
     cr_expect(!s.complete, "incomplete");
@@ -445,6 +448,7 @@ Test(ckpt, blas_core_of_the_writer)
     cr_assert_geq(H5Adelete_by_name(file, "state", "blas_core", H5P_DEFAULT), 0,
                   "delete blas_core");
     cr_assert_geq(H5Fclose(file), 0, "H5Fclose");
+    cr_assert_eq(scratch_reseal(path), 0, "reseal %s", path);
     rc = ckpt_read_summary(path, &s);
     cr_assert_eq(rc, 0, "an older file without blas_core: %s", s2s_errmsg(rc));
     cr_expect(s.complete, "complete");

@@ -5,14 +5,20 @@
  * made by editing a good one with the HDF5 C API as real corruption would, gets one error that
  * names the HDF5 object. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <hdf5.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "s2s/dataset.h"
 #include "s2s/rng.h"
+#include "s2s/seal.h"
 #include "s2s/status.h"
+#include "s2s/stop.h"
 #include "s2s/tokens.h"
 #include "scratch.h"
 
@@ -269,6 +275,15 @@ Test(dataset, add_rejects_reserved_ids_and_empty_sentences)
     cr_expect_eq(dsw_add(w, SPLIT_TEST, eos, 1, ok, 3), S2S_ERANGE);
     cr_expect_eq(dsw_add(w, SPLIT_TRAIN, ok, 0, ok, 3), S2S_EINVAL);
     cr_expect_eq(dsw_add(w, SPLIT_COUNT, ok, 3, ok, 3), S2S_EINVAL);
+    /* Longer than the reader accepts (DS_SENTENCE_MAX): refused, not written unreadable. */
+    int32_t *longest = malloc((DS_SENTENCE_MAX + 1) * sizeof *longest);
+    cr_assert(longest);
+    for (int k = 0; k <= DS_SENTENCE_MAX; k++)
+        longest[k] = 4;
+    rc = dsw_add(w, SPLIT_TRAIN, ok, 3, longest, DS_SENTENCE_MAX + 1);
+    cr_expect_eq(rc, S2S_ERANGE);
+    cr_expect(strstr(s2s_errmsg(rc), "more than the 65536"), "%s", s2s_errmsg(rc));
+    free(longest);
     cr_expect_eq(dsw_set_attr(w, "format", "x"), S2S_EINVAL);
     const char *bad_vocab[] = {"<pad>", "<s>", "<unk>", "</s>", "a"};
     cr_expect_eq(dsw_set_vocab(w, "src", bad_vocab, 5), S2S_EINVAL, "set twice");
@@ -388,9 +403,21 @@ static hid_t edit(void)
     return f;
 }
 
+/* Closes the edited file and seals it again (include/s2s/seal.h): the integrity record would
+ * otherwise refuse any edit before the reader's own checks, which are what these tests are
+ * about (they stand for a file damaged before it was sealed, or sealed by another hand). */
+static void reseal(const char *p)
+{
+    int fd = open(p, O_RDWR);
+    cr_assert_geq(fd, 0, "open %s", p);
+    cr_assert_eq(seal_fd(fd, p, DATASET_FORMAT), 0, "seal %s: %s", p, s2s_errmsg(-1));
+    close(fd);
+}
+
 static void done(hid_t f)
 {
     cr_assert_geq(H5Fclose(f), 0, "close %s", path);
+    reseal(path);
 }
 
 /* Element pos of the 1-D integer dataset obj. */
@@ -632,35 +659,65 @@ Test(dataset, bad_vocabulary_tokens)
     }
 }
 
-/* Duplicates are found through a hash map: a vocabulary of 100,000 words opens, and a
- * duplicate as its last entry is found. */
-Test(dataset, large_vocabulary)
+/* Writes a dataset whose source vocabulary has n entries (w0 ... after the reserved ones) and
+ * whose one pair has a source token of id n - 1 and a target token: 2 tokens in all. */
+static void write_big_vocab(int n)
 {
-    enum { BIG = 100000 };
-    char (*words)[16] = malloc(BIG * sizeof *words);
-    const char **v = malloc(BIG * sizeof *v);
+    char (*words)[16] = malloc((size_t)n * sizeof *words);
+    const char **v = malloc((size_t)n * sizeof *v);
     cr_assert(words && v);
-    for (int i = 0; i < BIG; i++) {
+    for (int i = 0; i < n; i++) {
         snprintf(words[i], sizeof words[i], "w%d", i);
         v[i] = i < TOK_FIRST_WORD ? vocab(0)[i] : words[i];
     }
     ds_writer *w = NULL;
     cr_assert_eq(dsw_open(&w, path), 0);
-    cr_assert_eq(dsw_set_vocab(w, "src", v, BIG), 0, "%s", s2s_errmsg(-2));
+    cr_assert_eq(dsw_set_vocab(w, "src", v, n), 0, "%s", s2s_errmsg(-2));
     cr_assert_eq(dsw_set_vocab(w, "tgt", vocab(1), VOCAB_TGT), 0, "%s", s2s_errmsg(-2));
-    int32_t s[1] = {BIG - 1}, t[1] = {TOK_FIRST_WORD};
+    int32_t s[1] = {n - 1}, t[1] = {TOK_FIRST_WORD};
     cr_assert_eq(dsw_add(w, SPLIT_TRAIN, s, 1, t, 1), 0);
     cr_assert_eq(dsw_close(w), 0, "%s", s2s_errmsg(-2));
     free(words);
     free(v);
-    dataset *d = open_ok(path);
+}
+
+/* Duplicates are found through a hash map: a vocabulary of 100,000 words opens, and a
+ * duplicate as its last entry is found. Its 2 tokens are far fewer than its words, so it opens
+ * only with ds_limits.large_vocab, given to ds_open_with or, as main does for the commands'
+ * --large-vocab, through ds_set_limits. */
+Test(dataset, large_vocabulary)
+{
+    enum { BIG = 100000 };
+    write_big_vocab(BIG);
+    EXPECT_OPEN_ERROR(S2S_EFORMAT, "/vocab/src", "99996 words", "only 2 tokens",
+                      "more than 65536 entries", "--large-vocab");
+    dataset *d = NULL;
+    int rc = ds_open_with(&d, path, &(ds_limits){.large_vocab = true});
+    cr_assert_eq(rc, 0, "ds_open_with large_vocab: %s", s2s_errmsg(rc));
     cr_expect_eq(ds_vocab_size(d, "src"), BIG);
     cr_expect_str_eq(ds_token(d, "src", BIG - 1), "w99999");
+    ds_close(d);
+    ds_set_limits(&(ds_limits){.large_vocab = true});
+    d = open_ok(path);
     ds_close(d);
     hid_t f = edit();
     set_token(f, "/vocab/src", BIG - 1, "w12345");
     done(f);
     EXPECT_OPEN_ERROR(S2S_EFORMAT, "/vocab/src", "entry 99999 ", "duplicate token \"w12345\"");
+    ds_set_limits(NULL);
+    EXPECT_OPEN_ERROR(S2S_EFORMAT, "/vocab/src", "--large-vocab");
+}
+
+/* Up to 65536 entries a vocabulary needs no tokens: a reused vocabulary of the usual subword
+ * sizes opens with a corpus of any size. */
+Test(dataset, vocabulary_of_65536_without_tokens)
+{
+    write_big_vocab(65536);
+    dataset *d = open_ok(path);
+    cr_expect_eq(ds_vocab_size(d, "src"), 65536);
+    ds_close(d);
+    write_big_vocab(65537);
+    EXPECT_OPEN_ERROR(S2S_EFORMAT, "/vocab/src", "65533 words", "--large-vocab");
 }
 
 Test(dataset, empty_training_split)
@@ -674,4 +731,286 @@ Test(dataset, empty_training_split)
         resize(f, objs[i], i < 2 ? 1 : 0);
     done(f);
     EXPECT_OPEN_ERROR(S2S_EFORMAT, "/train", "no sentences");
+}
+
+/* ---- limits before allocation --------------------------------------------------------------- */
+
+/* Bits of a deflate stream, least significant first (RFC 1951 3.1.1). */
+typedef struct {
+    unsigned char *buf;
+    size_t n;
+    uint64_t acc;
+    int bits;
+} bit_writer;
+
+static void put_bits(bit_writer *w, uint32_t v, int n)
+{
+    w->acc |= (uint64_t)v << w->bits;
+    for (w->bits += n; w->bits >= 8; w->bits -= 8) {
+        w->buf[w->n++] = (unsigned char)(w->acc & 0xff);
+        w->acc >>= 8;
+    }
+}
+
+/* A Huffman code, which deflate stores most significant bit first. */
+static void put_code(bit_writer *w, uint32_t code, int n)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < n; i++)
+        r |= ((code >> i) & 1u) << (n - 1 - i);
+    put_bits(w, r, n);
+}
+
+/* A zlib stream (RFC 1950) that inflates to `total` bytes of the 4-byte pattern pat repeated:
+ * one block of fixed Huffman codes holding the 4 literals, then matches of 258 bytes at
+ * distance 4 (13 bits each), so that a 1 GiB chunk is made in a fraction of a second instead of
+ * being compressed. total - 4 must be a multiple of 258 and total of 4. */
+static unsigned char *deflate_repeat(const unsigned char pat[4], uint64_t total, size_t *size)
+{
+    uint64_t k = (total - 4) / 258;
+    cr_assert(total % 4 == 0 && 4 + 258 * k == total, "deflate_repeat: %llu bytes",
+              (unsigned long long)total);
+    bit_writer w = {.buf = malloc(2 + (32 + 13 * k + 7 + 7) / 8 + 4)};
+    cr_assert_not_null(w.buf);
+    w.buf[w.n++] = 0x78; /* deflate, 32 KiB window; (0x78 * 256 + 0x01) % 31 == 0 */
+    w.buf[w.n++] = 0x01;
+    put_bits(&w, 1, 1); /* the final block */
+    put_bits(&w, 1, 2); /* fixed Huffman codes */
+    for (int i = 0; i < 4; i++)
+        put_code(&w, 0x30u + pat[i], 8); /* literals 0..143 */
+    for (uint64_t i = 0; i < k; i++) {
+        put_code(&w, 0xc5, 8); /* length code 285: 258 bytes */
+        put_code(&w, 3, 5);    /* distance code 3: 4 bytes back */
+    }
+    put_code(&w, 0, 7); /* end of block */
+    if (w.bits)
+        put_bits(&w, 0, 8 - w.bits);
+    /* Adler-32 of the pattern repeated m times: a = 1 + sum of the bytes, b = the sum of a after
+     * each byte = total + sum over byte positions q of x_q (total - q). */
+    const uint64_t M = 65521, m = total / 4;
+    uint64_t a = 1, b = total % M;
+    for (int r = 0; r < 4; r++) {
+        a = (a + (m % M) * pat[r]) % M;
+        /* sum over j < m of (total - 4j - r) = m (total - r) - 4 m (m - 1) / 2 */
+        uint64_t t = ((m % M) * ((total - (uint64_t)r) % M) + M * M - (2 * (m % M) % M) *
+                      ((m - 1) % M) % M) % M;
+        b = (b + t * pat[r]) % M;
+    }
+    uint32_t adler = (uint32_t)(b << 16 | a);
+    for (int i = 3; i >= 0; i--)
+        w.buf[w.n++] = (unsigned char)(adler >> (8 * i));
+    *size = w.n;
+    return w.buf;
+}
+
+/* Replaces the 1-D dataset obj of an open file by one of n elements of file type `type` in
+ * deflated chunks of `chunk` elements, each chunk written raw as z (zn bytes), as a writer of
+ * compressed chunks would. */
+static void replace_chunked(hid_t f, const char *obj, hid_t type, hsize_t n, hsize_t chunk,
+                            const unsigned char *z, size_t zn)
+{
+    cr_assert_geq(H5Ldelete(f, obj, H5P_DEFAULT), 0, "delete %s", obj);
+    hid_t space = H5Screate_simple(1, &n, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    cr_assert_geq(H5Pset_chunk(dcpl, 1, &chunk), 0);
+    cr_assert_geq(H5Pset_deflate(dcpl, 1), 0);
+    hid_t d = H5Dcreate2(f, obj, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    cr_assert_geq(d, 0, "create %s", obj);
+    for (hsize_t at = 0; at < n; at += chunk)
+        cr_assert_geq(H5Dwrite_chunk(d, H5P_DEFAULT, 0, &at, zn, z), 0, "chunk at %llu",
+                      (unsigned long long)at);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+}
+
+/* Replaces the 1-D integer dataset obj by the n values v: contiguous, or extendible with
+ * dcpl's chunks and filters (a chunk may then be larger than the dataset, as in s2s's own
+ * files). */
+static void replace_values(hid_t f, const char *obj, hid_t type, const long long *v, hsize_t n,
+                           hid_t dcpl)
+{
+    cr_assert_geq(H5Ldelete(f, obj, H5P_DEFAULT), 0, "delete %s", obj);
+    hsize_t max = H5S_UNLIMITED;
+    hid_t space = H5Screate_simple(1, &n, dcpl == H5P_DEFAULT ? NULL : &max);
+    hid_t d = H5Dcreate2(f, obj, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    cr_assert_geq(d, 0, "create %s", obj);
+    cr_assert_geq(H5Dwrite(d, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    H5Dclose(d);
+    H5Sclose(space);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
+}
+
+/* The training split as 4096 source sentences of 65536 tokens (id 4) in one deflated chunk of
+ * 1 GiB (a 7 MB file), each a sentence the limits allow, and 4096 one-token targets: without
+ * the chunk bound the file is valid and opening it inflates 1 GiB into one buffer. It is
+ * refused from its metadata, at once. */
+Test(dataset, one_gib_chunk_refused_before_inflating)
+{
+    enum { SENTS = 4096, LEN = 65536 };
+    const hsize_t tokens = (hsize_t)SENTS * LEN; /* 2^28 ids: 1 GiB */
+    size_t zn;
+    unsigned char *z = deflate_repeat((const unsigned char[]){4, 0, 0, 0}, tokens * 4, &zn);
+    long long *off = malloc((SENTS + 1) * sizeof *off), *tgt = malloc(SENTS * sizeof *tgt);
+    long long *tgt_off = malloc((SENTS + 1) * sizeof *tgt_off);
+    cr_assert(off && tgt && tgt_off);
+    for (int i = 0; i <= SENTS; i++) {
+        off[i] = (long long)i * LEN;
+        tgt_off[i] = i;
+        if (i < SENTS)
+            tgt[i] = TOK_FIRST_WORD;
+    }
+    write_file(path, COUNTS);
+    hid_t f = edit();
+    replace_chunked(f, "/train/src_tokens", H5T_STD_I32LE, tokens, tokens, z, zn);
+    replace_values(f, "/train/src_offsets", H5T_STD_I64LE, off, SENTS + 1, H5P_DEFAULT);
+    replace_values(f, "/train/tgt_tokens", H5T_STD_I32LE, tgt, SENTS, H5P_DEFAULT);
+    replace_values(f, "/train/tgt_offsets", H5T_STD_I64LE, tgt_off, SENTS + 1, H5P_DEFAULT);
+    set_int_attr(f, "/train", "sentences", SENTS);
+    done(f);
+    free(z);
+    free(off);
+    free(tgt);
+    free(tgt_off);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    EXPECT_OPEN_ERROR(S2S_EFORMAT, "/train/src_tokens", "chunks of 1 GiB", "more than the 64 MiB");
+    double t = seconds_since(&t0);
+    cr_expect_lt(t, 1.0, "refused after %.2f s: it was read", t);
+}
+
+/* Stores the int32 dataset obj of the open file f again with the creation properties dcpl
+ * (same values); its length into *len. */
+static void restore_with(hid_t f, const char *obj, hid_t dcpl, hsize_t *len)
+{
+    hid_t d = H5Dopen2(f, obj, H5P_DEFAULT), space = H5Dget_space(d);
+    hsize_t n = 0;
+    H5Sget_simple_extent_dims(space, &n, NULL);
+    long long *v = malloc(n * sizeof *v);
+    cr_assert_geq(H5Dread(d, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    H5Sclose(space);
+    H5Dclose(d);
+    replace_values(f, obj, H5T_STD_I32LE, v, n, dcpl);
+    free(v);
+    *len = n;
+}
+
+/* A chunk of 4 MiB for a dataset of a few thousand tokens. */
+Test(dataset, chunk_larger_than_its_dataset)
+{
+    write_file(path, COUNTS);
+    hid_t f = edit();
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk = 1 << 20, n;
+    cr_assert_geq(H5Pset_chunk(dcpl, 1, &chunk), 0);
+    cr_assert_geq(H5Pset_deflate(dcpl, 1), 0);
+    restore_with(f, "/valid/src_tokens", dcpl, &n);
+    H5Pclose(dcpl);
+    done(f);
+    char want[64];
+    snprintf(want, sizeof want, "for a dataset of %llu", (unsigned long long)n);
+    EXPECT_OPEN_ERROR(S2S_EFORMAT, "/valid/src_tokens", "chunks of 1048576 elements (4 MiB)", want,
+                      "larger than its dataset");
+}
+
+/* A token dataset extended to 2^30 ids without data: unallocated chunks read as fill values,
+ * so its 4 GiB would come from a few kilobytes of file. */
+Test(dataset, declared_beyond_its_storage)
+{
+    write_file(path, COUNTS);
+    hid_t f = edit();
+    resize(f, "/train/src_tokens", (hsize_t)1 << 30);
+    done(f);
+    EXPECT_OPEN_ERROR(S2S_EFORMAT, "/train/src_tokens", "1073741824 elements (4 GiB)",
+                      "deflate's largest ratio of 1032:1");
+}
+
+/* The vocabulary's 10^7 empty entries in deflated chunks: a 1 MB file whose vocabulary would
+ * take 80 MB of pointers to read. Refused from its extent and the file's size. */
+Test(dataset, huge_vocabulary_in_a_small_file)
+{
+    /* 65500 references of 16 bytes per chunk: 4 + 258 k bytes, as deflate_repeat needs. */
+    enum { CHUNK = 65500, N = 10000000 };
+    size_t zn;
+    unsigned char *z = deflate_repeat((const unsigned char[]){0, 0, 0, 0}, (uint64_t)CHUNK * 16,
+                                      &zn);
+    write_file(path, COUNTS);
+    hid_t f = edit();
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    replace_chunked(f, "/vocab/src", type, N, CHUNK, z, zn);
+    H5Tclose(type);
+    done(f);
+    free(z);
+    size_t size;
+    free(scratch_read(path, &size));
+    cr_assert_lt(size, 2000000, "the file has %zu bytes", size);
+    char want[96];
+    snprintf(want, sizeof want, "10000000 tokens cannot be in a file of %zu bytes", size);
+    EXPECT_OPEN_ERROR(S2S_EFORMAT, "/vocab/src", want, "at least 16 bytes");
+}
+
+/* A count of sentences that each need a token, beyond the tokens there are: refused before
+ * offsets are allocated for it. */
+Test(dataset, sentences_beyond_tokens)
+{
+    write_file(path, COUNTS);
+    hid_t f = edit();
+    set_int_attr(f, "/valid", "sentences", 1000000000000LL);
+    done(f);
+    EXPECT_OPEN_ERROR(S2S_EFORMAT, "/valid", "'sentences' is 1000000000000",
+                      "src_tokens holds only", "at least one");
+}
+
+Test(dataset, sentence_longer_than_the_bound)
+{
+    /* The writer refuses such a sentence (add_rejects_reserved_ids_and_empty_sentences), so
+     * the file is made of two legal ones whose boundary is then moved: 1 + 69999 tokens. */
+    enum { HALF = 35000 };
+    int32_t *s = malloc(HALF * sizeof *s), t[1] = {TOK_FIRST_WORD};
+    for (int i = 0; i < HALF; i++)
+        s[i] = TOK_FIRST_WORD + i % (VOCAB_SRC - TOK_FIRST_WORD);
+    ds_writer *w = open_writer(path);
+    cr_assert_eq(dsw_add(w, SPLIT_TRAIN, t, 1, t, 1), 0);
+    cr_assert_eq(dsw_add(w, SPLIT_TRAIN, s, HALF, t, 1), 0);
+    cr_assert_eq(dsw_add(w, SPLIT_TRAIN, s, HALF, t, 1), 0);
+    cr_assert_eq(dsw_close(w), 0, "%s", s2s_errmsg(-1));
+    free(s);
+    hid_t f = edit();
+    cr_assert_eq(get_element(f, "/train/src_offsets", 2), 1 + HALF);
+    set_element(f, "/train/src_offsets", 2, 2);
+    done(f);
+    EXPECT_OPEN_ERROR(S2S_EFORMAT, "/train/src_offsets", "sentence 2 has 69999 tokens",
+                      "more than the 65536");
+}
+
+/* The scale-offset filter stores constant data in no bits at all: no ratio bounds it. */
+Test(dataset, filter_without_a_bound)
+{
+    write_file(path, COUNTS);
+    hid_t f = edit();
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk = 1024, n;
+    cr_assert_geq(H5Pset_chunk(dcpl, 1, &chunk), 0);
+    cr_assert_geq(H5Pset_scaleoffset(dcpl, H5Z_SO_INT, H5Z_SO_INT_MINBITS_DEFAULT), 0);
+    restore_with(f, "/test/tgt_tokens", dcpl, &n);
+    H5Pclose(dcpl);
+    done(f);
+    EXPECT_OPEN_ERROR(S2S_EFORMAT, "/test/tgt_tokens", "filter 6", "only deflate, shuffle and "
+                      "fletcher32");
+}
+
+/* A stop signal that has arrived ends the reading at the next block with S2S_ESTOPPED. */
+Test(dataset, stop_signal_ends_reading)
+{
+    write_file(path, COUNTS);
+    stop_install();
+    raise(SIGTERM);
+    /* The integrity check, the first loop over the file, is the one that sees it here. */
+    EXPECT_OPEN_ERROR(S2S_ESTOPPED, "data.h5: stopped by SIGTERM");
 }

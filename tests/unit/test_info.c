@@ -403,6 +403,7 @@ Test(info, changed_checkpoint_has_an_invalid_checksum)
     H5Aclose(attr);
     H5Gclose(group);
     cr_assert_geq(H5Fclose(file), 0, "H5Fclose");
+    cr_assert_eq(scratch_reseal(path), 0, "reseal %s", path);
 
     char *text = info_invalid(path, false), *json = info_invalid(path, true);
     expect_has(text, "checksum            INVALID: ");
@@ -421,6 +422,7 @@ Test(info, checkpoint_without_a_readable_state)
     hid_t file = ckpt_to_change(path);
     cr_assert_geq(H5Adelete_by_name(file, "state", "lr_bad", H5P_DEFAULT), 0, "delete lr_bad");
     cr_assert_geq(H5Fclose(file), 0, "H5Fclose");
+    cr_assert_eq(scratch_reseal(path), 0, "reseal %s", path);
 
     char *text = info_invalid(path, false), *json = info_invalid(path, true);
     expect_has(text, "3 tensors");

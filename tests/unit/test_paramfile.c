@@ -259,6 +259,7 @@ static void set_root_attr(const char *path, const char *name, bool as_string, co
     H5Tclose(type);
     H5Sclose(space);
     cr_assert_geq(H5Fclose(f), 0, "close %s", path);
+    cr_assert_eq(scratch_reseal(path), 0, "reseal %s", path);
 }
 
 Test(paramfile, wrong_format_is_rejected)
