@@ -296,6 +296,15 @@ static int pass(prep_ctx *c, split_id input, pass_kind kind)
             count_verdict(&c->rep.split[split], v, truncated);
         if (v != KEEP)
             continue;
+        for (int s = 0; s < 2; s++)
+            if (len[s] > DS_SENTENCE_MAX) { /* the dataset reader would refuse the file */
+                rc = s2s_fail(S2S_ERANGE, "%s:%ld: %d tokens, more than the %d a dataset "
+                              "sentence may hold: give --max-len to drop such pairs (or "
+                              "--long truncate to cut them)",
+                              s == 0 || !r.tgt_path ? r.src_path : r.tgt_path, (long)r.line,
+                              len[s], DS_SENTENCE_MAX);
+                goto done;
+            }
         if (kind == PASS_COUNT) {
             c->counted++;
             for (int s = 0; s < 2; s++)

@@ -280,6 +280,56 @@ Test(paramfile, wrong_version_is_rejected)
     expect_read_error(path, 6, S2S_EFORMAT, (const char *[]){path, "version 2", NULL});
 }
 
+/* The limits before allocation (docs/formats.md, "Limits"), on a resealed file: a /config
+ * value declared longer than any option value, a tensor whose storage was never written. */
+Test(paramfile, config_value_beyond_its_bound)
+{
+    char path[128];
+    write_valid(path, sizeof path, "model.h5");
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT), g = H5Gopen2(f, "config", H5P_DEFAULT);
+    hid_t space = H5Screate(H5S_SCALAR), type = H5Tcopy(H5T_C_S1);
+    size_t big = 70000;
+    H5Tset_size(type, big);
+    char *value = calloc(1, big);
+    memset(value, 'x', big - 1);
+    hid_t a = H5Acreate2(g, "huge", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert_geq(H5Awrite(a, type, value), 0, "write /config/huge");
+    H5Aclose(a);
+    H5Tclose(type);
+    H5Sclose(space);
+    H5Gclose(g);
+    cr_assert_geq(H5Fclose(f), 0);
+    cr_assert_eq(scratch_reseal(path), 0);
+    free(value);
+    config_list c = {0};
+    int rc = paramfile_read_config(path, collect, &c);
+    cr_expect_eq(rc, S2S_EFORMAT, "read_config: %d (%s)", rc, s2s_errmsg(rc));
+    cr_expect(strstr(s2s_errmsg(rc), "/config/huge") &&
+                  strstr(s2s_errmsg(rc), "string of 70000 bytes"),
+              "%s", s2s_errmsg(rc));
+}
+
+Test(paramfile, tensor_without_stored_data)
+{
+    char path[128];
+    write_valid(path, sizeof path, "model.h5");
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert_geq(H5Ldelete(f, "/params/out.weight", H5P_DEFAULT), 0);
+    hsize_t dims[2] = {4, 6};
+    hid_t space = H5Screate_simple(2, dims, NULL);
+    hid_t d = H5Dcreate2(f, "/params/out.weight", H5T_IEEE_F32LE, space, H5P_DEFAULT,
+                         H5P_DEFAULT, H5P_DEFAULT); /* never written: no storage */
+    cr_assert_geq(d, 0);
+    H5Dclose(d);
+    H5Sclose(space);
+    cr_assert_geq(H5Fclose(f), 0);
+    cr_assert_eq(scratch_reseal(path), 0);
+    expect_read_error(path, 6, S2S_EFORMAT,
+                      (const char *[]){path, "/params/out.weight", "0 bytes stored", NULL});
+}
+
 Test(paramfile, missing_file)
 {
     char path[128];

@@ -394,6 +394,26 @@ Test(prep, a_nul_byte_is_an_error)
     expect_failure(&o, S2S_EFORMAT, "nul.vocab:5", "NUL byte");
 }
 
+/* A line longer than a dataset sentence may be (DS_SENTENCE_MAX) is refused naming the line,
+ * before anything is written, unless --max-len drops or cuts it. */
+Test(prep, a_sentence_beyond_the_dataset_bound)
+{
+    size_t n = 2 * (DS_SENTENCE_MAX + 1) + 16;
+    char *src = malloc(n);
+    cr_assert(src);
+    size_t at = (size_t)sprintf(src, "a b\n");
+    for (int i = 0; i <= DS_SENTENCE_MAX; i++)
+        at += (size_t)sprintf(src + at, i ? " w" : "w");
+    sprintf(src + at, "\n");
+    prep_options o;
+    defaults(&o);
+    set_train(&o, src, "x\ny\n");
+    expect_failure(&o, S2S_ERANGE, "train.src:2: 65537 tokens", "--max-len");
+    o.max_len = 100;
+    cr_assert_eq(run(&o, NULL), 0, "%s", s2s_errmsg(-1));
+    free(src);
+}
+
 /* Reads dir/name whole (NULL if absent). */
 static char *contents(const char *name, size_t *n)
 {
