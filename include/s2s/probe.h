@@ -6,7 +6,9 @@
  * through a pipe; the parent waits at most the time limit, watching for stop signals (stop.h).
  * A child that crashes, dies or runs out of time becomes a clear error in the parent, never a
  * dead or stuck job; a child that succeeds means the same read is safe in the parent. The child
- * never returns from probe_run (it leaves with _exit), touches no MPI state, and its standard
+ * never returns from probe_run (it leaves with _exit), touches no MPI state, dies with its
+ * parent (PR_SET_PDEATHSIG: a parent killed outright leaves no child spinning in the library)
+ * and at its time limit plus 2 s whatever the parent does (alarm), and its standard
  * error goes to /dev/null so that the library's or a sanitizer's report of the crash does not
  * reach the user (the parent's one line says what happened). */
 #ifndef S2S_PROBE_H

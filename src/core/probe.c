@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -96,9 +97,17 @@ static const char *signal_name(int sig)
 
 /* The child's side: run fn, report, leave without running atexit handlers or flushing the
  * parent's stdio buffers a second time. */
-static void child_main(int fd, const char *path, probe_fn fn, void *ctx)
+static void child_main(int fd, const char *path, probe_fn fn, void *ctx, pid_t parent,
+                       double limit)
 {
     in_child = true;
+    /* A child outlives neither its parent (killed by a signal s2s does not catch, the child
+     * stuck in the library would spin on forever) nor its time limit. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    signal(SIGALRM, SIG_DFL);
+    alarm((unsigned)limit + 2);
     int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) {
         dup2(devnull, STDERR_FILENO);
@@ -137,7 +146,8 @@ int probe_run(const char *path, const char *what, probe_fn fn, void *ctx, int *r
         return s2s_fail(S2S_EIO, "%s: cannot create a pipe to probe %s: %s", path, what,
                         strerror(errno));
     fflush(NULL); /* nothing buffered is written twice */
-    pid_t pid = fork();
+    double limit = probe_timeout_for((long long)st.st_size), start = now_s();
+    pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
@@ -146,11 +156,10 @@ int probe_run(const char *path, const char *what, probe_fn fn, void *ctx, int *r
     }
     if (pid == 0) {
         close(fds[0]);
-        child_main(fds[1], path, fn, ctx);
+        child_main(fds[1], path, fn, ctx, parent, limit);
     }
     close(fds[1]);
 
-    double limit = probe_timeout_for((long long)st.st_size), start = now_s();
     probe_report r;
     size_t got = 0;
     int rc = 0, killed_for = 0; /* 1: time limit, 2: stop signal */

@@ -5,10 +5,12 @@
 #include <criterion/criterion.h>
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -163,6 +165,57 @@ Test(probe, an_unchanged_file_is_probed_once)
     sleep(0); /* the size changes even within one clock tick */
     scratch_write(file, "other contents");
     cr_assert_eq(probe_run(file, "dataset", crashes, NULL, NULL), S2S_EFORMAT);
+}
+
+/* Writes this process's pid into the file ctx names, then hangs. */
+static int hangs_telling(const char *path, void *ctx, int *result)
+{
+    (void)path;
+    (void)result;
+    FILE *f = fopen(ctx, "w");
+    if (f) {
+        fprintf(f, "%d\n", (int)getpid());
+        fclose(f);
+    }
+    for (;;)
+        pause();
+    return 0;
+}
+
+/* A parent killed by a signal it cannot catch takes its stuck probe child with it. */
+Test(probe, a_child_does_not_outlive_its_parent)
+{
+    char pidfile[512];
+    scratch_path(pidfile, sizeof pidfile, dir, "child.pid");
+    pid_t parent = fork();
+    cr_assert(parent >= 0);
+    if (parent == 0) {
+        probe_set_timeout(100);
+        probe_run(file, "dataset", hangs_telling, pidfile, NULL);
+        _exit(0);
+    }
+    int child = 0;
+    for (int i = 0; i < 500 && child <= 0; i++) { /* up to 5 s for the child to start */
+        usleep(10000);
+        FILE *f = fopen(pidfile, "r");
+        if (f) {
+            if (fscanf(f, "%d", &child) != 1)
+                child = 0;
+            fclose(f);
+        }
+    }
+    cr_assert(child > 0, "the probe child never started");
+    kill(parent, SIGKILL);
+    waitpid(parent, NULL, 0);
+    bool gone = false;
+    for (int i = 0; i < 300 && !gone; i++) { /* up to 3 s */
+        gone = kill(child, 0) != 0;
+        if (!gone)
+            usleep(10000);
+    }
+    if (!gone)
+        kill(child, SIGKILL);
+    cr_assert(gone, "probe child %d still runs after its parent was killed", child);
 }
 
 Test(probe, missing_file)
