@@ -30,10 +30,24 @@ const char *s2s_strerror(int status)
 
 int s2s_fail(int status, const char *fmt, ...)
 {
+    char raw[sizeof last_msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    /* A message is one line: control characters a damaged file or an input put into it (a
+     * value holding a newline) are written as escapes, so that it stays one line. */
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)raw; *p && o + 5 < sizeof last_msg; p++) {
+        if (*p >= 0x20 && *p != 0x7f)
+            last_msg[o++] = (char)*p;
+        else if (*p == '\n' || *p == '\t' || *p == '\r')
+            o += (size_t)snprintf(last_msg + o, sizeof last_msg - o, "\\%c",
+                                  *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r');
+        else
+            o += (size_t)snprintf(last_msg + o, sizeof last_msg - o, "\\x%02x", *p);
+    }
+    last_msg[o] = '\0';
     last_status = status;
     return status;
 }
