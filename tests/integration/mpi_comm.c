@@ -1,4 +1,4 @@
-/* mpi_comm.c - the collectives of data-parallel training (src/app/comm.c) on several ranks, run
+/* mpi_comm.c - the collectives of data-parallel training (src/dist/comm.c) on several ranks, run
  * by ctest through mpiexec with 2 and 3 ranks.
  *
  * The bucketed gradient allreduce must equal one plain MPI_Allreduce of the whole buffer: to the

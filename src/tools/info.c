@@ -9,7 +9,7 @@
  * with ckpt_read_summary, and datasets with ds_open, which validates the whole file. */
 #include "s2s/info.h"
 
-#include "paramfile_io.h"
+#include "store/paramfile_io.h"
 
 #include <errno.h>
 #include <hdf5.h>

@@ -10,7 +10,7 @@
 
 #include <hdf5.h>
 
-#include "paramfile_io.h"
+#include "store/paramfile_io.h"
 #include "s2s/blas.h"
 #include "s2s/comm.h"
 #include "s2s/decode.h"
