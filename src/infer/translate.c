@@ -14,6 +14,7 @@
 #include "s2s/blas.h"
 #include "s2s/comm.h"
 #include "s2s/decode.h"
+#include "s2s/formats.h"
 #include "s2s/fsutil.h"
 #include "s2s/h5util.h"
 #include "s2s/status.h"

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "s2s/ckpt.h"
+#include "s2s/formats.h"
 #include "s2s/fsutil.h"
 #include "s2s/h5limits.h"
 #include "s2s/h5util.h"
