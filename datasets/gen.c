@@ -1,5 +1,5 @@
-/* gen.c - `s2s gen`'s library side (gen.h): the held-out rule shared by every task, one example
- * of any task as text, and the six files of a generated corpus written in one pass. */
+/* gen.c - `s2s gen`'s library side (gen.h): one example of any task as text, and the six files
+ * of a generated corpus written in one pass. */
 #include "s2s/gen.h"
 
 #include <errno.h>
@@ -14,64 +14,6 @@
 #include "s2s/status.h"
 
 const char *const gen_task_names[] = {"copy", "reverse", "sort", "numbers", "grammar", NULL};
-
-static const char *const split_names[] = {"train", "valid", "test"};
-
-void line_init(text_line *l, char *buf, size_t size)
-{
-    *l = (text_line){buf, size, 0, size == 0};
-    if (size)
-        buf[0] = '\0';
-}
-
-void line_word(text_line *l, const char *word)
-{
-    size_t n = strlen(word), sep = l->len > 0;
-    if (l->full || l->len + sep + n >= l->size) {
-        l->full = true;
-        return;
-    }
-    if (sep)
-        l->buf[l->len++] = ' ';
-    memcpy(l->buf + l->len, word, n + 1);
-    l->len += n;
-}
-
-uint32_t fnv1a(uint32_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
-bool split_holds(int split, uint32_t hash)
-{
-    if (hash % 10 != 0)
-        return split == GEN_TRAIN;
-    /* The held-out tenth: the next decimal digit's parity splits it evenly into valid and test. */
-    return split == HELDOUT_ANY || split == ((hash / 10) % 2 ? GEN_TEST : GEN_VALID);
-}
-
-int draw_for_split(const char *task, uint32_t seed, uint32_t key, int split, uint32_t index,
-                   draw_fn draw, void *ctx)
-{
-    for (uint32_t attempt = 0; attempt < DRAW_ATTEMPTS; attempt++) {
-        rng_stream s;
-        rng_stream_init(&s, seed, RNG_SYNTH, key, index, attempt);
-        /* Each split holds a fixed share of all contents (9/10, 1/20, 1/20), so this loop ends
-         * after a few draws unless the task has very few distinct contents. */
-        if (split_holds(split, draw(ctx, &s)))
-            return 0;
-    }
-    return s2s_fail(S2S_ERANGE,
-                    "%s: example %u of the %s split: no source of that split in %d draws; the "
-                    "task has too few distinct sources (raise --symbols or --max-len)",
-                    task ? task : "task", index, split < 3 ? split_names[split] : "held-out",
-                    DRAW_ATTEMPTS);
-}
 
 int gen_parse_task(const char *name, gen_kind *out)
 {
@@ -112,7 +54,7 @@ int gen_example(const gen_task *t, int split, uint64_t index, char *src, size_t 
         return rc;
     if (a.full || b.full)
         return s2s_fail(S2S_ERANGE, "%s: example %llu of the %s split does not fit in %zu bytes",
-                        gen_task_names[t->kind], (unsigned long long)index, split_names[split],
+                        gen_task_names[t->kind], (unsigned long long)index, gen_split_names[split],
                         a.full ? src_size : tgt_size);
     return 0;
 }
@@ -155,13 +97,13 @@ int gen_write(const gen_task *t, const char *prefix, long n_train, long n_valid,
         goto fail;
     for (int s = 0; s < 3; s++)
         if (count[s] < 0 || (unsigned long)count[s] > UINT32_MAX) {
-            rc = s2s_fail(S2S_ERANGE, "gen: %s lines must be in 0..2^32-1, got %ld", split_names[s],
-                          count[s]);
+            rc = s2s_fail(S2S_ERANGE, "gen: %s lines must be in 0..2^32-1, got %ld",
+                          gen_split_names[s], count[s]);
             goto fail;
         }
     for (int i = 0; i < FILES; i++) {
         out_file *o = &out[i];
-        if (snprintf(o->path, sizeof o->path, "%s.%s.%s", prefix, split_names[i / 2],
+        if (snprintf(o->path, sizeof o->path, "%s.%s.%s", prefix, gen_split_names[i / 2],
                      i % 2 ? "tgt" : "src") >= (int)sizeof o->path) {
             rc = s2s_fail(S2S_EINVAL, "gen: output prefix too long: %s", prefix);
             goto fail;

@@ -1,5 +1,6 @@
-/* internal.h - what the task files of datasets/ share: building a line of words, and the
- * held-out rule that assigns content to a split and redraws examples until they fit it. */
+/* internal.h - what the task files of datasets/ share (draw.c): building a line of words, and
+ * the held-out rule that assigns content to a split and redraws examples until they fit it; and
+ * each task family's entry points, which gen.c dispatches to. */
 #ifndef S2S_DATASETS_INTERNAL_H
 #define S2S_DATASETS_INTERNAL_H
 
@@ -26,10 +27,11 @@ void line_word(text_line *l, const char *word); /* a space first unless the line
 uint32_t fnv1a(uint32_t h, const void *p, size_t n);
 
 /* The split that content with hash h belongs to: train for 9 in 10 hashes, the rest valid or
- * test by the next decimal digit's parity. HELDOUT_ANY accepts valid and test (synth.h's
- * single held-out split). */
-enum { HELDOUT_ANY = 3 };
+ * test by the next decimal digit's parity. */
 bool split_holds(int split, uint32_t hash);
+
+/* "train", "valid", "test", indexed by GEN_TRAIN .. GEN_TEST. */
+extern const char *const gen_split_names[];
 
 /* Draws one candidate example from s into ctx and returns its content hash. */
 typedef uint32_t (*draw_fn)(void *ctx, rng_stream *s);
@@ -43,13 +45,15 @@ int draw_for_split(const char *task, uint32_t seed, uint32_t key, int split, uin
                    draw_fn draw, void *ctx);
 
 /* Stream keys (the `a` of RNG_SYNTH) per task family: a split number plus a base, so tasks
- * never share streams. Sequence tasks use the bare split, as synth.h always has. */
+ * never share streams. Sequence tasks use the bare split (the keys the symbol tasks have always
+ * drawn from, so that a seed's corpus stays what it was). */
 enum { KEY_SEQUENCE = 0, KEY_NUMBERS = 0x100, KEY_GRAMMAR = 0x200 };
 
 /* Longest sequence of the sequence tasks in `s2s gen` (a stack buffer holds one). */
 enum { SEQ_MAX_LEN = 1000 };
 
-/* gen_check for copy, reverse and sort: synth_check, and max_len at most SEQ_MAX_LEN. */
+/* gen_check for copy, reverse and sort: the alphabet and length ranges, max_len at most
+ * SEQ_MAX_LEN. */
 int sequence_check(const gen_task *t);
 
 /* Example `index` of `split` of each task family, the source side (before --reverse) into src

@@ -32,18 +32,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "s2s/batcher.h"
+#include "s2s/formats.h"
 #include "s2s/params.h"
-
-#define CKPT_FORMAT "s2s-checkpoint"
-#define CKPT_VERSION 1
 
 /* Where training stands after `step` optimizer steps: with the parameters, the optimizer
  * moments and the configuration, all a resumed run needs (every random draw is keyed by seed
  * and step, so there is no generator state beyond these counters). */
 typedef struct {
     int64_t step;            /* optimizer steps completed (skipped steps included) */
-    int64_t epoch, next;     /* training data iterator (batcher_state) */
+    int64_t epoch, next;     /* training data iterator (batcher_state, batcher.h) */
     int64_t world_size;      /* ranks of the run that wrote the checkpoint */
     int64_t skipped;         /* steps skipped for non-finite gradients, in total */
     int64_t nonfinite_streak;/* consecutive skipped steps up to now */

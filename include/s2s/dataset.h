@@ -17,8 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DATASET_FORMAT "s2s-dataset"
-#define DATASET_SCHEMA_VERSION 1
+#include "s2s/formats.h"
 
 typedef enum { SPLIT_TRAIN = 0, SPLIT_VALID = 1, SPLIT_TEST = 2, SPLIT_COUNT = 3 } split_id;
 

@@ -10,7 +10,8 @@
 #ifndef S2S_DECODER_H
 #define S2S_DECODER_H
 
-#include "s2s/model.h"
+#include "s2s/batch.h"
+#include "s2s/model_config.h"
 
 /* Allocates the step-major buffers of m (sizes from m->cfg and m's capacities). */
 int decoder_init(model *m);

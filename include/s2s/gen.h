@@ -1,11 +1,11 @@
 /* gen.h - deterministic synthetic translation tasks as parallel text (`s2s gen`, datasets/).
  *
- * Tasks: copy, reverse and sort over symbol sequences (the tasks of synth.h, as text);
+ * Tasks: copy, reverse and sort over symbol sequences;
  * numbers, English number words to space-separated digits; grammar, English-like SVO
  * sentences to a made-up SOV language (datasets/README.md documents each mapping).
  *
  * An example is a pure function of (seed, split, index). Held-out data is kept apart by
- * content, as in synth.h: a hash of the example's content (the source before any --reverse)
+ * content: a hash of the example's content (the source before any --reverse)
  * puts it in train (9 in 10 hashes), valid or test (1 in 20 each), and an example is redrawn
  * until its content belongs to its split, so the three splits never share a source sentence.
  * (Numbers below 1,000 are too few to hold out and are all training data.) */
@@ -27,7 +27,7 @@ extern const char *const gen_task_names[];
 
 typedef struct {
     gen_kind kind;
-    int symbols, min_len, max_len; /* sequence tasks only: as synth_task */
+    int symbols, min_len, max_len; /* sequence tasks only: alphabet, source lengths */
     bool reverse;                  /* swap the sides: digits to words, target to English */
     uint32_t seed;
 } gen_task;

@@ -1,5 +1,5 @@
 /* h5util.h - HDF5 helpers shared by the modules that read and write HDF5 files (parameter
- * files, checkpoints, datasets): error reporting through s2s_fail, string and integer
+ * files, checkpoints, datasets): error reporting (h5err.h), string and integer
  * attributes as h5py writes and reads them, and opening a file whose root attribute 'format'
  * says what it is.
  * Internal to the library; include it only from code that also includes <hdf5.h>. */
@@ -9,14 +9,8 @@
 #include <hdf5.h>
 #include <stdbool.h>
 
+#include "s2s/h5err.h"
 #include "s2s/seal.h"
-
-/* Turns off HDF5's automatic printing of errors: they are reported through s2s_fail. */
-void h5u_quiet(void);
-
-/* s2s_fail(code, fmt, ...) with HDF5's own explanation of its last failure appended (the
- * innermost entry of its error stack, e.g. "(HDF5: truncated file: eof = ...)"). */
-int h5u_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A new copy of the variable-length UTF-8 string type (what h5py uses for Python str); the
  * caller closes it. Negative on failure. */

@@ -19,10 +19,8 @@
 #ifndef S2S_PARAMFILE_H
 #define S2S_PARAMFILE_H
 
+#include "s2s/formats.h"
 #include "s2s/params.h"
-
-#define PARAMFILE_FORMAT "s2s-params"
-#define PARAMFILE_VERSION 1
 
 /* Writes every tensor of tab from params (a buffer of tab's layout) and the configuration
  * attrs: NULL or a NULL-terminated list of "key=value" strings (a key is non-empty, has no '='

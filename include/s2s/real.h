@@ -1,9 +1,10 @@
 /* real.h - the floating-point type of all model arithmetic.
  *
- * Training runs in float. The numerical sources (src/core, src/nn) are also compiled a second
- * time with S2S_REAL_DOUBLE into a test-only library, so that finite-difference gradient checks
- * run in double precision on the very same code: in double, central differences are accurate to
- * ~1e-9 relative, which lets the checks use tolerances that catch a missing term of any size. */
+ * Training runs in float. The numerical sources (src/core, src/nn, src/optim: S2S_DOUBLE_DIRS in
+ * CMakeLists.txt) are also compiled a second time with S2S_REAL_DOUBLE into a test-only
+ * library, so that finite-difference gradient checks run in double precision on the very same
+ * code: in double, central differences are accurate to ~1e-9 relative, which lets the checks
+ * use tolerances that catch a missing term of any size. */
 #ifndef S2S_REAL_H
 #define S2S_REAL_H
 

@@ -31,8 +31,4 @@ typedef struct {
 /* Collective over comm. Prints a one-line summary to `log` on rank 0 (NULL: none). */
 int translate_run(const translate_options *o, MPI_Comm comm, FILE *log);
 
-/* ---- the attention file (docs/formats.md "Attention files") ---- */
-#define ATTN_FORMAT "s2s-attention"
-#define ATTN_VERSION 1
-
 #endif

@@ -19,6 +19,7 @@
 #include "s2s/layers.h"
 #include "s2s/rng.h"
 #include "s2s/status.h"
+#include "s2s/tokens.h"
 
 static real *P(const model *m, int i) { return m->params + m->table.t[i].offset; }
 static real *G(const model *m, int i) { return m->grads + m->table.t[i].offset; }
@@ -478,6 +479,40 @@ void decoder_state_gather(model *m, int rows, int from, int to, const int *src)
         for (int r = 0; r < rows; r++)
             if (src[r] >= 0)
                 memcpy(m->att_htil + o + r * H, m->att_htil + f + src[r] * H, sz);
+}
+
+/* Greedy-decoding bookkeeping: greedy_start sets every input to <s> and every length to "open";
+ * greedy_record stores step t's choices, a sentence ending at its first </s>, and returns how
+ * many ended; greedy_finish gives open sentences length max_len. */
+static void greedy_start(int *ids, int *out_len, int B)
+{
+    for (int b = 0; b < B; b++) {
+        ids[b] = TOK_BOS;
+        out_len[b] = -1;
+    }
+}
+
+static int greedy_record(const int *ids, int B, int t, int max_len, int *out, int *out_len)
+{
+    int ended = 0;
+    for (int b = 0; b < B; b++) {
+        if (out_len[b] >= 0)
+            continue;
+        if (ids[b] == TOK_EOS) {
+            out_len[b] = t;
+            ended++;
+        } else {
+            out[(size_t)b * max_len + t] = ids[b];
+        }
+    }
+    return ended;
+}
+
+static void greedy_finish(int *out_len, int B, int max_len)
+{
+    for (int b = 0; b < B; b++)
+        if (out_len[b] < 0)
+            out_len[b] = max_len;
 }
 
 void decoder_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len)

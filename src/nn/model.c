@@ -28,66 +28,6 @@
 static real *P(const model *m, int i) { return m->params + m->table.t[i].offset; }
 static real *G(const model *m, int i) { return m->grads + m->table.t[i].offset; }
 
-int model_config_check(const model_config *cfg)
-{
-    if (cfg->cell != CELL_RNN && cfg->cell != CELL_GRU && cfg->cell != CELL_LSTM)
-        return s2s_fail(S2S_EINVAL, "model: unknown cell type %d", (int)cfg->cell);
-    if (cfg->layers < 1 || cfg->layers > MODEL_MAX_LAYERS)
-        return s2s_fail(S2S_EINVAL, "model: layers must be in 1..%d, got %d", MODEL_MAX_LAYERS,
-                        cfg->layers);
-    if (cfg->emb < 1 || cfg->hidden < 1 || cfg->hidden > RNN_MAX_HIDDEN)
-        return s2s_fail(S2S_EINVAL, "model: emb and hidden must be in 1..%d, got %d and %d",
-                        RNN_MAX_HIDDEN, cfg->emb, cfg->hidden);
-    if (cfg->dec_layers < 0 || cfg->dec_layers > MODEL_MAX_LAYERS)
-        return s2s_fail(S2S_EINVAL, "model: decoder layers must be in 0..%d, got %d",
-                        MODEL_MAX_LAYERS, cfg->dec_layers);
-    if ((unsigned)cfg->attn > ATTN_GENERAL)
-        return s2s_fail(S2S_EINVAL, "model: unknown attention type %d", (int)cfg->attn);
-    int DM = (cfg->bidir ? 2 : 1) * cfg->hidden;
-    if (cfg->attn == ATTN_DOT && DM != cfg->hidden)
-        return s2s_fail(S2S_EINVAL,
-                        "model: dot attention needs decoder states and encoder outputs of one "
-                        "size, but the decoder state has %d and the %s encoder output %d "
-                        "(use --attn general, or a unidirectional encoder)",
-                        cfg->hidden, cfg->bidir ? "bidirectional" : "unidirectional", DM);
-    if (cfg->input_feed && cfg->attn != ATTN_DOT && cfg->attn != ATTN_GENERAL)
-        return s2s_fail(S2S_EINVAL, "model: input feeding needs Luong attention (dot or "
-                                    "general), not '%s'",
-                        attn_name(cfg->attn));
-    if (cfg->tie_embeddings && model_feature_size(cfg) != cfg->emb)
-        return s2s_fail(S2S_EINVAL,
-                        "model: tied embeddings need the output layer's input (%d) to equal the "
-                        "embedding size (%d)",
-                        model_feature_size(cfg), cfg->emb);
-    if (!(cfg->dropout >= 0 && cfg->dropout < 1))
-        return s2s_fail(S2S_EINVAL, "model: dropout must be in [0, 1), got %g", cfg->dropout);
-    if (cfg->src_vocab <= TOK_FIRST_WORD || cfg->tgt_vocab <= TOK_FIRST_WORD)
-        return s2s_fail(S2S_EINVAL,
-                        "model: vocabularies must hold more than the %d reserved tokens, got "
-                        "src %d, tgt %d",
-                        TOK_FIRST_WORD, cfg->src_vocab, cfg->tgt_vocab);
-    return 0;
-}
-
-int model_dec_layers(const model_config *cfg)
-{
-    return cfg->dec_layers > 0 ? cfg->dec_layers : cfg->layers;
-}
-
-int model_feature_size(const model_config *cfg)
-{
-    int DM = (cfg->bidir ? 2 : 1) * cfg->hidden;
-    return cfg->attn == ATTN_BAHDANAU ? cfg->hidden + DM + cfg->emb : cfg->hidden;
-}
-
-int model_dec_input_size(const model_config *cfg)
-{
-    int DM = (cfg->bidir ? 2 : 1) * cfg->hidden;
-    if (cfg->attn == ATTN_BAHDANAU)
-        return cfg->emb + DM;
-    return cfg->input_feed ? cfg->emb + cfg->hidden : cfg->emb;
-}
-
 /* Adds weight_ih, weight_hh, bias_ih, bias_hh of one layer/direction (in that order) and returns
  * the index of the first, or a negative status. */
 static int add_rnn_tensors(param_table *tab, const char *module, int layer, int reverse,
@@ -716,37 +656,6 @@ int model_greedy(model *m, const batch *bt, int max_len, int *out, int *out_len)
      * the same code, so that beam 1 reproduces greedy decoding exactly. */
     decoder_greedy(m, bt, max_len, out, out_len);
     return 0;
-}
-
-void greedy_start(int *ids, int *out_len, int B)
-{
-    for (int b = 0; b < B; b++) {
-        ids[b] = TOK_BOS;
-        out_len[b] = -1;
-    }
-}
-
-int greedy_record(const int *ids, int B, int t, int max_len, int *out, int *out_len)
-{
-    int ended = 0;
-    for (int b = 0; b < B; b++) {
-        if (out_len[b] >= 0)
-            continue;
-        if (ids[b] == TOK_EOS) {
-            out_len[b] = t;
-            ended++;
-        } else {
-            out[(size_t)b * max_len + t] = ids[b];
-        }
-    }
-    return ended;
-}
-
-void greedy_finish(int *out_len, int B, int max_len)
-{
-    for (int b = 0; b < B; b++)
-        if (out_len[b] < 0)
-            out_len[b] = max_len;
 }
 
 double model_forward_flops(const model_config *c, int B, int src_T, int tgt_T)

@@ -1,5 +1,5 @@
-/* mpi_comm.c - the collectives of data-parallel training (src/app/comm.c) on several ranks, run
- * by ctest through mpiexec with 2 and 3 ranks.
+/* mpi_comm.c - the collectives of data-parallel training (src/parallel/comm.c) on several
+ * ranks, run by ctest through mpiexec with 2 and 3 ranks.
  *
  * The bucketed gradient allreduce must equal one plain MPI_Allreduce of the whole buffer: to the
  * bit for integer-valued floats (every partial sum is exact, so no summation order can change

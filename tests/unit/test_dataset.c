@@ -1,4 +1,4 @@
-/* test_dataset.c - HDF5 datasets (src/app/dataset.c): sentences written to three interleaved
+/* test_dataset.c - HDF5 datasets (src/data/dataset.c): sentences written to three interleaved
  * splits, across chunk boundaries, read back exactly in any order with their lengths,
  * vocabularies and attributes; a writer that is aborted or fails at close leaves no file and no
  * temporary file (and an older file at the path untouched); and every kind of damaged file,

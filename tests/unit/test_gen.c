@@ -1,7 +1,7 @@
 /* test_gen.c - the synthetic tasks of `s2s gen` (datasets/): every pair is a function of (seed,
  * split, index); valid and test never share a source sentence with train or with each other;
  * number words are spelled as written English spells them and read back to the same digits;
- * the sequence tasks copy, reverse and sort the text the training command trains on; grammar
+ * the sequence tasks copy, reverse and sort their sources; grammar
  * pairs parse by the lexicon, with the verb last, agreement in both languages, and the size of
  * vocabulary the task promises; and gen_write leaves exactly the files it names. */
 #include <criterion/criterion.h>
@@ -11,7 +11,6 @@
 
 #include "s2s/gen.h"
 #include "s2s/status.h"
-#include "s2s/synth.h"
 #include "scratch.h"
 
 enum { LINE = 8192, MAX_WORDS = 64 };
@@ -355,26 +354,6 @@ Test(gen, sequence_tasks)
         t.symbols = 300; /* w0 .. w299 */
         t.max_len = 20;
         check_sequences(&t);
-    }
-}
-
-/* gen's training text is the training command's data (synth.h) for the same settings. */
-Test(gen, sequence_text_is_the_training_data)
-{
-    synth_task s = {.kind = TASK_REVERSE, .symbols = 20, .min_len = 4, .max_len = 12, .seed = 6};
-    gen_task t = task_of(GEN_REVERSE, 6);
-    char src[LINE], tgt[LINE], expect[LINE], word[16];
-    int ids[12], tids[12], n, m;
-    for (uint32_t i = 0; i < 100; i++) {
-        synth_example(&s, SYNTH_TRAIN, i, ids, &n, tids, &m);
-        example(&t, GEN_TRAIN, i, src, tgt);
-        expect[0] = '\0';
-        for (int k = 0; k < n; k++) {
-            synth_token_text(&s, ids[k], word, sizeof word);
-            strcat(expect, k ? " " : "");
-            strcat(expect, word);
-        }
-        cr_assert_str_eq(src, expect, "example %u", i);
     }
 }
 

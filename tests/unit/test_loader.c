@@ -1,4 +1,4 @@
-/* test_loader.c - reading ranks' shares of global batches from a dataset file (src/app/loader.c):
+/* test_loader.c - reading ranks' shares of global batches from a dataset file (src/data/loader.c):
  * for 1 to 4 ranks, the shares of every step add up to the global batch, every sentence is read
  * exactly once an epoch with its own tokens, and the global target-token count every rank
  * computes alone is the true one. */

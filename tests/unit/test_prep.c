@@ -1,4 +1,4 @@
-/* test_prep.c - `s2s prep` (src/app/prep.c): text to dataset and back gives the same tokens for
+/* test_prep.c - `s2s prep` (src/prep/prep.c): text to dataset and back gives the same tokens for
  * both tokenizers and both input forms; vocabularies are ordered, cut and reused as documented;
  * the carve-out is exact, disjoint and a function of the seed; every filter counts what it
  * drops; and every malformed input gets one clear error with nothing left behind. */

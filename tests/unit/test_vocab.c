@@ -1,4 +1,4 @@
-/* test_vocab.c - tokenizers, vocabularies and detokenization (src/app/vocab.c): text -> tokens ->
+/* test_vocab.c - tokenizers, vocabularies and detokenization (src/data/vocab.c): text -> tokens ->
  * ids -> text round trips for both tokenizers, lowercasing, unknown and reserved tokens, the
  * order of built vocabularies, malformed vocabularies, SentencePiece detection. */
 #include <criterion/criterion.h>

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "s2s/h5util.h"
+#include "s2s/h5err.h"
 #include "s2s/status.h"
 
 int h5l_budget_init(h5l_budget *b, const char *path)

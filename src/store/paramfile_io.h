@@ -2,8 +2,9 @@
  * (ckpt.c), which are parameter files with more groups, and for `s2s info` (info.c): a group of
  * tensors of a parameter table or as stored, the /config attributes, and the atomic in-memory
  * file writer they are assembled in.
- * Internal to the library (src/app); messages are exactly those of paramfile_write and
- * paramfile_read, with the group's path in place of /params. */
+ * Internal to the library (src/store; included from elsewhere as "store/paramfile_io.h");
+ * messages are exactly those of paramfile_write and paramfile_read, with the group's path in
+ * place of /params. */
 #ifndef S2S_PARAMFILE_IO_H
 #define S2S_PARAMFILE_IO_H
 

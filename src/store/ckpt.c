@@ -2,7 +2,7 @@
  * is defined in docs/formats.md, "Checkpoints").
  *
  * A checkpoint is a parameter file with more groups, so /params, the moment groups and /config
- * are written and read by paramfile.c's group functions (src/app/paramfile_io.h), and the file
+ * are written and read by paramfile.c's group functions (src/store/paramfile_io.h), and the file
  * is assembled in memory and put on disk atomically by paramfile_write_image, which keeps HDF5
  * away from disk errors it cannot recover from. Datasets use HDF5's default contiguous layout
  * without filters: the parameters and moments are copied, never compressed or chunked.
@@ -36,7 +36,7 @@
 
 /* The checksum hashes tensors straight from the caller's buffers and counters straight from
  * memory, which are the stored bytes (float32, int64, double, little-endian) only on such a
- * host; the library is built in float (src/app is not part of the double build). */
+ * host; the library is built in float (src/store is not part of the double build). */
 _Static_assert(sizeof(real) == 4, "checkpoints hash parameters as float32");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checksums assume a little-endian host");
 

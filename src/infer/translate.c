@@ -10,10 +10,11 @@
 
 #include <hdf5.h>
 
-#include "paramfile_io.h"
+#include "store/paramfile_io.h"
 #include "s2s/blas.h"
 #include "s2s/comm.h"
 #include "s2s/decode.h"
+#include "s2s/formats.h"
 #include "s2s/fsutil.h"
 #include "s2s/h5util.h"
 #include "s2s/status.h"

@@ -1,6 +1,6 @@
 /* paramfile.c - HDF5 parameter files (layout and guarantees in include/s2s/paramfile.h), and
  * the group-level writers and readers that checkpoints and s2s info reuse
- * (src/app/paramfile_io.h).
+ * (src/store/paramfile_io.h).
  *
  * Every function that opens HDF5 objects keeps their ids in locals initialized to -1 and closes
  * whatever is open on its single exit path, so a failure at any point leaks nothing. Files are
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "s2s/ckpt.h"
+#include "s2s/formats.h"
 #include "s2s/fsutil.h"
 #include "s2s/h5limits.h"
 #include "s2s/h5util.h"

@@ -9,7 +9,7 @@
  * with ckpt_read_summary, and datasets with ds_open, which validates the whole file. */
 #include "s2s/info.h"
 
-#include "paramfile_io.h"
+#include "store/paramfile_io.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -24,13 +24,13 @@
 #include "s2s/blas_core.h"
 #include "s2s/ckpt.h"
 #include "s2s/dataset.h"
+#include "s2s/formats.h"
 #include "s2s/h5util.h"
 #include "s2s/options.h"
 #include "s2s/paramfile.h"
 #include "s2s/probe.h"
 #include "s2s/seal.h"
 #include "s2s/status.h"
-#include "s2s/translate.h"
 
 typedef enum { KIND_CKPT, KIND_PARAMS, KIND_DATASET, KIND_ATTENTION, N_KINDS } info_kind;
 
