@@ -88,4 +88,8 @@ int bench_data(const bench_options *o, FILE *log, bench_data_result *res);
  * with the OpenBLAS kernels of rank 0 and where they come from (include/s2s/blas_core.h). */
 void bench_print_json(FILE *f, const bench_options *o, const bench_result *res);
 
+/* `s2s bench`: argv without the program and command names; MPI is initialized. The report goes
+ * to stdout, its last line JSON (src/tools/bench_cli.c holds the option table and presets). */
+int bench_command(int argc, char **argv);
+
 #endif

@@ -27,12 +27,16 @@ typedef struct {
     double smooth_value;            /* NAN: the method's default */
     int beam, nbest, batch, threads;
     double length_penalty, max_len_ratio;
-    double probe_timeout;     /* --probe-timeout: set by main (include/s2s/probe.h) */
-    bool large_vocab;         /* --large-vocab: set by main (ds_set_limits, dataset.h) */
+    double probe_timeout;     /* --probe-timeout: set by eval_command (probe.h) */
+    bool large_vocab;         /* --large-vocab: set by eval_command (ds_set_limits) */
     int blas_core;                  /* --blas-core: acted on at start-up (blas_core.h) */
 } eval_options;
 
 /* Collective over comm (file mode runs on rank 0, the others wait). Output on `out` (rank 0). */
 int eval_run(const eval_options *o, MPI_Comm comm, FILE *out);
+
+/* `s2s eval`: argv without the program and command names; MPI is initialized; the last line of
+ * stdout is JSON (src/metrics/eval_cli.c holds the option table). */
+int eval_command(int argc, char **argv);
 
 #endif

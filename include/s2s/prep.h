@@ -61,4 +61,8 @@ typedef struct {
  * figures to *rep (NULL: not returned). On failure nothing is left at o->out or beside it. */
 int prep_run(const prep_options *o, FILE *log, prep_report *rep);
 
+/* `s2s prep`: argv without the program and command names (src/prep/prep_cli.c holds the option
+ * table). */
+int prep_command(int argc, char **argv);
+
 #endif

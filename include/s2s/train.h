@@ -95,8 +95,8 @@ typedef struct {
     int threads;              /* OpenBLAS threads per rank */
     bool oversubscribe;       /* allow ranks x threads above the node's cores */
     int progress;             /* 0 auto (live bar on a terminal), 1 live, 2 plain lines */
-    double probe_timeout;     /* --probe-timeout: set by main (include/s2s/probe.h) */
-    bool large_vocab;         /* --large-vocab: set by main (ds_set_limits, dataset.h) */
+    double probe_timeout;     /* --probe-timeout: set by train_command (probe.h) */
+    bool large_vocab;         /* --large-vocab: set by train_command (ds_set_limits) */
     int blas_core;            /* --blas-core (blas_core_choices): acted on at start-up, by main
                                * (include/s2s/blas_core.h) */
 
@@ -130,5 +130,9 @@ typedef struct {
  * continue, a run in which no checkpoint write succeeded returns S2S_EIO after its final line
  * and record (res filled in). */
 int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *res);
+
+/* `s2s train`: argv without the program and command names; MPI is initialized. Returns 0,
+ * TRAIN_EXIT_STOPPED, or a negative status (src/train/train_cli.c holds the option table). */
+int train_command(int argc, char **argv);
 
 #endif

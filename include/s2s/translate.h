@@ -31,4 +31,8 @@ typedef struct {
 /* Collective over comm. Prints a one-line summary to `log` on rank 0 (NULL: none). */
 int translate_run(const translate_options *o, MPI_Comm comm, FILE *log);
 
+/* `s2s translate`: argv without the program and command names; MPI is initialized
+ * (src/infer/translate_cli.c holds the option table). */
+int translate_command(int argc, char **argv);
+
 #endif

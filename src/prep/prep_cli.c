@@ -1,0 +1,76 @@
+/* prep_cli.c - the `s2s prep` command: its option table; the resolved options go into the
+ * dataset. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "s2s/cli.h"
+#include "s2s/dataset.h"
+#include "s2s/prep.h"
+
+static const char *const TOKENIZERS[] = {"whitespace", "chars", NULL};
+static const char *const LONG_POLICIES[] = {"drop", "truncate", NULL};
+#define PREP_INPUT(split, i)                                                                       \
+    {split "-src", OPT_STRING, offsetof(prep_options, in[i].src), "",                              \
+     split " source sentences, one per line", NULL, 0, 0},                                         \
+    {split "-tgt", OPT_STRING, offsetof(prep_options, in[i].tgt), "",                              \
+     split " target sentences, line by line parallel to the source", NULL, 0, 0},                  \
+    {split "-tsv", OPT_STRING, offsetof(prep_options, in[i].tsv), "",                              \
+     split " pairs as source<TAB>target lines (instead of the two files)", NULL, 0, 0}
+static const opt_spec prep_specs[] = {
+    PREP_INPUT("train", SPLIT_TRAIN),
+    PREP_INPUT("valid", SPLIT_VALID),
+    PREP_INPUT("test", SPLIT_TEST),
+    {"out", OPT_STRING, offsetof(prep_options, out), "",
+     "the dataset to write (HDF5); vocabularies also go to <out stem>.src.vocab and .tgt.vocab",
+     NULL, 0, 0},
+    {"valid-size", OPT_LONG, offsetof(prep_options, valid_size), "0",
+     "validation pairs carved out of the training data (without validation files)", NULL, 0,
+     1e15},
+    {"test-size", OPT_LONG, offsetof(prep_options, test_size), "0",
+     "test pairs carved out of the training data (without test files)", NULL, 0, 1e15},
+    {"seed", OPT_UINT, offsetof(prep_options, seed), "1", "seed of the carve-out", NULL, 0, 0},
+    {"tokenizer", OPT_CHOICE, offsetof(prep_options, tokenizer), "whitespace",
+     "split on whitespace (also for SentencePiece/BPE output), or into UTF-8 characters",
+     TOKENIZERS, 0, 0},
+    {"lowercase", OPT_BOOL, offsetof(prep_options, lowercase), "false",
+     "lowercase ASCII letters A-Z", NULL, 0, 0},
+    {"shared-vocab", OPT_BOOL, offsetof(prep_options, shared_vocab), "false",
+     "one vocabulary for both sides", NULL, 0, 0},
+    {"src-vocab", OPT_STRING, offsetof(prep_options, src_vocab), "",
+     "use this source vocabulary (one token per line) instead of building one", NULL, 0, 0},
+    {"tgt-vocab", OPT_STRING, offsetof(prep_options, tgt_vocab), "",
+     "use this target vocabulary instead of building one", NULL, 0, 0},
+    {"min-freq", OPT_INT, offsetof(prep_options, min_freq), "1",
+     "keep tokens seen at least this often in the training data", NULL, 1, 1 << 30},
+    {"max-vocab", OPT_INT, offsetof(prep_options, max_vocab), "0",
+     "at most this many tokens per vocabulary, the 4 reserved included (0: no limit)", NULL, 0,
+     1 << 30},
+    {"max-len", OPT_INT, offsetof(prep_options, max_len), "0",
+     "longest training sentence in tokens, per side (0: no limit)", NULL, 0, 1 << 30},
+    {"long", OPT_CHOICE, offsetof(prep_options, long_policy), "drop",
+     "what happens to a training pair with a side longer than --max-len", LONG_POLICIES, 0, 0},
+    {"max-ratio", OPT_DOUBLE, offsetof(prep_options, max_ratio), "0",
+     "drop training pairs whose longer side exceeds this multiple of the shorter (0: off)", NULL,
+     0, 1e9},
+};
+
+int prep_command(int argc, char **argv)
+{
+    static const char usage_text[] =
+        "usage: s2s prep --train-src FILE --train-tgt FILE --out DATA.h5 [options]\n\n"
+        "Tokenizes parallel text, builds vocabularies, filters, and writes an HDF5 dataset "
+        "(docs/formats.md).\n\noptions:\n";
+    prep_options o;
+    bool help;
+    int rc = cli_parse_command(prep_specs, CLI_N_SPECS(prep_specs), &o, argc, argv, NULL,
+                               usage_text, &help);
+    if (rc < 0 || help)
+        return rc;
+    /* The resolved options go into the file, so a dataset says how it was made. */
+    char *config = cli_options_text(prep_specs, CLI_N_SPECS(prep_specs), &o, "prep");
+    o.config_text = config;
+    rc = prep_run(&o, stdout, NULL);
+    free(config);
+    return rc;
+}
