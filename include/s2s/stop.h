@@ -14,6 +14,9 @@ void stop_install(void);
 /* The signal number of the first stop request received, or 0. */
 int stop_requested(void);
 
+/* "SIGTERM", "SIGINT", "SIGUSR1" (the stop signals), else "a signal": for messages. */
+const char *stop_signal_name(int sig);
+
 /* S2S_ESTOPPED with the message "WHAT: stopped by signal NAME", for loops that give up. */
 int stop_fail(const char *what);
 

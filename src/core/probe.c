@@ -11,11 +11,11 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "s2s/status.h"
 #include "s2s/stop.h"
+#include "s2s/timer.h"
 
 static bool in_child;
 static double timeout_setting;
@@ -52,13 +52,6 @@ double probe_timeout_for(long long bytes)
     if (timeout_setting > 0)
         return timeout_setting;
     return 3.0 + (double)(bytes > 0 ? bytes : 0) / (double)(32 << 20);
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static bool same_file(const struct stat *st)
@@ -146,7 +139,7 @@ int probe_run(const char *path, const char *what, probe_fn fn, void *ctx, int *r
         return s2s_fail(S2S_EIO, "%s: cannot create a pipe to probe %s: %s", path, what,
                         strerror(errno));
     fflush(NULL); /* nothing buffered is written twice */
-    double limit = probe_timeout_for((long long)st.st_size), start = now_s();
+    double limit = probe_timeout_for((long long)st.st_size), start = wall_seconds();
     pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         close(fds[0]);
@@ -162,13 +155,13 @@ int probe_run(const char *path, const char *what, probe_fn fn, void *ctx, int *r
 
     probe_report r;
     size_t got = 0;
-    int rc = 0, killed_for = 0; /* 1: time limit, 2: stop signal */
+    int killed_for = 0; /* 1: time limit, 2: stop signal */
     for (;;) {
         if (stop_requested()) {
             killed_for = 2;
             break;
         }
-        double left = limit - (now_s() - start);
+        double left = limit - (wall_seconds() - start);
         if (left <= 0) {
             killed_for = 1;
             break;
@@ -224,5 +217,5 @@ int probe_run(const char *path, const char *what, probe_fn fn, void *ctx, int *r
     last.result = r.result;
     if (result)
         *result = r.result;
-    return rc;
+    return 0;
 }

@@ -35,10 +35,13 @@ int stop_requested(void)
     return stop_signal;
 }
 
+const char *stop_signal_name(int sig)
+{
+    return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : sig == SIGUSR1 ? "SIGUSR1"
+                                                                    : "a signal";
+}
+
 int stop_fail(const char *what)
 {
-    int sig = stop_signal;
-    const char *name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT"
-                     : sig == SIGUSR1 ? "SIGUSR1" : "a signal";
-    return s2s_fail(S2S_ESTOPPED, "%s: stopped by %s", what, name);
+    return s2s_fail(S2S_ESTOPPED, "%s: stopped by %s", what, stop_signal_name(stop_signal));
 }

@@ -216,6 +216,13 @@ typedef struct {
     int rc;
 } walk_state;
 
+/* Whether values of memory type t hold library allocations that H5Dvlen_reclaim must free
+ * (variable-length sequences or strings, also inside compounds and arrays). */
+static bool holds_vlen(hid_t t)
+{
+    return H5Tdetect_class(t, H5T_VLEN) > 0 || H5Tis_variable_str(t) > 0;
+}
+
 /* Reads one attribute with its own type as memory type and releases what it allocated. */
 static herr_t walk_attr(hid_t loc, const char *name, const H5A_info_t *ainfo, void *ctx)
 {
@@ -239,7 +246,7 @@ static herr_t walk_attr(hid_t loc, const char *name, const H5A_info_t *ainfo, vo
         goto done;
     if (n == 0 || H5Aread(attr, mtype, buf) >= 0)
         st = 0;
-    if (n > 0 && st == 0 && H5Tdetect_class(mtype, H5T_VLEN) + H5Tis_variable_str(mtype) > 0)
+    if (n > 0 && st == 0 && holds_vlen(mtype))
         H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, buf);
 done:
     if (st < 0 && w->rc == 0)
@@ -297,7 +304,7 @@ static int walk_dataset(walk_state *w, hid_t dset, const char *name)
         per = 1;
     if (per > rows)
         per = rows ? rows : 1;
-    bool vlen = H5Tdetect_class(mtype, H5T_VLEN) > 0 || H5Tis_variable_str(mtype) > 0;
+    bool vlen = holds_vlen(mtype);
     if (rows > 0 && !(buf = calloc((size_t)(per * (hsize_t)row), size))) {
         rc = s2s_fail(S2S_ENOMEM, "%s: %s: out of memory to probe it", w->path, name);
         goto done;

@@ -142,11 +142,6 @@ static int agree(const trainer *t, int rc)
     return t->rank == 0 ? rc : shared < 0 ? S2S_EPEER : 0;
 }
 
-static const char *signal_name(int sig)
-{
-    return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : sig == SIGUSR1 ? "SIGUSR1"
-                                                                    : "a signal";
-}
 
 /* Every rank at the same point: an error on any rank (rank 0's, where only rank 0 can fail),
  * the stop requests of all ranks and rank 0's *flags, in one small allreduce. Returns rc where
@@ -196,7 +191,7 @@ static int startup_check(trainer *t, int rc, const char *during)
     return s2s_fail(S2S_ESTOPPED,
                     "stop requested by %s before training began (%s): there was nothing to "
                     "save, no checkpoint was written; run the same command again to start",
-                    signal_name(sig), during);
+                    stop_signal_name(sig), during);
 }
 
 /* startup_check after a phase that every rank runs: an error (not a stop) leaves at once. */
@@ -1044,7 +1039,7 @@ static int checkpoint(trainer *t, bool regular, bool best, int after)
         return s2s_fail(S2S_EIO,
                         "train: stop requested by %s at step %lld, but the checkpoint of that "
                         "step could not be written (%s); %s",
-                        signal_name(sig), (long long)t->pr.step, failure, kept);
+                        stop_signal_name(sig), (long long)t->pr.step, failure, kept);
     }
     if (failure[0]) {
         char kept[sizeof t->intact_ckpt + 48] = "there is no previous checkpoint";
