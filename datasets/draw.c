@@ -8,7 +8,6 @@
 #include "internal.h"
 #include "s2s/status.h"
 
-const char *const gen_split_names[] = {"train", "valid", "test"};
 
 void line_init(text_line *l, char *buf, size_t size)
 {
@@ -43,9 +42,9 @@ uint32_t fnv1a(uint32_t h, const void *p, size_t n)
 bool split_holds(int split, uint32_t hash)
 {
     if (hash % 10 != 0)
-        return split == GEN_TRAIN;
+        return split == SPLIT_TRAIN;
     /* The held-out tenth: the next decimal digit's parity splits it evenly into valid and test. */
-    return split == ((hash / 10) % 2 ? GEN_TEST : GEN_VALID);
+    return split == ((hash / 10) % 2 ? SPLIT_TEST : SPLIT_VALID);
 }
 
 int draw_for_split(const char *task, uint32_t seed, uint32_t key, int split, uint32_t index,
@@ -62,5 +61,5 @@ int draw_for_split(const char *task, uint32_t seed, uint32_t key, int split, uin
     return s2s_fail(S2S_ERANGE,
                     "%s: example %u of the %s split: no source of that split in %d draws; the "
                     "task has too few distinct sources (raise --symbols or --max-len)",
-                    task, index, gen_split_names[split], DRAW_ATTEMPTS);
+                    task, index, split_names[split], DRAW_ATTEMPTS);
 }

@@ -11,13 +11,14 @@
 
 #include "internal.h"
 #include "s2s/fsutil.h"
+#include "s2s/choice.h"
 #include "s2s/status.h"
 
-const char *const gen_task_names[] = {"copy", "reverse", "sort", "numbers", "grammar", NULL};
+const char *const gen_task_names[] = {GEN_CHOICES(CHOICE_NAME) NULL};
 
 int gen_parse_task(const char *name, gen_kind *out)
 {
-    int k = s2s_choice("task", gen_task_names, GEN_N_KINDS, name);
+    int k = choice_parse("task", gen_task_names, name);
     if (k >= 0)
         *out = (gen_kind)k;
     return k < 0 ? k : 0;
@@ -39,7 +40,7 @@ int gen_example(const gen_task *t, int split, uint64_t index, char *src, size_t 
     int rc = gen_check(t);
     if (rc < 0)
         return rc;
-    if (split < GEN_TRAIN || split > GEN_TEST)
+    if (split < SPLIT_TRAIN || split > SPLIT_TEST)
         return s2s_fail(S2S_EINVAL, "gen: no split number %d", split);
     if (index > UINT32_MAX)
         return s2s_fail(S2S_ERANGE, "gen: example index %llu is beyond 2^32",
@@ -54,7 +55,7 @@ int gen_example(const gen_task *t, int split, uint64_t index, char *src, size_t 
         return rc;
     if (a.full || b.full)
         return s2s_fail(S2S_ERANGE, "%s: example %llu of the %s split does not fit in %zu bytes",
-                        gen_task_names[t->kind], (unsigned long long)index, gen_split_names[split],
+                        gen_task_names[t->kind], (unsigned long long)index, split_names[split],
                         a.full ? src_size : tgt_size);
     return 0;
 }
@@ -98,12 +99,12 @@ int gen_write(const gen_task *t, const char *prefix, long n_train, long n_valid,
     for (int s = 0; s < 3; s++)
         if (count[s] < 0 || (unsigned long)count[s] > UINT32_MAX) {
             rc = s2s_fail(S2S_ERANGE, "gen: %s lines must be in 0..2^32-1, got %ld",
-                          gen_split_names[s], count[s]);
+                          split_names[s], count[s]);
             goto fail;
         }
     for (int i = 0; i < FILES; i++) {
         out_file *o = &out[i];
-        if (snprintf(o->path, sizeof o->path, "%s.%s.%s", prefix, gen_split_names[i / 2],
+        if (snprintf(o->path, sizeof o->path, "%s.%s.%s", prefix, split_names[i / 2],
                      i % 2 ? "tgt" : "src") >= (int)sizeof o->path) {
             rc = s2s_fail(S2S_EINVAL, "gen: output prefix too long: %s", prefix);
             goto fail;

@@ -30,8 +30,6 @@ uint32_t fnv1a(uint32_t h, const void *p, size_t n);
  * test by the next decimal digit's parity. */
 bool split_holds(int split, uint32_t hash);
 
-/* "train", "valid", "test", indexed by GEN_TRAIN .. GEN_TEST. */
-extern const char *const gen_split_names[];
 
 /* Draws one candidate example from s into ctx and returns its content hash. */
 typedef uint32_t (*draw_fn)(void *ctx, rng_stream *s);

@@ -111,7 +111,7 @@ static uint32_t draw_number(void *ctx, rng_stream *s)
 
 int numbers_text(const gen_task *t, int split, uint32_t index, text_line *src, text_line *tgt)
 {
-    number_draw d = {0, split != GEN_TRAIN};
+    number_draw d = {0, split != SPLIT_TRAIN};
     int rc = draw_for_split("numbers", t->seed, KEY_NUMBERS + (uint32_t)split, split, index,
                             draw_number, &d);
     if (rc < 0)

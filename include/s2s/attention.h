@@ -15,9 +15,15 @@
 #ifndef S2S_ATTENTION_H
 #define S2S_ATTENTION_H
 
+#include "s2s/choice.h"
 #include "s2s/real.h"
 
-typedef enum { ATTN_NONE = 0, ATTN_BAHDANAU = 1, ATTN_DOT = 2, ATTN_GENERAL = 3 } attn_kind;
+/* The attention kinds (include/s2s/choice.h); a new one also needs its scores in attention.c
+ * and its parameters in model_config.c. */
+#define ATTN_CHOICES(X)                                                                            \
+    X(ATTN_NONE, "none") X(ATTN_BAHDANAU, "bahdanau") X(ATTN_DOT, "dot") X(ATTN_GENERAL, "general")
+typedef enum { ATTN_CHOICES(CHOICE_ENUM) ATTN_COUNT } attn_kind;
+extern const char *const attn_names[]; /* NULL-terminated, indexed by attn_kind */
 
 const char *attn_name(attn_kind kind);           /* "none", "bahdanau", "dot", "general" */
 int attn_parse(const char *name, attn_kind *out); /* 0, or S2S_EINVAL naming the value */

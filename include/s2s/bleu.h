@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "s2s/choice.h"
+
 #define BLEU_ORDER 4
 #define BLEU_NSTATS (2 + 2 * BLEU_ORDER)
 #define BLEU_STAT_HYP_LEN 0
@@ -26,10 +28,10 @@
 #define BLEU_STAT_MATCH 2 /* first of BLEU_ORDER */
 #define BLEU_STAT_TOTAL 6 /* first of BLEU_ORDER */
 
-typedef enum { BLEU_TOK_13A = 0, BLEU_TOK_NONE = 1 } bleu_tokenizer;
-
-/* "13a", "none", NULL: indexed by bleu_tokenizer (sacreBLEU's names). */
-extern const char *const bleu_tokenizer_names[];
+/* BLEU's tokenizers, sacreBLEU's names (include/s2s/choice.h). */
+#define BLEU_TOK_CHOICES(X) X(BLEU_TOK_13A, "13a") X(BLEU_TOK_NONE, "none")
+typedef enum { BLEU_TOK_CHOICES(CHOICE_ENUM) BLEU_TOK_COUNT } bleu_tokenizer;
+extern const char *const bleu_tokenizer_names[]; /* NULL-terminated, indexed by bleu_tokenizer */
 
 /* sacreBLEU's smoothing methods (Chen and Cherry, 2014), with their names:
  *   none   no smoothing: a precision with no match is 0, and so is the score
@@ -38,15 +40,11 @@ extern const char *const bleu_tokenizer_names[];
  *   exp    the k-th precision with no match is 1 / (2^k total) (mteval-v13a's; sacreBLEU's
  *          default for corpus BLEU)
  * Whatever the method, a corpus without a single matching n-gram scores 0. */
-typedef enum {
-    BLEU_SMOOTH_NONE = 0,
-    BLEU_SMOOTH_FLOOR = 1,
-    BLEU_SMOOTH_ADD_K = 2,
-    BLEU_SMOOTH_EXP = 3,
-} bleu_smooth;
-
-/* "none", "floor", "add-k", "exp", NULL: indexed by bleu_smooth. */
-extern const char *const bleu_smooth_names[];
+#define BLEU_SMOOTH_CHOICES(X)                                                                     \
+    X(BLEU_SMOOTH_NONE, "none") X(BLEU_SMOOTH_FLOOR, "floor") X(BLEU_SMOOTH_ADD_K, "add-k")        \
+    X(BLEU_SMOOTH_EXP, "exp")
+typedef enum { BLEU_SMOOTH_CHOICES(CHOICE_ENUM) BLEU_SMOOTH_COUNT } bleu_smooth;
+extern const char *const bleu_smooth_names[]; /* NULL-terminated, indexed by bleu_smooth */
 
 typedef struct {
     bleu_smooth smooth;

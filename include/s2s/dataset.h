@@ -19,9 +19,7 @@
 
 #include "s2s/formats.h"
 
-typedef enum { SPLIT_TRAIN = 0, SPLIT_VALID = 1, SPLIT_TEST = 2, SPLIT_COUNT = 3 } split_id;
-
-/* "train", "valid", "test" (also the group names in the file); "?" for anything else. */
+/* split_names[s] (also the group names in the file); "?" for anything else. */
 const char *split_name(split_id s);
 
 /* ---- writing -------------------------------------------------------------------------------- */

@@ -6,6 +6,8 @@
 #ifndef S2S_FORMATS_H
 #define S2S_FORMATS_H
 
+#include "s2s/choice.h"
+
 #define PARAMFILE_FORMAT "s2s-params"
 #define PARAMFILE_VERSION 1
 
@@ -17,5 +19,11 @@
 
 #define ATTN_FORMAT "s2s-attention"
 #define ATTN_VERSION 1
+
+/* The splits of a corpus: a dataset's groups /train, /valid and /test, the generators' file
+ * names and every option that names a split (include/s2s/choice.h). */
+#define SPLIT_CHOICES(X) X(SPLIT_TRAIN, "train") X(SPLIT_VALID, "valid") X(SPLIT_TEST, "test")
+typedef enum { SPLIT_CHOICES(CHOICE_ENUM) SPLIT_COUNT } split_id;
+extern const char *const split_names[]; /* NULL-terminated, indexed by split_id */
 
 #endif

@@ -17,13 +17,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* In the order of the task names, so an OPT_CHOICE field can hold it. */
-typedef enum { GEN_COPY, GEN_REVERSE, GEN_SORT, GEN_NUMBERS, GEN_GRAMMAR, GEN_N_KINDS } gen_kind;
+#include "s2s/formats.h"
 
-enum { GEN_TRAIN = 0, GEN_VALID = 1, GEN_TEST = 2 };
-
-/* NULL-terminated task names, indexed by gen_kind. */
-extern const char *const gen_task_names[];
+/* The tasks (include/s2s/choice.h); a new one also needs its generator and a row of gen.c's
+ * text functions. Splits are the corpus splits of formats.h. */
+#define GEN_CHOICES(X)                                                                             \
+    X(GEN_COPY, "copy") X(GEN_REVERSE, "reverse") X(GEN_SORT, "sort") X(GEN_NUMBERS, "numbers")     \
+    X(GEN_GRAMMAR, "grammar")
+typedef enum { GEN_CHOICES(CHOICE_ENUM) GEN_N_KINDS } gen_kind;
+extern const char *const gen_task_names[]; /* NULL-terminated, indexed by gen_kind */
 
 typedef struct {
     gen_kind kind;

@@ -19,10 +19,14 @@
 
 #include <stdbool.h>
 
-typedef enum { LR_CONSTANT = 0, LR_LINEAR = 1, LR_INVSQRT = 2, LR_STEP = 3, LR_PLATEAU = 4 } lr_kind;
+#include "s2s/choice.h"
 
-/* "constant", "linear", "inverse-sqrt", "step", "plateau", NULL: indexed by lr_kind. */
-extern const char *const lr_kind_names[];
+/* The schedules (include/s2s/choice.h); a new one also needs its curve in lr_schedule.c. */
+#define LR_CHOICES(X)                                                                              \
+    X(LR_CONSTANT, "constant") X(LR_LINEAR, "linear") X(LR_INVSQRT, "inverse-sqrt")                \
+    X(LR_STEP, "step") X(LR_PLATEAU, "plateau")
+typedef enum { LR_CHOICES(CHOICE_ENUM) LR_COUNT } lr_kind;
+extern const char *const lr_kind_names[]; /* NULL-terminated, indexed by lr_kind */
 
 typedef struct {
     lr_kind kind;

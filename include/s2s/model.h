@@ -15,9 +15,13 @@
 #include <stdint.h>
 
 #include "s2s/batch.h"
+#include "s2s/choice.h"
 #include "s2s/model_config.h"
 
-typedef enum { INIT_UNIFORM = 0, INIT_XAVIER = 1 } init_kind;
+/* Parameter initializations (include/s2s/choice.h): model_init_params. */
+#define INIT_CHOICES(X) X(INIT_UNIFORM, "uniform") X(INIT_XAVIER, "xavier")
+typedef enum { INIT_CHOICES(CHOICE_ENUM) INIT_COUNT } init_kind;
+extern const char *const init_names[]; /* NULL-terminated, indexed by init_kind */
 
 /* Builds the parameter table and allocates parameters (zeroed), gradients and workspaces. */
 int model_init(model *m, const model_config *cfg, int max_B, int max_src, int max_tgt);

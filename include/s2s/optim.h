@@ -16,9 +16,13 @@
 
 #include <stddef.h>
 
+#include "s2s/choice.h"
 #include "s2s/real.h"
 
-typedef enum { OPTIM_SGD = 0, OPTIM_ADAM = 1, OPTIM_ADAMW = 2 } optim_kind;
+/* The optimizers (include/s2s/choice.h); a new one also needs its update in optim.c. */
+#define OPTIM_CHOICES(X) X(OPTIM_SGD, "sgd") X(OPTIM_ADAM, "adam") X(OPTIM_ADAMW, "adamw")
+typedef enum { OPTIM_CHOICES(CHOICE_ENUM) OPTIM_COUNT } optim_kind;
+extern const char *const optim_names[]; /* NULL-terminated, indexed by optim_kind */
 
 const char *optim_name(optim_kind kind);          /* "sgd", "adam", "adamw" */
 int optim_parse(const char *name, optim_kind *out); /* 0, or S2S_EINVAL with a message */

@@ -11,10 +11,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "s2s/choice.h"
 #include "s2s/options.h"
 #include "s2s/vocab.h"
 
-typedef enum { LONG_DROP = 0, LONG_TRUNCATE = 1 } long_policy;
+/* What prep does with a training pair longer than --max-len (include/s2s/choice.h). */
+#define LONG_CHOICES(X) X(LONG_DROP, "drop") X(LONG_TRUNCATE, "truncate")
+typedef enum { LONG_CHOICES(CHOICE_ENUM) LONG_COUNT } long_policy;
+extern const char *const long_policy_names[]; /* NULL-terminated, indexed by long_policy */
 
 /* Each split's input is two parallel files (src, tgt) or one tab-separated file (tsv). */
 typedef struct {

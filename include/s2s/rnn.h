@@ -21,9 +21,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "s2s/choice.h"
 #include "s2s/real.h"
 
-typedef enum { CELL_RNN = 0, CELL_GRU = 1, CELL_LSTM = 2 } cell_type;
+/* The cells (include/s2s/choice.h); a new one also needs its step in rnn.c and its gate count. */
+#define CELL_CHOICES(X) X(CELL_RNN, "rnn") X(CELL_GRU, "gru") X(CELL_LSTM, "lstm")
+typedef enum { CELL_CHOICES(CHOICE_ENUM) CELL_COUNT } cell_type;
+extern const char *const cell_names[]; /* NULL-terminated, indexed by cell_type */
 
 #define RNN_MAX_HIDDEN 65536 /* largest hidden size */
 

@@ -41,8 +41,4 @@ void s2s_note_once(const char *key, const char *fmt, ...) __attribute__((format(
 /* Turns notes on (the default) or off: under MPI, main leaves them to rank 0. */
 void s2s_notes_enable(int on);
 
-/* Index of `name` among names[0..n), or S2S_EINVAL with the message
- * "unknown <what> '<name>' (expected a, b or c)". */
-int s2s_choice(const char *what, const char *const *names, int n, const char *name);
-
 #endif

@@ -23,6 +23,7 @@
 
 #include <mpi.h>
 
+#include "s2s/choice.h"
 #include "s2s/lr_schedule.h"
 #include "s2s/model.h"
 #include "s2s/optim.h"
@@ -33,13 +34,31 @@
  * with nothing to save); run again with --resume auto (docs/training.md, "Signals"). */
 #define TRAIN_EXIT_STOPPED 75
 
-typedef enum { TF_CONSTANT = 0, TF_LINEAR = 1, TF_INVERSE_SIGMOID = 2 } tf_schedule;
-typedef enum { CKPT_ERROR_STOP = 0, CKPT_ERROR_CONTINUE = 1 } ckpt_error_policy;
+/* The choice lists of training (include/s2s/choice.h), each NULL-terminated names array
+ * indexed by its enum and defined in train.c. */
+
+/* Teacher-forcing schedules: tf_ratio_at. */
+#define TF_CHOICES(X)                                                                              \
+    X(TF_CONSTANT, "constant") X(TF_LINEAR, "linear") X(TF_INVERSE_SIGMOID, "inverse-sigmoid")
+typedef enum { TF_CHOICES(CHOICE_ENUM) TF_COUNT } tf_schedule;
+extern const char *const tf_schedule_names[];
+
+/* What a failed checkpoint write does: stop the run, or log it and train on. */
+#define CKPT_ERROR_CHOICES(X) X(CKPT_ERROR_STOP, "stop") X(CKPT_ERROR_CONTINUE, "continue")
+typedef enum { CKPT_ERROR_CHOICES(CHOICE_ENUM) CKPT_ERROR_COUNT } ckpt_error_policy;
+extern const char *const ckpt_error_names[];
 
 /* The validation figure that decides the best checkpoint and early stopping: the loss (lower
  * is better), BLEU on the tokens or the exact-match rate (higher is better). */
-typedef enum { METRIC_LOSS = 0, METRIC_BLEU = 1, METRIC_EXACT = 2 } valid_metric;
-extern const char *const valid_metric_names[]; /* "loss", "bleu", "exact", NULL */
+#define METRIC_CHOICES(X) X(METRIC_LOSS, "loss") X(METRIC_BLEU, "bleu") X(METRIC_EXACT, "exact")
+typedef enum { METRIC_CHOICES(CHOICE_ENUM) METRIC_COUNT } valid_metric;
+extern const char *const valid_metric_names[];
+
+/* The progress display: a live bar on a terminal (auto), always live, or plain lines. */
+#define PROGRESS_CHOICES(X)                                                                        \
+    X(PROGRESS_AUTO, "auto") X(PROGRESS_LIVE, "live") X(PROGRESS_PLAIN, "plain")
+typedef enum { PROGRESS_CHOICES(CHOICE_ENUM) PROGRESS_COUNT } progress_mode;
+extern const char *const progress_mode_names[];
 
 /* Teacher-forcing ratio at step (1-based) of `steps`: constant r; linear from r at the start to
  * r_min at the end; inverse sigmoid k / (k + exp(step / k)) (Bengio et al., 2015). */
@@ -94,7 +113,7 @@ typedef struct {
     double bucket_mb;         /* gradient allreduce bucket size */
     int threads;              /* OpenBLAS threads per rank */
     bool oversubscribe;       /* allow ranks x threads above the node's cores */
-    int progress;             /* 0 auto (live bar on a terminal), 1 live, 2 plain lines */
+    progress_mode progress;
     double probe_timeout;     /* --probe-timeout: set by train_command (probe.h) */
     bool large_vocab;         /* --large-vocab: set by train_command (ds_set_limits) */
     int blas_core;            /* --blas-core (blas_core_choices): acted on at start-up, by main

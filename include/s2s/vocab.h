@@ -12,7 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { TOK_WHITESPACE = 0, TOK_CHARS = 1 } tokenizer_kind;
+#include "s2s/choice.h"
+
+/* Tokenizers (include/s2s/choice.h): tokenize. */
+#define TOKENIZER_CHOICES(X) X(TOK_WHITESPACE, "whitespace") X(TOK_CHARS, "chars")
+typedef enum { TOKENIZER_CHOICES(CHOICE_ENUM) TOKENIZER_COUNT } tokenizer_kind;
+extern const char *const tokenizer_names[]; /* NULL-terminated, indexed by tokenizer_kind */
 
 /* "<pad>", "<unk>", "<s>", "</s>" by id. */
 extern const char *const vocab_reserved[4];
@@ -84,11 +89,11 @@ int vocab_load(vocab *v, const char *path);
 int32_t vocab_id(const vocab *v, const char *tok);
 
 /* ---- back to text ---- */
-typedef enum {
-    DETOK_SPACE = 0,  /* tokens joined by one space */
-    DETOK_PIECES = 1, /* tokens concatenated, U+2581 turned into spaces (characters and
-                       * SentencePiece pieces), leading/trailing spaces dropped */
-} detok_kind;
+/* Detokenizers (include/s2s/choice.h): space joins the tokens with one space; pieces
+ * concatenates them, turns U+2581 into spaces (characters and SentencePiece pieces) and drops
+ * leading and trailing spaces. */
+#define DETOK_CHOICES(X) X(DETOK_SPACE, "space") X(DETOK_PIECES, "pieces")
+typedef enum { DETOK_CHOICES(CHOICE_ENUM) DETOK_COUNT } detok_kind;
 
 /* The detokenizer that undoes the tokenizer for this target vocabulary: PIECES for character
  * tokens, or for whitespace tokens when most words (over half the non-reserved entries) carry

@@ -8,9 +8,7 @@
 #include "s2s/paramfile.h"
 #include "s2s/status.h"
 
-const char *const model_cell_names[] = {"rnn", "gru", "lstm", NULL};
-const char *const model_attn_names[] = {"none", "bahdanau", "dot", "general", NULL};
-const char *const model_feed_names[] = {"auto", "on", "off", NULL};
+const char *const model_feed_names[] = {FEED_CHOICES(CHOICE_NAME) NULL};
 
 void model_resolve_input_feed(model_config *c, int mode)
 {
@@ -33,21 +31,37 @@ typedef struct {
     stored_model *dst;
 } read_ctx;
 
+int model_option_count(void)
+{
+    return N_STORED;
+}
+
+int model_option_index(const char *key)
+{
+    for (int i = 0; i < N_STORED; i++)
+        if (!strcmp(stored_specs[i].name, key))
+            return i;
+    return -1;
+}
+
+bool model_option_fixed(const char *key)
+{
+    return model_option_index(key) >= 0 && strcmp(key, "dropout") != 0;
+}
+
 static int apply(const char *key, const char *value, void *ctx)
 {
     read_ctx *c = ctx;
-    for (int i = 0; i < N_STORED; i++) {
-        if (strcmp(stored_specs[i].name, key) != 0)
-            continue;
-        char where[OPT_STRING_MAX + 64];
-        snprintf(where, sizeof where, "%s: /config %s", c->path, key);
-        int rc = opts_set(&stored_specs[i], c->dst, value, where);
-        if (rc < 0) { /* a file's content, not a usage error: reported as a format error */
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", s2s_errmsg(rc));
-            return s2s_fail(S2S_EFORMAT, "%s", msg);
-        }
+    int i = model_option_index(key);
+    if (i < 0)
         return 0;
+    char where[OPT_STRING_MAX + 64];
+    snprintf(where, sizeof where, "%s: /config %s", c->path, key);
+    int rc = opts_set(&stored_specs[i], c->dst, value, where);
+    if (rc < 0) { /* a file's content, not a usage error: reported as a format error */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", s2s_errmsg(rc));
+        return s2s_fail(S2S_EFORMAT, "%s", msg);
     }
     return 0;
 }

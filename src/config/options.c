@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s2s/choice.h"
 #include "s2s/status.h"
 
 #define HELP_COLUMNS 100 /* help lines are wrapped to this width */
@@ -113,11 +114,11 @@ int opts_set(const opt_spec *s, void *dst, const char *value, const char *where)
         strcpy(field, value);
         return 0;
     case OPT_CHOICE: {
-        for (int k = 0; s->choices[k]; k++)
-            if (!strcmp(value, s->choices[k])) {
-                *(int *)field = k;
-                return 0;
-            }
+        int k = choice_find(s->choices, value);
+        if (k >= 0) {
+            *(int *)field = k;
+            return 0;
+        }
         char list[512];
         join_choices(s->choices, ", ", list, sizeof list);
         return s2s_fail(S2S_EUSAGE, "%s: '%s' is not one of %s", where, value, list);
@@ -467,10 +468,8 @@ int opts_write_config(FILE *f, const opt_spec *specs, int n, const void *src)
             break;
         }
         case OPT_CHOICE: {
-            int k = *(const int *)field, count = 0;
-            while (s->choices[count])
-                count++;
-            if (k < 0 || k >= count)
+            int k = *(const int *)field;
+            if (k < 0 || k >= choice_count(s->choices))
                 return s2s_fail(S2S_EINVAL, "--%s: value %d is not a valid choice index", s->name,
                                 k);
             fprintf(f, "%s = %s\n", s->name, s->choices[k]);

@@ -65,19 +65,6 @@ void s2s_clear_error(void)
     last_status = 0;
 }
 
-int s2s_choice(const char *what, const char *const *names, int n, const char *name)
-{
-    char list[256] = "";
-    for (int k = 0; k < n; k++) {
-        if (strcmp(name, names[k]) == 0)
-            return k;
-        size_t used = strlen(list);
-        snprintf(list + used, sizeof list - used, "%s%s", k == 0 ? "" : k == n - 1 ? " or " : ", ",
-                 names[k]);
-    }
-    return s2s_fail(S2S_EINVAL, "unknown %s '%s' (expected %s)", what, name, list);
-}
-
 static int notes_on = 1;
 
 void s2s_notes_enable(int on)

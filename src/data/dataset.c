@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "s2s/choice.h"
 #include "s2s/fsutil.h"
 #include "s2s/h5limits.h"
 #include "s2s/h5util.h"
@@ -58,13 +59,12 @@ enum {
 #define READ_CACHE_BYTES ((size_t)1 << 20)
 #define READ_CACHE_SLOTS 25013
 
-static const char *const SPLIT_NAMES[SPLIT_COUNT] = {"train", "valid", "test"};
 static const char *const SIDES[2] = {"src", "tgt"};
 static const char *const SIDE_WORDS[2] = {"source", "target"};
 
 const char *split_name(split_id s)
 {
-    return (unsigned)s < SPLIT_COUNT ? SPLIT_NAMES[s] : "?";
+    return choice_name(split_names, (int)s);
 }
 
 static int side_index(const char *side)
@@ -84,7 +84,7 @@ static bool storable_id(int32_t id)
 /* "/train/src_tokens" and the like: the object names of messages and of the file. */
 static void object_name(char *buf, size_t n, int split, int side, const char *what)
 {
-    snprintf(buf, n, "/%s/%s_%s", SPLIT_NAMES[split], SIDES[side], what);
+    snprintf(buf, n, "/%s/%s_%s", split_names[split], SIDES[side], what);
 }
 
 /* Builds *v from the n tokens of side's vocabulary in path: the reserved tokens first, then every
@@ -271,9 +271,9 @@ static int create_splits(ds_writer *w)
         goto done;
     }
     for (int s = 0; s < SPLIT_COUNT; s++) {
-        if ((w->group[s] = H5Gcreate2(w->file, SPLIT_NAMES[s], H5P_DEFAULT, H5P_DEFAULT,
+        if ((w->group[s] = H5Gcreate2(w->file, split_names[s], H5P_DEFAULT, H5P_DEFAULT,
                                       H5P_DEFAULT)) < 0) {
-            rc = h5u_fail(S2S_EIO, "%s: /%s: cannot create the group", w->path, SPLIT_NAMES[s]);
+            rc = h5u_fail(S2S_EIO, "%s: /%s: cannot create the group", w->path, split_names[s]);
             goto done;
         }
         for (int side = 0; side < 2; side++) {
@@ -380,19 +380,19 @@ int dsw_add(ds_writer *w, split_id split, const int32_t *src, int src_len, const
         if (len[side] < 1)
             return s2s_fail(S2S_EINVAL,
                             "%s: /%s: sentence %ld: the %s side has %d tokens (at least 1 needed)",
-                            w->path, SPLIT_NAMES[split], sent, SIDE_WORDS[side], len[side]);
+                            w->path, split_names[split], sent, SIDE_WORDS[side], len[side]);
         if (len[side] > DS_SENTENCE_MAX) /* the reader would refuse the file */
             return s2s_fail(S2S_ERANGE,
                             "%s: /%s: sentence %ld: the %s side has %d tokens, more than the %d a "
                             "dataset sentence may hold (s2s prep: set --max-len)",
-                            w->path, SPLIT_NAMES[split], sent, SIDE_WORDS[side], len[side],
+                            w->path, split_names[split], sent, SIDE_WORDS[side], len[side],
                             DS_SENTENCE_MAX);
         for (int k = 0; k < len[side]; k++)
             if (!storable_id(ids[side][k]))
                 return s2s_fail(S2S_ERANGE,
                                 "%s: /%s/%s_tokens: sentence %ld, word %d: id %d is neither "
                                 "<unk> (1) nor a word id (>= 4)",
-                                w->path, SPLIT_NAMES[split], SIDES[side], sent, k,
+                                w->path, split_names[split], SIDES[side], sent, k,
                                 (int)ids[side][k]);
     }
     for (int side = 0; side < 2; side++) {
@@ -481,7 +481,7 @@ static int check_complete(const ds_writer *w)
             return s2s_fail(S2S_ERANGE,
                             "%s: /%s/%s_tokens: sentence %ld, word %d: id %d is outside the %s "
                             "vocabulary (%d tokens)",
-                            w->path, SPLIT_NAMES[w->max_split[side]], SIDES[side],
+                            w->path, split_names[w->max_split[side]], SIDES[side],
                             w->max_sent[side], w->max_pos[side], (int)w->max_id[side],
                             SIDE_WORDS[side], w->vocab_n[side]);
     }
@@ -515,7 +515,7 @@ static int finish_file(ds_writer *w)
         w->group[s] = -1;
         if (st < 0)
             return h5u_fail(S2S_EIO, "%s: /%s: cannot write attribute 'sentences'", w->path,
-                            SPLIT_NAMES[s]);
+                            split_names[s]);
     }
     herr_t st = H5Fclose(w->file);
     w->file = -1;
@@ -856,7 +856,7 @@ static int read_offsets(dataset *d, int s, int side, hid_t dset, hsize_t len,
         return s2s_fail(S2S_EFORMAT,
                         "%s: %s: %llu entries, expected %ld (attribute /%s "
                         "'sentences' + 1)",
-                        d->path, obj, (unsigned long long)len, sp->n + 1, SPLIT_NAMES[s]);
+                        d->path, obj, (unsigned long long)len, sp->n + 1, split_names[s]);
     }
     int64_t *off = sp->off[side] = malloc(len * sizeof *off);
     if (!off) {
@@ -935,7 +935,7 @@ static int check_tokens(dataset *d, int s, int side, int32_t *block)
         goto done;
     if (len != (hsize_t)off[sp->n]) {
         rc = s2s_fail(S2S_EFORMAT, "%s: /%s/%s_offsets: last offset %lld, but %s holds %llu "
-                      "tokens", d->path, SPLIT_NAMES[s], SIDES[side], (long long)off[sp->n], obj,
+                      "tokens", d->path, split_names[s], SIDES[side], (long long)off[sp->n], obj,
                       (unsigned long long)len);
         goto done;
     }
@@ -992,7 +992,7 @@ static int read_count(dataset *d, int s)
     char obj[16];
     hid_t group = -1;
     long long n = -1;
-    snprintf(obj, sizeof obj, "/%s", SPLIT_NAMES[s]);
+    snprintf(obj, sizeof obj, "/%s", split_names[s]);
     int rc = need(d, obj);
     if (rc < 0)
         return rc;
@@ -1011,7 +1011,7 @@ static int read_split(dataset *d, int s, int32_t *block)
 {
     char obj[16];
     int rc = 0;
-    snprintf(obj, sizeof obj, "/%s", SPLIT_NAMES[s]);
+    snprintf(obj, sizeof obj, "/%s", split_names[s]);
     split_data *sp = &d->split[s];
     /* Sides of different lengths are named as such before either is compared with the count. */
     hsize_t len[2] = {0, 0};
@@ -1301,12 +1301,12 @@ int ds_read(dataset *d, split_id split, const long *ids, int n, int max_len, int
         long id = ids[i];
         if (id < 0 || id >= sp->n)
             return s2s_fail(S2S_ERANGE, "%s: /%s: sentence id %ld out of range (%ld sentences)",
-                            d->path, SPLIT_NAMES[split], id, sp->n);
+                            d->path, split_names[split], id, sp->n);
         for (int side = 0; side < 2; side++) {
             int64_t len = sp->off[side][id + 1] - sp->off[side][id];
             if (len > max_len)
                 return s2s_fail(S2S_ERANGE, "%s: /%s/%s_tokens: sentence %ld has %lld tokens, "
-                                "more than the %d of a row", d->path, SPLIT_NAMES[split],
+                                "more than the %d of a row", d->path, split_names[split],
                                 SIDES[side], id, (long long)len, max_len);
             lens[side][i] = (int)len;
         }

@@ -12,6 +12,7 @@
 #include "s2s/tokens.h"
 
 const char *const vocab_reserved[4] = {"<pad>", "<unk>", "<s>", "</s>"};
+const char *const tokenizer_names[] = {TOKENIZER_CHOICES(CHOICE_NAME) NULL};
 
 _Static_assert(TOK_FIRST_WORD == 4, "vocab_reserved lists the reserved tokens");
 

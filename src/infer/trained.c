@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s2s/choice.h"
 #include "s2s/ckpt.h"
 #include "s2s/model_options.h"
 #include "s2s/paramfile.h"
@@ -27,13 +28,13 @@ static int data_option(const char *key, const char *value, void *ctx)
 {
     trained_model *tm = ctx;
     if (!strcmp(key, "data.tokenizer")) {
-        if (!strcmp(value, "whitespace"))
-            tm->tokenizer = TOK_WHITESPACE;
-        else if (!strcmp(value, "chars"))
-            tm->tokenizer = TOK_CHARS;
-        else
-            return s2s_fail(S2S_EFORMAT, "%s: /config data.tokenizer is '%s' (expected "
-                            "whitespace or chars)", tm->path, value);
+        int k = choice_parse("tokenizer", tokenizer_names, value);
+        if (k < 0) { /* the file's content: a format error naming the file */
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", s2s_errmsg(k));
+            return s2s_fail(S2S_EFORMAT, "%s: /config data.tokenizer: %s", tm->path, msg);
+        }
+        tm->tokenizer = (tokenizer_kind)k;
     } else if (!strcmp(key, "data.lowercase")) {
         tm->lowercase = !strcmp(value, "true");
     }

@@ -5,8 +5,10 @@
 
 #include "s2s/cli.h"
 #include "s2s/translate.h"
+#include "s2s/vocab.h"
 
-static const char *const DETOKS[] = {"auto", "space", "pieces", NULL};
+/* auto, then the detokenizers: index 0 guesses, index k is detok_kind k - 1. */
+static const char *const DETOKS[] = {"auto", DETOK_CHOICES(CHOICE_NAME) NULL};
 
 #define T translate_options
 static const opt_spec translate_specs[] = {

@@ -17,8 +17,8 @@
 /* sacreBLEU's my_log(0): a finite stand-in for log 0 that still sends exp(mean) to 0. */
 #define BLEU_LOG_ZERO (-9999999999.0)
 
-const char *const bleu_tokenizer_names[] = {"13a", "none", NULL};
-const char *const bleu_smooth_names[] = {"none", "floor", "add-k", "exp", NULL};
+const char *const bleu_tokenizer_names[] = {BLEU_TOK_CHOICES(CHOICE_NAME) NULL};
+const char *const bleu_smooth_names[] = {BLEU_SMOOTH_CHOICES(CHOICE_NAME) NULL};
 
 struct bleu_scorer {
     bleu_tokenizer tok;

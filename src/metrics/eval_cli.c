@@ -10,13 +10,12 @@
 #include "s2s/eval.h"
 #include "s2s/probe.h"
 
-static const char *const SPLITS[] = {"train", "valid", "test", NULL};
 #define T eval_options
 static const opt_spec eval_specs[] = {
     {"checkpoint", OPT_STRING, offsetof(T, checkpoint), "", "the trained checkpoint", NULL, 0,
      0},
     {"data", OPT_STRING, offsetof(T, data), "", "the dataset (with --checkpoint)", NULL, 0, 0},
-    {"split", OPT_CHOICE, offsetof(T, split), "test", "the split of --data to score", SPLITS, 0,
+    {"split", OPT_CHOICE, offsetof(T, split), "test", "the split of --data to score", split_names, 0,
      0},
     {"output", OPT_STRING, offsetof(T, output), "",
      "write the decoded split, detokenized, to this file", NULL, 0, 0},

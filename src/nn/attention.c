@@ -5,19 +5,20 @@
 #include <string.h>
 
 #include "s2s/blas.h"
+#include "s2s/choice.h"
 #include "s2s/status.h"
 #include "s2s/vmath.h"
 
-static const char *const attn_names[] = {"none", "bahdanau", "dot", "general"};
+const char *const attn_names[] = {ATTN_CHOICES(CHOICE_NAME) NULL};
 
 const char *attn_name(attn_kind kind)
 {
-    return (unsigned)kind < 4 ? attn_names[kind] : "?";
+    return choice_name(attn_names, (int)kind);
 }
 
 int attn_parse(const char *name, attn_kind *out)
 {
-    int k = s2s_choice("attention", attn_names, 4, name);
+    int k = choice_parse("attention", attn_names, name);
     if (k >= 0)
         *out = (attn_kind)k;
     return k < 0 ? k : 0;

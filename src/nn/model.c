@@ -271,6 +271,8 @@ void model_free(model *m)
     memset(m, 0, sizeof *m);
 }
 
+const char *const init_names[] = {INIT_CHOICES(CHOICE_NAME) NULL};
+
 void model_init_params(model *m, uint32_t seed, init_kind kind, double scale)
 {
     for (int i = 0; i < m->table.n; i++) {

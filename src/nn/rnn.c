@@ -6,11 +6,12 @@
 #include <string.h>
 
 #include "s2s/blas.h"
+#include "s2s/choice.h"
 #include "s2s/layers.h"
 #include "s2s/status.h"
 #include "s2s/vmath.h"
 
-static const char *const cell_names[] = {"rnn", "gru", "lstm"};
+const char *const cell_names[] = {CELL_CHOICES(CHOICE_NAME) NULL};
 
 /* A zero state row. A NULL h_prev, c_prev or dc means zeros; pointing at this row instead of
  * testing for NULL inside the element-wise loops keeps those loops branch-free, so that they
@@ -31,12 +32,12 @@ int cell_cache_width(cell_type cell, int H)
 
 const char *cell_name(cell_type cell)
 {
-    return (unsigned)cell < 3 ? cell_names[cell] : "?";
+    return choice_name(cell_names, (int)cell);
 }
 
 int cell_parse(const char *name, cell_type *out)
 {
-    int k = s2s_choice("cell type", cell_names, 3, name);
+    int k = choice_parse("cell type", cell_names, name);
     if (k >= 0)
         *out = (cell_type)k;
     return k < 0 ? k : 0;

@@ -14,12 +14,11 @@
  * threshold): noise-level wiggles of a flat loss curve count as "no improvement". */
 #define LR_PLATEAU_THRESHOLD 1e-4
 
-const char *const lr_kind_names[] = {"constant", "linear", "inverse-sqrt", "step", "plateau",
-                                     NULL};
+const char *const lr_kind_names[] = {LR_CHOICES(CHOICE_NAME) NULL};
 
 int lr_config_check(const lr_config *c)
 {
-    if (c->kind < LR_CONSTANT || c->kind > LR_PLATEAU)
+    if ((unsigned)c->kind >= LR_COUNT)
         return s2s_fail(S2S_EINVAL, "lr schedule: unknown kind %d", (int)c->kind);
     const char *k = lr_kind_names[c->kind];
     if (!(c->lr > 0 && isfinite(c->lr)))

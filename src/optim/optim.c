@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s2s/choice.h"
 #include "s2s/status.h"
 
 /* Independent partial sums so that the double reduction of grad_norm can vectorize. */
@@ -30,20 +31,16 @@ typedef enum {
     OPTIM_DECAY_DECOUPLED, /* p *= 1 - lr * wd before the update (AdamW) */
 } optim_decay;
 
+const char *const optim_names[] = {OPTIM_CHOICES(CHOICE_NAME) NULL};
+
 const char *optim_name(optim_kind kind)
 {
-    switch (kind) {
-    case OPTIM_SGD: return "sgd";
-    case OPTIM_ADAM: return "adam";
-    case OPTIM_ADAMW: return "adamw";
-    }
-    return "unknown";
+    return choice_name(optim_names, (int)kind);
 }
 
 int optim_parse(const char *name, optim_kind *out)
 {
-    static const char *const names[] = {"sgd", "adam", "adamw"};
-    int k = s2s_choice("optimizer", names, 3, name);
+    int k = choice_parse("optimizer", optim_names, name);
     if (k >= 0)
         *out = (optim_kind)k;
     return k < 0 ? k : 0;

@@ -15,6 +15,8 @@
 #include "s2s/status.h"
 #include "s2s/tokens.h"
 
+const char *const long_policy_names[] = {LONG_CHOICES(CHOICE_NAME) NULL};
+
 /* ---- reading pairs ----------------------------------------------------------------------- */
 
 typedef struct {

@@ -8,8 +8,6 @@
 #include "s2s/dataset.h"
 #include "s2s/prep.h"
 
-static const char *const TOKENIZERS[] = {"whitespace", "chars", NULL};
-static const char *const LONG_POLICIES[] = {"drop", "truncate", NULL};
 #define PREP_INPUT(split, i)                                                                       \
     {split "-src", OPT_STRING, offsetof(prep_options, in[i].src), "",                              \
      split " source sentences, one per line", NULL, 0, 0},                                         \
@@ -32,7 +30,7 @@ static const opt_spec prep_specs[] = {
     {"seed", OPT_UINT, offsetof(prep_options, seed), "1", "seed of the carve-out", NULL, 0, 0},
     {"tokenizer", OPT_CHOICE, offsetof(prep_options, tokenizer), "whitespace",
      "split on whitespace (also for SentencePiece/BPE output), or into UTF-8 characters",
-     TOKENIZERS, 0, 0},
+     tokenizer_names, 0, 0},
     {"lowercase", OPT_BOOL, offsetof(prep_options, lowercase), "false",
      "lowercase ASCII letters A-Z", NULL, 0, 0},
     {"shared-vocab", OPT_BOOL, offsetof(prep_options, shared_vocab), "false",
@@ -49,7 +47,7 @@ static const opt_spec prep_specs[] = {
     {"max-len", OPT_INT, offsetof(prep_options, max_len), "0",
      "longest training sentence in tokens, per side (0: no limit)", NULL, 0, 1 << 30},
     {"long", OPT_CHOICE, offsetof(prep_options, long_policy), "drop",
-     "what happens to a training pair with a side longer than --max-len", LONG_POLICIES, 0, 0},
+     "what happens to a training pair with a side longer than --max-len", long_policy_names, 0, 0},
     {"max-ratio", OPT_DOUBLE, offsetof(prep_options, max_ratio), "0",
      "drop training pairs whose longer side exceeds this multiple of the shorter (0: off)", NULL,
      0, 1e9},

@@ -26,6 +26,7 @@
 #include "s2s/dataset.h"
 #include "s2s/formats.h"
 #include "s2s/h5util.h"
+#include "s2s/model_options.h"
 #include "s2s/options.h"
 #include "s2s/paramfile.h"
 #include "s2s/probe.h"
@@ -39,11 +40,6 @@ static const char *const KIND_NAMES[] = {"checkpoint", "parameter file", "datase
                                           "attention file"};
 static const char *const KIND_KEYS[] = {"checkpoint", "params", "dataset", "attention"};
 
-/* The model shape options, shown first in this order; the rest of /config follows as stored. */
-static const char *const MODEL_KEYS[] = {"cell",   "layers", "dec-layers", "bidir",
-                                         "emb",    "hidden", "attn",       "input-feed",
-                                         "tie-embeddings", "dropout"};
-#define N_MODEL_KEYS ((int)(sizeof MODEL_KEYS / sizeof MODEL_KEYS[0]))
 
 static const char *const MOMENTS[2] = {"exp_avg", "exp_avg_sq"};
 
@@ -740,22 +736,19 @@ static void shape_text(char *buf, size_t n, const tensor_info *t)
         snprintf(buf + o, n - o, "]");
 }
 
-/* The config in display order: model shape keys (those present) first, then the rest. */
+/* The config in display order: the model options present first, in their table's order
+ * (MODEL_OPTIONS), then the rest as stored. */
 static int config_order(const info_file *f, int *order)
 {
     int n = 0;
-    for (int k = 0; k < N_MODEL_KEYS; k++)
+    for (int k = 0; k < model_option_count(); k++)
         for (int i = 0; i < f->n_config; i++)
-            if (!strcmp(f->config[i].key, MODEL_KEYS[k]))
+            if (model_option_index(f->config[i].key) == k)
                 order[n++] = i;
     int n_model = n;
-    for (int i = 0; i < f->n_config; i++) {
-        bool model = false;
-        for (int k = 0; k < N_MODEL_KEYS && !model; k++)
-            model = !strcmp(f->config[i].key, MODEL_KEYS[k]);
-        if (!model)
+    for (int i = 0; i < f->n_config; i++)
+        if (model_option_index(f->config[i].key) < 0)
             order[n++] = i;
-    }
     return n_model;
 }
 

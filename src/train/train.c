@@ -26,11 +26,17 @@
 #include "s2s/decode.h"
 #include "s2s/hash.h"
 #include "s2s/loader.h"
+#include "s2s/model_options.h"
 #include "s2s/progress.h"
 #include "s2s/score.h"
 #include "s2s/status.h"
 #include "s2s/stop.h"
 #include "s2s/timer.h"
+
+const char *const tf_schedule_names[] = {TF_CHOICES(CHOICE_NAME) NULL};
+const char *const ckpt_error_names[] = {CKPT_ERROR_CHOICES(CHOICE_NAME) NULL};
+const char *const valid_metric_names[] = {METRIC_CHOICES(CHOICE_NAME) NULL};
+const char *const progress_mode_names[] = {PROGRESS_CHOICES(CHOICE_NAME) NULL};
 
 double tf_ratio_at(tf_schedule schedule, double r, double r_min, double k, long step, long steps)
 {
@@ -51,7 +57,6 @@ static const char *const PHASE_NAMES[N_PHASES] = {
     "step,train_loss,valid_loss,valid_ppl,valid_token_acc,lr,valid_bleu,valid_exact"
 enum { HISTORY_COLS = 8 };
 
-const char *const valid_metric_names[] = {"loss", "bleu", "exact", NULL};
 
 typedef struct {
     const train_options *o;
@@ -337,11 +342,9 @@ static const char *config_value(char *const *config, const char *key)
 
 /* ---- checking a resumed configuration against its checkpoint ------------------------------ */
 
-/* Options that decide the shape of the parameters or of the optimizer state, or what the kept
- * best validation figure means. */
-static const char *const SHAPE_KEYS[] = {"cell", "layers", "dec-layers", "attn", "input-feed",
-                                         "tie-embeddings", "bidir", "emb", "hidden", "optim",
-                                         "best-metric", NULL};
+/* Options besides the model's fixed ones (model_option_fixed) that decide the shape of the
+ * optimizer state or what the kept best validation figure means. */
+static const char *const FIXED_KEYS[] = {"optim", "best-metric", NULL};
 /* Options that name this invocation, not the run (the kernels may differ from machine to
  * machine; each checkpoint records those of its writer). */
 static const char *const INVOCATION_KEYS[] = {"resume", "blas-core", "probe-timeout",
@@ -366,7 +369,7 @@ static int check_resumed_option(const char *key, const char *value, void *ctx)
     const char *now = config_value(chk->t->config, key);
     if (!now || !strcmp(now, value) || in_list(INVOCATION_KEYS, key))
         return 0;
-    if (in_list(SHAPE_KEYS, key))
+    if (model_option_fixed(key) || in_list(FIXED_KEYS, key))
         return s2s_fail(S2S_EINVAL,
                         "resume: %s was trained with --%s %s, this run asks for --%s %s; the "
                         "model and optimizer shape and the best-checkpoint metric cannot change "
@@ -499,7 +502,8 @@ static int trainer_init(trainer *t, const train_options *o, MPI_Comm comm, FILE 
     t->log = t->rank == 0 ? log : NULL;
     if (t->log)
         progress_init(&t->prog, t->log,
-                      o->progress == 1 || (o->progress == 0 && isatty(fileno(t->log))));
+                      o->progress == PROGRESS_LIVE ||
+                          (o->progress == PROGRESS_AUTO && isatty(fileno(t->log))));
     if ((rc = check_options(o, t->size)) < 0 || (rc = parse_slow(t)) < 0 ||
         (rc = check_threads(t)) < 0 || (rc = parse_config(t, o->config_text)) < 0)
         return rc;

@@ -23,12 +23,9 @@ _Static_assert(sizeof(lr_kind) == sizeof(int), "lr_kind must be int-sized");
 _Static_assert(sizeof(attn_kind) == sizeof(int), "attn_kind must be int-sized");
 _Static_assert(sizeof(tf_schedule) == sizeof(int), "tf_schedule must be int-sized");
 _Static_assert(sizeof(valid_metric) == sizeof(int), "valid_metric must be int-sized");
+_Static_assert(sizeof(ckpt_error_policy) == sizeof(int), "ckpt_error_policy must be int-sized");
+_Static_assert(sizeof(progress_mode) == sizeof(int), "progress_mode must be int-sized");
 
-static const char *const OPTIMS[] = {"sgd", "adam", "adamw", NULL};
-static const char *const CKPT_ERRORS[] = {"stop", "continue", NULL};
-static const char *const PROGRESS_MODES[] = {"auto", "live", "plain", NULL};
-static const char *const INITS[] = {"uniform", "xavier", NULL};
-static const char *const TF_SCHEDULES[] = {"constant", "linear", "inverse-sigmoid", NULL};
 
 #define EMB_DEFAULT "64"
 #define HIDDEN_DEFAULT "256"
@@ -54,7 +51,7 @@ static const opt_spec train_specs[] = {
      "global batches (micro-batches) summed per optimizer step", NULL, 1, 1 << 16},
     {"steps", OPT_LONG, offsetof(T, steps), "1200", "optimizer steps of the whole run", NULL, 0,
      1e12},
-    {"optim", OPT_CHOICE, offsetof(T, optim), "adam", "optimizer", OPTIMS, 0, 0},
+    {"optim", OPT_CHOICE, offsetof(T, optim), "adam", "optimizer", optim_names, 0, 0},
     {"lr", OPT_DOUBLE, offsetof(T, lr), "0.003", "learning rate (peak, after warmup)", NULL, 0,
      1e3},
     {"lr-schedule", OPT_CHOICE, offsetof(T, lr_schedule), "linear",
@@ -89,12 +86,12 @@ static const opt_spec train_specs[] = {
      1},
     {"tf-schedule", OPT_CHOICE, offsetof(T, tf_schedule), "constant",
      "teacher-forcing ratio over the run: constant, linear to --tf-min, inverse sigmoid",
-     TF_SCHEDULES, 0, 0},
+     tf_schedule_names, 0, 0},
     {"tf-min", OPT_DOUBLE, offsetof(T, tf_min), "0",
      "teacher-forcing ratio at the last step of the linear schedule", NULL, 0, 1},
     {"tf-k", OPT_DOUBLE, offsetof(T, tf_k), "500",
      "k of the inverse sigmoid schedule k / (k + exp(step / k))", NULL, 1, 1e12},
-    {"init", OPT_CHOICE, offsetof(T, init), "uniform", "parameter initialization", INITS, 0, 0},
+    {"init", OPT_CHOICE, offsetof(T, init), "uniform", "parameter initialization", init_names, 0, 0},
     {"init-scale", OPT_DOUBLE, offsetof(T, init_scale), "0.1",
      "uniform initialization range (-a, a)", NULL, 0, 10},
     {"seed", OPT_UINT, offsetof(T, seed), "1",
@@ -119,14 +116,14 @@ static const opt_spec train_specs[] = {
     {"keep", OPT_INT, offsetof(T, keep), "3", "checkpoints kept (best.h5 besides)", NULL, 1,
      1 << 20},
     {"ckpt-error", OPT_CHOICE, offsetof(T, ckpt_error), "stop",
-     "after a failed checkpoint write: stop, or continue training", CKPT_ERRORS, 0, 0},
+     "after a failed checkpoint write: stop, or continue training", ckpt_error_names, 0, 0},
     {"bucket-mb", OPT_DOUBLE, offsetof(T, bucket_mb), STR(COMM_BUCKET_MB_DEFAULT),
      "gradient allreduce bucket size in MiB", NULL, 0.001, 1e6},
     {"threads", OPT_INT, offsetof(T, threads), "1", "OpenBLAS threads per rank", NULL, 1, 1024},
     {"oversubscribe", OPT_BOOL, offsetof(T, oversubscribe), "false",
      "allow ranks x threads above the cores of a node", NULL, 0, 0},
     {"progress", OPT_CHOICE, offsetof(T, progress), "auto",
-     "progress display: auto (a live bar on a terminal), live, plain lines", PROGRESS_MODES, 0,
+     "progress display: auto (a live bar on a terminal), live, plain lines", progress_mode_names, 0,
      0},
     PROBE_TIMEOUT_OPTION(T),
     LARGE_VOCAB_OPTION(T),

@@ -106,9 +106,9 @@ Test(gen, same_seed_same_text_other_seed_other_text)
 static void check_disjoint(const gen_task *t)
 {
     enum { N_TRAIN = 20000, N_HELD = 500 };
-    char **train = source_lines(t, GEN_TRAIN, N_TRAIN);
-    char **valid = source_lines(t, GEN_VALID, N_HELD);
-    char **test = source_lines(t, GEN_TEST, N_HELD);
+    char **train = source_lines(t, SPLIT_TRAIN, N_TRAIN);
+    char **valid = source_lines(t, SPLIT_VALID, N_HELD);
+    char **test = source_lines(t, SPLIT_TEST, N_HELD);
     for (int i = 0; i < N_HELD; i++) {
         cr_expect(!contains(train, N_TRAIN, valid[i]), "%s: valid '%s' is in train",
                   gen_task_names[t->kind], valid[i]);
@@ -126,7 +126,7 @@ static void check_disjoint(const gen_task *t)
 static void check_mostly_distinct(const gen_task *t)
 {
     enum { N = 500 };
-    for (int split = GEN_VALID; split <= GEN_TEST; split++) {
+    for (int split = SPLIT_VALID; split <= SPLIT_TEST; split++) {
         char **lines = source_lines(t, split, N);
         int repeats = 0;
         for (int i = 1; i < N; i++)
@@ -186,7 +186,7 @@ Test(gen, line_too_long_for_buffer)
 {
     gen_task t = task_of(GEN_GRAMMAR, 1);
     char src[8], tgt[LINE];
-    cr_expect_eq(gen_example(&t, GEN_TRAIN, 0, src, sizeof src, tgt, LINE), S2S_ERANGE);
+    cr_expect_eq(gen_example(&t, SPLIT_TRAIN, 0, src, sizeof src, tgt, LINE), S2S_ERANGE);
 }
 
 static const struct {
@@ -300,9 +300,9 @@ Test(gen, numbers_both_directions)
     /* Each length 1..9 about a ninth of the training lines, so small and large numbers are
      * both common; held-out lines have 4..9 digits, a sixth each. */
     for (int d = 1; d <= 9; d++) {
-        cr_expect_gt(by_digits[GEN_TRAIN][d], 70, "%d-digit training numbers: %d of 1000", d,
-                     by_digits[GEN_TRAIN][d]);
-        for (int split = GEN_VALID; split <= GEN_TEST; split++)
+        cr_expect_gt(by_digits[SPLIT_TRAIN][d], 70, "%d-digit training numbers: %d of 1000", d,
+                     by_digits[SPLIT_TRAIN][d]);
+        for (int split = SPLIT_VALID; split <= SPLIT_TEST; split++)
             if (d < 4)
                 cr_expect_eq(by_digits[split][d], 0, "%d-digit numbers are training data", d);
             else
@@ -510,7 +510,7 @@ Test(gen, grammar_vocabulary_size, .timeout = 120)
     gen_task g = task_of(GEN_GRAMMAR, 12);
     char src[LINE], tgt[LINE], *w[MAX_WORDS];
     for (uint64_t i = 0; i < N; i++) {
-        example(&g, GEN_TRAIN, i, src, tgt);
+        example(&g, SPLIT_TRAIN, i, src, tgt);
         int n = words(src, w);
         for (int k = 0; k < n; k++)
             seen_s[lookup(&S, w[k]) - S.f] = true;
@@ -536,8 +536,8 @@ Test(gen, grammar_reverse_swaps_sides)
     r.reverse = true;
     char src[LINE], tgt[LINE], rsrc[LINE], rtgt[LINE];
     for (uint64_t i = 0; i < 100; i++) {
-        example(&g, GEN_TEST, i, src, tgt);
-        example(&r, GEN_TEST, i, rsrc, rtgt);
+        example(&g, SPLIT_TEST, i, src, tgt);
+        example(&r, SPLIT_TEST, i, rsrc, rtgt);
         cr_assert_str_eq(rsrc, tgt);
         cr_assert_str_eq(rtgt, src);
     }
@@ -591,7 +591,7 @@ Test(gen, write_files, .init = setup, .fini = teardown)
     /* Writing again replaces the files. */
     g = task_of(GEN_NUMBERS, 14);
     cr_assert_eq(gen_write(&g, prefix, 5, 3, 2), 0);
-    cr_expect_eq(check_file(&g, prefix, GEN_TEST, 1), 2);
+    cr_expect_eq(check_file(&g, prefix, SPLIT_TEST, 1), 2);
     cr_expect_eq(scratch_count(dir, ""), 6, "six files");
 }
 
