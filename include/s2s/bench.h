@@ -85,8 +85,9 @@ typedef struct {
 int bench_data(const bench_options *o, FILE *log, bench_data_result *res);
 
 /* The result as one line of JSON (no trailing newline), the benchmark's machine-readable output;
- * with the OpenBLAS kernels of rank 0 and where they come from (include/s2s/blas_core.h). */
-void bench_print_json(FILE *f, const bench_options *o, const bench_result *res);
+ * with the OpenBLAS kernels of rank 0 and where they come from (include/s2s/blas_core.h).
+ * S2S_EINVAL if the JSON writer was misused (include/s2s/json.h). */
+int bench_print_json(FILE *f, const bench_options *o, const bench_result *res);
 
 /* `s2s bench`: argv without the program and command names; MPI is initialized. The report goes
  * to stdout, its last line JSON (src/tools/bench_cli.c holds the option table and presets). */

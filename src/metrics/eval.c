@@ -13,6 +13,7 @@
 #include "s2s/dataset.h"
 #include "s2s/decode.h"
 #include "s2s/fsutil.h"
+#include "s2s/json.h"
 #include "s2s/score.h"
 #include "s2s/status.h"
 #include "s2s/trained.h"
@@ -23,14 +24,6 @@ static bleu_config bleu_options(const eval_options *o)
     c.smooth = (bleu_smooth)o->smooth;
     c.smooth_value = o->smooth_value < 0 ? NAN : o->smooth_value;
     return c;
-}
-
-static void json_num(FILE *f, const char *key, double v)
-{
-    if (isfinite(v))
-        fprintf(f, ",\"%s\":%.6g", key, v);
-    else
-        fprintf(f, ",\"%s\":null", key);
 }
 
 static void print_bleu(FILE *f, const char *what, const bleu_result *b)
@@ -110,15 +103,21 @@ static int eval_files(const eval_options *o, FILE *out)
     fprintf(out, "%s against %s: %d sentences\n", o->hyp, o->ref, h.n);
     print_bleu(out, o->tokenize == BLEU_TOK_13A ? "BLEU (13a)" : "BLEU (tokens)", &b);
     fprintf(out, "%-22s %.2f\n%-22s %.4f\n", "chrF", chrf, "exact match", em);
-    fprintf(out, "{\"sentences\":%d,\"tokenize\":\"%s\",\"smooth\":\"%s\"", h.n,
-            bleu_tokenizer_names[o->tokenize], bleu_smooth_names[o->smooth]);
-    json_num(out, "bleu", b.score);
-    json_num(out, "bp", b.bp);
-    json_num(out, "sys_len", b.sys_len);
-    json_num(out, "ref_len", b.ref_len);
-    json_num(out, "chrf", chrf);
-    json_num(out, "exact_match", em);
-    fprintf(out, "}\n");
+    json_writer j;
+    json_writer_init(&j, out, JSON_COMPACT);
+    json_open_object(&j);
+    json_kint(&j, "sentences", h.n);
+    json_kstr(&j, "tokenize", bleu_tokenizer_names[o->tokenize]);
+    json_kstr(&j, "smooth", bleu_smooth_names[o->smooth]);
+    json_kfigure(&j, "bleu", b.score);
+    json_kfigure(&j, "bp", b.bp);
+    json_kfigure(&j, "sys_len", b.sys_len);
+    json_kfigure(&j, "ref_len", b.ref_len);
+    json_kfigure(&j, "chrf", chrf);
+    json_kfigure(&j, "exact_match", em);
+    json_close_object(&j);
+    fputc('\n', out);
+    rc = json_writer_end(&j);
 done:
     bleu_scorer_free(bs);
     chrf_scorer_free(cs);
@@ -341,17 +340,25 @@ static int eval_dataset(const eval_options *o, MPI_Comm comm, FILE *out)
             print_bleu(out, "BLEU (13a, detok.)", &r.bleu_13a);
             print_bleu(out, "BLEU (tokens)", &r.bleu_tokens);
             fprintf(out, "%-22s %.2f\n%-22s %.4f\n", "chrF", r.chrf, "exact match", r.exact_match);
-            fprintf(out, "{\"checkpoint\":\"%s\",\"data\":\"%s\",\"split\":\"%s\",\"sentences\":%ld,"
-                    "\"beam\":%d,\"ranks\":%d", tm.path, o->data, split_name((split_id)o->split),
-                    s.n, o->beam, size);
-            json_num(out, "loss", nll);
-            json_num(out, "ppl", exp(nll));
-            json_num(out, "token_acc", acc);
-            json_num(out, "bleu", r.bleu_13a.score);
-            json_num(out, "bleu_tokens", r.bleu_tokens.score);
-            json_num(out, "chrf", r.chrf);
-            json_num(out, "exact_match", r.exact_match);
-            fprintf(out, "}\n");
+            json_writer j;
+            json_writer_init(&j, out, JSON_COMPACT);
+            json_open_object(&j);
+            json_kstr(&j, "checkpoint", tm.path);
+            json_kstr(&j, "data", o->data);
+            json_kstr(&j, "split", split_name((split_id)o->split));
+            json_kint(&j, "sentences", s.n);
+            json_kint(&j, "beam", o->beam);
+            json_kint(&j, "ranks", size);
+            json_kfigure(&j, "loss", nll);
+            json_kfigure(&j, "ppl", exp(nll));
+            json_kfigure(&j, "token_acc", acc);
+            json_kfigure(&j, "bleu", r.bleu_13a.score);
+            json_kfigure(&j, "bleu_tokens", r.bleu_tokens.score);
+            json_kfigure(&j, "chrf", r.chrf);
+            json_kfigure(&j, "exact_match", r.exact_match);
+            json_close_object(&j);
+            fputc('\n', out);
+            rc = json_writer_end(&j);
         }
     }
     rc = comm_agree(comm, rc);

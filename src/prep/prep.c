@@ -11,6 +11,7 @@
 
 #include "s2s/dataset.h"
 #include "s2s/fsutil.h"
+#include "s2s/json.h"
 #include "s2s/rng.h"
 #include "s2s/status.h"
 #include "s2s/tokens.h"
@@ -466,18 +467,35 @@ static int set_attrs(prep_ctx *c)
         return rc;
     if (!(f = open_memstream(&buf, &size)))
         return s2s_fail(S2S_ENOMEM, "prep: attributes");
-    fprintf(f, "{\"vocab\": {\"src\": %d, \"tgt\": %d}", c->rep.vocab[0], c->rep.vocab[1]);
+    /* Spaced as docs/formats.md shows it. */
+    json_writer j;
+    json_writer_init(&j, f, JSON_SPACED);
+    json_open_object(&j);
+    json_key(&j, "vocab");
+    json_open_object(&j);
+    json_kint(&j, "src", c->rep.vocab[0]);
+    json_kint(&j, "tgt", c->rep.vocab[1]);
+    json_close_object(&j);
     for (int s = 0; s < SPLIT_COUNT; s++) {
         const prep_split_report *r = &c->rep.split[s];
-        fprintf(f, ", \"%s\": {\"read\": %ld, \"kept\": %ld, \"empty\": %ld, \"too_long\": %ld, "
-                   "\"truncated\": %ld, \"ratio\": %ld, \"src_tokens\": %ld, \"tgt_tokens\": %ld, "
-                   "\"src_unk\": %ld, \"tgt_unk\": %ld}",
-                split_name((split_id)s), r->read, r->kept, r->empty, r->too_long, r->truncated,
-                r->ratio, r->tokens[0], r->tokens[1], r->unk[0], r->unk[1]);
+        json_key(&j, split_name((split_id)s));
+        json_open_object(&j);
+        json_kint(&j, "read", r->read);
+        json_kint(&j, "kept", r->kept);
+        json_kint(&j, "empty", r->empty);
+        json_kint(&j, "too_long", r->too_long);
+        json_kint(&j, "truncated", r->truncated);
+        json_kint(&j, "ratio", r->ratio);
+        json_kint(&j, "src_tokens", r->tokens[0]);
+        json_kint(&j, "tgt_tokens", r->tokens[1]);
+        json_kint(&j, "src_unk", r->unk[0]);
+        json_kint(&j, "tgt_unk", r->unk[1]);
+        json_close_object(&j);
     }
-    fprintf(f, "}");
+    json_close_object(&j);
     fclose(f);
-    rc = dsw_set_attr(c->w, "report", buf);
+    if ((rc = json_writer_end(&j)) == 0)
+        rc = dsw_set_attr(c->w, "report", buf);
     free(buf);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "s2s/blas.h"
 #include "s2s/blas_core.h"
 #include "s2s/comm.h"
+#include "s2s/json.h"
 #include "s2s/loader.h"
 #include "s2s/optim.h"
 #include "s2s/rng.h"
@@ -328,7 +329,7 @@ fail:
     return rc;
 }
 
-void bench_print_json(FILE *f, const bench_options *o, const bench_result *r)
+int bench_print_json(FILE *f, const bench_options *o, const bench_result *r)
 {
     struct utsname un;
     char host[256] = "unknown";
@@ -336,40 +337,64 @@ void bench_print_json(FILE *f, const bench_options *o, const bench_result *r)
         snprintf(host, sizeof host, "%s %s", un.nodename, un.machine);
     const model_config *c = &o->model;
     int ranks = r->ranks > 0 ? r->ranks : 1;
-    fprintf(f,
-            "{\"cell\":\"%s\",\"layers\":%d,\"bidir\":%s,\"emb\":%d,\"hidden\":%d,"
-            "\"src_vocab\":%d,\"tgt_vocab\":%d,\"batch\":%d,\"src_len\":%d,\"tgt_len\":%d,"
-            "\"threads\":%d,\"ranks\":%d,\"steps\":%d,\"params\":%zu,\"host\":\"%s\","
-            "\"cores\":%ld,\"tokens_per_s\":%.1f,\"step_ms\":%.3f,\"step_ms_min\":%.3f,"
-            "\"step_ms_max\":%.3f,\"forward_backward_ms\":%.3f,\"optimizer_ms\":%.3f,"
-            "\"model_gflop_per_step\":%.4f,\"achieved_gflops\":%.2f,"
-            "\"sgemm_peak_gflops\":%.2f,\"mfu\":%.4f,\"peak_rss_mb\":%.1f,",
-            cell_name(c->cell), c->layers, c->bidir ? "true" : "false", c->emb, c->hidden,
-            c->src_vocab, c->tgt_vocab, o->batch, o->src_len, o->tgt_len, o->threads, ranks,
-            o->steps, r->params, host, sysconf(_SC_NPROCESSORS_ONLN), r->tokens_per_s,
-            r->step_ms, r->step_ms_min, r->step_ms_max, r->forward_backward_ms, r->optimizer_ms,
-            r->model_gflop_per_step, r->achieved_gflops, r->sgemm_peak_gflops, r->mfu,
-            r->peak_rss_mb);
-    fprintf(f,
-            "\"strong\":%s,\"local_batch\":%d,\"global_batch\":%d,\"bucket_mb\":%g,"
-            "\"buckets\":%zu,\"tokens_per_s_per_rank\":%.1f,\"compute_ms\":%.3f,"
-            "\"forward_ms\":%.3f,\"backward_ms\":%.3f,\"wait_ms_min\":%.3f,\"wait_ms_max\":%.3f,"
-            "\"wait_ms_mean\":%.3f,\"imbalance_ms\":%.3f,\"exposed_comm_ms\":%.3f,"
-            "\"allreduce_ms\":%.3f,\"overlap_window_ms\":%.3f,\"hidden_share\":%.3f,"
-            "\"sgemm_peak_min\":%.2f,\"sgemm_peak_max\":%.2f,",
-            o->strong ? "true" : "false", r->local_batch,
-            o->strong ? o->batch : o->batch * ranks, o->bucket_mb, r->buckets,
-            r->tokens_per_s / ranks, r->forward_backward_ms, r->forward_ms, r->backward_ms,
-            r->wait_ms[0], r->wait_ms[1], r->wait_ms[2], r->imbalance_ms, r->exposed_comm_ms,
-            r->allreduce_ms, r->overlap_window_ms, r->hidden_share, r->sgemm_peak_min,
-            r->sgemm_peak_max);
-    /* blas_core_state's strings hold no quotes or backslashes: they need no escaping. */
+    json_writer j;
+    json_writer_init(&j, f, JSON_COMPACT);
+    json_open_object(&j);
+    json_kstr(&j, "cell", cell_name(c->cell));
+    json_kint(&j, "layers", c->layers);
+    json_kbool(&j, "bidir", c->bidir);
+    json_kint(&j, "emb", c->emb);
+    json_kint(&j, "hidden", c->hidden);
+    json_kint(&j, "src_vocab", c->src_vocab);
+    json_kint(&j, "tgt_vocab", c->tgt_vocab);
+    json_kint(&j, "batch", o->batch);
+    json_kint(&j, "src_len", o->src_len);
+    json_kint(&j, "tgt_len", o->tgt_len);
+    json_kint(&j, "threads", o->threads);
+    json_kint(&j, "ranks", ranks);
+    json_kint(&j, "steps", o->steps);
+    json_kint(&j, "params", (long long)r->params);
+    json_kstr(&j, "host", host);
+    json_kint(&j, "cores", sysconf(_SC_NPROCESSORS_ONLN));
+    /* Timings and rates keep the decimals they always had: enough for their resolution. */
+    json_kfixed(&j, "tokens_per_s", r->tokens_per_s, 1);
+    json_kfixed(&j, "step_ms", r->step_ms, 3);
+    json_kfixed(&j, "step_ms_min", r->step_ms_min, 3);
+    json_kfixed(&j, "step_ms_max", r->step_ms_max, 3);
+    json_kfixed(&j, "forward_backward_ms", r->forward_backward_ms, 3);
+    json_kfixed(&j, "optimizer_ms", r->optimizer_ms, 3);
+    json_kfixed(&j, "model_gflop_per_step", r->model_gflop_per_step, 4);
+    json_kfixed(&j, "achieved_gflops", r->achieved_gflops, 2);
+    json_kfixed(&j, "sgemm_peak_gflops", r->sgemm_peak_gflops, 2);
+    json_kfixed(&j, "mfu", r->mfu, 4);
+    json_kfixed(&j, "peak_rss_mb", r->peak_rss_mb, 1);
+    json_kbool(&j, "strong", o->strong);
+    json_kint(&j, "local_batch", r->local_batch);
+    json_kint(&j, "global_batch", o->strong ? o->batch : o->batch * ranks);
+    json_kfigure(&j, "bucket_mb", o->bucket_mb);
+    json_kint(&j, "buckets", (long long)r->buckets);
+    json_kfixed(&j, "tokens_per_s_per_rank", r->tokens_per_s / ranks, 1);
+    json_kfixed(&j, "compute_ms", r->forward_backward_ms, 3);
+    json_kfixed(&j, "forward_ms", r->forward_ms, 3);
+    json_kfixed(&j, "backward_ms", r->backward_ms, 3);
+    json_kfixed(&j, "wait_ms_min", r->wait_ms[0], 3);
+    json_kfixed(&j, "wait_ms_max", r->wait_ms[1], 3);
+    json_kfixed(&j, "wait_ms_mean", r->wait_ms[2], 3);
+    json_kfixed(&j, "imbalance_ms", r->imbalance_ms, 3);
+    json_kfixed(&j, "exposed_comm_ms", r->exposed_comm_ms, 3);
+    json_kfixed(&j, "allreduce_ms", r->allreduce_ms, 3);
+    json_kfixed(&j, "overlap_window_ms", r->overlap_window_ms, 3);
+    json_kfixed(&j, "hidden_share", r->hidden_share, 3);
+    json_kfixed(&j, "sgemm_peak_min", r->sgemm_peak_min, 2);
+    json_kfixed(&j, "sgemm_peak_max", r->sgemm_peak_max, 2);
     const blas_core_state *bc = blas_core_get();
-    fprintf(f,
-            "\"blas_core\":\"%s\",\"blas_core_origin\":\"%s\",\"blas_core_best\":%s%s%s,"
-            "\"blas_core_ranks\":%d,\"openblas\":\"%s\"}",
-            bc->kernel, bc->origin, bc->best ? "\"" : "", bc->best ? bc->best : "null",
-            bc->best ? "\"" : "", r->blas_core_ranks > 0 ? r->blas_core_ranks : 1, bc->config);
+    json_kstr(&j, "blas_core", bc->kernel);
+    json_kstr(&j, "blas_core_origin", bc->origin);
+    json_kstr(&j, "blas_core_best", bc->best);
+    json_kint(&j, "blas_core_ranks", r->blas_core_ranks > 0 ? r->blas_core_ranks : 1);
+    json_kstr(&j, "openblas", bc->config);
+    json_close_object(&j);
+    return json_writer_end(&j);
 }
 
 int bench_data(const bench_options *o, FILE *log, bench_data_result *res)

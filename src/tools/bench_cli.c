@@ -9,6 +9,7 @@
 #include "s2s/cli.h"
 #include "s2s/comm.h"
 #include "s2s/dataset.h"
+#include "s2s/json.h"
 #include "s2s/model_options.h"
 
 #define EMB_DEFAULT "256"
@@ -108,12 +109,21 @@ int bench_command(int argc, char **argv)
                "tokens/s; opening and planning %.3f s; peak RSS %.1f MB\n",
                d.sentences, d.tokens, d.steps, d.seconds, d.sentences_per_s, d.tokens_per_s,
                d.open_seconds, d.peak_rss_mb);
-        printf("{\"data\":\"%s\",\"ranks\":%d,\"steps\":%ld,\"sentences\":%ld,"
-               "\"tokens\":%ld,\"seconds\":%.4f,\"open_seconds\":%.4f,"
-               "\"tokens_per_s\":%.1f,\"peak_rss_mb\":%.1f}\n",
-               c.b.data, c.b.data_ranks, d.steps, d.sentences, d.tokens, d.seconds, d.open_seconds,
-               d.tokens_per_s, d.peak_rss_mb);
-        return 0;
+        json_writer j;
+        json_writer_init(&j, stdout, JSON_COMPACT);
+        json_open_object(&j);
+        json_kstr(&j, "data", c.b.data);
+        json_kint(&j, "ranks", c.b.data_ranks);
+        json_kint(&j, "steps", d.steps);
+        json_kint(&j, "sentences", d.sentences);
+        json_kint(&j, "tokens", d.tokens);
+        json_kfixed(&j, "seconds", d.seconds, 4);
+        json_kfixed(&j, "open_seconds", d.open_seconds, 4);
+        json_kfixed(&j, "tokens_per_s", d.tokens_per_s, 1);
+        json_kfixed(&j, "peak_rss_mb", d.peak_rss_mb, 1);
+        json_close_object(&j);
+        printf("\n");
+        return json_writer_end(&j);
     }
     model_resolve_input_feed(&c.b.model, c.input_feed_mode);
     bench_result r;
@@ -141,7 +151,7 @@ int bench_command(int argc, char **argv)
                r.forward_backward_ms, r.forward_ms, r.backward_ms, r.wait_ms[2], r.wait_ms[0],
                r.wait_ms[1], r.imbalance_ms, r.exposed_comm_ms, r.allreduce_ms,
                100 * r.hidden_share, r.overlap_window_ms, r.sgemm_peak_min, r.sgemm_peak_max);
-    bench_print_json(stdout, &c.b, &r);
+    rc = bench_print_json(stdout, &c.b, &r);
     printf("\n");
-    return 0;
+    return rc;
 }

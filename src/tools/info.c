@@ -26,6 +26,7 @@
 #include "s2s/dataset.h"
 #include "s2s/formats.h"
 #include "s2s/h5util.h"
+#include "s2s/json.h"
 #include "s2s/model_options.h"
 #include "s2s/options.h"
 #include "s2s/paramfile.h"
@@ -518,158 +519,6 @@ static double js_lookup2(const char *doc, const char *outer, const char *inner)
     return end == c.p ? NAN : v;
 }
 
-/* Bytes of the UTF-8 sequence at s (1-4), or 0 if it is not valid UTF-8. */
-static int utf8_length(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    int n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2
-                                                                                              : 0;
-    if (s[0] >= 0xF5)
-        n = 0;
-    for (int k = 1; k < n; k++)
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-    if (n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)))
-        return 0; /* overlong, surrogate */
-    if (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
-        return 0; /* overlong, above U+10FFFF */
-    return n;
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped; bytes that are not UTF-8
- * become U+FFFD, so the output is always valid JSON. */
-static void json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        unsigned char ch = *p;
-        if (ch == '"' || ch == '\\') {
-            fprintf(out, "\\%c", ch);
-            p++;
-        } else if (ch == '\n') {
-            fputs("\\n", out);
-            p++;
-        } else if (ch == '\t') {
-            fputs("\\t", out);
-            p++;
-        } else if (ch == '\r') {
-            fputs("\\r", out);
-            p++;
-        } else if (ch < 0x20 || ch == 0x7F) {
-            fprintf(out, "\\u%04x", ch);
-            p++;
-        } else {
-            int n = utf8_length(p);
-            if (n == 0) {
-                fputs("\\ufffd", out);
-                p++;
-            } else {
-                fwrite(p, 1, (size_t)n, out);
-                p += n;
-            }
-        }
-    }
-    fputc('"', out);
-}
-
-/* The shortest of %.15g and %.17g that reads back exactly; null for NaN and infinities. */
-static void json_double(FILE *out, double v)
-{
-    if (!isfinite(v)) {
-        fputs("null", out);
-        return;
-    }
-    char buf[40];
-    snprintf(buf, sizeof buf, "%.15g", v);
-    if (strtod(buf, NULL) != v)
-        snprintf(buf, sizeof buf, "%.17g", v);
-    fputs(buf, out);
-}
-
-/* A streaming writer that places the commas. */
-typedef struct {
-    FILE *out;
-    int depth;
-    bool after_key;
-    bool need_comma[32];
-} jw;
-
-static void jw_pre(jw *w)
-{
-    if (w->after_key) {
-        w->after_key = false;
-        return;
-    }
-    if (w->need_comma[w->depth])
-        fputc(',', w->out);
-    w->need_comma[w->depth] = true;
-}
-
-static void jw_key(jw *w, const char *key)
-{
-    jw_pre(w);
-    json_str(w->out, key);
-    fputc(':', w->out);
-    w->after_key = true;
-}
-
-static void jw_open(jw *w, char ch)
-{
-    jw_pre(w);
-    fputc(ch, w->out);
-    w->need_comma[++w->depth] = false;
-}
-
-static void jw_close(jw *w, char ch)
-{
-    w->depth--;
-    fputc(ch, w->out);
-}
-
-static void jw_str(jw *w, const char *s)
-{
-    jw_pre(w);
-    if (s)
-        json_str(w->out, s);
-    else
-        fputs("null", w->out);
-}
-
-static void jw_int(jw *w, long long v)
-{
-    jw_pre(w);
-    fprintf(w->out, "%lld", v);
-}
-
-/* A count that may be unknown (negative): null then. */
-static void jw_count(jw *w, long long v)
-{
-    jw_pre(w);
-    if (v < 0)
-        fputs("null", w->out);
-    else
-        fprintf(w->out, "%lld", v);
-}
-
-static void jw_num(jw *w, double v)
-{
-    jw_pre(w);
-    json_double(w->out, v);
-}
-
-static void jw_bool(jw *w, bool v)
-{
-    jw_pre(w);
-    fputs(v ? "true" : "false", w->out);
-}
-
-static void jw_raw(jw *w, const char *text)
-{
-    jw_pre(w);
-    fputs(text, w->out);
-}
-
 /* ---- rendering helpers ---------------------------------------------------------------------- */
 
 /* 1234567 -> "1,234,567", in a ring of buffers so that a few can appear in one printf. */
@@ -1029,33 +878,23 @@ static void text_dataset(const info_file *f, FILE *out)
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
 
-static void json_header(const info_file *f, jw *w)
+static void json_header(const info_file *f, json_writer *w)
 {
-    jw_key(w, "file");
-    jw_str(w, f->path);
-    jw_key(w, "kind");
-    jw_str(w, KIND_KEYS[f->kind]);
-    jw_key(w, "format");
-    jw_str(w, FORMATS[f->kind]);
-    jw_key(w, "version");
-    jw_int(w, f->version);
-    jw_key(w, "size_bytes");
-    jw_int(w, f->size);
-    jw_key(w, "integrity");
-    jw_str(w, f->sealed ? "verified" : "unverified");
+    json_kstr(w, "file", f->path);
+    json_kstr(w, "kind", KIND_KEYS[f->kind]);
+    json_kstr(w, "format", FORMATS[f->kind]);
+    json_kint(w, "version", f->version);
+    json_kint(w, "size_bytes", f->size);
+    json_kstr(w, "integrity", f->sealed ? "verified" : "unverified");
     if (f->kind == KIND_ATTENTION)
         return;
-    jw_key(w, "vocab");
-    jw_open(w, '{');
-    jw_key(w, "src");
-    jw_count(w, f->vocab[0]);
-    jw_key(w, "tgt");
-    jw_count(w, f->vocab[1]);
-    if (f->kind != KIND_DATASET) {
-        jw_key(w, "from");
-        jw_str(w, f->vocab_from);
-    }
-    jw_close(w, '}');
+    json_key(w, "vocab");
+    json_open_object(w);
+    json_kcount(w, "src", f->vocab[0]);
+    json_kcount(w, "tgt", f->vocab[1]);
+    if (f->kind != KIND_DATASET)
+        json_kstr(w, "from", f->vocab_from);
+    json_close_object(w);
 }
 
 /* Order of the /state fields by name, as HDF5 lists attributes (and `s2s info` shows them). */
@@ -1064,190 +903,181 @@ static int field_name_order(const void *a, const void *b)
     return strcmp(ckpt_fields[*(const int *)a].name, ckpt_fields[*(const int *)b].name);
 }
 
-static void json_state(jw *w, const train_progress *p)
+static void json_state(json_writer *w, const train_progress *p)
 {
     int order[CKPT_NFIELDS];
     for (int i = 0; i < CKPT_NFIELDS; i++)
         order[i] = i;
     qsort(order, CKPT_NFIELDS, sizeof *order, field_name_order);
-    jw_open(w, '{');
+    json_open_object(w);
     for (int i = 0; i < CKPT_NFIELDS; i++) {
         const ckpt_field *field = &ckpt_fields[order[i]];
         const char *value = (const char *)p + field->offset;
-        jw_key(w, field->name);
+        json_key(w, field->name);
         if (field->is_double)
-            jw_num(w, *(const double *)value);
+            json_num(w, *(const double *)value);
         else
-            jw_int(w, *(const int64_t *)value);
+            json_int(w, *(const int64_t *)value);
     }
-    jw_close(w, '}');
+    json_close_object(w);
 }
 
-static void json_history(jw *w, const ckpt_history *h, int rows)
+static void json_history(json_writer *w, const ckpt_history *h, int rows)
 {
-    jw_open(w, '{');
-    jw_key(w, "rows");
-    jw_int(w, h->rows);
-    jw_key(w, "columns");
-    jw_open(w, '[');
+    json_open_object(w);
+    json_kint(w, "rows", h->rows);
+    json_key(w, "columns");
+    json_open_array(w);
     for (int c = 0; c < h->cols; c++) {
         char name[64];
         column_name(h, c, name, sizeof name);
-        jw_str(w, name);
+        json_str(w, name);
     }
-    jw_close(w, ']');
+    json_close_array(w);
     int first = history_first(h, rows);
-    jw_key(w, "first_row");
-    jw_int(w, first);
-    jw_key(w, "last");
-    jw_open(w, '[');
+    json_kint(w, "first_row", first);
+    json_key(w, "last");
+    json_open_array(w);
     for (int r = first; r < h->rows; r++) {
-        jw_open(w, '[');
+        json_open_array(w);
         for (int c = 0; c < h->cols; c++)
-            jw_num(w, h->data[(size_t)r * h->cols + c]);
-        jw_close(w, ']');
+            json_num(w, h->data[(size_t)r * h->cols + c]);
+        json_close_array(w);
     }
-    jw_close(w, ']');
-    jw_close(w, '}');
+    json_close_array(w);
+    json_close_object(w);
 }
 
 /* As text_checkpoint; what could not be read is null. */
-static void json_checkpoint(const info_file *f, int rows, jw *w)
+static void json_checkpoint(const info_file *f, int rows, json_writer *w)
 {
     const ckpt_summary *s = &f->ckpt;
-    jw_key(w, "blas_core"); /* the OpenBLAS kernels of the run that wrote it */
-    jw_str(w, s->complete && s->blas_core[0] ? s->blas_core : NULL);
-    jw_key(w, "state");
+    /* the OpenBLAS kernels of the run that wrote it */
+    json_kstr(w, "blas_core", s->complete && s->blas_core[0] ? s->blas_core : NULL);
+    json_key(w, "state");
     if (s->complete)
         json_state(w, &s->progress);
     else
-        jw_raw(w, "null");
-    jw_key(w, "optimizer");
+        json_null(w);
+    json_key(w, "optimizer");
     if (s->complete) {
-        jw_open(w, '{');
-        jw_key(w, "step");
-        jw_int(w, s->optim_step);
-        jw_key(w, "moments");
-        jw_open(w, '[');
+        json_open_object(w);
+        json_kint(w, "step", s->optim_step);
+        json_key(w, "moments");
+        json_open_array(w);
         for (int k = 0; k < 2; k++)
             if (s->has_moment[k])
-                jw_str(w, MOMENTS[k]);
-        jw_close(w, ']');
-        jw_close(w, '}');
+                json_str(w, MOMENTS[k]);
+        json_close_array(w);
+        json_close_object(w);
     } else {
-        jw_raw(w, "null");
+        json_null(w);
     }
-    jw_key(w, "checksum");
-    jw_open(w, '{');
-    jw_key(w, "valid");
-    jw_bool(w, !f->checksum_error);
-    jw_key(w, "stored");
+    json_key(w, "checksum");
+    json_open_object(w);
+    json_kbool(w, "valid", !f->checksum_error);
+    json_key(w, "stored");
     if (s->complete) {
         char hex[20];
         snprintf(hex, sizeof hex, "%016" PRIx64, s->checksum);
-        jw_str(w, hex);
+        json_str(w, hex);
     } else {
-        jw_raw(w, "null");
+        json_null(w);
     }
-    if (f->checksum_error) {
-        jw_key(w, "error");
-        jw_str(w, f->checksum_error);
-    }
-    jw_close(w, '}');
-    jw_key(w, "history");
+    if (f->checksum_error)
+        json_kstr(w, "error", f->checksum_error);
+    json_close_object(w);
+    json_key(w, "history");
     if (s->complete)
         json_history(w, &s->history, rows);
     else
-        jw_raw(w, "null");
+        json_null(w);
 }
 
-static void json_model_file(const info_file *f, int rows, jw *w)
+static void json_model_file(const info_file *f, int rows, json_writer *w)
 {
     int *order = malloc(((size_t)f->n_config + 1) * sizeof *order);
     if (order) {
         config_order(f, order);
-        jw_key(w, "config");
-        jw_open(w, '{');
-        for (int j = 0; j < f->n_config; j++) {
-            jw_key(w, f->config[order[j]].key);
-            jw_str(w, f->config[order[j]].value);
-        }
-        jw_close(w, '}');
+        json_key(w, "config");
+        json_open_object(w);
+        for (int j = 0; j < f->n_config; j++)
+            json_kstr(w, f->config[order[j]].key, f->config[order[j]].value);
+        json_close_object(w);
         free(order);
     }
-    jw_key(w, "params");
-    jw_open(w, '{');
-    jw_key(w, "tensors");
-    jw_int(w, f->n_tensors);
-    jw_key(w, "total");
-    jw_int(w, f->total_params);
-    jw_key(w, "list");
-    jw_open(w, '[');
+    json_key(w, "params");
+    json_open_object(w);
+    json_kint(w, "tensors", f->n_tensors);
+    json_kint(w, "total", f->total_params);
+    json_key(w, "list");
+    json_open_array(w);
     for (int i = 0; i < f->n_tensors; i++) {
-        jw_open(w, '{');
-        jw_key(w, "name");
-        jw_str(w, f->tensors[i].name);
-        jw_key(w, "shape");
-        jw_open(w, '[');
+        json_open_object(w);
+        json_kstr(w, "name", f->tensors[i].name);
+        json_key(w, "shape");
+        json_open_array(w);
         for (int d = 0; d < f->tensors[i].ndim; d++)
-            jw_int(w, f->tensors[i].dims[d]);
-        jw_close(w, ']');
-        jw_key(w, "count");
-        jw_int(w, f->tensors[i].count);
-        jw_close(w, '}');
+            json_int(w, f->tensors[i].dims[d]);
+        json_close_array(w);
+        json_kint(w, "count", f->tensors[i].count);
+        json_close_object(w);
     }
-    jw_close(w, ']');
-    jw_close(w, '}');
+    json_close_array(w);
+    json_close_object(w);
     if (f->kind == KIND_CKPT)
         json_checkpoint(f, rows, w);
 }
 
-/* The lines of text as a JSON array or object (open: '[' or '{') of what fn writes for each
- * non-empty line, given a copy that it may change; null when there is no text. */
-static void json_lines(jw *w, const char *text, char open, void (*fn)(jw *w, char *line))
+/* The lines of text as a JSON object (or array) of what fn writes for each non-empty line,
+ * given a copy that it may change; null when there is no text. */
+static void json_lines(json_writer *w, const char *text, bool object,
+                       void (*fn)(json_writer *w, char *line))
 {
     const char *l;
     size_t n;
     if (!text) {
-        jw_raw(w, "null");
+        json_null(w);
         return;
     }
-    jw_open(w, open);
+    if (object)
+        json_open_object(w);
+    else
+        json_open_array(w);
     while (next_line(&text, &l, &n)) {
         char *line = n > 0 ? strndup(l, n) : NULL;
         if (line)
             fn(w, line);
         free(line);
     }
-    jw_close(w, open == '[' ? ']' : '}');
+    if (object)
+        json_close_object(w);
+    else
+        json_close_array(w);
 }
 
 /* An inputs line "<split>.<side> <path> crc32=<hex>" as an object; another as {"line": ...}. */
-static void json_input(jw *w, char *line)
+static void json_input(json_writer *w, char *line)
 {
     char *sp = strchr(line, ' '), *crc = strstr(line, " crc32=");
     char *last_crc = crc;
     while (crc && (crc = strstr(crc + 1, " crc32=")))
         last_crc = crc;
-    jw_open(w, '{');
+    json_open_object(w);
     if (sp && last_crc && last_crc > sp) {
         *sp = '\0';
         *last_crc = '\0';
-        jw_key(w, "input");
-        jw_str(w, line);
-        jw_key(w, "path");
-        jw_str(w, sp + 1);
-        jw_key(w, "crc32");
-        jw_str(w, last_crc + 7);
+        json_kstr(w, "input", line);
+        json_kstr(w, "path", sp + 1);
+        json_kstr(w, "crc32", last_crc + 7);
     } else {
-        jw_key(w, "line");
-        jw_str(w, line);
+        json_kstr(w, "line", line);
     }
-    jw_close(w, '}');
+    json_close_object(w);
 }
 
 /* An options line "name = value" as a string member (comments skipped). */
-static void json_option(jw *w, char *line)
+static void json_option(json_writer *w, char *line)
 {
     char *hash = strchr(line, '#'), *eq;
     if (hash)
@@ -1265,58 +1095,51 @@ static void json_option(jw *w, char *line)
     size_t vl = strlen(v);
     while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t' || v[vl - 1] == '\r'))
         v[--vl] = '\0';
-    if (*k) {
-        jw_key(w, k);
-        jw_str(w, v);
-    }
+    if (*k)
+        json_kstr(w, k, v);
 }
 
-static void json_dataset(const info_file *f, jw *w)
+static void json_dataset(const info_file *f, json_writer *w)
 {
-    jw_key(w, "splits");
-    jw_open(w, '{');
+    json_key(w, "splits");
+    json_open_object(w);
     for (int s = 0; s < SPLIT_COUNT; s++) {
         const split_info *si = &f->split[s];
-        jw_key(w, split_name((split_id)s));
-        jw_open(w, '{');
-        jw_key(w, "pairs");
-        jw_int(w, si->pairs);
+        json_key(w, split_name((split_id)s));
+        json_open_object(w);
+        json_kint(w, "pairs", si->pairs);
         for (int side = 0; side < 2; side++) {
             const char *p = side ? "tgt" : "src";
             char key[32];
             snprintf(key, sizeof key, "%s_tokens", p);
-            jw_key(w, key);
-            jw_int(w, si->tokens[side]);
+            json_kint(w, key, si->tokens[side]);
             snprintf(key, sizeof key, "%s_mean_len", p);
-            jw_key(w, key);
-            jw_num(w, si->pairs > 0 ? (double)si->tokens[side] / (double)si->pairs : NAN);
+            json_knum(w, key, si->pairs > 0 ? (double)si->tokens[side] / (double)si->pairs : NAN);
             snprintf(key, sizeof key, "%s_max_len", p);
-            jw_key(w, key);
-            jw_int(w, si->max_len[side]);
+            json_kint(w, key, si->max_len[side]);
         }
-        jw_close(w, '}');
+        json_close_object(w);
     }
-    jw_close(w, '}');
+    json_close_object(w);
     const char *report = ds_attr(f->ds, "report");
-    jw_key(w, "report");
+    json_key(w, "report");
     if (report && info_json_valid(report, strlen(report)))
-        jw_raw(w, report);
+        json_raw(w, report);
     else
-        jw_str(w, report); /* null when absent; a string if it is not JSON */
-    jw_key(w, "options");
-    json_lines(w, ds_attr(f->ds, "options"), '{', json_option);
-    jw_key(w, "inputs");
-    json_lines(w, ds_attr(f->ds, "inputs"), '[', json_input);
-    jw_key(w, "attributes");
-    jw_open(w, '{');
+        json_str(w, report); /* null when absent; a string if it is not JSON */
+    json_key(w, "options");
+    json_lines(w, ds_attr(f->ds, "options"), true, json_option);
+    json_key(w, "inputs");
+    json_lines(w, ds_attr(f->ds, "inputs"), false, json_input);
+    json_key(w, "attributes");
+    json_open_object(w);
     for (int i = 0; i < f->n_root_attrs; i++) {
         const char *name = f->root_attrs[i], *value = ds_attr(f->ds, name);
         if (is_prep_attr(name) || !value)
             continue;
-        jw_key(w, name);
-        jw_str(w, value);
+        json_kstr(w, name, value);
     }
-    jw_close(w, '}');
+    json_close_object(w);
 }
 
 /* ---- this machine (--system) ---------------------------------------------------------------- */
@@ -1395,7 +1218,7 @@ static void text_system(const system_info *s, FILE *out)
                 d->message[0] ? ": " : "", d->message);
 }
 
-static void json_system(const system_info *s, jw *w)
+static void json_system(const system_info *s, json_writer *w)
 {
     static const char *const ACTIONS[] = {[BLAS_KEEP] = "keep", [BLAS_RESTART] = "restart",
                                           [BLAS_REFUSE] = "refuse"};
@@ -1403,81 +1226,66 @@ static void json_system(const system_info *s, jw *w)
     const blas_core_decision *d = &s->startup;
     char cpu[96];
     blas_cpu_describe(&s->in.cpu, cpu, sizeof cpu);
-    jw_key(w, "kind");
-    jw_str(w, "system");
-    jw_key(w, "cpu");
-    jw_open(w, '{');
-    jw_key(w, "vendor");
-    jw_str(w, s->in.cpu.vendor);
-    jw_key(w, "family");
-    jw_int(w, s->in.cpu.family);
-    jw_key(w, "model");
-    jw_int(w, s->in.cpu.model);
-    jw_key(w, "stepping");
-    jw_int(w, s->in.cpu.stepping);
-    jw_key(w, "description");
-    jw_str(w, cpu);
-    jw_key(w, "features");
-    jw_open(w, '{');
-    for (int f = 0; f < CPU_NFEATURES; f++) {
-        jw_key(w, cpu_features[f].key);
-        jw_bool(w, s->in.cpu.features & CPU_HAS(f));
-    }
-    jw_close(w, '}');
-    jw_close(w, '}');
-    jw_key(w, "openblas");
-    jw_str(w, now->config);
-    jw_key(w, "dynamic_arch");
-    jw_bool(w, s->in.dynamic);
-    jw_key(w, "blas_core");
-    jw_str(w, now->kernel);
-    jw_key(w, "blas_core_origin");
-    jw_str(w, now->origin);
-    jw_key(w, "blas_core_best");
-    jw_str(w, d->best);
-    jw_key(w, "known");
-    jw_open(w, '[');
+    json_kstr(w, "kind", "system");
+    json_key(w, "cpu");
+    json_open_object(w);
+    json_kstr(w, "vendor", s->in.cpu.vendor);
+    json_kint(w, "family", s->in.cpu.family);
+    json_kint(w, "model", s->in.cpu.model);
+    json_kint(w, "stepping", s->in.cpu.stepping);
+    json_kstr(w, "description", cpu);
+    json_key(w, "features");
+    json_open_object(w);
+    for (int f = 0; f < CPU_NFEATURES; f++)
+        json_kbool(w, cpu_features[f].key, s->in.cpu.features & CPU_HAS(f));
+    json_close_object(w);
+    json_close_object(w);
+    json_kstr(w, "openblas", now->config);
+    json_kbool(w, "dynamic_arch", s->in.dynamic);
+    json_kstr(w, "blas_core", now->kernel);
+    json_kstr(w, "blas_core_origin", now->origin);
+    json_kstr(w, "blas_core_best", d->best);
+    json_key(w, "known");
+    json_open_array(w);
     for (int k = 1; blas_core_choices[k]; k++)
-        jw_str(w, blas_core_choices[k]);
-    jw_close(w, ']');
-    jw_key(w, "runnable");
-    jw_open(w, '[');
+        json_str(w, blas_core_choices[k]);
+    json_close_array(w);
+    json_key(w, "runnable");
+    json_open_array(w);
     const char *names[16];
     int n = blas_core_runnable(&s->in.cpu, names, 16);
     for (int k = 0; k < n; k++)
-        jw_str(w, names[k]);
-    jw_close(w, ']');
-    jw_key(w, "startup");
-    jw_open(w, '{');
-    jw_key(w, "action");
-    jw_str(w, ACTIONS[d->action]);
-    jw_key(w, "kernel");
-    jw_str(w, d->action == BLAS_RESTART ? d->kernel
-              : d->action == BLAS_KEEP  ? now->kernel
-                                        : NULL);
-    jw_key(w, "origin");
-    jw_str(w, d->action == BLAS_KEEP ? d->origin : NULL);
-    jw_key(w, "message");
-    jw_str(w, d->message[0] ? d->message : NULL);
-    jw_close(w, '}');
+        json_str(w, names[k]);
+    json_close_array(w);
+    json_key(w, "startup");
+    json_open_object(w);
+    json_kstr(w, "action", ACTIONS[d->action]);
+    json_kstr(w, "kernel",
+              d->action == BLAS_RESTART ? d->kernel : d->action == BLAS_KEEP ? now->kernel : NULL);
+    json_kstr(w, "origin", d->action == BLAS_KEEP ? d->origin : NULL);
+    json_kstr(w, "message", d->message[0] ? d->message : NULL);
+    json_close_object(w);
 }
 
 int info_write_system(bool json, FILE *out)
 {
     system_info s;
     system_gather(&s);
+    int rc = 0;
     if (json) {
-        jw w = {.out = out};
-        jw_open(&w, '{');
+        json_writer w;
+        json_writer_init(&w, out, JSON_COMPACT);
+        json_open_object(&w);
         json_system(&s, &w);
-        jw_close(&w, '}');
+        json_close_object(&w);
+        rc = json_writer_end(&w);
         fputc('\n', out);
     } else {
         text_system(&s, out);
     }
     if (fflush(out) != 0 || ferror(out))
         return s2s_fail(S2S_EIO, "cannot write the output: %s", strerror(errno));
-    return 0;
+    return rc;
 }
 
 /* ---- attention files ------------------------------------------------------------------------- */
@@ -1525,16 +1333,12 @@ static void text_attention(const info_file *f, FILE *out)
             f->attn_max_cols);
 }
 
-static void json_attention(const info_file *f, jw *w)
+static void json_attention(const info_file *f, json_writer *w)
 {
-    jw_key(w, "sentences");
-    jw_int(w, f->attn_count);
-    jw_key(w, "with_weights");
-    jw_int(w, f->attn_with_weights);
-    jw_key(w, "max_target");
-    jw_int(w, f->attn_max_rows);
-    jw_key(w, "max_source");
-    jw_int(w, f->attn_max_cols);
+    json_kint(w, "sentences", f->attn_count);
+    json_kint(w, "with_weights", f->attn_with_weights);
+    json_kint(w, "max_target", f->attn_max_rows);
+    json_kint(w, "max_source", f->attn_max_cols);
 }
 
 /* ---- entry points --------------------------------------------------------------------------- */
@@ -1587,8 +1391,9 @@ int info_write_rows(const char *path, bool json, int history_rows, FILE *out)
         return rc;
     }
     if (json) {
-        jw w = {.out = out};
-        jw_open(&w, '{');
+        json_writer w;
+        json_writer_init(&w, out, JSON_COMPACT);
+        json_open_object(&w);
         json_header(&f, &w);
         if (f.kind == KIND_DATASET)
             json_dataset(&f, &w);
@@ -1596,7 +1401,8 @@ int info_write_rows(const char *path, bool json, int history_rows, FILE *out)
             json_attention(&f, &w);
         else
             json_model_file(&f, history_rows, &w);
-        jw_close(&w, '}');
+        json_close_object(&w);
+        rc = json_writer_end(&w);
         fputc('\n', out);
     } else {
         text_header(&f, out);
@@ -1609,7 +1415,7 @@ int info_write_rows(const char *path, bool json, int history_rows, FILE *out)
     }
     int rc_out = fflush(out) != 0 || ferror(out)
                      ? s2s_fail(S2S_EIO, "cannot write the output: %s", strerror(errno))
-                     : 0;
+                     : rc;
     /* Described all the same, but a script that checks the status must not take a damaged
      * checkpoint for a usable one. */
     if (rc_out == 0 && f.checksum_error)

@@ -25,6 +25,7 @@
 #include "s2s/dataset.h"
 #include "s2s/decode.h"
 #include "s2s/hash.h"
+#include "s2s/json.h"
 #include "s2s/loader.h"
 #include "s2s/model_options.h"
 #include "s2s/progress.h"
@@ -403,28 +404,23 @@ static int make_run_dir(const char *dir)
     return 0;
 }
 
-static void json_string(FILE *f, const char *s)
+/* A metrics.jsonl record starts: {"type":TYPE,"step":STEP (the table of docs/training.md). */
+static void record_begin(json_writer *j, FILE *f, const char *type, long long step)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
+    json_writer_init(j, f, JSON_COMPACT);
+    json_open_object(j);
+    json_kstr(j, "type", type);
+    json_kint(j, "step", step);
 }
 
-/* A JSON number, or null for NaN and Inf (which JSON cannot hold). */
-static void json_number(FILE *f, const char *key, double v, bool comma)
+/* ... and ends: the object closed, the line ended and flushed, so that a run killed later keeps
+ * every record written so far. */
+static int record_end(json_writer *j)
 {
-    fprintf(f, "%s\"%s\":", comma ? "," : "", key);
-    if (isfinite(v))
-        fprintf(f, "%.6g", v);
-    else
-        fputs("null", f);
+    json_close_object(j);
+    fputc('\n', j->out);
+    fflush(j->out);
+    return json_writer_end(j);
 }
 
 /* ---- set-up ----------------------------------------------------------------------------- */
@@ -885,17 +881,18 @@ static int record_validation(trainer *t, const valid_result *vr, double train_lo
     row[6] = vr->decoded ? vr->bleu : NAN;
     row[7] = vr->decoded ? vr->exact_match : NAN;
     if (t->metrics) {
-        fprintf(t->metrics, "{\"type\":\"valid\",\"step\":%lld", (long long)t->pr.step);
-        json_number(t->metrics, "loss", vr->loss, true);
-        json_number(t->metrics, "ppl", vr->ppl, true);
-        json_number(t->metrics, "token_acc", vr->token_acc, true);
+        json_writer j;
+        record_begin(&j, t->metrics, "valid", t->pr.step);
+        json_kfigure(&j, "loss", vr->loss);
+        json_kfigure(&j, "ppl", vr->ppl);
+        json_kfigure(&j, "token_acc", vr->token_acc);
         if (vr->decoded) {
-            json_number(t->metrics, "bleu", vr->bleu, true);
-            json_number(t->metrics, "exact_match", vr->exact_match, true);
+            json_kfigure(&j, "bleu", vr->bleu);
+            json_kfigure(&j, "exact_match", vr->exact_match);
         }
-        fprintf(t->metrics, ",\"sentences\":%ld,\"best\":%s}\n", vr->sentences,
-                *best ? "true" : "false");
-        fflush(t->metrics);
+        json_kint(&j, "sentences", vr->sentences);
+        json_kbool(&j, "best", *best);
+        return record_end(&j);
     }
     return 0;
 }
@@ -998,16 +995,16 @@ static int checkpoint(trainer *t, bool regular, bool best, int after)
         }
         double secs = wall_seconds() - t0;
         if (t->metrics) {
-            fprintf(t->metrics, "{\"type\":\"checkpoint\",\"step\":%lld,\"file\":",
-                    (long long)t->pr.step);
-            json_string(t->metrics, path);
-            fprintf(t->metrics, ",\"seconds\":%.3f,\"ok\":%s", secs, rc == 0 ? "true" : "false");
-            if (rc < 0) {
-                fprintf(t->metrics, ",\"error\":");
-                json_string(t->metrics, s2s_errmsg(rc));
-            }
-            fprintf(t->metrics, "}\n");
-            fflush(t->metrics);
+            json_writer j;
+            record_begin(&j, t->metrics, "checkpoint", t->pr.step);
+            json_kstr(&j, "file", path);
+            json_kfixed(&j, "seconds", secs, 3);
+            json_kbool(&j, "ok", rc == 0);
+            if (rc < 0)
+                json_kstr(&j, "error", s2s_errmsg(rc));
+            int st = record_end(&j); /* a misuse of the writer is a bug: it stops the run */
+            if (st < 0)
+                return st;
         }
         if (rc < 0)
             t->ckpt_failures++;
@@ -1080,25 +1077,34 @@ static int log_step(trainer *t, log_window *w, double lr, double gnorm, train_re
                             .start_step = t->start_step};
         progress_update(&t->prog, &pi, false);
     }
-    if (t->metrics) {
-        FILE *f = t->metrics;
-        fprintf(f, "{\"type\":\"train\",\"step\":%lld,\"epoch\":%lld", (long long)t->pr.step,
-                (long long)t->st.epoch);
-        json_number(f, "loss", res->train_loss, true);
-        json_number(f, "ppl", ppl, true);
-        json_number(f, "tokens_per_s", tps, true);
-        json_number(f, "lr", lr, true);
-        json_number(f, "gnorm", gnorm, true);
-        fprintf(f, ",\"skipped\":%lld,\"ranks\":%d,\"threads\":%d,\"window_s\":%.4f,\"phases\":{",
-                (long long)t->pr.skipped, t->size, t->o->threads, el);
-        for (int p = 0; p < N_PHASES; p++)
-            fprintf(f, "%s\"%s\":{\"min\":%.4f,\"max\":%.4f,\"mean\":%.4f}", p ? "," : "",
-                    PHASE_NAMES[p], mn[p], mx[p], mean[p]);
-        fprintf(f, "}}\n");
-        fflush(f);
-    }
     memset(t->phase, 0, sizeof t->phase);
     *w = (log_window){.t_start = now};
+    if (t->metrics) {
+        json_writer j;
+        record_begin(&j, t->metrics, "train", t->pr.step);
+        json_kint(&j, "epoch", t->st.epoch);
+        json_kfigure(&j, "loss", res->train_loss);
+        json_kfigure(&j, "ppl", ppl);
+        json_kfigure(&j, "tokens_per_s", tps);
+        json_kfigure(&j, "lr", lr);
+        json_kfigure(&j, "gnorm", gnorm);
+        json_kint(&j, "skipped", t->pr.skipped);
+        json_kint(&j, "ranks", t->size);
+        json_kint(&j, "threads", t->o->threads);
+        json_kfixed(&j, "window_s", el, 4);
+        json_key(&j, "phases");
+        json_open_object(&j);
+        for (int p = 0; p < N_PHASES; p++) {
+            json_key(&j, PHASE_NAMES[p]);
+            json_open_object(&j);
+            json_kfixed(&j, "min", mn[p], 4);
+            json_kfixed(&j, "max", mx[p], 4);
+            json_kfixed(&j, "mean", mean[p], 4);
+            json_close_object(&j);
+        }
+        json_close_object(&j);
+        return record_end(&j);
+    }
     return 0;
 }
 
@@ -1191,9 +1197,11 @@ static int train_step(trainer *t, double lr, double tf, double *gnorm, double *s
         note(t, "step %lld: gradient norm is %g: step skipped on every rank (%lld in a row)",
              (long long)t->pr.step, *gnorm, (long long)t->pr.nonfinite_streak);
         if (t->metrics) {
-            fprintf(t->metrics, "{\"type\":\"skip\",\"step\":%lld,\"streak\":%lld}\n",
-                    (long long)t->pr.step, (long long)t->pr.nonfinite_streak);
-            fflush(t->metrics);
+            json_writer j;
+            record_begin(&j, t->metrics, "skip", t->pr.step);
+            json_kint(&j, "streak", t->pr.nonfinite_streak);
+            if ((rc = record_end(&j)) < 0)
+                return rc;
         }
         if (t->pr.nonfinite_streak >= o->max_skips)
             return s2s_fail(S2S_ENUMERIC,
@@ -1424,19 +1432,23 @@ int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *re
                 vr.bleu, vr.exact_match, vr.sentences, res->skipped, res->params_hash);
         fflush(t.log);
     }
+    rc = 0;
     if (t.metrics) {
-        fprintf(t.metrics, "{\"type\":\"final\",\"step\":%ld,\"stopped\":%s", res->steps,
-                res->stopped ? "true" : "false");
-        json_number(t.metrics, "valid_loss", vr.loss, true);
-        json_number(t.metrics, "bleu", vr.bleu, true);
-        json_number(t.metrics, "exact_match", vr.exact_match, true);
-        json_number(t.metrics, "tokens_per_s", res->tokens_per_s, true);
-        fprintf(t.metrics, ",\"params_hash\":\"%016llx\"}\n", res->params_hash);
+        json_writer j;
+        char hash[20];
+        snprintf(hash, sizeof hash, "%016llx", res->params_hash);
+        record_begin(&j, t.metrics, "final", res->steps);
+        json_kbool(&j, "stopped", res->stopped);
+        json_kfigure(&j, "valid_loss", vr.loss);
+        json_kfigure(&j, "bleu", vr.bleu);
+        json_kfigure(&j, "exact_match", vr.exact_match);
+        json_kfigure(&j, "tokens_per_s", res->tokens_per_s);
+        json_kstr(&j, "params_hash", hash);
+        rc = record_end(&j);
     }
     /* --ckpt-error continue lets every write fail; a run that leaves nothing to resume from
      * or decode must not look like a success. */
-    rc = 0;
-    if (t.rank == 0 && o->run_dir[0] && t.ckpts_written == 0 && t.ckpt_failures > 0)
+    if (rc == 0 && t.rank == 0 && o->run_dir[0] && t.ckpts_written == 0 && t.ckpt_failures > 0)
         rc = s2s_fail(S2S_EIO,
                       "train: no checkpoint was written to %s during this run: every write "
                       "failed (--ckpt-error continue)%s%s",

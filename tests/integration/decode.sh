@@ -8,7 +8,9 @@
 #      are sorted; beam 1 equals greedy; BLEU of `eval --hyp/--ref` on the translate output of the
 #      test split equals the dataset mode's 13a BLEU of the same decoding;
 #   4. the attention file holds one weight matrix per sentence, rows summing to 1, with the tokens;
-#   5. bad input to translate, eval and info gets one error line and a non-zero status.
+#   5. bad input to translate, eval and info gets one error line and a non-zero status;
+#   6. a run directory named with a quote, a backslash, a control byte and bytes that are not
+#      UTF-8 still gives metrics.jsonl records and an eval line that a strict JSON parser reads.
 #
 #   decode.sh S2S_BINARY MPIEXEC
 set -u
@@ -235,6 +237,36 @@ expect_error "vocabulary mismatch" "$s2s" eval --checkpoint "$ckpt" --data o.h5
     --batch 16 --samples 0 --progress plain > plain.log 2>&1 || { cat plain.log; fail "plain model"; }
 expect_error "attention" "$s2s" translate --checkpoint plain/ckpt-00000002.h5 --replace-unk --input few.src
 expect_error "no.h5" "$s2s" info no.h5
+
+# ---- 6. JSON whatever a path holds ------------------------------------------------------------
+# Python's strict reading (bytes decoded as UTF-8, then json.loads) fails on an unescaped quote or
+# control byte and on bytes that are not UTF-8: those must arrive as escapes and \ufffd
+# (include/s2s/json.h). Two steps, each validated and checkpointed: every record type. ~1 s.
+odd=$(printf 'odd"q\\b\001\377\303(')
+if "$mpiexec" -np 1 "$s2s" train --data t.h5 --run-dir "$odd" --hidden 16 --emb 8 --steps 2 \
+       --batch 16 --valid-every 1 --ckpt-every 1 --log-every 1 --samples 0 --progress plain \
+       > odd.log 2>&1 &&
+   "$s2s" eval --checkpoint "$odd/ckpt-00000002.h5" --data t.h5 --split valid --beam 1 \
+       > odd_eval.txt 2>&1; then
+    python3 - "$odd/metrics.jsonl" odd_eval.txt <<'EOF_PY' &&
+import json, sys
+name = 'odd"q\\b\x01\ufffd\ufffd('  # the directory's name as JSON can hold it
+types = set()
+for line in open(sys.argv[1], "rb"):
+    r = json.loads(line.decode("utf-8"))
+    types.add(r["type"])
+    if r["type"] == "checkpoint":
+        assert r["file"].startswith(name + "/"), r["file"]
+assert types == {"train", "valid", "checkpoint", "final"}, types
+last = json.loads(open(sys.argv[2], "rb").read().splitlines()[-1].decode("utf-8"))
+assert last["checkpoint"] == name + "/ckpt-00000002.h5", last["checkpoint"]
+EOF_PY
+        ok "metrics.jsonl and eval's last line are JSON with a run directory named $(printf %q "$odd")" ||
+        fail "invalid JSON with a run directory named $(printf %q "$odd")"
+else
+    cat odd.log odd_eval.txt
+    fail "training or eval with a run directory named $(printf %q "$odd")"
+fi
 
 if [ $failures -ne 0 ]; then
     echo "decode.sh: $failures failure(s)"

@@ -1,0 +1,305 @@
+/* json.c - the JSON writer of include/s2s/json.h: separators from a small state (the open
+ * containers, whether the innermost holds a value, whether a key waits for its value), string
+ * escaping with UTF-8 validation, and the number formats. */
+#include "s2s/json.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s2s/status.h"
+
+void json_writer_init(json_writer *w, FILE *out, json_layout layout)
+{
+    memset(w, 0, sizeof *w);
+    w->out = out;
+    w->comma = layout == JSON_SPACED ? ", " : ",";
+    w->colon = layout == JSON_SPACED ? ": " : ":";
+}
+
+int json_writer_end(json_writer *w)
+{
+    if (!w->error && w->depth > 0)
+        w->error = "a container left open";
+    if (!w->error && !w->members)
+        w->error = "nothing written";
+    return w->error ? s2s_fail(S2S_EINVAL, "JSON writer: %s", w->error) : 0;
+}
+
+/* Records the first misuse; from then on the writer writes nothing. Returns false. */
+static bool misuse(json_writer *w, const char *what)
+{
+    if (!w->error)
+        w->error = what;
+    return false;
+}
+
+static void write_string(FILE *out, const char *str);
+
+/* Before any value: checks that one may stand here and writes the separator before it. */
+static bool value_start(json_writer *w)
+{
+    if (w->error)
+        return false;
+    if (w->depth == 0) {
+        if (w->members)
+            return misuse(w, "a second value at the top level");
+    } else if (w->close[w->depth - 1] == '}') {
+        if (!w->after_key)
+            return misuse(w, "a value in an object without a key");
+        w->after_key = false; /* the key placed the separator */
+    } else if (w->members) {
+        fputs(w->comma, w->out);
+    }
+    w->members = true;
+    return true;
+}
+
+void json_key(json_writer *w, const char *key)
+{
+    if (w->error)
+        return;
+    if (w->depth == 0 || w->close[w->depth - 1] != '}') {
+        misuse(w, "a key outside an object");
+        return;
+    }
+    if (w->after_key) {
+        misuse(w, "a key without a value");
+        return;
+    }
+    if (!key) {
+        misuse(w, "a NULL key");
+        return;
+    }
+    if (w->members)
+        fputs(w->comma, w->out);
+    w->members = true;
+    write_string(w->out, key);
+    fputs(w->colon, w->out);
+    w->after_key = true;
+}
+
+static void open_container(json_writer *w, char open, char close)
+{
+    if (!w->error && w->depth == JSON_MAX_DEPTH) {
+        misuse(w, "containers nested too deep");
+        return;
+    }
+    if (!value_start(w))
+        return;
+    fputc(open, w->out);
+    w->close[w->depth++] = close;
+    w->members = false;
+}
+
+static void close_container(json_writer *w, char close)
+{
+    if (w->error)
+        return;
+    if (w->depth == 0 || w->close[w->depth - 1] != close) {
+        misuse(w, close == '}' ? "an object closed that is not open"
+                               : "an array closed that is not open");
+        return;
+    }
+    if (w->after_key) {
+        misuse(w, "a key without a value");
+        return;
+    }
+    fputc(close, w->out);
+    w->depth--;
+    w->members = true; /* the container just closed is a value of its parent */
+}
+
+void json_open_object(json_writer *w)
+{
+    open_container(w, '{', '}');
+}
+
+void json_close_object(json_writer *w)
+{
+    close_container(w, '}');
+}
+
+void json_open_array(json_writer *w)
+{
+    open_container(w, '[', ']');
+}
+
+void json_close_array(json_writer *w)
+{
+    close_container(w, ']');
+}
+
+/* Bytes of the UTF-8 sequence at s (1-4), or 0 if s does not start a valid one: the lead byte
+ * gives the length, the second byte's range excludes overlong forms (E0, F0), surrogates (ED)
+ * and code points above U+10FFFF (F4), and a NUL ends a truncated sequence as any other byte
+ * that is not a continuation does. */
+static int utf8_length(const unsigned char *s)
+{
+    unsigned char b = s[0];
+    if (b < 0x80)
+        return 1;
+    int n = b >= 0xC2 && b <= 0xDF   ? 2
+            : b >= 0xE0 && b <= 0xEF ? 3
+            : b >= 0xF0 && b <= 0xF4 ? 4
+                                     : 0;
+    for (int k = 1; k < n; k++)
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+    unsigned char lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80;
+    unsigned char hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
+    if (n >= 3 && (s[1] < lo || s[1] > hi))
+        return 0;
+    return n;
+}
+
+/* s as a JSON string: runs of bytes that need no escape are written in one piece. */
+static void write_string(FILE *out, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str, *run = s;
+    fputc('"', out);
+    while (*s) {
+        unsigned char ch = *s;
+        int n = ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0x7F ? utf8_length(s) : 0;
+        if (n > 0) {
+            s += n;
+            continue;
+        }
+        fwrite(run, 1, (size_t)(s - run), out);
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch == '\n')
+            fputs("\\n", out);
+        else if (ch == '\t')
+            fputs("\\t", out);
+        else if (ch == '\r')
+            fputs("\\r", out);
+        else if (ch < 0x20 || ch == 0x7F)
+            fprintf(out, "\\u%04x", ch);
+        else
+            fputs("\\ufffd", out); /* one byte that is not UTF-8 */
+        run = ++s;
+    }
+    fwrite(run, 1, (size_t)(s - run), out);
+    fputc('"', out);
+}
+
+void json_str(json_writer *w, const char *s)
+{
+    if (!value_start(w))
+        return;
+    if (s)
+        write_string(w->out, s);
+    else
+        fputs("null", w->out);
+}
+
+void json_int(json_writer *w, long long v)
+{
+    if (value_start(w))
+        fprintf(w->out, "%lld", v);
+}
+
+void json_count(json_writer *w, long long v)
+{
+    if (v < 0)
+        json_null(w);
+    else
+        json_int(w, v);
+}
+
+void json_num(json_writer *w, double v)
+{
+    if (!value_start(w))
+        return;
+    if (!isfinite(v)) {
+        fputs("null", w->out);
+        return;
+    }
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, sizeof buf, "%.17g", v);
+    fputs(buf, w->out);
+}
+
+/* v with prec digits in %g (fixed false) or prec decimals in %f, or null. */
+static void finite_or_null(json_writer *w, bool fixed, int prec, double v)
+{
+    if (!value_start(w))
+        return;
+    if (!isfinite(v))
+        fputs("null", w->out);
+    else if (fixed)
+        fprintf(w->out, "%.*f", prec, v);
+    else
+        fprintf(w->out, "%.*g", prec, v);
+}
+
+void json_figure(json_writer *w, double v)
+{
+    finite_or_null(w, false, 6, v);
+}
+
+void json_fixed(json_writer *w, double v, int decimals)
+{
+    finite_or_null(w, true, decimals, v);
+}
+
+void json_bool(json_writer *w, bool v)
+{
+    json_raw(w, v ? "true" : "false");
+}
+
+void json_null(json_writer *w)
+{
+    json_raw(w, "null");
+}
+
+void json_raw(json_writer *w, const char *text)
+{
+    if (value_start(w))
+        fputs(text, w->out);
+}
+
+void json_kstr(json_writer *w, const char *key, const char *s)
+{
+    json_key(w, key);
+    json_str(w, s);
+}
+
+void json_kint(json_writer *w, const char *key, long long v)
+{
+    json_key(w, key);
+    json_int(w, v);
+}
+
+void json_kcount(json_writer *w, const char *key, long long v)
+{
+    json_key(w, key);
+    json_count(w, v);
+}
+
+void json_knum(json_writer *w, const char *key, double v)
+{
+    json_key(w, key);
+    json_num(w, v);
+}
+
+void json_kfigure(json_writer *w, const char *key, double v)
+{
+    json_key(w, key);
+    json_figure(w, v);
+}
+
+void json_kfixed(json_writer *w, const char *key, double v, int decimals)
+{
+    json_key(w, key);
+    json_fixed(w, v, decimals);
+}
+
+void json_kbool(json_writer *w, const char *key, bool v)
+{
+    json_key(w, key);
+    json_bool(w, v);
+}
