@@ -34,6 +34,8 @@ if [ "$(id -u)" -eq 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 export OPENBLAS_NUM_THREADS=1
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_mpi_train.XXXXXX")
 ro_how= # how section 4 makes a run directory read-only: chmod, setpriv or chattr
 cleanup() {
@@ -57,7 +59,6 @@ run() { # run NP ARGS...: s2s train on NP ranks
     shift
     "$mpiexec" --oversubscribe -np "$np" "$s2s" train "$@"
 }
-final_hash() { sed -n 's/.*parameters hash \([0-9a-f]*\).*/\1/p' "$1" | tail -1; }
 
 "$s2s" gen reverse --symbols 12 --min-len 3 --max-len 8 --train 2000 --valid 64 --test 0 \
     --seed 5 --out r >/dev/null || { echo "FAIL: s2s gen"; exit 1; }
@@ -133,14 +134,6 @@ run 2 "${resume_args[@]}" --run-dir whole > whole.log 2>&1 || { cat whole.log; f
 want=$(final_hash whole.log)
 [ -n "$want" ] || fail "no parameters hash in the uninterrupted run's output"
 
-wait_for() { # wait_for FILE PATTERN SECONDS (every 10 ms: 60 steps take a tenth of a second)
-    local i
-    for ((i = 0; i < $3 * 100; i++)); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.01
-    done
-    return 1
-}
 # the s2s processes training into RUN_DIR from this test's directory (not another copy of this
 # test running on the same machine)
 ranks_of() { pgrep -f -- "--run-dir $1( |$)" | while read -r p; do

@@ -26,6 +26,8 @@ if [ "$(id -u)" -eq 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 export OPENBLAS_NUM_THREADS=1
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_signals.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
@@ -44,8 +46,6 @@ args=(--data r.h5 --cell gru --emb 16 --hidden 32 --attn bahdanau --dropout 0.2 
       --min-sents 4 --optim adam --lr 0.003 --steps 40 --log-every 10 --valid-every 20
       --ckpt-every 20 --keep 10 --samples 0 --progress plain)
 run() { "$mpiexec" --oversubscribe -np 2 "$s2s" train "${args[@]}" "$@"; }
-final_hash() { sed -n 's/.*parameters hash \([0-9a-f]*\).*/\1/p' "$1" | tail -1; }
-valid_records() { grep '"type":"valid"' "$1"; }
 history_of() { "$s2s" info --history -1 "$1" | sed -n '/^history/,$p'; }
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -57,14 +57,6 @@ ranks_of() {
         [ -z "${2:-}" ] || tr '\0' '\n' < /proc/"$p"/environ | grep -qx "OMPI_COMM_WORLD_RANK=$2" &&
             echo "$p"
     done
-}
-wait_for() { # wait_for FILE PATTERN SECONDS
-    local i
-    for ((i = 0; i < $3 * 100; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.01
-    done
-    return 1
 }
 # stopped NAME LOG PATTERN [RANK] (the run in the background as $job): SIGTERM to the ranks
 # (or to one) once LOG shows PATTERN; sets status and secs (signal to exit)
