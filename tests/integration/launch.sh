@@ -4,7 +4,8 @@
 # too, and the resumed run is bit-identical to an uninterrupted one:
 #   1. SIGTERM to scripts/launch.sh (mpirun under it): 75 from launch.sh; resumed: the same
 #      parameters and validation records;
-#   2. SIGINT to launch.sh during a validation (as a terminal's Ctrl-C): 75; resumed: the same;
+#   2. SIGINT to launch.sh during a validation (as a terminal's Ctrl-C), SIGTERM during a
+#      checkpoint write: 75; resumed: the same;
 #   3. SIGUSR1 straight to mpiexec (no wrapper): 75 from mpiexec;
 #   4. a second SIGTERM to launch.sh aborts: neither 0 nor 75, and the newest checkpoint on
 #      disk still resumes to the same parameters;
@@ -113,6 +114,20 @@ if signalled "SIGINT during a validation" int "^step 100/" INT "$job"; then
         cat int.log; fail "SIGINT during a validation: exit $status (want 75, ckpt-00000100.h5)"
     fi
     resumed "SIGINT during a validation" int
+fi
+
+# ---- 2b. SIGTERM to launch.sh during a checkpoint write ----------------------------------------
+S2S_TRAIN_TEST_SLOW=ckpt:600 "${launch[@]}" --run-dir ckpt >ckpt.log 2>&1 &
+job=$!
+if signalled "SIGTERM during a checkpoint write" ckpt \
+       "rank 0: checkpoint of step 100: before writing ckpt/ckpt-00000100.h5" TERM "$job"; then
+    if [ "$status" -eq 75 ] && grep -q "^stop requested by a signal: checkpoint of step 100 written" ckpt.log &&
+           [ "$(grep -c '"type":"checkpoint"' ckpt/metrics.jsonl)" -eq 1 ]; then
+        ok "SIGTERM to launch.sh during the checkpoint write of step 100: finished, exit 75"
+    else
+        cat ckpt.log; fail "SIGTERM during a checkpoint write: exit $status (want 75, one write)"
+    fi
+    resumed "SIGTERM during a checkpoint write" ckpt
 fi
 
 # ---- 3. SIGUSR1 straight to mpiexec ------------------------------------------------------------
