@@ -51,7 +51,7 @@ final_hash() { sed -n 's/.*parameters hash \([0-9a-f]*\).*/\1/p' "$1" | tail -1;
 steps=20
 args=(--data r.h5 --cell gru --emb 16 --hidden 32 --attn bahdanau --dropout 0.2 --batch 32
       --min-sents 4 --clip 0.1 --log-every 10 --valid-every 10 --samples 0 --progress plain
-      --optim adam --lr 0.003 --steps $steps --ckpt-every 10)
+      --optim adam --lr 0.003 --steps "$steps" --ckpt-every 10)
 
 shm() { # shm NAME NP [ARGS...]: NP ranks on this machine, shared memory
     local name=$1 np=$2
@@ -94,7 +94,7 @@ if tcp tcp 2 1 2; then
     if [ "$least" -ge "$need" ]; then
         ok "the gradients crossed the 1 Gb/s links: at least $least bytes each way per node (need $need)"
     else
-        cat tcp.stats; fail "the links carried only $least bytes one way, less than $need: not over TCP?"
+        cat tcp.stats; fail "the links carried only $least bytes one way, less than $need: the gradients did not cross the emulated links"
     fi
 fi
 # The control: the same job with both ranks on node0 (2 slots) keeps its messages off the links
