@@ -63,7 +63,7 @@ tcp() { # tcp NAME NODES SLOTS NP [ARGS...]: NP ranks on NODES emulated nodes of
     local name=$1 nodes=$2 slots=$3 np=$4
     shift 4
     "$netemu" --nodes "$nodes" --slots "$slots" --link 1gbit --stats "$name.stats" -- \
-        mpirun -np "$np" "$s2s" train "${args[@]}" --run-dir "$name" "$@" >"$name.log" 2>&1 ||
+        "$mpiexec" -np "$np" "$s2s" train "${args[@]}" --run-dir "$name" "$@" >"$name.log" 2>&1 ||
         { cat "$name.log"; fail "$name: $np ranks on $nodes emulated nodes"; return 1; }
 }
 # the least any node's link carried, in bytes
