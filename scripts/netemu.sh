@@ -265,7 +265,11 @@ fi
 
 # COMMAND in the background, so that a signal's trap runs at once: the first INT, TERM or HUP
 # goes on to COMMAND (mpirun passes it to the ranks, which checkpoint and stop), a second one
-# ends it outright; either way the network comes down after COMMAND.
+# ends it outright; either way the network comes down after COMMAND. COMMAND gets a session of
+# its own, so that a signal to this script's whole process group (a terminal's Ctrl-C, a
+# scheduler) reaches it once, through here, not twice (mpirun takes a second INT or TERM as
+# "abort now"); and the default action for INT and QUIT, which bash ignores in background
+# commands.
 signalled=0
 on_signal() {
     signalled=$((signalled + 1))
@@ -276,7 +280,7 @@ for sig in INT TERM HUP; do
     # shellcheck disable=SC2064 # the signal's name now
     trap "on_signal $sig" "$sig"
 done
-"${in_node0[@]}" "$@" <&0 {watch_fd}>&- &
+setsid env --default-signal=INT,QUIT "${in_node0[@]}" "$@" <&0 {watch_fd}>&- &
 child=$!
 # A trapped signal interrupts wait (status 128+N) with COMMAND still running: wait again. When
 # COMMAND ended just before the signal, its status was collected already (127 then).
