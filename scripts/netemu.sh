@@ -18,8 +18,9 @@
 # (default 2) of S slots each (default 1), so rank k runs on node k/S. COMMAND runs as
 # `mpirun -np 2 s2s train ...` would on node0 of a cluster: nothing in it changes, the
 # settings reach Open MPI as OMPI_MCA_* variables; NETEMU_HOSTFILE and NETEMU_NODES are set.
-# --stats FILE writes "nodeK SENT RECEIVED" (bytes on its link) per node. The exit status is
-# COMMAND's. Needs root (network namespaces), iproute2 (ip, tc) and unshare (util-linux).
+# --stats FILE writes "nodeK SENT RECEIVED" (bytes on its link) per node. The first INT, TERM
+# or HUP goes on to COMMAND, a second one kills it; the exit status is COMMAND's. Needs root
+# (network namespaces), iproute2 (ip, tc), unshare and setsid (util-linux).
 set -euo pipefail
 self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 
@@ -91,7 +92,7 @@ missing() {
         echo "needs root (network namespaces and tc); run it as root, e.g. with sudo"
         return
     fi
-    for tool in ip tc unshare; do
+    for tool in ip tc unshare setsid; do
         command -v "$tool" >/dev/null || { echo "needs '$tool' (packages iproute2, util-linux)"; return; }
     done
     if ! ip netns add "$probe" 2>/dev/null; then
@@ -125,7 +126,7 @@ while [ $# -gt 0 ]; do
         --check) mode=check; shift ;;
         --measure) mode=measure; shift ;;
         --cleanup) mode=cleanup; shift ;;
-        -h|--help) sed -n '2,22p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
         --) shift; break ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
