@@ -24,3 +24,34 @@ wait_for() {
     done
     return 1
 }
+
+# Tolerance of a training run on other ranks than another on the same global batches
+# (params_diff: the largest |difference| in a tensor over the tensor's largest |value|), for the
+# runs of mpi_train.sh and tcp.sh (--batch 32, targets of at most 9 positions, --init-scale 0.1).
+# The runs differ only in rounding: the ranks sum the gradient of the global batch as partial
+# sums over their sentences, added by the allreduce, and their forward passes multiply matrices
+# of fewer rows.
+#  - A gradient component is a sum of at most k = 32 x 9 terms (--batch 32, 9 target
+#    positions); computed in any order it is within gamma_k = k u / (1 - k u) (u = 2^-24) of
+#    the sum of its terms' magnitudes (Higham), so the runs' components differ by
+#    eps = 2 gamma_k kappa relative to themselves, kappa = 10 the allowance for terms that
+#    cancel (the one constant not derived).
+#  - A step's update then differs by at most 2 eps relative: Adam's m/sqrt(v) (bias-corrected
+#    averages of the gradients and their squares) moves by eps through m and eps through v;
+#    SGD's clipped step by eps through the gradient and eps through the clipping factor.
+#  - Summed over the steps, |difference| <= 2 eps D, D the most a component can move: S lr for
+#    Adam (|m/sqrt(v)| <= 1), lr c sum_t (1 - b^t) / (1 - b) for SGD with momentum b whose
+#    gradients have norm at most c (--clip). The changed parameters feed back into later
+#    gradients by lr |Hessian| per step, a second-order term over these few steps.
+#  - Relative to a tensor's largest |value|, at least w = 0.05: the seeded U(-0.1, 0.1)
+#    initialization (--init-scale 0.1) gives every tensor (16 entries and more) one near 0.1,
+#    which these few steps change by less than 0.01 (the smallest after 12 steps: 0.093).
+# drift_tol STEPS LR [CLIP MOMENTUM]: 2 eps D / w for Adam, or for SGD with CLIP and MOMENTUM.
+drift_tol() {
+    awk -v S="$1" -v lr="$2" -v c="${3:-}" -v b="${4:-}" 'BEGIN {
+        u = 2 ^ -24; k = 32 * 9; kappa = 10; w = 0.05
+        eps = 2 * k * u / (1 - k * u) * kappa
+        if (c == "") D = S * lr
+        else for (t = 1; t <= S; t++) D += lr * c * (1 - b ^ t) / (1 - b)
+        printf "%.2g\n", 2 * eps * D / w }'
+}
