@@ -19,7 +19,8 @@
 # `mpirun -np 2 s2s train ...` would on node0 of a cluster: nothing in it changes, the
 # settings reach Open MPI as OMPI_MCA_* variables; NETEMU_HOSTFILE and NETEMU_NODES are set.
 # --stats FILE writes "nodeK SENT RECEIVED" (bytes on its link) per node. The first INT, TERM
-# or HUP goes on to COMMAND, a second one kills it; the exit status is COMMAND's. Needs root
+# or HUP goes on to COMMAND, a second one kills it; the exit status is COMMAND's (a stop ends
+# in 75 when COMMAND is scripts/launch.sh in front of mpirun: docs/cluster.md). Needs root
 # (network namespaces), iproute2 (ip, tc), unshare and setsid (util-linux).
 set -euo pipefail
 self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
