@@ -22,8 +22,8 @@
 /* The tasks (include/s2s/choice.h); a new one also needs its generator and a row of gen.c's
  * text functions. Splits are the corpus splits of formats.h. */
 #define GEN_CHOICES(X)                                                                             \
-    X(GEN_COPY, "copy") X(GEN_REVERSE, "reverse") X(GEN_SORT, "sort") X(GEN_NUMBERS, "numbers")     \
-    X(GEN_GRAMMAR, "grammar")
+    X(GEN_COPY, "copy") X(GEN_REVERSE, "reverse") X(GEN_SORT, "sort")                              \
+    X(GEN_NUMBERS, "numbers") X(GEN_GRAMMAR, "grammar")
 typedef enum { GEN_CHOICES(CHOICE_ENUM) GEN_N_KINDS } gen_kind;
 extern const char *const gen_task_names[]; /* NULL-terminated, indexed by gen_kind */
 

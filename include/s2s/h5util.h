@@ -16,10 +16,13 @@
  * caller closes it. Negative on failure. */
 hid_t h5u_string_type(void);
 
-/* Creates the scalar attribute name = value on obj: a variable-length UTF-8 string, or an
- * integer stored as file_type (e.g. H5T_STD_I32LE). Negative on failure. */
+/* Creates the scalar attribute name = value on obj: a variable-length UTF-8 string, an
+ * integer stored as file_type (e.g. H5T_STD_I32LE), or any number *value of memory type
+ * mem_type stored as file_type. Negative on failure. */
 herr_t h5u_write_string_attr(hid_t obj, const char *name, const char *value);
 herr_t h5u_write_int_attr(hid_t obj, const char *name, hid_t file_type, long long value);
+herr_t h5u_write_num_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
+                          const void *value);
 
 /* The value of a scalar string attribute, fixed- or variable-length, as a malloc'ed string.
  * NULL with *is_string = false when the attribute is not a single string. */

@@ -49,20 +49,26 @@ done:
     return st;
 }
 
-herr_t h5u_write_int_attr(hid_t obj, const char *name, hid_t file_type, long long value)
+herr_t h5u_write_num_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
+                          const void *value)
 {
     hid_t space = -1, attr = -1;
     herr_t st = -1;
     if ((space = H5Screate(H5S_SCALAR)) < 0 ||
         (attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0)
         goto done;
-    st = H5Awrite(attr, H5T_NATIVE_LLONG, &value);
+    st = H5Awrite(attr, mem_type, value);
 done:
     if (attr >= 0 && H5Aclose(attr) < 0)
         st = -1;
     if (space >= 0)
         H5Sclose(space);
     return st;
+}
+
+herr_t h5u_write_int_attr(hid_t obj, const char *name, hid_t file_type, long long value)
+{
+    return h5u_write_num_attr(obj, name, file_type, H5T_NATIVE_LLONG, &value);
 }
 
 char *h5u_read_string_attr(hid_t attr, bool *is_string)

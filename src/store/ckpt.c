@@ -166,25 +166,6 @@ static int ckpt_hash_group(hid_t file, const char *path, const char *gpath, cons
     return rc;
 }
 
-/* ---- small attribute helpers --------------------------------------------------------------- */
-
-static herr_t ckpt_write_num_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
-                                  const void *value)
-{
-    hid_t space = -1, attr = -1;
-    herr_t st = -1;
-    if ((space = H5Screate(H5S_SCALAR)) < 0 ||
-        (attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        goto done;
-    st = H5Awrite(attr, mem_type, value);
-done:
-    if (attr >= 0 && H5Aclose(attr) < 0)
-        st = -1;
-    if (space >= 0)
-        H5Sclose(space);
-    return st;
-}
-
 /* ---- writing ------------------------------------------------------------------------------- */
 
 /* Comma-separated names in columns (an empty string has none). */
@@ -288,14 +269,14 @@ static int ckpt_build(hid_t file, void *ctx)
     int rc;
     if (h5u_write_string_attr(file, "format", CKPT_FORMAT) < 0 ||
         h5u_write_int_attr(file, "version", H5T_STD_I32LE, CKPT_VERSION) < 0 ||
-        ckpt_write_num_attr(file, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &w->checksum) < 0)
+        h5u_write_num_attr(file, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &w->checksum) < 0)
         return h5u_fail(S2S_EIO, "%s: cannot write the format attributes", path);
     if ((rc = paramfile_write_tensors(file, path, "params", c->tab, c->params)) < 0 ||
         (rc = paramfile_write_config(file, path, c->config)) < 0)
         return rc;
 
     if ((group = H5Gcreate2(file, "optim", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        ckpt_write_num_attr(group, "step", H5T_STD_I64LE, H5T_NATIVE_INT64, &c->optim_step) < 0) {
+        h5u_write_num_attr(group, "step", H5T_STD_I64LE, H5T_NATIVE_INT64, &c->optim_step) < 0) {
         rc = h5u_fail(S2S_EIO, "%s: cannot write /optim", path);
         goto done;
     }
@@ -323,7 +304,7 @@ static int ckpt_build(hid_t file, void *ctx)
     for (int i = 0; i < CKPT_NFIELDS; i++) {
         const ckpt_field *f = &ckpt_fields[i];
         const void *value = (const char *)&c->progress + f->offset;
-        if (ckpt_write_num_attr(group, f->name, f->is_double ? H5T_IEEE_F64LE : H5T_STD_I64LE,
+        if (h5u_write_num_attr(group, f->name, f->is_double ? H5T_IEEE_F64LE : H5T_STD_I64LE,
                                 f->is_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, value) < 0) {
             rc = h5u_fail(S2S_EIO, "%s: cannot write attribute '/state/%s'", path, f->name);
             goto done;

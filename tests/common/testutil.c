@@ -14,6 +14,25 @@ void fill_uniform(real *x, size_t n, double lo, double hi, uint32_t seed, uint32
         x[i] = (real)(lo + (hi - lo) * ((double)rng_u32(&s) / 4294967296.0));
 }
 
+int small_param_table(param_table *tab, int out_cols)
+{
+    param_table_init(tab);
+    int rc;
+    if ((rc = param_table_add(tab, "embed.weight", 2, 5, 3)) < 0 ||
+        (rc = param_table_add(tab, "rnn.bias_ih_l0", 1, 7, 1)) < 0 ||
+        (rc = param_table_add(tab, "out.weight", 2, 4, out_cols)) < 0)
+        return rc;
+    return 0;
+}
+
+real *filled_param_buffer(const param_table *tab, uint32_t seed)
+{
+    real *p = param_buffer_alloc(tab);
+    for (int i = 0; p && i < tab->n; i++)
+        fill_uniform(p + tab->t[i].offset, tab->t[i].size, -2, 2, seed, (uint32_t)i);
+    return p;
+}
+
 double max_abs_diff(const real *a, const real *b, size_t n)
 {
     double m = 0;

@@ -7,10 +7,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "s2s/params.h"
 #include "s2s/real.h"
 
 /* Fills x[n] with uniform values in [lo, hi) drawn from (seed, RNG_TEST, stream). */
 void fill_uniform(real *x, size_t n, double lo, double hi, uint32_t seed, uint32_t stream);
+
+/* The parameter table of the file-format tests (checkpoints, parameter files, info): three
+ * tensors embed.weight [5, 3], rnn.bias_ih_l0 [7] and out.weight [4, out_cols], each starting
+ * at a multiple of PARAM_ALIGN, so the buffer has gaps; 0 or a negative status. */
+int small_param_table(param_table *tab, int out_cols);
+
+/* A parameter buffer of tab's layout, every tensor i filled by fill_uniform(-2, 2, seed, i);
+ * NULL if it cannot be allocated. */
+real *filled_param_buffer(const param_table *tab, uint32_t seed);
 
 /* max_i |a[i] - b[i]| */
 double max_abs_diff(const real *a, const real *b, size_t n);
