@@ -14,6 +14,7 @@
 #include "s2s/bench.h"
 #include "s2s/blas_core.h"
 #include "s2s/cli.h"
+#include "s2s/comm.h"
 #include "s2s/eval.h"
 #include "s2s/gen.h"
 #include "s2s/info.h"
@@ -156,6 +157,7 @@ int main(int argc, char **argv)
             int st = blas_core_startup(argc, argv);
             if (st != 0)
                 return st;
+            comm_before_init();
             if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
                 fprintf(stderr, "s2s %s: MPI_Init failed\n", argv[1]);
                 return 1;

@@ -43,6 +43,10 @@ typedef struct {
                              * nothing): reported by comm_grads_finish */
 } comm_grads;
 
+/* Before MPI_Init: the algorithm of the buckets' non-blocking allreduce, where the MPI leaves
+ * it to the environment and the user has not chosen (comm.c says why). */
+void comm_before_init(void);
+
 /* Plans the buckets of grads[n]; bucket_bytes >= 1 (a single bucket if it exceeds the buffer;
  * below 64 bytes, buckets of one 64-byte line). grads must be 64-byte aligned (as
  * param_buffer_alloc's buffers are) for the boundaries to fall on cache lines. */
