@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "s2s/status.h"
+#include "s2s/utf8.h"
 
 void json_writer_init(json_writer *w, FILE *out, json_layout layout)
 {
@@ -34,7 +35,7 @@ static bool misuse(json_writer *w, const char *what)
     return false;
 }
 
-static void write_string(FILE *out, const char *str);
+static void write_string(FILE *out, const char *s);
 
 /* Before any value: checks that one may stand here and writes the separator before it. */
 static bool value_start(json_writer *w)
@@ -130,42 +131,20 @@ void json_close_array(json_writer *w)
     close_container(w, ']');
 }
 
-/* Bytes of the UTF-8 sequence at s (1-4), or 0 if s does not start a valid one: the lead byte
- * gives the length, the second byte's range excludes overlong forms (E0, F0), surrogates (ED)
- * and code points above U+10FFFF (F4), and a NUL ends a truncated sequence as any other byte
- * that is not a continuation does. */
-static int utf8_length(const unsigned char *s)
-{
-    unsigned char b = s[0];
-    if (b < 0x80)
-        return 1;
-    int n = b >= 0xC2 && b <= 0xDF   ? 2
-            : b >= 0xE0 && b <= 0xEF ? 3
-            : b >= 0xF0 && b <= 0xF4 ? 4
-                                     : 0;
-    for (int k = 1; k < n; k++)
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-    unsigned char lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
-    if (n >= 3 && (s[1] < lo || s[1] > hi))
-        return 0;
-    return n;
-}
-
 /* s as a JSON string: runs of bytes that need no escape are written in one piece. */
-static void write_string(FILE *out, const char *str)
+static void write_string(FILE *out, const char *s)
 {
-    const unsigned char *s = (const unsigned char *)str, *run = s;
+    size_t n = strlen(s), i = 0, run = 0;
     fputc('"', out);
-    while (*s) {
-        unsigned char ch = *s;
-        int n = ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0x7F ? utf8_length(s) : 0;
-        if (n > 0) {
-            s += n;
+    while (i < n) {
+        unsigned char ch = (unsigned char)s[i];
+        bool plain = ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0x7F;
+        size_t k = plain ? utf8_decode(s + i, n - i, NULL) : 0;
+        if (k > 0) {
+            i += k;
             continue;
         }
-        fwrite(run, 1, (size_t)(s - run), out);
+        fwrite(s + run, 1, i - run, out);
         if (ch == '"' || ch == '\\')
             fprintf(out, "\\%c", ch);
         else if (ch == '\n')
@@ -178,9 +157,9 @@ static void write_string(FILE *out, const char *str)
             fprintf(out, "\\u%04x", ch);
         else
             fputs("\\ufffd", out); /* one byte that is not UTF-8 */
-        run = ++s;
+        run = ++i;
     }
-    fwrite(run, 1, (size_t)(s - run), out);
+    fwrite(s + run, 1, i - run, out);
     fputc('"', out);
 }
 

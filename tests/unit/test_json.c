@@ -20,7 +20,7 @@
 #include "s2s/info.h"
 #include "s2s/json.h"
 #include "s2s/status.h"
-#include "s2s/vocab.h"
+#include "s2s/utf8.h"
 
 /* A writer into memory: begin, write through w, then finish for the text and the status. */
 typedef struct {
@@ -50,7 +50,7 @@ static int sink_finish(sink *s)
 static void expect_document(const char *text)
 {
     cr_expect(info_json_valid(text, strlen(text)), "not valid JSON: %s", text);
-    cr_expect(utf8_valid((const unsigned char *)text, strlen(text)), "not UTF-8: %s", text);
+    cr_expect(utf8_valid(text, strlen(text)), "not UTF-8: %s", text);
 }
 
 /* s as a JSON string value: the writer's text, which must be `want` and a document. */
