@@ -28,7 +28,6 @@
 #define S2S_INFO_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 
 /* Rows of a checkpoint's /history shown by default (the last ones). */
@@ -57,9 +56,5 @@ int info_write_system(bool json, FILE *out);
 
 /* info_write_rows with INFO_HISTORY_ROWS. */
 int info_write(const char *path, bool json, FILE *out);
-
-/* Whether text[0..n) is exactly one JSON value (RFC 8259 grammar, surrounding whitespace
- * allowed, nesting at most 64 deep). Used to embed the stored prep report, and by the tests. */
-bool info_json_valid(const char *text, size_t n);
 
 #endif

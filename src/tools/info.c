@@ -335,188 +335,11 @@ static int read_dataset(info_file *f)
     return 0;
 }
 
-/* ---- JSON: checking, looking up, writing ---------------------------------------------------- */
-
-typedef struct {
-    const char *p, *end;
-} js_cursor;
-
-static void js_ws(js_cursor *c)
-{
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
-        c->p++;
-}
-
-static bool js_lit(js_cursor *c, const char *word)
-{
-    size_t n = strlen(word);
-    if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
-        return false;
-    c->p += n;
-    return true;
-}
-
-static bool is_hex(char ch)
-{
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
-}
-
-static bool js_string(js_cursor *c)
-{
-    if (c->p >= c->end || *c->p != '"')
-        return false;
-    for (c->p++; c->p < c->end; c->p++) {
-        unsigned char ch = (unsigned char)*c->p;
-        if (ch == '"') {
-            c->p++;
-            return true;
-        }
-        if (ch < 0x20)
-            return false;
-        if (ch != '\\')
-            continue;
-        if (++c->p >= c->end)
-            return false;
-        if (*c->p == 'u') {
-            for (int k = 0; k < 4; k++)
-                if (++c->p >= c->end || !is_hex(*c->p))
-                    return false;
-        } else if (!strchr("\"\\/bfnrt", *c->p) || !*c->p) {
-            return false;
-        }
-    }
-    return false;
-}
-
-static bool js_digits(js_cursor *c)
-{
-    const char *start = c->p;
-    while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
-        c->p++;
-    return c->p > start;
-}
-
-static bool js_number(js_cursor *c)
-{
-    if (c->p < c->end && *c->p == '-')
-        c->p++;
-    if (c->p < c->end && *c->p == '0')
-        c->p++;
-    else if (!js_digits(c))
-        return false;
-    if (c->p < c->end && *c->p == '.') {
-        c->p++;
-        if (!js_digits(c))
-            return false;
-    }
-    if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
-        c->p++;
-        if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
-            c->p++;
-        if (!js_digits(c))
-            return false;
-    }
-    return true;
-}
-
-static bool js_value(js_cursor *c, int depth)
-{
-    js_ws(c);
-    if (c->p >= c->end || depth > 64)
-        return false;
-    char ch = *c->p;
-    if (ch == '{' || ch == '[') {
-        char close = ch == '{' ? '}' : ']';
-        c->p++;
-        js_ws(c);
-        if (c->p < c->end && *c->p == close) {
-            c->p++;
-            return true;
-        }
-        for (;;) {
-            if (ch == '{') {
-                js_ws(c);
-                if (!js_string(c))
-                    return false;
-                js_ws(c);
-                if (c->p >= c->end || *c->p != ':')
-                    return false;
-                c->p++;
-            }
-            if (!js_value(c, depth + 1))
-                return false;
-            js_ws(c);
-            if (c->p < c->end && *c->p == ',') {
-                c->p++;
-                continue;
-            }
-            if (c->p < c->end && *c->p == close) {
-                c->p++;
-                return true;
-            }
-            return false;
-        }
-    }
-    if (ch == '"')
-        return js_string(c);
-    if (ch == 't')
-        return js_lit(c, "true");
-    if (ch == 'f')
-        return js_lit(c, "false");
-    if (ch == 'n')
-        return js_lit(c, "null");
-    return js_number(c);
-}
-
-bool info_json_valid(const char *text, size_t n)
-{
-    if (!text)
-        return false;
-    js_cursor c = {text, text + n};
-    if (!js_value(&c, 0))
-        return false;
-    js_ws(&c);
-    return c.p == c.end;
-}
-
-/* The value of member key of the object at c (a valid document), or false. Keys are compared
- * as stored (the report's keys have no escapes). */
-static bool js_member(js_cursor *c, const char *key)
-{
-    js_ws(c);
-    if (c->p >= c->end || *c->p != '{')
-        return false;
-    c->p++;
-    size_t klen = strlen(key);
-    for (;;) {
-        js_ws(c);
-        const char *k = c->p;
-        if (!js_string(c))
-            return false;
-        bool match = (size_t)(c->p - k) == klen + 2 && !memcmp(k + 1, key, klen);
-        js_ws(c);
-        c->p++; /* ':' */
-        js_ws(c);
-        if (match)
-            return true;
-        if (!js_value(c, 0))
-            return false;
-        js_ws(c);
-        if (c->p >= c->end || *c->p != ',')
-            return false;
-        c->p++;
-    }
-}
-
 /* report[outer][inner] as a number, or NAN. */
 static double js_lookup2(const char *doc, const char *outer, const char *inner)
 {
-    js_cursor c = {doc, doc + strlen(doc)};
-    if (!js_member(&c, outer) || (inner && !js_member(&c, inner)))
-        return NAN;
-    char *end;
-    double v = strtod(c.p, &end);
-    return end == c.p ? NAN : v;
+    const char *const path[] = {outer, inner, NULL};
+    return json_number_at(doc, strlen(doc), path);
 }
 
 /* ---- rendering helpers ---------------------------------------------------------------------- */
@@ -828,7 +651,7 @@ static void text_dataset(const info_file *f, FILE *out)
                 grouped(si->tokens[1]), mean[1], si->max_len[1]);
     }
     const char *report = ds_attr(f->ds, "report");
-    if (report && info_json_valid(report, strlen(report))) {
+    if (report && json_valid(report, strlen(report))) {
         static const char *const keys[] = {"read", "kept", "empty", "too_long", "truncated",
                                            "ratio"};
         fprintf(out, "prep report (stored by s2s prep)\n");
@@ -1123,7 +946,7 @@ static void json_dataset(const info_file *f, json_writer *w)
     json_close_object(w);
     const char *report = ds_attr(f->ds, "report");
     json_key(w, "report");
-    if (report && info_json_valid(report, strlen(report)))
+    if (report && json_valid(report, strlen(report)))
         json_raw(w, report);
     else
         json_str(w, report); /* null when absent; a string if it is not JSON */

@@ -26,8 +26,7 @@ static void expect_cases(const decode_case *c, size_t count, const char *what)
     for (size_t i = 0; i < count; i++) {
         uint32_t cp = 0xFFFFFFFF;
         size_t k = utf8_decode(c[i].s, c[i].n, &cp);
-        cr_expect_eq(k, c[i].want, "%s, case %zu: length %zu, expected %zu", what, i, k,
-                     c[i].want);
+        cr_expect_eq(k, c[i].want, "%s, case %zu: length %zu, expected %zu", what, i, k, c[i].want);
         if (c[i].want > 0)
             cr_expect_eq(cp, c[i].cp, "%s, case %zu: U+%04X, expected U+%04X", what, i,
                          (unsigned)cp, (unsigned)c[i].cp);
@@ -37,18 +36,17 @@ static void expect_cases(const decode_case *c, size_t count, const char *what)
     }
 }
 
-#define CASES(what, ...)                                                                       \
-    do {                                                                                       \
-        static const decode_case cases_[] = {__VA_ARGS__};                                     \
-        expect_cases(cases_, sizeof cases_ / sizeof *cases_, what);                           \
+#define CASES(what, ...)                                                                           \
+    do {                                                                                           \
+        static const decode_case cases_[] = {__VA_ARGS__};                                         \
+        expect_cases(cases_, sizeof cases_ / sizeof *cases_, what);                                \
     } while (0)
 
 Test(utf8, valid_sequences_at_the_edges_of_each_length)
 {
-    CASES("ASCII", {"\0", 1, 1, 0}, {"a", 1, 1, 'a'}, {"\x7f", 1, 1, 0x7F},
-          {"ab", 2, 1, 'a'});
-    CASES("2 bytes", {"\xc2\x80", 2, 2, 0x80}, {"\xc3\xa9", 2, 2, 0xE9},
-          {"\xdf\xbf", 2, 2, 0x7FF}, {"\xc3\xa9z", 3, 2, 0xE9});
+    CASES("ASCII", {"\0", 1, 1, 0}, {"a", 1, 1, 'a'}, {"\x7f", 1, 1, 0x7F}, {"ab", 2, 1, 'a'});
+    CASES("2 bytes", {"\xc2\x80", 2, 2, 0x80}, {"\xc3\xa9", 2, 2, 0xE9}, {"\xdf\xbf", 2, 2, 0x7FF},
+          {"\xc3\xa9z", 3, 2, 0xE9});
     CASES("3 bytes", {"\xe0\xa0\x80", 3, 3, 0x800}, {"\xe1\x80\x80", 3, 3, 0x1000},
           {"\xe6\x97\xa5", 3, 3, 0x65E5}, {"\xed\x9f\xbf", 3, 3, 0xD7FF},
           {"\xee\x80\x80", 3, 3, 0xE000}, {"\xef\xbf\xbf", 3, 3, 0xFFFF});
@@ -59,8 +57,7 @@ Test(utf8, valid_sequences_at_the_edges_of_each_length)
 Test(utf8, invalid_sequences_are_refused)
 {
     CASES("overlong", {"\xc0\x80", 2, 0, 0}, {"\xc1\xbf", 2, 0, 0}, {"\xe0\x80\x80", 3, 0, 0},
-          {"\xe0\x9f\xbf", 3, 0, 0}, {"\xf0\x80\x80\x80", 4, 0, 0},
-          {"\xf0\x8f\xbf\xbf", 4, 0, 0});
+          {"\xe0\x9f\xbf", 3, 0, 0}, {"\xf0\x80\x80\x80", 4, 0, 0}, {"\xf0\x8f\xbf\xbf", 4, 0, 0});
     CASES("surrogates", {"\xed\xa0\x80", 3, 0, 0}, {"\xed\xaf\xbf", 3, 0, 0},
           {"\xed\xb0\x80", 3, 0, 0}, {"\xed\xbf\xbf", 3, 0, 0});
     CASES("above U+10FFFF", {"\xf4\x90\x80\x80", 4, 0, 0}, {"\xf4\xbf\xbf\xbf", 4, 0, 0},
@@ -77,9 +74,9 @@ Test(utf8, invalid_sequences_are_refused)
 Test(utf8, truncated_at_n_and_at_a_nul)
 {
     /* The bytes after n would complete the sequence: n alone must decide. */
-    CASES("cut by n", {"\xc3\xa9", 1, 0, 0}, {"\xe2\x82\xac", 1, 0, 0},
-          {"\xe2\x82\xac", 2, 0, 0}, {"\xf0\x9f\x98\x80", 1, 0, 0},
-          {"\xf0\x9f\x98\x80", 2, 0, 0}, {"\xf0\x9f\x98\x80", 3, 0, 0});
+    CASES("cut by n", {"\xc3\xa9", 1, 0, 0}, {"\xe2\x82\xac", 1, 0, 0}, {"\xe2\x82\xac", 2, 0, 0},
+          {"\xf0\x9f\x98\x80", 1, 0, 0}, {"\xf0\x9f\x98\x80", 2, 0, 0},
+          {"\xf0\x9f\x98\x80", 3, 0, 0});
     /* A NUL is not a continuation byte: a string cut there is refused, whatever n says. */
     CASES("cut by a NUL", {"\xc3\0\xa9", 3, 0, 0}, {"\xe2\x82\0\xac", 4, 0, 0},
           {"\xe2\0\x82\xac", 4, 0, 0}, {"\xf0\x9f\x98\0\x80", 5, 0, 0});
