@@ -23,7 +23,11 @@
  * whose checksum does not match is described, with the checksum reported invalid; one whose
  * training state or history cannot be read is described without them (null in JSON), with
  * the reason as the checksum's error; either way the status is S2S_EFORMAT (`s2s info` exits
- * 1) after the description. A file that cannot be read as its kind is an error. */
+ * 1) after the description. A file that cannot be read as its kind is an error.
+ *
+ * The sources: src/tools/info.c (these entry points and the command line), info_read.c
+ * (opening a file, its kind, what is read of it), info_text.c and info_json.c (the two
+ * renderings), info_system.c (--system), sharing src/tools/info_internal.h. */
 #ifndef S2S_INFO_H
 #define S2S_INFO_H
 

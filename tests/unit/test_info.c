@@ -1,4 +1,4 @@
-/* test_info.c - `s2s info` (src/tools/info.c): on a dataset, a checkpoint and a parameter file
+/* test_info.c - `s2s info` (src/tools/info*.c): on a dataset, a checkpoint and a parameter file
  * made with the library, the text and the JSON carry the key figures (pairs and tokens per
  * split, vocabulary sizes, the parameter count equal to the table's element count, step, world
  * size, history), the JSON is one valid document with numbers as numbers and +inf as null, a
