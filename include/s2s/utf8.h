@@ -1,12 +1,13 @@
 /* utf8.h - the one UTF-8 decoder of s2s. The vocabularies (which accept only valid UTF-8), the
- * JSON writer (which turns every byte outside a valid sequence into \ufffd) and the 13a
- * tokenizer of BLEU and chrF (which decodes invalid bytes as Python's surrogateescape does, on
- * top of this) all decide what a valid sequence is here, so they agree byte for byte.
+ * JSON writer (which turns every byte outside a valid sequence into \ufffd) and reader (whose
+ * strings must be valid), and the 13a tokenizer of BLEU and chrF (which decodes invalid bytes
+ * as Python's surrogateescape does, on top of this) all decide what a valid sequence is here,
+ * so they agree byte for byte.
  *
  * Valid means what Python's strict decoder and RFC 3629 accept: the shortest form of a Unicode
  * scalar value. Rejected: a byte that starts no sequence (0x80-0xBF alone: a stray
- * continuation; 0xC0, 0xC1 and 0xF5-0xFF: they only begin overlong forms or values above
- * U+10FFFF), an overlong form (E0 80-9F, F0 80-8F), a surrogate (ED A0-BF: U+D800-U+DFFF), a
+ * continuation; 0xC0, 0xC1 and 0xF5-0xFF: no shortest form of a scalar value starts with
+ * them), an overlong form (E0 80-9F, F0 80-8F), a surrogate (ED A0-BF: U+D800-U+DFFF), a
  * value above U+10FFFF (F4 90-BF), and a sequence cut short, by the end of the bytes or by a
  * byte that is not a continuation (a NUL included). NUL itself is valid (U+0000): whether a
  * NUL may stand in some text is the caller's business. */
