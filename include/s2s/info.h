@@ -23,12 +23,15 @@
  * whose checksum does not match is described, with the checksum reported invalid; one whose
  * training state or history cannot be read is described without them (null in JSON), with
  * the reason as the checksum's error; either way the status is S2S_EFORMAT (`s2s info` exits
- * 1) after the description. A file that cannot be read as its kind is an error. */
+ * 1) after the description. A file that cannot be read as its kind is an error.
+ *
+ * The sources: src/tools/info.c (these entry points and the command line), info_read.c
+ * (opening a file, its kind, what is read of it), info_text.c and info_json.c (the two
+ * renderings), info_system.c (--system), sharing src/tools/info_internal.h. */
 #ifndef S2S_INFO_H
 #define S2S_INFO_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 
 /* Rows of a checkpoint's /history shown by default (the last ones). */
@@ -57,9 +60,5 @@ int info_write_system(bool json, FILE *out);
 
 /* info_write_rows with INFO_HISTORY_ROWS. */
 int info_write(const char *path, bool json, FILE *out);
-
-/* Whether text[0..n) is exactly one JSON value (RFC 8259 grammar, surrounding whitespace
- * allowed, nesting at most 64 deep). Used to embed the stored prep report, and by the tests. */
-bool info_json_valid(const char *text, size_t n);
 
 #endif

@@ -23,11 +23,16 @@
  * Misuse (a value in an object without its key, a key outside an object, a close that matches
  * no open, nesting deeper than JSON_MAX_DEPTH, a second top-level value) writes nothing more:
  * the writer remembers the first one and json_writer_end reports it. The writer allocates
- * nothing; it does not check the stream for write errors (the caller flushes and checks). */
+ * nothing; it does not check the stream for write errors (the caller flushes and checks).
+ *
+ * The reader beside it is as small as s2s's one use needs (`s2s info` shows the report that
+ * prep stored in a dataset): json_valid says whether a text is one JSON value, and
+ * json_number_at finds one number in it by its keys. */
 #ifndef S2S_JSON_H
 #define S2S_JSON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #define JSON_MAX_DEPTH 32
@@ -85,5 +90,25 @@ void json_knum(json_writer *w, const char *key, double v);
 void json_kfigure(json_writer *w, const char *key, double v);
 void json_kfixed(json_writer *w, const char *key, double v, int decimals);
 void json_kbool(json_writer *w, const char *key, bool v);
+
+/* ---- the reader ---- */
+
+/* Containers around a value that json_valid accepts: any value lies inside at most this many
+ * (a scalar in 65 nested arrays is refused, an empty array inside 64 is not). */
+#define JSON_READ_MAX_DEPTH 64
+
+/* Whether text[0..n) is exactly one JSON value (RFC 8259), with whitespace around it allowed:
+ * strings are valid UTF-8 without control characters, escapes and numbers as the grammar has
+ * them, no NaN or Infinity, nothing after the value. A NUL byte is never valid. */
+bool json_valid(const char *text, size_t n);
+
+/* The number reached from the value text[0..n) through the object members named by path, a
+ * NULL-terminated list of keys ({"train", "kept", NULL}: text["train"]["kept"]; NULL or empty:
+ * the value itself); NaN if a key is missing (or not in an object), or the value there is not
+ * a number. Keys match the text between a member's quotes byte for byte (a key written with
+ * escapes is found only by its escaped form) and the first member of that name counts. For a
+ * text that json_valid refuses the answer is NaN or a number found before the fault; nothing
+ * past text[n - 1] is read. */
+double json_number_at(const char *text, size_t n, const char *const *path);
 
 #endif

@@ -61,8 +61,8 @@ int tok13a_split(tok13a_tokens *t, const char *text, size_t n);
 bool tok13a_is_space(uint32_t cp);
 
 /* Decodes the character at s[0..n) (n >= 1) into *cp and returns its length in bytes (1 to 4).
- * A byte that does not start a valid, shortest-form UTF-8 sequence of a scalar value decodes
- * alone, as 0xDC00 + byte (Python's "surrogateescape" code points, never a real character), so
+ * A byte that does not start a valid, shortest-form UTF-8 sequence of a scalar value
+ * (utf8_decode, include/s2s/utf8.h) decodes alone, as 0xDC00 + byte (Python's "surrogateescape" code points, never a real character), so
  * every byte string decodes and distinct bytes stay distinct. */
 size_t tok13a_utf8_next(const char *s, size_t n, uint32_t *cp);
 

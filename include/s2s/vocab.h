@@ -22,9 +22,6 @@ extern const char *const tokenizer_names[]; /* NULL-terminated, indexed by token
 /* "<pad>", "<unk>", "<s>", "</s>" by id. */
 extern const char *const vocab_reserved[4];
 
-/* Valid UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). */
-bool utf8_valid(const unsigned char *s, size_t n);
-
 /* Why a line of n bytes cannot be read as text ("NUL byte", "invalid UTF-8"), or NULL. */
 const char *text_line_problem(const char *s, size_t n);
 

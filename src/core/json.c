@@ -1,6 +1,7 @@
-/* json.c - the JSON writer of include/s2s/json.h: separators from a small state (the open
- * containers, whether the innermost holds a value, whether a key waits for its value), string
- * escaping with UTF-8 validation, and the number formats. */
+/* json.c - the JSON writer and reader of include/s2s/json.h. The writer: separators from a
+ * small state (the open containers, whether the innermost holds a value, whether a key waits
+ * for its value), string escaping with UTF-8 validation, and the number formats. The reader: a
+ * validator of the RFC 8259 grammar and the lookup of a number by its keys. */
 #include "s2s/json.h"
 
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "s2s/status.h"
+#include "s2s/utf8.h"
 
 void json_writer_init(json_writer *w, FILE *out, json_layout layout)
 {
@@ -34,7 +36,7 @@ static bool misuse(json_writer *w, const char *what)
     return false;
 }
 
-static void write_string(FILE *out, const char *str);
+static void write_string(FILE *out, const char *s);
 
 /* Before any value: checks that one may stand here and writes the separator before it. */
 static bool value_start(json_writer *w)
@@ -130,42 +132,20 @@ void json_close_array(json_writer *w)
     close_container(w, ']');
 }
 
-/* Bytes of the UTF-8 sequence at s (1-4), or 0 if s does not start a valid one: the lead byte
- * gives the length, the second byte's range excludes overlong forms (E0, F0), surrogates (ED)
- * and code points above U+10FFFF (F4), and a NUL ends a truncated sequence as any other byte
- * that is not a continuation does. */
-static int utf8_length(const unsigned char *s)
-{
-    unsigned char b = s[0];
-    if (b < 0x80)
-        return 1;
-    int n = b >= 0xC2 && b <= 0xDF   ? 2
-            : b >= 0xE0 && b <= 0xEF ? 3
-            : b >= 0xF0 && b <= 0xF4 ? 4
-                                     : 0;
-    for (int k = 1; k < n; k++)
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-    unsigned char lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
-    if (n >= 3 && (s[1] < lo || s[1] > hi))
-        return 0;
-    return n;
-}
-
 /* s as a JSON string: runs of bytes that need no escape are written in one piece. */
-static void write_string(FILE *out, const char *str)
+static void write_string(FILE *out, const char *s)
 {
-    const unsigned char *s = (const unsigned char *)str, *run = s;
+    size_t n = strlen(s), i = 0, run = 0;
     fputc('"', out);
-    while (*s) {
-        unsigned char ch = *s;
-        int n = ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0x7F ? utf8_length(s) : 0;
-        if (n > 0) {
-            s += n;
+    while (i < n) {
+        unsigned char ch = (unsigned char)s[i];
+        bool plain = ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0x7F;
+        size_t k = plain ? utf8_decode(s + i, n - i, NULL) : 0;
+        if (k > 0) {
+            i += k;
             continue;
         }
-        fwrite(run, 1, (size_t)(s - run), out);
+        fwrite(s + run, 1, i - run, out);
         if (ch == '"' || ch == '\\')
             fprintf(out, "\\%c", ch);
         else if (ch == '\n')
@@ -178,9 +158,9 @@ static void write_string(FILE *out, const char *str)
             fprintf(out, "\\u%04x", ch);
         else
             fputs("\\ufffd", out); /* one byte that is not UTF-8 */
-        run = ++s;
+        run = ++i;
     }
-    fwrite(run, 1, (size_t)(s - run), out);
+    fwrite(s + run, 1, i - run, out);
     fputc('"', out);
 }
 
@@ -302,4 +282,208 @@ void json_kbool(json_writer *w, const char *key, bool v)
 {
     json_key(w, key);
     json_bool(w, v);
+}
+
+/* ---- the reader ------------------------------------------------------------------------------
+ * A recursive descent over [p, end) that only says whether the grammar holds; the lookup walks
+ * the same way and converts the one number it is after. */
+
+typedef struct {
+    const char *p, *end;
+} read_cursor;
+
+static void skip_ws(read_cursor *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+        c->p++;
+}
+
+/* Steps over ch if it comes next. */
+static bool eat(read_cursor *c, char ch)
+{
+    if (c->p >= c->end || *c->p != ch)
+        return false;
+    c->p++;
+    return true;
+}
+
+static bool read_literal(read_cursor *c, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
+        return false;
+    c->p += n;
+    return true;
+}
+
+static bool is_hex(char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+/* An escape, c at its backslash: one of \" \\ \/ \b \f \n \r \t, or \u and four hex digits. */
+static bool read_escape(read_cursor *c)
+{
+    c->p++;
+    if (c->p >= c->end)
+        return false;
+    char e = *c->p++;
+    if (e != 'u')
+        return e != '\0' && strchr("\"\\/bfnrt", e) != NULL;
+    for (int k = 0; k < 4; k++, c->p++)
+        if (c->p >= c->end || !is_hex(*c->p))
+            return false;
+    return true;
+}
+
+/* A string: no control character, escapes as above, everything else valid UTF-8 (RFC 8259's
+ * grammar is over code points, so bytes that decode to none are not JSON). */
+static bool read_string(read_cursor *c)
+{
+    if (!eat(c, '"'))
+        return false;
+    while (c->p < c->end) {
+        unsigned char ch = (unsigned char)*c->p;
+        size_t k;
+        if (ch == '"') {
+            c->p++;
+            return true;
+        }
+        if (ch < 0x20)
+            return false;
+        if (ch == '\\') {
+            if (!read_escape(c))
+                return false;
+        } else if ((k = utf8_decode(c->p, (size_t)(c->end - c->p), NULL)) > 0) {
+            c->p += k;
+        } else {
+            return false;
+        }
+    }
+    return false;
+}
+
+static bool read_digits(read_cursor *c)
+{
+    const char *start = c->p;
+    while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+        c->p++;
+    return c->p > start;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool read_number(read_cursor *c)
+{
+    eat(c, '-');
+    if (!eat(c, '0') && !read_digits(c))
+        return false;
+    if (eat(c, '.') && !read_digits(c))
+        return false;
+    if (eat(c, 'e') || eat(c, 'E')) {
+        if (!eat(c, '+'))
+            eat(c, '-');
+        if (!read_digits(c))
+            return false;
+    }
+    return true;
+}
+
+static bool read_value(read_cursor *c, int depth);
+
+/* The members of an object or the elements of an array, c just past the opening bracket. */
+static bool read_container(read_cursor *c, char open, int depth)
+{
+    char close = open == '{' ? '}' : ']';
+    skip_ws(c);
+    if (eat(c, close))
+        return true;
+    do {
+        if (open == '{') {
+            skip_ws(c);
+            if (!read_string(c))
+                return false;
+            skip_ws(c);
+            if (!eat(c, ':'))
+                return false;
+        }
+        if (!read_value(c, depth + 1))
+            return false;
+        skip_ws(c);
+    } while (eat(c, ','));
+    return eat(c, close);
+}
+
+/* One value with the whitespace before it; depth: the containers around it. */
+static bool read_value(read_cursor *c, int depth)
+{
+    skip_ws(c);
+    if (c->p >= c->end || depth > JSON_READ_MAX_DEPTH)
+        return false;
+    switch (*c->p) {
+    case '{':
+    case '[': return read_container(c, *c->p++, depth);
+    case '"': return read_string(c);
+    case 't': return read_literal(c, "true");
+    case 'f': return read_literal(c, "false");
+    case 'n': return read_literal(c, "null");
+    default: return read_number(c);
+    }
+}
+
+bool json_valid(const char *text, size_t n)
+{
+    if (!text)
+        return false;
+    read_cursor c = {text, text + n};
+    if (!read_value(&c, 0))
+        return false;
+    skip_ws(&c);
+    return c.p == c.end;
+}
+
+/* From the object at c to the value of its first member named key (compared as stored between
+ * the quotes); false if c is not at an object or the object has no such member. */
+static bool find_member(read_cursor *c, const char *key)
+{
+    size_t klen = strlen(key);
+    skip_ws(c);
+    if (!eat(c, '{'))
+        return false;
+    for (;;) {
+        skip_ws(c);
+        const char *k = c->p;
+        if (!read_string(c))
+            return false;
+        bool match = (size_t)(c->p - k) == klen + 2 && !memcmp(k + 1, key, klen);
+        skip_ws(c);
+        if (!eat(c, ':'))
+            return false;
+        if (match)
+            return true;
+        if (!read_value(c, 0))
+            return false;
+        skip_ws(c);
+        if (!eat(c, ','))
+            return false;
+    }
+}
+
+double json_number_at(const char *text, size_t n, const char *const *path)
+{
+    if (!text)
+        return NAN;
+    read_cursor c = {text, text + n};
+    for (; path && *path; path++)
+        if (!find_member(&c, *path))
+            return NAN;
+    skip_ws(&c);
+    const char *start = c.p;
+    if (!read_number(&c))
+        return NAN;
+    /* A copy that ends where the number does: strtod would read on past n, and past a JSON
+     * number into what it alone accepts ("0x1p3", "1.e5"). */
+    char *copy = strndup(start, (size_t)(c.p - start));
+    double v = copy ? strtod(copy, NULL) : NAN;
+    free(copy);
+    return v;
 }

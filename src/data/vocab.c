@@ -10,39 +10,19 @@
 
 #include "s2s/status.h"
 #include "s2s/tokens.h"
+#include "s2s/utf8.h"
 
 const char *const vocab_reserved[4] = {"<pad>", "<unk>", "<s>", "</s>"};
 const char *const tokenizer_names[] = {TOKENIZER_CHOICES(CHOICE_NAME) NULL};
 
 _Static_assert(TOK_FIRST_WORD == 4, "vocab_reserved lists the reserved tokens");
 
-bool utf8_valid(const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!len || i + len > n)
-            return false;
-        unsigned cp = len == 1 ? c : c & (0x7F >> len);
-        for (int k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        static const unsigned min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 const char *text_line_problem(const char *s, size_t n)
 {
     /* C strings end at a NUL: the rest of the line would silently vanish. */
     if (memchr(s, '\0', n))
         return "NUL byte";
-    return utf8_valid((const unsigned char *)s, n) ? NULL : "invalid UTF-8";
+    return utf8_valid(s, n) ? NULL : "invalid UTF-8";
 }
 
 int text_lines(char *text, size_t size, const char *name, char ***lines, int *n)
@@ -128,9 +108,11 @@ int tokenize(tokenizer_kind kind, bool lowercase, char *line, token_list *t)
     /* First copy every code point, then point at them: the buffer does not move meanwhile. */
     char *out = t->buf;
     for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)line[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
-        if (strchr(SPACES, c)) {
+        /* Lines are valid UTF-8 (text_line_problem); a byte of anything else is a token of
+         * its own rather than a length that runs past the line's end. */
+        size_t len = utf8_decode(line + i, n - i, NULL);
+        len = len ? len : 1;
+        if (strchr(SPACES, line[i])) {
             memcpy(out, SP_MARK, 3);
             out += 3;
         } else {
@@ -267,7 +249,7 @@ int vocab_append(vocab *v, const char *text, const char *where)
                         vocab_reserved[id]);
     if (!text[0])
         return s2s_fail(S2S_EFORMAT, "%s: empty token", where);
-    if (!utf8_valid((const unsigned char *)text, strlen(text)))
+    if (!utf8_valid(text, strlen(text)))
         return s2s_fail(S2S_EFORMAT, "%s: invalid UTF-8", where);
     /* Neither tokenizer makes such a token (chars turns each space into U+2581), so it could
      * never be looked up, and a line break would also split the vocabulary's text file. */

@@ -1,5 +1,6 @@
 /* tok13a.c - sacreBLEU's 13a tokenizer, Python-compatible whitespace splitting and UTF-8
- * decoding, and exact n-gram counting, shared by the BLEU and chrF metrics.
+ * decoding (include/s2s/utf8.h, with Python's surrogateescape for invalid bytes), and exact
+ * n-gram counting, shared by the BLEU and chrF metrics.
  *
  * The 13a tokenizer is a literal emulation, pass by pass, of what sacreBLEU does with Python's
  * str.replace and re.sub: each regular expression of mteval-v13a matches one or two characters
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "s2s/status.h"
+#include "s2s/utf8.h"
 
 /* Grows *p (elements of `size` bytes) to at least `need` elements, doubling so that a sequence
  * of growing sentences costs amortized linear time; newly added bytes are zero when `zero`. */
@@ -45,41 +47,12 @@ bool tok13a_is_space(uint32_t cp)
            cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
-static bool is_cont(unsigned char b)
+size_t tok13a_utf8_next(const char *s, size_t n, uint32_t *cp)
 {
-    return (b & 0xC0) == 0x80;
-}
-
-size_t tok13a_utf8_next(const char *str, size_t n, uint32_t *cp)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    unsigned char b = s[0];
-    if (b < 0x80) {
-        *cp = b;
-        return 1;
-    }
-    /* Second-byte ranges exclude overlong forms, surrogates and values above U+10FFFF, which
-     * Python's strict decoder rejects too. */
-    if (b >= 0xC2 && b <= 0xDF && n >= 2 && is_cont(s[1])) {
-        *cp = (uint32_t)(b & 0x1F) << 6 | (s[1] & 0x3F);
-        return 2;
-    }
-    if (b >= 0xE0 && b <= 0xEF && n >= 3 && is_cont(s[1]) && is_cont(s[2])) {
-        unsigned char lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
-        if (s[1] >= lo && s[1] <= hi) {
-            *cp = (uint32_t)(b & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
-            return 3;
-        }
-    }
-    if (b >= 0xF0 && b <= 0xF4 && n >= 4 && is_cont(s[1]) && is_cont(s[2]) && is_cont(s[3])) {
-        unsigned char lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
-        if (s[1] >= lo && s[1] <= hi) {
-            *cp = (uint32_t)(b & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 |
-                  (uint32_t)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
-            return 4;
-        }
-    }
-    *cp = 0xDC00 + b;
+    size_t k = utf8_decode(s, n, cp);
+    if (k > 0)
+        return k;
+    *cp = 0xDC00 + (unsigned char)s[0]; /* surrogateescape: never a real character */
     return 1;
 }
 

@@ -5,8 +5,16 @@
  * \ufffd; numbers read back exactly, figures and fixed decimals print as printf does, NaN and
  * infinities are null; separators in nested containers in both layouts; every misuse is
  * reported by json_writer_end and stops the output. Each output is compared with the expected
- * text and also checked as a document (info_json_valid, an independent parser, and utf8_valid
- * on its bytes). */
+ * text and also checked as a document (json_valid, the reader, which shares nothing with the
+ * writer but the UTF-8 decoder of src/core/utf8.c, tested on its own in test_utf8.c, and
+ * utf8_valid on its bytes).
+ *
+ * The reader: json_valid accepts the grammar's values and refuses each kind of near miss
+ * (including invalid UTF-8 in a string, a NUL, and nesting one level past
+ * JSON_READ_MAX_DEPTH); json_number_at finds numbers by key paths of every length, says NaN
+ * for what is missing or not a number, takes the first of two equal keys and no key at the
+ * wrong level, reads nothing past n, converts exactly what JSON's number grammar spans, and
+ * reads back exactly what json_num wrote. */
 #include <criterion/criterion.h>
 
 #include <float.h>
@@ -17,10 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s2s/info.h"
 #include "s2s/json.h"
 #include "s2s/status.h"
-#include "s2s/vocab.h"
+#include "s2s/utf8.h"
 
 /* A writer into memory: begin, write through w, then finish for the text and the status. */
 typedef struct {
@@ -49,8 +56,8 @@ static int sink_finish(sink *s)
 /* The output is one valid JSON document in valid UTF-8. */
 static void expect_document(const char *text)
 {
-    cr_expect(info_json_valid(text, strlen(text)), "not valid JSON: %s", text);
-    cr_expect(utf8_valid((const unsigned char *)text, strlen(text)), "not UTF-8: %s", text);
+    cr_expect(json_valid(text, strlen(text)), "not valid JSON: %s", text);
+    cr_expect(utf8_valid(text, strlen(text)), "not UTF-8: %s", text);
 }
 
 /* s as a JSON string value: the writer's text, which must be `want` and a document. */
@@ -463,4 +470,186 @@ Test(json, misuse_is_reported_and_stops_the_output)
         cr_expect_str_eq(s2s_errmsg(rc), want, "%s", c->name);
         free(k.text);
     }
+}
+
+/* ---- the reader ---- */
+
+static bool valid(const char *text)
+{
+    return json_valid(text, strlen(text));
+}
+
+Test(json, reader_accepts_values_and_refuses_near_misses)
+{
+    static const char *const good[] = {"{}",
+                                       " [ ] ",
+                                       "{\"a\":[1,-2.5e+3,0.25,true,false,null,\"\\u00e9\\n\"]}",
+                                       "\"x\"",
+                                       "0",
+                                       "{\"a\":{\"b\":{}}}",
+                                       "-0",
+                                       "1E-2",
+                                       "[\"\\/\\b\\f\\r\\t\\\"\\\\\"]",
+                                       " {\"a\" :\n 1 }\n",
+                                       "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"",
+                                       "[\"\\uD83D\\uDE00\"]",
+                                       "123456789012345678901234567890"};
+    static const char *const bad[] = {"",
+                                      "{",
+                                      "{\"a\":1,}",
+                                      "[1 2]",
+                                      "{a:1}",
+                                      "01",
+                                      "1.",
+                                      ".5",
+                                      "nan",
+                                      "[Infinity]",
+                                      "\"\\x\"",
+                                      "\"a\nb\"",
+                                      "{} {}",
+                                      "[1,]",
+                                      "tru",
+                                      "{\"a\"}",
+                                      "-",
+                                      "[\"\\u12\"]",
+                                      "+1",
+                                      "1e",
+                                      "-01",
+                                      "tRue",
+                                      " \t",
+                                      "{\"a\":}",
+                                      "[,1]",
+                                      "\"\t\"",
+                                      "\"\xff\"",
+                                      "\"\xc3\"",
+                                      "\"\xed\xa0\x80\"",
+                                      "[1]]",
+                                      "{\"a\":1 \"b\":2}",
+                                      "\"abc",
+                                      "'a'"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        cr_expect(valid(good[i]), "refused %s", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_expect(!valid(bad[i]), "accepted %s", bad[i]);
+    cr_expect(!json_valid(NULL, 0));
+    cr_expect(!json_valid("\"a\0b\"", 5), "a NUL in a string");
+    cr_expect(!json_valid("[1]\0", 4), "a NUL after the value");
+    cr_expect(json_valid("12", 1) && !json_valid("[1]", 2), "n bytes count, not the string");
+}
+
+/* k nested arrays around `inner` ("" for an empty innermost array). */
+static char *nested(int k, const char *inner)
+{
+    size_t n = strlen(inner);
+    char *s = malloc(2 * (size_t)k + n + 1);
+    cr_assert_not_null(s);
+    memset(s, '[', (size_t)k);
+    memcpy(s + k, inner, n);
+    memset(s + k + n, ']', (size_t)k);
+    s[2 * k + n] = '\0';
+    return s;
+}
+
+Test(json, reader_nesting_limit)
+{
+    static const struct {
+        int k;
+        const char *inner;
+        bool want;
+    } cases[] = {
+        {JSON_READ_MAX_DEPTH, "1", true},      /* a value inside 64 containers */
+        {JSON_READ_MAX_DEPTH + 1, "1", false}, /* inside 65 */
+        {JSON_READ_MAX_DEPTH + 1, "", true},   /* the empty 65th array lies inside 64 */
+        {JSON_READ_MAX_DEPTH + 2, "", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *s = nested(cases[i].k, cases[i].inner);
+        cr_expect_eq(valid(s), cases[i].want, "%d arrays around \"%s\"", cases[i].k,
+                     cases[i].inner);
+        free(s);
+    }
+}
+
+/* json_number_at over a whole string, the path given as arguments. */
+#define NUMBER_AT(text, ...)                                                                       \
+    json_number_at((text), strlen(text), (const char *const[]){__VA_ARGS__, NULL})
+
+Test(json, lookup_by_key_path)
+{
+    static const char doc[] =
+        "{\"train\": {\"read\": 200, \"kept\": 199, \"ratio\": 1.5e0, \"name\": \"x\", "
+        "\"flag\": true, \"none\": null, \"obj\": {}, \"list\": [1]}, "
+        "\"valid\": {\"read\": -3.25}, \"read\": 7, \"rea\": 1, \"trai\": {\"read\": 9}}";
+    cr_assert(valid(doc));
+    cr_expect_eq(NUMBER_AT(doc, "train", "read"), 200);
+    cr_expect_eq(NUMBER_AT(doc, "train", "kept"), 199);
+    cr_expect_eq(NUMBER_AT(doc, "train", "ratio"), 1.5);
+    cr_expect_eq(NUMBER_AT(doc, "valid", "read"), -3.25);
+    cr_expect_eq(NUMBER_AT(doc, "read"), 7, "the top level's own key, not a nested one");
+    cr_expect_eq(NUMBER_AT(doc, "trai", "read"), 9, "no prefix matching");
+    static const char *const not_numbers[] = {"name", "flag", "none", "obj", "list", "missing"};
+    for (size_t i = 0; i < sizeof not_numbers / sizeof *not_numbers; i++)
+        cr_expect(isnan(NUMBER_AT(doc, "train", not_numbers[i])), "train.%s", not_numbers[i]);
+    cr_expect(isnan(NUMBER_AT(doc, "missing", "read")));
+    cr_expect(isnan(NUMBER_AT(doc, "read", "x")), "a number has no members");
+    cr_expect(isnan(NUMBER_AT(doc, "train")), "an object is not a number");
+    cr_expect(isnan(NUMBER_AT(doc, "train", "read", "deeper")));
+    /* The value itself: no path, or an empty one. */
+    cr_expect_eq(json_number_at(" -1e3 ", 6, NULL), -1000);
+    cr_expect_eq(json_number_at("42", 2, (const char *const[]){NULL}), 42);
+}
+
+Test(json, lookup_keys_and_levels)
+{
+    cr_expect_eq(NUMBER_AT("{\"a\":1,\"a\":2}", "a"), 1, "the first of two equal keys");
+    cr_expect(isnan(NUMBER_AT("{\"x\":{\"k\":1}}", "k")), "a key of a nested object");
+    cr_expect_eq(NUMBER_AT("{\"x\":\"k\",\"k\":5}", "k"), 5, "a string value is no key");
+    cr_expect_eq(NUMBER_AT("{\"x\":[{\"k\":1}],\"k\":6}", "k"), 6);
+    cr_expect_eq(NUMBER_AT("{\"kept_extra\":1,\"kept\":2}", "kept"), 2);
+    cr_expect_eq(NUMBER_AT("{ \"a\" :\n { \"b\" :\t 3 } }", "a", "b"), 3);
+    /* Keys are compared as written: an escaped key is found by its escaped form only. */
+    cr_expect(isnan(NUMBER_AT("{\"a\\u0062\":1}", "ab")));
+    cr_expect_eq(NUMBER_AT("{\"a\\u0062\":1}", "a\\u0062"), 1);
+    cr_expect(isnan(NUMBER_AT("[1,2]", "0")), "arrays have no keys");
+}
+
+Test(json, lookup_reads_the_number_and_nothing_past_n)
+{
+    cr_expect_eq(json_number_at("12345", 3, NULL), 123, "n ends the number");
+    cr_expect_eq(json_number_at("{\"v\":98}7", 8, (const char *const[]){"v", NULL}), 98);
+    cr_expect_eq(json_number_at("0x10", 4, NULL), 0, "JSON's grammar, not strtod's");
+    cr_expect(isnan(json_number_at("1.e5", 4, NULL)), "\"1.\" is no JSON number");
+    cr_expect(isnan(json_number_at("", 0, NULL)));
+    cr_expect(isnan(json_number_at(NULL, 0, NULL)));
+    cr_expect(isnan(NUMBER_AT("{\"a\" 1}", "a")));
+    cr_expect(isnan(NUMBER_AT("{\"a\":", "a")));
+    cr_expect(isnan(NUMBER_AT("\"12\"", "a")));
+    /* A number longer than any fixed buffer: 0.(99 zeros)1. */
+    char longnum[128] = "0.";
+    memset(longnum + 2, '0', 99);
+    strcpy(longnum + 101, "1");
+    cr_expect_eq(json_number_at(longnum, strlen(longnum), NULL), 1e-100);
+}
+
+/* What json_num writes (in either layout) the reader gives back exactly. */
+Test(json, writer_numbers_read_back_exactly)
+{
+    static const double values[] = {
+        0.1, -2.5e-7, 1e300, 123456789.125, DBL_MIN, DBL_MAX, -DBL_TRUE_MIN, 1.0 / 3.0, 0.0};
+    for (int layout = 0; layout < 2; layout++)
+        for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+            sink k;
+            sink_begin(&k, layout ? JSON_SPACED : JSON_COMPACT);
+            json_open_object(&k.w);
+            json_key(&k.w, "train");
+            json_open_object(&k.w);
+            json_knum(&k.w, "v", values[i]);
+            json_close_object(&k.w);
+            json_close_object(&k.w);
+            cr_assert_eq(sink_finish(&k), 0);
+            expect_document(k.text);
+            double got = NUMBER_AT(k.text, "train", "v");
+            cr_expect(got == values[i], "%s: %.17g", k.text, got);
+            free(k.text);
+        }
 }
