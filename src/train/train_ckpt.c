@@ -1,0 +1,297 @@
+/* train_ckpt.c - the trainer's checkpoints: where a run starts (fresh from the seed, or from a
+ * checkpoint that rank 0 finds, checks and reads, and every rank receives), and how the run
+ * writes them (the regular ones, kept to --keep, and best.h5), with what a failed write does
+ * under --ckpt-error and during a stop.
+ *
+ * Separate because it is the one part of the loop that touches the run's saved state: the file
+ * format is src/store/ckpt.c's, the policy of when to write is the loop's (train.c), and what
+ * lies between (which file, what is on disk after a failure, what a resume may change) is
+ * here. */
+#include <string.h>
+
+#include "s2s/blas_core.h"
+#include "s2s/status.h"
+#include "s2s/stop.h"
+#include "s2s/timer.h"
+#include "train/trainer.h"
+
+/* ---- start: fresh or from a checkpoint ---------------------------------------------------- */
+
+static int bcast(trainer *t, void *buf, size_t bytes)
+{
+    /* MPI counts are int: large buffers go in pieces */
+    for (size_t done = 0; done < bytes;) {
+        size_t piece = bytes - done < (1u << 30) ? bytes - done : (1u << 30);
+        if (MPI_Bcast((char *)buf + done, (int)piece, MPI_BYTE, 0, t->comm) != MPI_SUCCESS)
+            return s2s_fail(S2S_EMPI, "train: broadcast of the checkpoint failed");
+        done += piece;
+    }
+    return 0;
+}
+
+/* Rank 0: which checkpoint to resume from ("" for none), as the options ask. */
+static int resume_path(trainer *t, char *path, size_t size)
+{
+    const train_options *o = t->o;
+    path[0] = '\0';
+    if (!o->resume[0])
+        return 0;
+    if (strcmp(o->resume, "auto") != 0) {
+        if (snprintf(path, size, "%s", o->resume) >= (int)size)
+            return s2s_fail(S2S_ERANGE, "checkpoint path too long: %s", o->resume);
+        return 0;
+    }
+    int rc = ckpt_find_latest(o->run_dir, path, size, t->log);
+    if (rc < 0 && stop_requested()) /* the search gave up on the signal, not "none there" */
+        return stop_fail(o->run_dir);
+    if (rc == S2S_EINVAL) { /* nothing to resume: the first run of a requeued job */
+        trainer_note(t, "resume auto: no checkpoint in %s, starting from scratch", o->run_dir);
+        path[0] = '\0';
+        s2s_clear_error();
+        return 0;
+    }
+    return rc;
+}
+
+/* Rank 0 reads the checkpoint at path into the trainer. */
+static int read_checkpoint(trainer *t, const char *path)
+{
+    int rc = trainer_config_check_resumed(t, path);
+    if (rc < 0)
+        return rc;
+    ckpt_loaded ld = {.params = t->m.params, .exp_avg = t->opt.m, .exp_avg_sq = t->opt.v};
+    if ((rc = ckpt_read(path, &t->m.table, &ld)) < 0)
+        goto done;
+    if (ld.src_vocab_n != t->m.cfg.src_vocab || ld.tgt_vocab_n != t->m.cfg.tgt_vocab) {
+        rc = s2s_fail(S2S_EINVAL,
+                      "resume: %s has vocabularies of %d and %d tokens, the dataset %s has %d "
+                      "and %d; the model shape cannot change on resume",
+                      path, ld.src_vocab_n, ld.tgt_vocab_n, t->o->data, t->m.cfg.src_vocab,
+                      t->m.cfg.tgt_vocab);
+        goto done;
+    }
+    if (ld.history.rows > 0 && ld.history.cols != HISTORY_COLS) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: history has %d columns, expected %d", path,
+                      ld.history.cols, HISTORY_COLS);
+        goto done;
+    }
+    if ((rc = trainer_history_reserve(t, ld.history.rows)) < 0)
+        goto done;
+    if (ld.history.rows > 0)
+        memcpy(t->history, ld.history.data,
+               (size_t)ld.history.rows * HISTORY_COLS * sizeof(double));
+    t->history_rows = ld.history.rows;
+    t->opt.step = ld.optim_step;
+    t->pr = ld.progress;
+    snprintf(t->intact_ckpt, sizeof t->intact_ckpt, "%s", path);
+    trainer_note(t, "resumed from %s: step %lld, epoch %lld, written by %lld rank%s%s", path,
+                 (long long)t->pr.step, (long long)t->pr.epoch, (long long)t->pr.world_size,
+                 t->pr.world_size == 1 ? "" : "s",
+                 t->pr.world_size != t->size ? " (now a different number of ranks: the same "
+                                               "global batches, results equal to float rounding)"
+                                             : "");
+done:
+    ckpt_loaded_free(&ld);
+    return rc;
+}
+
+/* Every rank: the checkpoint at path (rank 0's), read by rank 0 and broadcast. */
+static int resume_from(trainer *t, const char *path)
+{
+    int rc = 0;
+    if (t->rank == 0) {
+        trainer_slow(t, SLOW_STARTUP, "start-up: reading the checkpoint");
+        rc = read_checkpoint(t, path);
+    }
+    if ((rc = trainer_startup_check(t, rc, "while reading the checkpoint to resume")) < 0)
+        return rc;
+    size_t n = t->m.n_params;
+    int rows = t->history_rows;
+    if ((rc = comm_bcast_params(t->comm, t->m.params, n)) < 0 ||
+        (t->opt.m && (rc = bcast(t, t->opt.m, n * sizeof(real))) < 0) ||
+        (t->opt.v && (rc = bcast(t, t->opt.v, n * sizeof(real))) < 0) ||
+        (rc = bcast(t, &t->opt.step, sizeof t->opt.step)) < 0 ||
+        (rc = bcast(t, &t->pr, sizeof t->pr)) < 0 || (rc = bcast(t, &rows, sizeof rows)) < 0 ||
+        (rc = trainer_history_reserve(t, rows)) < 0 ||
+        (rows && (rc = bcast(t, t->history, (size_t)rows * HISTORY_COLS * sizeof(double))) < 0))
+        return rc;
+    t->history_rows = rows;
+    return 0;
+}
+
+/* The loop's bookkeeping from the progress record, fresh or resumed: the plateau schedule's
+ * state (which checkpoints carry there), the data iterator, the steps already on disk. */
+static void start_from_progress(trainer *t)
+{
+    t->lrs.scale = t->pr.lr_scale;
+    t->lrs.best = t->pr.lr_best;
+    t->lrs.bad = (int)t->pr.lr_bad;
+    t->st = (batcher_state){.epoch = (uint32_t)t->pr.epoch, .next = (uint64_t)t->pr.next};
+    t->start_step = t->pr.step;
+    t->saved_step = t->pr.step;
+    t->last_ckpt_time = wall_seconds();
+}
+
+int trainer_start(trainer *t)
+{
+    char path[OPT_STRING_MAX + 64] = "";
+    int rc = 0;
+    if (t->rank == 0 && t->o->resume[0]) {
+        trainer_slow(t, SLOW_STARTUP, "start-up: looking for the checkpoint to resume");
+        rc = resume_path(t, path, sizeof path);
+    }
+    if ((rc = trainer_startup_check(t, rc, "while looking for the checkpoint to resume")) < 0)
+        return rc;
+    if ((rc = bcast(t, path, sizeof path)) < 0)
+        return rc;
+    if (path[0]) {
+        rc = resume_from(t, path);
+    } else {
+        /* Fresh: rank 0 draws the initial parameters; everyone gets them and checks. */
+        if (t->rank == 0)
+            model_init_params(&t->m, t->o->seed, t->o->init, t->o->init_scale);
+        rc = comm_bcast_params(t->comm, t->m.params, t->m.n_params);
+    }
+    if (rc == 0)
+        start_from_progress(t);
+    return rc;
+}
+
+/* ---- writing checkpoints ---------------------------------------------------------------- */
+
+/* Rank 0 writes the checkpoint of the current state to path (after the test hook's pause). */
+static int write_checkpoint(trainer *t, const char *path)
+{
+    char what[OPT_STRING_MAX + 128];
+    snprintf(what, sizeof what, "checkpoint of step %lld: before writing %s",
+             (long long)t->pr.step, path);
+    trainer_slow(t, SLOW_CKPT, what);
+    t->pr.epoch = t->st.epoch;
+    t->pr.next = (int64_t)t->st.next;
+    t->pr.world_size = t->size;
+    ckpt_contents c = {
+        .tab = &t->m.table, .params = t->m.params, .exp_avg = t->opt.m, .exp_avg_sq = t->opt.v,
+        .optim_step = t->opt.step, .config = (const char *const *)t->config,
+        .src_vocab = t->src_vocab, .src_vocab_n = t->src_vocab_n, .tgt_vocab = t->tgt_vocab,
+        .tgt_vocab_n = t->tgt_vocab_n, .progress = t->pr, .blas_core = blas_core_get()->kernel,
+        .history = {.rows = t->history_rows, .cols = HISTORY_COLS, .columns = HISTORY_COLUMNS,
+                    .data = t->history}};
+    return ckpt_write(path, &c);
+}
+
+/* What rank 0 tells every rank about a checkpoint's regular file. */
+enum { REGULAR_OK = 1, REGULAR_FAILED = 2 };
+
+/* Rank 0: the files of one checkpoint: the regular one of the current step (then the oldest
+ * beyond --keep removed) and/or best.h5; *flags says how the regular one went, path the last
+ * file tried. */
+static int write_files(trainer *t, bool regular, bool best, char *path, size_t size, int *flags)
+{
+    const train_options *o = t->o;
+    int rc = 0;
+    if (regular && (rc = ckpt_step_path(path, size, o->run_dir, t->pr.step)) == 0)
+        rc = write_checkpoint(t, path);
+    if (regular && rc == 0) {
+        snprintf(t->intact_ckpt, sizeof t->intact_ckpt, "%s", path);
+        t->ckpts_written++;
+        *flags |= REGULAR_OK;
+        rc = ckpt_prune(o->run_dir, o->keep, t->log);
+    } else if (regular) {
+        *flags |= REGULAR_FAILED;
+    }
+    if (rc == 0 && best && (rc = ckpt_best_path(path, size, o->run_dir)) == 0 &&
+        (rc = write_checkpoint(t, path)) == 0)
+        t->ckpts_written++;
+    return rc;
+}
+
+/* Rank 0, after its writes ended with rc: a failure counted, and either kept (returned) or, under
+ * --ckpt-error continue, turned into a message in failure[size] and 0. */
+static int failure_policy(trainer *t, int rc, char *failure, size_t size)
+{
+    if (rc < 0)
+        t->ckpt_failures++;
+    /* A writer that gave up on the signal (S2S_ESTOPPED) failed to write all the same. */
+    if (rc == S2S_ESTOPPED) {
+        snprintf(failure, size, "%s", s2s_errmsg(rc));
+        rc = s2s_fail(S2S_EIO, "%s", failure);
+    }
+    if (rc < 0 && t->o->ckpt_error == CKPT_ERROR_CONTINUE) {
+        snprintf(failure, size, "%s", s2s_errmsg(rc));
+        s2s_clear_error();
+        rc = 0;
+    }
+    return rc;
+}
+
+/* Rank 0's error for a stop whose regular checkpoint could not be written (sig: the stop's). */
+static int stop_unsaved(trainer *t, int sig, const char *failure)
+{
+    char kept[sizeof t->intact_ckpt + 80] = "there is no checkpoint of this run on disk";
+    if (t->intact_ckpt[0])
+        snprintf(kept, sizeof kept,
+                 "the newest checkpoint on disk is %s (--resume auto continues from it)",
+                 t->intact_ckpt);
+    return s2s_fail(S2S_EIO,
+                    "train: stop requested by %s at step %lld, but the checkpoint of that "
+                    "step could not be written (%s); %s",
+                    stop_signal_name(sig), (long long)t->pr.step, failure, kept);
+}
+
+/* Every rank: a checkpoint of the current step (`regular`) and/or best.h5 (`best`), written by
+ * rank 0. The parameters are first checked to be identical on every rank. A failed write keeps
+ * the previous files; the run stops or goes on as --ckpt-error says, except that a run that
+ * stops (CK_STOP, or CK_GO_ON with a stop request agreed at the end, t->stop_sig) and failed
+ * to write its regular checkpoint ends with an error naming what is on disk: there is no
+ * training left to go on with, and exit 75 would promise a checkpoint that is not there. */
+int trainer_checkpoint(trainer *t, bool regular, bool best, int after)
+{
+    if (!t->o->run_dir[0] || (!regular && !best))
+        return 0;
+    double t0 = wall_seconds();
+    int rc = comm_check_same(t->comm, t->m.params, t->m.n_params, "parameters");
+    if (rc < 0)
+        return rc;
+    char path[OPT_STRING_MAX + 64] = "", failure[1024] = "";
+    int flags = 0;
+    if (t->rank == 0) {
+        rc = write_files(t, regular, best, path, sizeof path, &flags);
+        int st = trainer_log_checkpoint(t, path, wall_seconds() - t0, rc);
+        if (st < 0)
+            return st;
+        rc = failure_policy(t, rc, failure, sizeof failure);
+    }
+    t->last_ckpt_time = wall_seconds();
+    t->phase[PH_CKPT] += t->last_ckpt_time - t0;
+    int sig = 0;
+    if ((rc = trainer_agree_stop(t, rc, &sig, &flags)) < 0)
+        return rc;
+    if (flags & REGULAR_OK)
+        t->saved_step = t->pr.step;
+    if (sig && !t->stop_sig)
+        t->stop_sig = sig;
+    bool stopping = after == CK_STOP || (after == CK_GO_ON && sig);
+    if (stopping && (flags & REGULAR_FAILED))
+        return t->rank != 0 ? S2S_EPEER : stop_unsaved(t, sig, failure);
+    if (failure[0]) {
+        char kept[sizeof t->intact_ckpt + 48] = "there is no previous checkpoint";
+        if (t->intact_ckpt[0])
+            snprintf(kept, sizeof kept, "the previous checkpoint %s is intact", t->intact_ckpt);
+        trainer_note(t, "checkpoint at step %lld FAILED, %s (%s): %s", (long long)t->pr.step,
+                     stopping ? "the run stops" : "training goes on", kept, failure);
+    }
+    return 0;
+}
+
+/* Rank 0 at the end: --ckpt-error continue lets every write fail; a run that leaves nothing to
+ * resume from or decode must not look like a success. */
+int trainer_check_written(const trainer *t)
+{
+    if (t->rank != 0 || !t->o->run_dir[0] || t->ckpts_written > 0 || t->ckpt_failures == 0)
+        return 0;
+    return s2s_fail(S2S_EIO,
+                    "train: no checkpoint was written to %s during this run: every write "
+                    "failed (--ckpt-error continue)%s%s",
+                    t->o->run_dir, t->intact_ckpt[0] ? "; the newest one is still " : "",
+                    t->intact_ckpt);
+}
