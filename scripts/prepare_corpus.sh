@@ -16,7 +16,8 @@
 #   --valid-size N, --test-size N   held-out pairs carved out of the training data by s2s prep
 #                       when there are no such files
 #   --out DIR           where everything goes: raw.*, spm.model, spm.vocab, *.sp.*, data.h5
-#   --s2s PATH          the s2s binary (default: build/release/s2s, built if missing)
+#   --s2s PATH          the s2s binary (default: $S2S, build/release/s2s of this source tree,
+#                       built if missing, or s2s on PATH)
 #   -- ARGS             further options for `s2s prep` (e.g. --max-len 100 --max-ratio 3)
 #
 # Multi30k (files from github.com/multi30k/dataset, data/task1/raw, decompressed):
@@ -27,6 +28,8 @@
 #       --test-size 2000 --out data/tatoeba-de-en
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/env.sh
+. "$root/scripts/env.sh"
 die() { echo "prepare_corpus.sh: $*" >&2; exit 2; }
 
 declare -A src tgt tsv
@@ -55,15 +58,19 @@ done
 
 # SentencePiece from the distribution (package sentencepiece), installed if missing.
 if ! command -v spm_train >/dev/null || ! command -v spm_encode >/dev/null; then
+    [ -x "$root/scripts/deps.sh" ] ||
+        die "needs SentencePiece's spm_train and spm_encode (Debian package sentencepiece)"
     S2S_DEPS_EXTRA=sentencepiece "$root/scripts/deps.sh"
 fi
 if [ -z "$s2s" ]; then
-    s2s="$root/build/release/s2s"
-    if [ ! -x "$s2s" ]; then
+    s2s=$(s2s_binary "$root")
+    if [ -z "$s2s" ] && [ -f "$root/CMakeLists.txt" ]; then # a source tree: build it
+        s2s="$root/build/release/s2s"
         "$root/scripts/deps.sh"
         cmake -S "$root" -B "$root/build/release" -DCMAKE_BUILD_TYPE=Release >/dev/null
         cmake --build "$root/build/release" -j"$(nproc)" --target s2s
     fi
+    [ -n "$s2s" ] || die "no s2s: set S2S, pass --s2s PATH, or put s2s on PATH"
 fi
 mkdir -p "$out"
 

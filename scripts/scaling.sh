@@ -40,7 +40,7 @@ warmup=2
 repeat=1
 bucket_mb=""
 link=""
-s2s="$root/build/release/s2s"
+s2s=$(s2s_binary "$root")
 extra=()
 
 die() { echo "scaling.sh: $*" >&2; exit 2; }
@@ -67,7 +67,7 @@ while [ $# -gt 0 ]; do
 done
 case "$mode" in weak) modes=(weak) ;; strong) modes=(strong) ;; both) modes=(weak strong) ;;
     *) die "--mode must be weak, strong or both, not '$mode'" ;; esac
-[ -x "$s2s" ] || die "no s2s binary at $s2s (build it: cmake -S . -B build/release && cmake --build build/release --target s2s, or pass --s2s PATH)"
+[ -n "$s2s" ] && [ -x "$s2s" ] || die "no s2s binary${s2s:+ at $s2s} (build it: cmake -S . -B build/release && cmake --build build/release --target s2s; or set S2S, pass --s2s PATH, or put s2s on PATH)"
 [ -z "$hostfile" ] || [ -r "$hostfile" ] || die "cannot read host file '$hostfile'"
 command -v mpirun >/dev/null || die "mpirun not found (install Open MPI: scripts/deps.sh)"
 netemu="$root/scripts/netemu.sh"

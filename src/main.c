@@ -35,7 +35,8 @@ static void usage(FILE *f)
                "  eval       BLEU, chrF, perplexity and exact match of a model or of translations\n"
                "  info       what a checkpoint or dataset holds\n"
                "  bench      time training steps and compare with the machine's sgemm peak\n\n"
-               "`s2s <command> --help` lists the options of a command with their defaults.\n");
+               "`s2s <command> --help` lists the options of a command with their defaults;\n"
+               "`s2s --version` prints the version of s2s and of the libraries it runs with.\n");
 }
 
 static int cmd_gen(int argc, char **argv)
@@ -145,6 +146,10 @@ int main(int argc, char **argv)
                     {"bench", bench_command, true},         {"gen", cmd_gen, false},
                     {"translate", translate_command, true}, {"eval", eval_command, true},
                     {"info", info_command, false}};
+    if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
+        s2s_print_version(stdout);
+        return 0;
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -61,4 +61,8 @@ int info_write_system(bool json, FILE *out);
 /* info_write_rows with INFO_HISTORY_ROWS. */
 int info_write(const char *path, bool json, FILE *out);
 
+/* `s2s --version` (src/tools/version.c): "s2s X.Y.Z", then the MPI, HDF5 and OpenBLAS this
+ * process runs with, one line each. Needs no MPI_Init. */
+void s2s_print_version(FILE *out);
+
 #endif
