@@ -4,7 +4,10 @@
  * training data was tokenized (include/s2s/trained.h), the sentences are decoded by whole
  * batches spread over the ranks (include/s2s/decode.h), and rank 0 writes the detokenized
  * translations in input order: one line per input line, or with nbest > 1 the lines
- * "INDEX ||| TRANSLATION ||| SCORE" (Moses' n-best format, INDEX from 0). */
+ * "INDEX ||| TRANSLATION ||| SCORE" (Moses' n-best format, INDEX from 0). A regular file is
+ * read whole; a pipe or a terminal is streamed: lines are translated and written in chunks as
+ * they come (include/s2s/line_stream.h), a chunk at most one batch per rank, its lines waiting
+ * at most stream_wait seconds for one another. */
 #ifndef S2S_TRANSLATE_H
 #define S2S_TRANSLATE_H
 
@@ -12,7 +15,14 @@
 
 #include <mpi.h>
 
+#include "s2s/choice.h"
 #include "s2s/options.h"
+
+/* --stream (include/s2s/choice.h): auto streams unless the input is a regular file or an
+ * attention file is asked for (it holds the whole input). */
+#define STREAM_CHOICES(X) X(STREAM_AUTO, "auto") X(STREAM_ON, "on") X(STREAM_OFF, "off")
+typedef enum { STREAM_CHOICES(CHOICE_ENUM) STREAM_COUNT } stream_mode;
+extern const char *const stream_mode_names[]; /* NULL-terminated, indexed by stream_mode */
 
 typedef struct {
     char checkpoint[OPT_STRING_MAX];
@@ -24,6 +34,8 @@ typedef struct {
     bool replace_unk;
     bool scores;                    /* 1-best: append a tab and the score to each line */
     int detok;                      /* 0 auto, 1 space, 2 pieces */
+    stream_mode stream;
+    double stream_wait;             /* seconds a streamed line waits for others to share its batch */
     int threads;
     int blas_core;                  /* --blas-core: acted on at start-up (blas_core.h) */
 } translate_options;

@@ -26,10 +26,11 @@ extern const char *const vocab_reserved[4];
 const char *text_line_problem(const char *s, size_t n);
 
 /* Splits text[0..size) into lines in place (each '\n' and a '\r' before it become NUL; a last
- * line without '\n' counts) and checks each is valid UTF-8: *lines is a malloc'ed array of *n
- * pointers into text. `name` is for messages ("FILE:LINE: invalid UTF-8", "FILE:LINE: NUL
+ * line without '\n' counts, and needs text[size] writable) and checks each is valid UTF-8:
+ * *lines is a malloc'ed array of *n pointers into text. `name` and `first`, the number of the
+ * first line in its file, are for messages ("FILE:LINE: invalid UTF-8", "FILE:LINE: NUL
  * byte"). */
-int text_lines(char *text, size_t size, const char *name, char ***lines, int *n);
+int text_lines(char *text, size_t size, const char *name, long first, char ***lines, int *n);
 
 /* ---- tokens of one line ---- */
 typedef struct {

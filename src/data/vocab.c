@@ -25,7 +25,7 @@ const char *text_line_problem(const char *s, size_t n)
     return utf8_valid(s, n) ? NULL : "invalid UTF-8";
 }
 
-int text_lines(char *text, size_t size, const char *name, char ***lines, int *n)
+int text_lines(char *text, size_t size, const char *name, long first, char ***lines, int *n)
 {
     int count = 0;
     for (size_t i = 0; i < size; i++)
@@ -44,7 +44,7 @@ int text_lines(char *text, size_t size, const char *name, char ***lines, int *n)
         const char *problem = text_line_problem(p, len);
         if (problem) {
             free(l);
-            return s2s_fail(S2S_EFORMAT, "%s:%d: %s", name, i + 1, problem);
+            return s2s_fail(S2S_EFORMAT, "%s:%ld: %s", name, first + i, problem);
         }
         l[i] = p;
         p = end ? end + 1 : p + len;

@@ -17,37 +17,60 @@
 #include "s2s/formats.h"
 #include "s2s/fsutil.h"
 #include "s2s/h5util.h"
+#include "s2s/line_stream.h"
 #include "s2s/status.h"
 #include "s2s/tokens.h"
 #include "s2s/trained.h"
 
+const char *const stream_mode_names[] = {STREAM_CHOICES(CHOICE_NAME) NULL};
+
 /* ---- input: read on rank 0, shared with every rank ----------------------------------------- */
 
-/* Rank 0 reads; every rank gets the text. A failure on rank 0 is S2S_EPEER elsewhere. */
-static int share_input(const char *path, MPI_Comm comm, char **text, size_t *size)
+/* Rank 0's n bytes at src (n < 0: rank 0 failed with status rc) into every rank's *buf
+ * (grown to *cap, NUL after the bytes); *n_out the count. Elsewhere a failure of rank 0 is
+ * S2S_EPEER. */
+static int share_bytes(MPI_Comm comm, int rank, int rc, const char *src, long long n,
+                       char **buf, size_t *cap, size_t *n_out)
 {
-    int rank;
-    MPI_Comm_rank(comm, &rank);
-    long long n = -1;
-    int rc = 0;
-    if (rank == 0) {
-        if ((rc = fs_read_text(path, text, size)) == 0 && *size > INT_MAX)
-            rc = s2s_fail(S2S_ERANGE, "%s: %zu bytes of input (at most 2 GiB)", path, *size);
-        n = rc < 0 ? -1 : (long long)*size;
-    }
     if (MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, comm) != MPI_SUCCESS)
         return s2s_fail(S2S_EMPI, "translate: MPI_Bcast failed");
     if (n < 0)
         return rank == 0 ? rc : S2S_EPEER;
-    if (rank != 0) {
-        *size = (size_t)n;
-        if (!(*text = malloc(*size + 1)))
-            return s2s_fail(S2S_ENOMEM, "translate: %zu bytes of input", *size);
+    if ((size_t)n + 1 > *cap) {
+        char *b = realloc(*buf, (size_t)n + 1);
+        if (!b) /* the others wait in the next broadcast: every rank has the same size to fail */
+            return s2s_fail(S2S_ENOMEM, "translate: %lld bytes of input", n);
+        *buf = b;
+        *cap = (size_t)n + 1;
     }
-    if (MPI_Bcast(*text, (int)n, MPI_CHAR, 0, comm) != MPI_SUCCESS)
+    if (rank == 0 && *buf != src)
+        memcpy(*buf, src, (size_t)n);
+    if (n > 0 && MPI_Bcast(*buf, (int)n, MPI_CHAR, 0, comm) != MPI_SUCCESS)
         return s2s_fail(S2S_EMPI, "translate: MPI_Bcast failed");
-    (*text)[n] = '\0';
+    (*buf)[n] = '\0';
+    *n_out = (size_t)n;
     return 0;
+}
+
+/* The whole input: rank 0 reads the file (or stdin to its end); every rank gets the text. */
+static int share_input(const char *path, MPI_Comm comm, int rank, char **text, size_t *cap,
+                       size_t *size)
+{
+    char *mine = NULL;
+    size_t n = 0;
+    int rc = 0;
+    if (rank == 0 && (rc = fs_read_text(path, &mine, &n)) == 0 && n > INT_MAX)
+        rc = s2s_fail(S2S_ERANGE, "%s: %zu bytes of input (at most 2 GiB)", path, n);
+    if (rank == 0 && rc == 0) { /* the text rank 0 read is its buffer */
+        free(*text);
+        *text = mine;
+        *cap = n + 1;
+        mine = NULL;
+    }
+    rc = share_bytes(comm, rank, rc, *text, rank == 0 && rc == 0 ? (long long)n : -1, text, cap,
+                     size);
+    free(mine);
+    return rc;
 }
 
 /* ---- the sentences ------------------------------------------------------------------------ */
@@ -74,11 +97,11 @@ static void sources_free(sources *s)
 
 /* Splits the text into lines (in place) and tokenizes each; keep_tokens: also their text. */
 static int make_sources(const trained_model *tm, char *text, size_t size, bool keep_tokens,
-                        const char *name, sources *s)
+                        const char *name, long first, sources *s)
 {
     memset(s, 0, sizeof *s);
     char **lines = NULL;
-    int n = 0, rc = text_lines(text, size, name, &lines, &n);
+    int n = 0, rc = text_lines(text, size, name, first, &lines, &n);
     if (rc < 0)
         return rc;
     s->ids = calloc((size_t)(n ? n : 1), sizeof *s->ids);
@@ -100,7 +123,7 @@ static int make_sources(const trained_model *tm, char *text, size_t size, bool k
             bytes += strlen(tok.tok[k]) + 1;
         char *p = s->tokens[i] = malloc(bytes);
         if (!p) {
-            rc = s2s_fail(S2S_ENOMEM, "translate: tokens of line %d", i + 1);
+            rc = s2s_fail(S2S_ENOMEM, "translate: tokens of line %ld", first + i);
             break;
         }
         for (int k = 0; k < tok.n; k++)
@@ -208,16 +231,9 @@ static int build_attention(hid_t file, void *ctx)
                 write_strings(g, "source", src, S) < 0 || write_strings(g, "target", tgt, rows) < 0)
                 rc = h5u_fail(S2S_EIO, "attention file: cannot write /%s", name);
             double score = h->score;
-            hid_t as = H5Screate(H5S_SCALAR), at = -1;
-            if (rc == 0 && (as < 0 ||
-                            (at = H5Acreate2(g, "score", H5T_IEEE_F64LE, as, H5P_DEFAULT,
-                                             H5P_DEFAULT)) < 0 ||
-                            H5Awrite(at, H5T_NATIVE_DOUBLE, &score) < 0))
+            if (rc == 0 &&
+                h5u_write_num_attr(g, "score", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &score) < 0)
                 rc = h5u_fail(S2S_EIO, "attention file: cannot write /%s score", name);
-            if (at >= 0)
-                H5Aclose(at);
-            if (as >= 0)
-                H5Sclose(as);
             if (d >= 0)
                 H5Dclose(d);
             if (space >= 0)
@@ -230,12 +246,10 @@ static int build_attention(hid_t file, void *ctx)
     return rc;
 }
 
+/* Rank 0: the translations of s (sentences numbered from `first` in n-best lines) to f. */
 static int write_output(const translate_options *o, const trained_model *tm, const sources *s,
-                        const decode_results *res, detok_kind dk)
+                        const decode_results *res, detok_kind dk, long first, FILE *f)
 {
-    FILE *f = strcmp(o->output, "-") ? fopen(o->output, "w") : stdout;
-    if (!f)
-        return s2s_fail(S2S_EIO, "%s: cannot create: %s", o->output, strerror(errno));
     int max_len = 1;
     for (int i = 0; i < res->n; i++)
         for (int k = 0; k < res->nhyp[i]; k++)
@@ -260,7 +274,7 @@ static int write_output(const translate_options *o, const trained_model *tm, con
             }
             double score = h ? h->score : 0;
             if (o->nbest > 1)
-                fprintf(f, "%d ||| %s ||| %.6f\n", i, text, score);
+                fprintf(f, "%ld ||| %s ||| %.6f\n", first + i, text, score);
             else if (o->scores)
                 fprintf(f, "%s\t%.6f\n", text, score);
             else
@@ -269,9 +283,8 @@ static int write_output(const translate_options *o, const trained_model *tm, con
     }
     free(tok);
     free(text);
+    /* Flushed every time: streamed translations leave as soon as they are done. */
     if ((fflush(f) != 0 || ferror(f)) && rc == 0)
-        rc = s2s_fail(S2S_EIO, "%s: write error: %s", o->output, strerror(errno));
-    if (f != stdout && fclose(f) != 0 && rc == 0)
         rc = s2s_fail(S2S_EIO, "%s: write error: %s", o->output, strerror(errno));
     return rc;
 }
@@ -282,22 +295,117 @@ static int check_options(const translate_options *o, const trained_model *tm)
         return s2s_fail(S2S_EUSAGE, "--checkpoint is required");
     if (o->nbest > o->beam)
         return s2s_fail(S2S_EUSAGE, "--nbest %d exceeds --beam %d", o->nbest, o->beam);
+    if (o->stream == STREAM_ON && o->attention[0])
+        return s2s_fail(S2S_EUSAGE, "--attention writes one file for the whole input: it needs "
+                        "--stream off (or auto, which reads a regular file whole)");
     if (tm && tm->cfg.attn == ATTN_NONE && (o->replace_unk || o->attention[0]))
         return s2s_fail(S2S_EUSAGE, "%s: %s needs a model with attention (this one has none)",
                         o->checkpoint, o->replace_unk ? "--replace-unk" : "--attention");
     return 0;
 }
 
-int translate_run(const translate_options *o, MPI_Comm comm, FILE *log)
-{
+/* ---- the run: the whole input at once, or chunk by chunk as lines come ---------------------- */
+
+typedef struct {
+    const translate_options *o;
+    trained_model *tm;
+    MPI_Comm comm;
     int rank, size;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
-    trained_model tm = {0};
+    const char *name; /* of the input, for messages */
+    detok_kind dk;
+    FILE *out;        /* rank 0 */
+    long lines;       /* translated so far */
+    long tokens;      /* in their 1-best translations */
+} translator;
+
+/* Translates text[0..bytes), the same on every rank (text[bytes] writable), its lines the next
+ * after t->lines; rank 0 writes them. s and res keep the sentences and the results (for the
+ * attention file); the caller frees them. Collective. */
+static int translate_text(translator *t, char *text, size_t bytes, sources *s,
+                          decode_results *res)
+{
+    const translate_options *o = t->o;
+    bool keep = t->rank == 0 && (o->replace_unk || o->attention[0]);
+    int rc = make_sources(t->tm, text, bytes, keep, t->name, t->lines + 1, s);
+    if ((rc = comm_agree(t->comm, rc)) < 0)
+        return rc;
+    decode_options d = {.beam = o->beam, .nbest = o->nbest, .length_penalty = o->length_penalty,
+                        .max_len_ratio = o->max_len_ratio, .batch = o->batch,
+                        .attention = o->replace_unk || o->attention[0]};
+    if ((rc = decode_corpus(t->tm, s->n, (const int32_t *const *)s->ids, s->len, &d, t->comm,
+                            res)) < 0)
+        return rc;
+    if (t->rank == 0)
+        rc = write_output(o, t->tm, s, res, t->dk, t->lines, t->out);
+    for (int i = 0; i < res->n; i++)
+        t->tokens += res->nhyp[i] ? res->hyps[(size_t)i * res->nbest].len : 0;
+    t->lines += s->n;
+    return comm_agree(t->comm, rc);
+}
+
+/* The whole input read first, then translated (and the attention file written). */
+static int translate_whole(translator *t)
+{
     sources s = {0};
     decode_results res = {0};
     char *text = NULL;
-    size_t bytes = 0;
+    size_t cap = 0, bytes = 0;
+    int rc = share_input(t->o->input, t->comm, t->rank, &text, &cap, &bytes);
+    if (rc == 0)
+        rc = translate_text(t, text, bytes, &s, &res); /* the same status on every rank */
+    if (rc == 0 && t->o->attention[0]) {
+        if (t->rank == 0) {
+            attn_file a = {t->tm, &s, &res};
+            rc = paramfile_write_image(t->o->attention, ATTN_FORMAT, 1 << 20, build_attention,
+                                       &a);
+        }
+        rc = comm_agree(t->comm, rc);
+    }
+    decode_results_free(&res);
+    sources_free(&s);
+    free(text);
+    return rc;
+}
+
+/* Lines translated as they come (a pipe, a terminal): rank 0 reads chunks of at most one batch
+ * per rank, waiting at most --stream-wait for each line after a chunk's first, and shares
+ * them; every chunk's translations are written and flushed before the next is read. */
+static int translate_stream(translator *t)
+{
+    line_stream ls = {0};
+    int rc = t->rank == 0 ? line_stream_open(&ls, t->o->input) : 0;
+    char *chunk = NULL;
+    size_t cap = 0, bytes = 0;
+    long max_lines = (long)t->o->batch * t->size;
+    for (rc = comm_agree(t->comm, rc); rc == 0;) {
+        char *text = NULL;
+        size_t n = 0;
+        int mine = 0;
+        if (t->rank == 0)
+            mine = line_stream_next(&ls, max_lines > INT_MAX ? INT_MAX : (int)max_lines,
+                                    t->o->stream_wait, &text, &n);
+        if ((rc = share_bytes(t->comm, t->rank, mine, text, mine < 0 ? -1 : (long long)n, &chunk,
+                              &cap, &bytes)) < 0 || bytes == 0)
+            break;
+        sources s = {0};
+        decode_results res = {0};
+        rc = translate_text(t, chunk, bytes, &s, &res);
+        decode_results_free(&res);
+        sources_free(&s);
+    }
+    line_stream_free(&ls);
+    free(chunk);
+    return rc;
+}
+
+int translate_run(const translate_options *o, MPI_Comm comm, FILE *log)
+{
+    translator t = {.o = o, .comm = comm};
+    MPI_Comm_rank(comm, &t.rank);
+    MPI_Comm_size(comm, &t.size);
+    trained_model tm = {0};
+    t.tm = &tm;
+    t.name = strcmp(o->input, "-") ? o->input : "standard input";
     double t0 = MPI_Wtime();
     blas_set_threads(o->threads);
     int rc = check_options(o, NULL);
@@ -306,38 +414,27 @@ int translate_run(const translate_options *o, MPI_Comm comm, FILE *log)
     rc = trained_open(&tm, o->checkpoint);
     if (rc == 0)
         rc = check_options(o, &tm);
-    if ((rc = comm_agree(comm, rc)) < 0 || (rc = share_input(o->input, comm, &text, &bytes)) < 0)
-        goto done;
-    bool keep = rank == 0 && (o->replace_unk || o->attention[0]);
-    const char *name = strcmp(o->input, "-") ? o->input : "standard input";
-    if ((rc = comm_agree(comm, make_sources(&tm, text, bytes, keep, name, &s))) < 0)
-        goto done;
-    decode_options d = {.beam = o->beam, .nbest = o->nbest, .length_penalty = o->length_penalty,
-                        .max_len_ratio = o->max_len_ratio, .batch = o->batch,
-                        .attention = o->replace_unk || o->attention[0]};
-    if ((rc = decode_corpus(&tm, s.n, (const int32_t *const *)s.ids, s.len, &d, comm, &res)) < 0)
-        goto done;
-    if (rank == 0) {
-        detok_kind dk = o->detok == 0 ? detok_guess(tm.tokenizer, &tm.tgt) : (detok_kind)(o->detok - 1);
-        rc = write_output(o, &tm, &s, &res, dk);
-        if (rc == 0 && o->attention[0]) {
-            attn_file a = {&tm, &s, &res};
-            rc = paramfile_write_image(o->attention, ATTN_FORMAT, 1 << 20, build_attention, &a);
-        }
-        long tokens = 0;
-        for (int i = 0; i < res.n; i++)
-            tokens += res.nhyp[i] ? res.hyps[(size_t)i * res.nbest].len : 0;
-        double el = MPI_Wtime() - t0;
-        if (rc == 0 && log)
-            fprintf(log, "translated %d sentence%s (%ld tokens) in %.2f s on %d rank%s, beam %d: "
-                    "%.1f sentences/s\n", s.n, s.n == 1 ? "" : "s", tokens, el, size,
-                    size == 1 ? "" : "s", o->beam, el > 0 ? s.n / el : 0.0);
+    if (rc == 0)
+        t.dk = o->detok == 0 ? detok_guess(tm.tokenizer, &tm.tgt) : (detok_kind)(o->detok - 1);
+    if (rc == 0 && t.rank == 0) {
+        t.out = strcmp(o->output, "-") ? fopen(o->output, "w") : stdout;
+        if (!t.out)
+            rc = s2s_fail(S2S_EIO, "%s: cannot create: %s", o->output, strerror(errno));
     }
-    rc = comm_agree(comm, rc);
-done:
-    decode_results_free(&res);
-    sources_free(&s);
+    /* Rank 0 decides, from what the input is: every rank must take the same path. */
+    int stream = o->stream == STREAM_ON ||
+                 (o->stream == STREAM_AUTO && !o->attention[0] && !line_stream_is_regular(o->input));
+    if (MPI_Bcast(&stream, 1, MPI_INT, 0, comm) != MPI_SUCCESS && rc == 0)
+        rc = s2s_fail(S2S_EMPI, "translate: MPI_Bcast failed");
+    if ((rc = comm_agree(comm, rc)) == 0)
+        rc = stream ? translate_stream(&t) : translate_whole(&t);
+    if (t.out && t.out != stdout && fclose(t.out) != 0 && rc == 0)
+        rc = s2s_fail(S2S_EIO, "%s: write error: %s", o->output, strerror(errno));
+    double el = MPI_Wtime() - t0;
+    if (rc == 0 && log)
+        fprintf(log, "translated %ld sentence%s (%ld tokens) in %.2f s on %d rank%s, beam %d: "
+                "%.1f sentences/s\n", t.lines, t.lines == 1 ? "" : "s", t.tokens, el, t.size,
+                t.size == 1 ? "" : "s", o->beam, el > 0 ? t.lines / el : 0.0);
     trained_free(&tm);
-    free(text);
     return rc;
 }

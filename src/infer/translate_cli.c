@@ -7,6 +7,8 @@
 #include "s2s/translate.h"
 #include "s2s/vocab.h"
 
+_Static_assert(sizeof(stream_mode) == sizeof(int), "stream_mode must be int-sized");
+
 /* auto, then the detokenizers: index 0 guesses, index k is detok_kind k - 1. */
 static const char *const DETOKS[] = {"auto", DETOK_CHOICES(CHOICE_NAME) NULL};
 
@@ -29,6 +31,11 @@ static const opt_spec translate_specs[] = {
     {"detok", OPT_CHOICE, offsetof(T, detok), "auto",
      "detokenizer: space joins tokens, pieces joins SentencePiece pieces or characters; auto "
      "picks from the training data's tokenizer and vocabulary", DETOKS, 0, 0},
+    {"stream", OPT_CHOICE, offsetof(T, stream), "auto",
+     "translate lines as they come and write each chunk at once (auto: unless the input is a "
+     "regular file or --attention is given)", stream_mode_names, 0, 0},
+    {"stream-wait", OPT_DOUBLE, offsetof(T, stream_wait), "0.05",
+     "streaming: seconds a line waits for more lines to share its batch", NULL, 0, 60},
     BLAS_CORE_OPTION(T),
 };
 #undef T

@@ -53,7 +53,7 @@ static int read_lines(const char *path, lines *l)
     memset(l, 0, sizeof *l);
     size_t size = 0;
     int rc = fs_read_text(path, &l->text, &size);
-    return rc < 0 ? rc : text_lines(l->text, size, path, &l->line, &l->n);
+    return rc < 0 ? rc : text_lines(l->text, size, path, 1, &l->line, &l->n);
 }
 
 /* The end of a line without trailing whitespace. */

@@ -268,6 +268,51 @@ else
     fail "training or eval with a run directory named $(printf %q "$odd")"
 fi
 
+# ---- 7. streaming: a line written to a pipe is answered before the pipe closes ----------------
+# One line at a time through a pipe, on 1 rank and on 2 (mpiexec forwards stdin to rank 0): each
+# translation must arrive while stdin is still open, and be the one a file holding that line
+# alone gets (the same batch: one sentence); the end of the input ends the run with the usual
+# summary.
+stream_check() { # stream_check NAME COMMAND...
+    python3 - "$@" <<'EOF_PY'
+import select, subprocess, sys
+name, cmd = sys.argv[1], sys.argv[2:]
+src = [l.rstrip("\n") for l in open("t.test.src")][:3]
+want = []
+for k, line in enumerate(src):
+    open(f"one{k}.src", "w").write(line + "\n")
+    whole = subprocess.run(cmd + ["--input", f"one{k}.src"], capture_output=True, check=True)
+    want.append(whole.stdout.decode().rstrip("\n"))
+p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+for line, expect in zip(src, want):
+    p.stdin.write((line + "\n").encode()); p.stdin.flush()
+    ready, _, _ = select.select([p.stdout], [], [], 60)
+    if not ready:
+        p.kill(); sys.exit(f"{name}: no translation of {line!r} within 60 s with stdin open")
+    got = p.stdout.readline().decode().rstrip("\n")
+    if got != expect:
+        p.kill(); sys.exit(f"{name}: {line!r} -> {got!r}, the whole-file run gave {expect!r}")
+p.stdin.close()
+rest, err = p.stdout.read(), p.stderr.read()
+p.wait(timeout=60)
+if p.returncode != 0 or rest or b"translated 3 sentences" not in err:
+    sys.exit(f"{name}: exit {p.returncode}, more output {rest!r}, stderr {err.decode()!r}")
+EOF_PY
+}
+stream_check "1 rank" "$s2s" translate --checkpoint "$ckpt" --beam 1 &&
+    ok "streaming on 1 rank: each piped line answered before stdin closed" ||
+    fail "streaming on 1 rank"
+stream_check "2 ranks" "$mpiexec" -np 2 "$s2s" translate --checkpoint "$ckpt" --beam 1 &&
+    ok "streaming on 2 ranks: each piped line answered before stdin closed" ||
+    fail "streaming on 2 ranks"
+if "$s2s" translate --checkpoint "$ckpt" --stream on --attention a.h5 < t.test.src > /dev/null \
+       2> stream_att.err; then
+    fail "--stream on with --attention accepted"
+else
+    grep -q -- "--attention writes one file for the whole input" stream_att.err &&
+        ok "--stream on refuses --attention in one line" || fail "--stream on --attention: $(cat stream_att.err)"
+fi
+
 if [ $failures -ne 0 ]; then
     echo "decode.sh: $failures failure(s)"
     exit 1

@@ -146,7 +146,7 @@ Test(vocab, text_lines_refuses_nul_bytes)
     char text[] = "ok\nb\0ad\n";
     char **lines = NULL;
     int n = 0;
-    cr_expect_eq(text_lines(text, sizeof text - 1, "in.txt", &lines, &n), S2S_EFORMAT);
+    cr_expect_eq(text_lines(text, sizeof text - 1, "in.txt", 1, &lines, &n), S2S_EFORMAT);
     cr_expect_str_eq(s2s_errmsg(S2S_EFORMAT), "in.txt:2: NUL byte");
     cr_expect_null(text_line_problem("plain", 5));
     cr_expect_str_eq(text_line_problem("\xff", 1), "invalid UTF-8");
