@@ -423,8 +423,9 @@ void opts_print_help(FILE *f, const opt_spec *specs, int n)
     for (int i = 0; i < n; i++) {
         syntax_text(&specs[i], syntax, sizeof syntax);
         const char *def = specs[i].def;
+        /* An empty text is no default: the option is required or off, as its help says. */
         print_entry(f, syntax, width, specs[i].help,
-                    specs[i].type == OPT_STRING && !def[0] ? "empty" : def);
+                    specs[i].type == OPT_STRING && !def[0] ? NULL : def);
     }
     print_entry(f, "--help", width, "show this help", NULL);
 }
