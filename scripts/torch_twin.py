@@ -81,6 +81,11 @@ def _bool(v):
     raise ValueError(f"expected a boolean, got {v!r}")
 
 
+def _feed(v):
+    """--input-feed: auto (None: resolved from the attention kind), or a boolean."""
+    return None if str(v).strip().lower() == "auto" else _bool(v)
+
+
 class Config:
     """The model configuration, from the /config attributes of a parameter file. Keys are s2s's
     command-line option names ("dec-layers"); '-' and '_' are interchangeable."""
@@ -95,7 +100,7 @@ class Config:
         "src_vocab": (int, None),
         "tgt_vocab": (int, None),
         "attn": (str, "none"),
-        "input_feed": (_bool, None),  # default: on for Luong attention (dot, general)
+        "input_feed": (_feed, None),  # default, auto: on for Luong attention (dot, general)
         "tie_embeddings": (_bool, False),
         "label_smoothing": (float, 0.0),
         "dropout": (float, 0.0),
@@ -329,7 +334,13 @@ def read_config(path):
         _check_format(f, path)
         if "config" not in f:
             raise ValueError(f"{path}: no group /config")
-        return Config.from_attrs({k: _str_attr(v) for k, v in f["config"].attrs.items()})
+        attrs = {k: _str_attr(v) for k, v in f["config"].attrs.items()}
+        # A checkpoint's /config holds the training options; the vocabulary sizes come from the
+        # dataset, and the checkpoint keeps the vocabularies themselves (/vocab/src, /vocab/tgt).
+        for side in ("src", "tgt"):
+            if f"{side}-vocab" not in attrs and f"vocab/{side}" in f:
+                attrs[f"{side}-vocab"] = str(len(f[f"vocab/{side}"]))
+        return Config.from_attrs(attrs)
 
 
 def _check_format(f, path):

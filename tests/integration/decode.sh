@@ -268,6 +268,26 @@ else
     fail "training or eval with a run directory named $(printf %q "$odd")"
 fi
 
+# ---- 6b. the PyTorch twin reads a checkpoint as training wrote it ------------------------------
+# (--input-feed auto, vocabulary sizes only in /vocab), where a Python with torch and h5py exists.
+twin_py=
+for candidate in /usr/bin/python3 "$(command -v python3 2>/dev/null || true)"; do
+    if [ -n "$candidate" ] && "$candidate" -c 'import torch, h5py' >/dev/null 2>&1; then
+        twin_py=$candidate
+        break
+    fi
+done
+if [ -z "$twin_py" ]; then
+    echo "note: no Python with torch and h5py: the twin's reading of a checkpoint not checked"
+elif "$twin_py" "$(dirname "${BASH_SOURCE[0]}")/../../scripts/torch_twin.py" info "$ckpt" \
+         > twin_info.txt 2>&1 &&
+         grep -q "^src-vocab = $(wc -l < t.src.vocab)$" twin_info.txt &&
+         grep -q '^input-feed = false$' twin_info.txt; then
+    ok "torch_twin.py info reads the checkpoint (input-feed auto, vocabularies from /vocab)"
+else
+    cat twin_info.txt; fail "torch_twin.py info on $ckpt"
+fi
+
 # ---- 7. streaming: a line written to a pipe is answered before the pipe closes ----------------
 # One line at a time through a pipe, on 1 rank and on 2 (mpiexec forwards stdin to rank 0): each
 # translation must arrive while stdin is still open, and be the one a file holding that line
