@@ -54,6 +54,13 @@ extern const char *const ckpt_error_names[];
 typedef enum { METRIC_CHOICES(CHOICE_ENUM) METRIC_COUNT } valid_metric;
 extern const char *const valid_metric_names[];
 
+/* The checkpoint's best_valid is "lower is better": the loss, or minus BLEU or the exact-match
+ * rate. The figure itself back from what is stored. */
+static inline double valid_metric_value(valid_metric m, double stored)
+{
+    return m == METRIC_LOSS ? stored : -stored;
+}
+
 /* The progress display: a live bar on a terminal (auto), always live, or plain lines. */
 #define PROGRESS_CHOICES(X)                                                                        \
     X(PROGRESS_AUTO, "auto") X(PROGRESS_LIVE, "live") X(PROGRESS_PLAIN, "plain")

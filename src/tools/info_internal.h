@@ -16,6 +16,7 @@
 #include "s2s/dataset.h"
 #include "s2s/formats.h"
 #include "s2s/json.h"
+#include "s2s/train.h"
 
 /* The kinds of s2s file, recognized by their root attribute `format`. */
 typedef enum { INFO_CKPT, INFO_PARAMS, INFO_DATASET, INFO_ATTENTION, INFO_NKINDS } info_kind;
@@ -91,6 +92,10 @@ void info_free(info_file *f);
 int info_config_order(const info_file *f, int *order);
 /* The first of the last `rows` rows of h (all of them if rows < 0). */
 int info_history_first(const ckpt_history *h, int rows);
+
+/* The validation figure a checkpoint's best_valid is of: its /config best-metric (loss when the
+ * key is absent or unknown). */
+valid_metric info_best_metric(const info_file *f);
 /* The name of column i of h into buf ("col<i>" if the names lack it). */
 void info_column_name(const ckpt_history *h, int i, char *buf, size_t n);
 /* Splits the next line off *rest: true with the line at [*line, *line + *n) (without its

@@ -120,6 +120,20 @@ static void json_checkpoint(const info_file *f, int rows, json_writer *w)
         json_state(w, &s->progress);
     else
         json_null(w);
+    /* The best validation as a figure of its metric (state's best_valid is stored "lower is
+     * better": minus BLEU or exact match). */
+    json_key(w, "best");
+    if (s->complete && isfinite(s->progress.best_valid)) {
+        valid_metric m = info_best_metric(f);
+        json_open_object(w);
+        json_kstr(w, "metric", valid_metric_names[m]);
+        json_key(w, "value");
+        json_num(w, valid_metric_value(m, s->progress.best_valid));
+        json_kint(w, "step", s->progress.best_step);
+        json_close_object(w);
+    } else {
+        json_null(w);
+    }
     json_key(w, "optimizer");
     if (s->complete)
         json_optimizer(w, s);

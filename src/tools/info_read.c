@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s2s/choice.h"
 #include "s2s/h5util.h"
 #include "s2s/json.h"
 #include "s2s/model_options.h"
@@ -375,6 +376,16 @@ int info_config_order(const info_file *f, int *order)
         if (model_option_index(f->config[i].key) < 0)
             order[n++] = i;
     return n_model;
+}
+
+valid_metric info_best_metric(const info_file *f)
+{
+    for (int i = 0; i < f->n_config; i++)
+        if (!strcmp(f->config[i].key, "best-metric")) {
+            int k = choice_find(valid_metric_names, f->config[i].value);
+            return k < 0 ? METRIC_LOSS : (valid_metric)k;
+        }
+    return METRIC_LOSS;
 }
 
 int info_history_first(const ckpt_history *h, int rows)

@@ -178,7 +178,7 @@ static void text_moments(const ckpt_summary *s, FILE *out)
 }
 
 /* The training state of a checkpoint whose state could be read. */
-static void text_state(const ckpt_summary *s, FILE *out)
+static void text_state(const info_file *f, const ckpt_summary *s, FILE *out)
 {
     const train_progress *p = &s->progress;
     info_text_row(out, 2, "step", "%s\n", grouped(p->step));
@@ -196,11 +196,16 @@ static void text_state(const ckpt_summary *s, FILE *out)
                   s->blas_core[0] ? s->blas_core : "not recorded (written by an older s2s)");
     info_text_row(out, 2, "skipped steps", "%lld (current streak %lld)\n", (long long)p->skipped,
                   (long long)p->nonfinite_streak);
+    valid_metric m = info_best_metric(f);
+    char label[48];
+    snprintf(label, sizeof label, "best valid %s", m == METRIC_BLEU    ? "BLEU"
+                                                   : m == METRIC_EXACT ? "exact match"
+                                                                       : "loss");
     if (isfinite(p->best_valid))
-        info_text_row(out, 2, "best valid loss", "%.6g at step %s\n", p->best_valid,
+        info_text_row(out, 2, label, "%.6g at step %s\n", valid_metric_value(m, p->best_valid),
                       grouped(p->best_step));
     else
-        info_text_row(out, 2, "best valid loss", "none yet\n");
+        info_text_row(out, 2, label, "none yet\n");
     if (p->lr_scale != 1)
         info_text_row(out, 2, "lr scale", "%.6g (plateau schedule)\n", p->lr_scale);
     text_moments(s, out);
@@ -213,7 +218,7 @@ static void text_checkpoint(const info_file *f, int rows, FILE *out)
     const ckpt_summary *s = &f->ckpt;
     fprintf(out, "training state\n");
     if (s->complete)
-        text_state(s, out);
+        text_state(f, s, out);
     if (!f->checksum_error)
         info_text_row(out, 2, "checksum", "valid (%016" PRIx64 ")\n", s->checksum);
     else

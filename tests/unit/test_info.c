@@ -432,7 +432,7 @@ Test(info, checkpoint_without_a_readable_state)
     cr_expect(!strstr(text, "tokens trained") && !strstr(text, "history"),
               "state shown without being read:\n%s", text);
     expect_json(json);
-    expect_has(json, "\"state\":null,\"optimizer\":null,\"checksum\":{\"valid\":false,"
+    expect_has(json, "\"state\":null,\"best\":null,\"optimizer\":null,\"checksum\":{\"valid\":false,"
                      "\"stored\":null,\"error\":");
     expect_has(json, "\"history\":null}");
     free(text);
@@ -609,4 +609,23 @@ Test(info, system_text_and_json)
     expect_has(json, "\"runnable\":[\"Prescott\""); /* every x86-64 CPU has SSE3 */
     expect_has(json, "\"startup\":{\"action\":");
     free(json);
+}
+
+/* best_valid is stored "lower is better": under --best-metric bleu it is minus BLEU, and info
+ * shows the figure by its metric's name, in the text and as JSON "best". */
+Test(info, best_validation_by_its_metric)
+{
+    static const char *const BLEU_CONFIG[] = {"cell=gru", "best-metric=bleu", NULL};
+    fixture f;
+    fixture_init(&f, 2, -31.5);
+    f.c.config = BLEU_CONFIG;
+    const char *path = in_dir("bleu.h5");
+    write_ckpt(path, &f);
+    char *text = info_ok(path, false), *json = info_ok(path, true);
+    expect_has(text, "best valid BLEU     31.5 at step 200");
+    expect_json(json);
+    expect_has(json, "\"best\":{\"metric\":\"bleu\",\"value\":31.5,\"step\":200}");
+    free(text);
+    free(json);
+    fixture_free(&f);
 }
