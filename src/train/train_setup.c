@@ -154,7 +154,7 @@ static int build_model(trainer *t)
         (rc = batch_init(&t->bt, max_B, max_src, max_tgt)) < 0 ||
         (rc = optimizer_init(&t->opt, &oc, t->m.n_params)) < 0 ||
         (rc = comm_grads_init(&t->cg, t->comm, t->m.grads, t->m.n_params,
-                              (size_t)(o->bucket_mb * 1048576.0))) < 0 ||
+                              (size_t)(o->bucket_mb * 1048576.0), o->grad_comm)) < 0 ||
         (rc = init_decoding(t, max_B)) < 0)
         return rc;
     lr_state_init(&t->lrs);

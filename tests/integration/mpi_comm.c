@@ -117,7 +117,7 @@ static int bucketed(real *out, size_t n, size_t bucket_bytes, bool integers, int
 {
     comm_grads c;
     fill(out, n, integers, salt);
-    int rc = comm_grads_init(&c, MPI_COMM_WORLD, out, n, bucket_bytes);
+    int rc = comm_grads_init(&c, MPI_COMM_WORLD, out, n, bucket_bytes, COMM_GRAD_EXACT);
     CHECK(rc == 0, "comm_grads_init(n=%zu, %zu bytes): %s", n, bucket_bytes, s2s_errmsg(rc));
     if (rc < 0)
         return 0;
@@ -202,7 +202,7 @@ static void test_one_rank(void)
     fill(x, n, false, 99);
     memcpy(copy, x, n * sizeof(real));
     comm_grads c;
-    CHECK(comm_grads_init(&c, MPI_COMM_SELF, x, n, 256) == 0, "init on MPI_COMM_SELF");
+    CHECK(comm_grads_init(&c, MPI_COMM_SELF, x, n, 256, COMM_GRAD_EXACT) == 0, "init on MPI_COMM_SELF");
     comm_grads_begin(&c);
     comm_grads_ready(&c, n / 2);
     comm_grads_ready_cb(&c, 0);
