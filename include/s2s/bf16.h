@@ -8,9 +8,10 @@
  * dropping the low fraction bits cannot turn it into Inf). bf16 -> float is exact.
  *
  * The loops of comm.c's buckets (one pass each, no allocation):
- *   bf16_feedback  e += g; q = bf16(e); e -= float(q)  (error feedback: what the rounding loses
- *                  this step is sent in the next; where e or q is not finite the residual is
- *                  reset to 0, so one overflowing step cannot poison every later one)
+ *   bf16_feedback  v = e + g; q = bf16(v); e' = v - float(q)  (error feedback: what the
+ *                  rounding loses this step is sent in the next; e' may be e itself; where v
+ *                  is not finite the residual is reset to 0, so one overflowing step cannot
+ *                  poison every later one)
  *   bf16_add       inout = bf16(float(in) + float(inout))  (the reduction of the MPI_Op)
  *   bf16_expand    out = float(q) */
 #ifndef S2S_BF16_H
@@ -40,8 +41,9 @@ static inline float bf16_to_float(uint16_t b)
     return x;
 }
 
-/* Error feedback over n values: e[i] += g[i]; q[i] = bf16(e[i]); e[i] -= float(q[i]). */
-void bf16_feedback(float *e, const float *g, uint16_t *q, size_t n);
+/* Error feedback over n values: v = e[i] + g[i]; q[i] = bf16(v); e_out[i] = v - float(q[i]).
+ * e_out == e (in place) or does not overlap it. */
+void bf16_feedback(const float *e, float *e_out, const float *g, uint16_t *q, size_t n);
 
 /* inout[i] = bf16(float(in[i]) + float(inout[i])). */
 void bf16_add(const uint16_t *in, uint16_t *inout, size_t n);

@@ -60,6 +60,8 @@ typedef struct {
     int mode;               /* comm_grad_mode */
     /* bf16 mode with more than one rank only (else NULL / null handles): */
     float *resid;           /* [n] this rank's error-feedback residual, zero at init */
+    float *resid_next;      /* [n] the residual this step leaves, written as buckets start;
+                             * comm_grads_finish swaps it with resid (comm_grads_undo back) */
     uint16_t *wire;         /* [n] the bf16 values being reduced */
     MPI_Datatype bf16_type; /* 2 bytes */
     MPI_Op bf16_op;         /* float32 sum rounded to bf16 */
@@ -90,6 +92,11 @@ void comm_grads_ready(comm_grads *c, size_t final_from);
 /* Starts any bucket not yet started and waits for all; afterwards grads holds the sum over all
  * ranks. S2S_EMPI with MPI's message on failure. Records the blocked time in wait_s. */
 int comm_grads_finish(comm_grads *c);
+
+/* Right after comm_grads_finish: puts back the residual from before the step (in bf16 mode; a
+ * no-op otherwise), for a step that is not applied (a stop abandoned it) and is repeated after
+ * the resume exactly as the first time. */
+void comm_grads_undo(comm_grads *c);
 
 /* The callback shape of model.grad_ready: ctx is a comm_grads. */
 void comm_grads_ready_cb(void *ctx, size_t final_from);

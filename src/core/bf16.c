@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-void bf16_feedback(float *e, const float *g, uint16_t *q, size_t n)
+void bf16_feedback(const float *e, float *e_out, const float *g, uint16_t *q, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float v = e[i] + g[i];
@@ -13,7 +13,7 @@ void bf16_feedback(float *e, const float *g, uint16_t *q, size_t n)
         q[i] = b;
         /* Inf - Inf or NaN would stay in the residual for ever: the non-finite value itself is
          * sent this step, and the next starts from nothing. */
-        e[i] = isfinite(r) ? r : 0.0f;
+        e_out[i] = isfinite(r) ? r : 0.0f;
     }
 }
 

@@ -73,8 +73,9 @@ static void bf16_sum_op(void *in, void *inout, int *len, MPI_Datatype *type)
 static int bf16_init(comm_grads *c)
 {
     c->resid = calloc(c->n ? c->n : 1, sizeof *c->resid);
+    c->resid_next = calloc(c->n ? c->n : 1, sizeof *c->resid_next);
     c->wire = malloc((c->n ? c->n : 1) * sizeof *c->wire);
-    if (!c->resid || !c->wire)
+    if (!c->resid || !c->resid_next || !c->wire)
         return s2s_fail(S2S_ENOMEM, "comm: cannot allocate the bf16 buffers of %zu gradients",
                         c->n);
     int rc = MPI_Type_contiguous(1, MPI_UINT16_T, &c->bf16_type);
@@ -153,6 +154,7 @@ void comm_grads_free(comm_grads *c)
     free(c->lo);
     free(c->req);
     free(c->resid);
+    free(c->resid_next);
     free(c->wire);
     /* MPI handles exist only between MPI_Init and MPI_Finalize; a zeroed struct has none. */
     int finalized = 1;
@@ -183,7 +185,7 @@ static void start_bucket(comm_grads *c)
         c->first_start_s = wall_seconds();
     int rc;
     if (c->wire) { /* bf16: one fused pass adds the residual, rounds and keeps what was lost */
-        bf16_feedback(c->resid + lo, c->grads + lo, c->wire + lo, count);
+        bf16_feedback(c->resid + lo, c->resid_next + lo, c->grads + lo, c->wire + lo, count);
         rc = MPI_Iallreduce(MPI_IN_PLACE, c->wire + lo, (int)count, c->bf16_type, c->bf16_op,
                             c->comm, &c->req[b]);
     } else
@@ -229,9 +231,22 @@ int comm_grads_finish(comm_grads *c)
         return comm_fail(rc, "MPI_Waitall on the gradient buckets");
     if (c->mpi_err != MPI_SUCCESS)
         return comm_fail(c->mpi_err, "starting or testing a gradient bucket (MPI_Iallreduce)");
-    if (c->wire)
+    if (c->wire) {
         bf16_expand(c->wire, c->grads, c->n);
+        float *kept = c->resid; /* the step's residual becomes the current one */
+        c->resid = c->resid_next;
+        c->resid_next = kept;
+    }
     return 0;
+}
+
+void comm_grads_undo(comm_grads *c)
+{
+    if (!c->wire)
+        return;
+    float *r = c->resid;
+    c->resid = c->resid_next;
+    c->resid_next = r;
 }
 
 /* Compares hash64 of params on every rank with one MAX reduction of (h, ~h): max(~h) = ~min(h). */
