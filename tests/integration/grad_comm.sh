@@ -84,6 +84,45 @@ else
         { cat changed.log; fail "refusal does not name --grad-comm"; }
 fi
 
+# ---- 4. the residuals in the checkpoint: stop and resume --------------------------------------
+n=$(h5ls -r bf16_a/ckpt-00000060.h5 2>/dev/null | sed -n 's|^/comm/residual *Dataset {\([0-9]*\), \([0-9]*\)}.*|\1 \2|p')
+[ "${n%% *}" = 2 ] && ok "/comm/residual of the 2-rank checkpoint: [${n/ /, }]" ||
+    fail "no [2, n] /comm/residual in the 2-rank bf16 checkpoint (h5ls: '$n')"
+h5ls -r exact/ckpt-00000060.h5 | grep -q "^/comm" && fail "an exact run's checkpoint has /comm" ||
+    ok "no /comm in the exact run's checkpoint"
+# the s2s processes training into RUN_DIR from this test's directory
+ranks_of() { pgrep -f -- "--run-dir $1( |$)" | while read -r p; do
+        [ "$(cat /proc/"$p"/comm 2>/dev/null)" = s2s ] &&
+            [ "$(readlink /proc/"$p"/cwd 2>/dev/null)" = "$here" ] && echo "$p"; done; }
+# The test hook (docs/development.md) holds rank 0 for 0.3 s before each checkpoint write
+# (the other rank waits to send its residual row): the signal lands during step 30's.
+S2S_TRAIN_TEST_SLOW=ckpt:300 run 2 "${args[@]}" --grad-comm bf16 --run-dir term > term1.log 2>&1 &
+job=$!
+if wait_for term1.log "checkpoint of step 30: before writing" 60; then
+    kill -TERM $(ranks_of term) 2>/dev/null
+fi
+wait $job
+status=$?
+[ $status -eq 75 ] && grep -q "checkpoint of step 30 written" term1.log &&
+    ok "SIGTERM: exit 75 after the checkpoint of step 30" ||
+    { cat term1.log; fail "SIGTERM: exit status $status (want 75 at step 30)"; }
+run 2 "${args[@]}" --grad-comm bf16 --run-dir term --resume auto > term2.log 2>&1 ||
+    { cat term2.log; fail "resume after SIGTERM"; }
+grep -q "resumed from" term2.log && ! grep -q "residuals of" term2.log ||
+    fail "resume on 2 ranks: not resumed, or residuals reported dropped"
+[ "$(final_hash term2.log)" = "$want" ] &&
+    ok "SIGTERM + resume (bf16, 2 ranks): the uninterrupted run's parameters" ||
+    fail "SIGTERM + resume: hash $(final_hash term2.log), uninterrupted $want"
+# On another rank count the residuals start at zero, with one note.
+for np in 1 3; do
+    mkdir "other$np" && cp bf16_a/ckpt-00000050.h5 "other$np/"
+    run "$np" "${args[@]}" --grad-comm bf16 --run-dir "other$np" --resume auto > "other$np.log" 2>&1 ||
+        { cat "other$np.log"; fail "resume on $np ranks"; continue; }
+    grep -q "residuals of 2 ranks, this run has $np: they start at zero" "other$np.log" &&
+        ok "resumed on $np ranks: $(grep -c 'residuals of' "other$np.log") note that the residuals start at zero" ||
+        { cat "other$np.log"; fail "resume on $np ranks: no note about the residuals"; }
+done
+
 if [ $failures -gt 0 ]; then
     echo "grad_comm.sh: $failures check(s) failed"
     exit 1
