@@ -32,6 +32,7 @@ typedef struct {
     int data_ranks;            /* read rank 0's share of batches planned for this many ranks */
     /* data-parallel runs (more than one MPI rank) */
     double bucket_mb; /* gradient allreduce bucket size in MiB */
+    int grad_comm;    /* comm_grad_mode: the gradients on the wire (include/s2s/comm.h) */
     bool strong;      /* batch is the global batch, split over the ranks (strong scaling);
                        * else every rank runs `batch` sentences (weak scaling) */
 } bench_options;

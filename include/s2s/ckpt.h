@@ -14,9 +14,14 @@
  *                          the checksum: it describes the machine, not the state; absent in
  *                          files of older versions)
  *   /history               float64 [rows, cols] of validation results, attribute columns
+ *   /comm/residual         float32 [ranks, n]: the error-feedback residual of each rank's
+ *                          bf16 gradients (--grad-comm bf16 on more than one rank only),
+ *                          attributes ranks (int) and checksum (its own: below)
  * The checksum is hash64 (include/s2s/hash.h) over, in this order: the parameter buffer, the
  * moments, the train_progress fields and the history, as the reader holds them in memory; a
  * file whose contents do not reproduce it is rejected (S2S_EFORMAT, "checksum mismatch").
+ * /comm/residual has a checksum of its own, hash64 over its rows in order (one piece per row),
+ * because the rows are produced one at a time while the file is built; ckpt_verify checks both.
  *
  * Writes are atomic as for parameter files (temporary file in the same directory, every HDF5
  * handle closed, fsync, rename, fsync of the directory): after any failure - disk full, no
@@ -72,6 +77,18 @@ typedef struct {
     double *data;        /* [rows * cols] */
 } ckpt_history;
 
+/* The per-rank residuals (/comm/residual), passed one row at a time through buf so that the
+ * caller never holds more than one row: when writing, row(ctx, r, buf) fills buf[n] with row r
+ * (r = 0 .. ranks - 1, in order; a negative return stops the write and is returned); when
+ * reading, row(ctx, r, buf) receives it. */
+typedef struct {
+    int ranks;  /* rows; 0: no residuals */
+    size_t n;   /* floats per row */
+    float *buf; /* [n], the caller's */
+    int (*row)(void *ctx, int r, float *buf);
+    void *ctx;
+} ckpt_residual;
+
 /* What ckpt_write stores. Everything is borrowed. */
 typedef struct {
     const param_table *tab;
@@ -86,6 +103,7 @@ typedef struct {
     train_progress progress;
     ckpt_history history;
     const char *blas_core;          /* OpenBLAS kernels of the writing run ("SkylakeX"), or NULL */
+    ckpt_residual residual;         /* ranks 0 (zeroed): none written */
 } ckpt_contents;
 
 /* Writes the checkpoint atomically to path. S2S_EINVAL for malformed arguments (nothing
@@ -111,6 +129,14 @@ void ckpt_loaded_free(ckpt_loaded *l); /* frees the owned parts; safe on a zeroe
  * naming it. S2S_EIO: missing or unreadable; S2S_EFORMAT: not HDF5, truncated, wrong format,
  * shape mismatch or checksum mismatch (the message names the file and the object). */
 int ckpt_read(const char *path, const param_table *tab, ckpt_loaded *out);
+
+/* The residuals of a checkpoint whose tensors have n floats. With res->row NULL, only sets
+ * res->ranks to the rows stored (0 when the file has none). Otherwise, if the file holds
+ * exactly res->ranks rows, hands each to res->row in order and then checks their checksum
+ * (S2S_EFORMAT on a mismatch, after the rows went out: the caller discards them); if it holds
+ * another number, sets res->ranks to it and hands out nothing. S2S_EFORMAT also for rows of
+ * another length than n. */
+int ckpt_read_residual(const char *path, ckpt_residual *res);
 
 /* The /config attributes, as paramfile_read_config (checkpoints are accepted there too). */
 typedef int (*ckpt_config_fn)(const char *key, const char *value, void *ctx);

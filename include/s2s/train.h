@@ -118,6 +118,7 @@ typedef struct {
     int keep;                 /* last checkpoints kept (best.h5 is kept besides) */
     int ckpt_error;           /* ckpt_error_policy */
     double bucket_mb;         /* gradient allreduce bucket size */
+    int grad_comm;            /* comm_grad_mode: the gradients on the wire (include/s2s/comm.h) */
     int threads;              /* OpenBLAS threads per rank */
     bool oversubscribe;       /* allow ranks x threads above the node's cores */
     progress_mode progress;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s2s/bf16.h"
 #include "s2s/hash.h"
 #include "s2s/status.h"
 #include "s2s/timer.h"
@@ -20,6 +21,12 @@
 
 /* Largest element count one MPI call takes (MPI counts are int), a whole number of lines. */
 #define COMM_MAX_COUNT ((size_t)INT_MAX / COMM_LINE_ELEMS * COMM_LINE_ELEMS)
+
+const char *const comm_grad_names[] = {COMM_GRAD_CHOICES(CHOICE_NAME) NULL};
+
+/* bf16 mode needs the gradients in float32 (the library's `real`; only the numerical test
+ * library is built in double, and it has no comm.c). */
+_Static_assert(sizeof(real) == sizeof(float), "comm.c: bf16 gradients need float real");
 
 static MPI_Datatype real_type(void)
 {
@@ -53,9 +60,47 @@ void comm_before_init(void)
     setenv(COMM_NBC_ALGORITHM_VAR, COMM_NBC_REDSCAT_ALLGATHER, 0);
 }
 
-int comm_grads_init(comm_grads *c, MPI_Comm comm, real *grads, size_t n, size_t bucket_bytes)
+/* The MPI_Op of bf16 mode: the float32 sum of two bf16 values rounded to bf16. Commutative
+ * (float addition is), so MPI may combine in either order; the algorithm, and so the rounding
+ * of each partial sum, is fixed by the rank count. */
+static void bf16_sum_op(void *in, void *inout, int *len, MPI_Datatype *type)
+{
+    (void)type;
+    bf16_add(in, inout, (size_t)*len);
+}
+
+/* The residual, the wire buffer, the datatype and the op of bf16 mode. */
+static int bf16_init(comm_grads *c)
+{
+    c->resid = calloc(c->n ? c->n : 1, sizeof *c->resid);
+    c->resid_next = calloc(c->n ? c->n : 1, sizeof *c->resid_next);
+    c->wire = malloc((c->n ? c->n : 1) * sizeof *c->wire);
+    if (!c->resid || !c->resid_next || !c->wire)
+        return s2s_fail(S2S_ENOMEM, "comm: cannot allocate the bf16 buffers of %zu gradients",
+                        c->n);
+    int rc = MPI_Type_contiguous(1, MPI_UINT16_T, &c->bf16_type);
+    if (rc == MPI_SUCCESS && (rc = MPI_Type_commit(&c->bf16_type)) != MPI_SUCCESS)
+        MPI_Type_free(&c->bf16_type);
+    if (rc != MPI_SUCCESS) {
+        c->bf16_type = MPI_DATATYPE_NULL;
+        return comm_fail(rc, "MPI_Type_contiguous/MPI_Type_commit (bf16)");
+    }
+    if ((rc = MPI_Op_create(bf16_sum_op, 1, &c->bf16_op)) != MPI_SUCCESS) {
+        c->bf16_op = MPI_OP_NULL;
+        return comm_fail(rc, "MPI_Op_create (bf16 sum)");
+    }
+    return 0;
+}
+
+int comm_grads_init(comm_grads *c, MPI_Comm comm, real *grads, size_t n, size_t bucket_bytes,
+                    int mode)
 {
     memset(c, 0, sizeof *c);
+    c->bf16_type = MPI_DATATYPE_NULL;
+    c->bf16_op = MPI_OP_NULL;
+    if (mode < 0 || mode >= COMM_GRAD_COUNT)
+        return s2s_fail(S2S_EINVAL, "comm: unknown gradient communication mode %d", mode);
+    c->mode = mode;
     c->comm = comm;
     c->grads = grads;
     c->n = n;
@@ -97,6 +142,10 @@ int comm_grads_init(comm_grads *c, MPI_Comm comm, real *grads, size_t n, size_t 
     c->n_buckets = nb;
     for (int b = 0; b < nb; b++)
         c->req[b] = MPI_REQUEST_NULL;
+    if (mode == COMM_GRAD_BF16 && c->size > 1 && (rc = bf16_init(c)) < 0) {
+        comm_grads_free(c);
+        return rc;
+    }
     return 0;
 }
 
@@ -104,6 +153,18 @@ void comm_grads_free(comm_grads *c)
 {
     free(c->lo);
     free(c->req);
+    free(c->resid);
+    free(c->resid_next);
+    free(c->wire);
+    /* MPI handles exist only between MPI_Init and MPI_Finalize; a zeroed struct has none. */
+    int finalized = 1;
+    MPI_Finalized(&finalized);
+    if (!finalized) {
+        if (c->bf16_op != MPI_OP_NULL && c->bf16_op != 0)
+            MPI_Op_free(&c->bf16_op);
+        if (c->bf16_type != MPI_DATATYPE_NULL && c->bf16_type != 0)
+            MPI_Type_free(&c->bf16_type);
+    }
     memset(c, 0, sizeof *c);
 }
 
@@ -122,7 +183,13 @@ static void start_bucket(comm_grads *c)
     size_t lo = c->lo[b + 1], count = c->lo[b] - lo;
     if (b == 0)
         c->first_start_s = wall_seconds();
-    int rc = MPI_Iallreduce(MPI_IN_PLACE, c->grads + lo, (int)count, real_type(), MPI_SUM,
+    int rc;
+    if (c->wire) { /* bf16: one fused pass adds the residual, rounds and keeps what was lost */
+        bf16_feedback(c->resid + lo, c->resid_next + lo, c->grads + lo, c->wire + lo, count);
+        rc = MPI_Iallreduce(MPI_IN_PLACE, c->wire + lo, (int)count, c->bf16_type, c->bf16_op,
+                            c->comm, &c->req[b]);
+    } else
+        rc = MPI_Iallreduce(MPI_IN_PLACE, c->grads + lo, (int)count, real_type(), MPI_SUM,
                             c->comm, &c->req[b]);
     if (rc != MPI_SUCCESS && c->mpi_err == MPI_SUCCESS)
         c->mpi_err = rc;
@@ -164,7 +231,22 @@ int comm_grads_finish(comm_grads *c)
         return comm_fail(rc, "MPI_Waitall on the gradient buckets");
     if (c->mpi_err != MPI_SUCCESS)
         return comm_fail(c->mpi_err, "starting or testing a gradient bucket (MPI_Iallreduce)");
+    if (c->wire) {
+        bf16_expand(c->wire, c->grads, c->n);
+        float *kept = c->resid; /* the step's residual becomes the current one */
+        c->resid = c->resid_next;
+        c->resid_next = kept;
+    }
     return 0;
+}
+
+void comm_grads_undo(comm_grads *c)
+{
+    if (!c->wire)
+        return;
+    float *r = c->resid;
+    c->resid = c->resid_next;
+    c->resid_next = r;
 }
 
 /* Compares hash64 of params on every rank with one MAX reduction of (h, ~h): max(~h) = ~min(h). */

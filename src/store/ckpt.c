@@ -211,6 +211,10 @@ static int ckpt_check_contents(const char *path, const ckpt_contents *c)
     if (named != hist->cols)
         return s2s_fail(S2S_EINVAL, "%s: history has %d columns but %d column names (\"%s\")", path,
                         hist->cols, named, hist->columns ? hist->columns : "");
+    const ckpt_residual *res = &c->residual;
+    if (res->ranks < 0 || (res->ranks > 0 && (!res->row || !res->buf)))
+        return s2s_fail(S2S_EINVAL, "%s: residuals of %d ranks without a row function or buffer",
+                        path, res->ranks);
     return 0;
 }
 
@@ -255,6 +259,49 @@ static int ckpt_write_history(hid_t file, const char *path, const ckpt_history *
         rc = h5u_fail(S2S_EIO, "%s: cannot write /history", path);
     if (space >= 0)
         H5Sclose(space);
+    return rc;
+}
+
+/* /comm/residual: each row from the caller in turn, written into its row of the dataset and
+ * hashed; then the attributes. */
+static int ckpt_write_residual(hid_t file, const char *path, const ckpt_residual *res)
+{
+    hid_t group = -1, space = -1, mem = -1, dset = -1;
+    hsize_t dims[2] = {(hsize_t)res->ranks, (hsize_t)res->n}, row[2] = {1, (hsize_t)res->n};
+    uint64_t h = HASH64_INIT;
+    int rc = 0;
+    if ((group = H5Gcreate2(file, "comm", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        (space = H5Screate_simple(2, dims, NULL)) < 0 ||
+        (mem = H5Screate_simple(2, row, NULL)) < 0 ||
+        (dset = H5Dcreate2(group, "residual", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                           H5P_DEFAULT)) < 0) {
+        rc = h5u_fail(S2S_EIO, "%s: cannot create /comm/residual", path);
+        goto done;
+    }
+    for (int r = 0; r < res->ranks; r++) {
+        hsize_t start[2] = {(hsize_t)r, 0};
+        if ((rc = res->row(res->ctx, r, res->buf)) < 0)
+            goto done;
+        h = hash64(h, res->buf, res->n * sizeof(float));
+        if (res->n > 0 &&
+            (H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, row, NULL) < 0 ||
+             H5Dwrite(dset, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, res->buf) < 0)) {
+            rc = h5u_fail(S2S_EIO, "%s: cannot write row %d of /comm/residual", path, r);
+            goto done;
+        }
+    }
+    if (h5u_write_int_attr(dset, "ranks", H5T_STD_I32LE, res->ranks) < 0 ||
+        h5u_write_num_attr(dset, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &h) < 0)
+        rc = h5u_fail(S2S_EIO, "%s: cannot write the attributes of /comm/residual", path);
+done:
+    if (dset >= 0 && H5Dclose(dset) < 0 && rc == 0)
+        rc = h5u_fail(S2S_EIO, "%s: cannot write /comm/residual", path);
+    if (mem >= 0)
+        H5Sclose(mem);
+    if (space >= 0)
+        H5Sclose(space);
+    if (group >= 0)
+        H5Gclose(group);
     return rc;
 }
 
@@ -314,7 +361,10 @@ static int ckpt_build(hid_t file, void *ctx)
         rc = h5u_fail(S2S_EIO, "%s: cannot write attribute '/state/blas_core'", path);
         goto done;
     }
-    rc = ckpt_write_history(file, path, &c->history);
+    if ((rc = ckpt_write_history(file, path, &c->history)) < 0)
+        goto done;
+    if (c->residual.ranks > 0)
+        rc = ckpt_write_residual(file, path, &c->residual);
 done:
     if (group >= 0)
         H5Gclose(group);
@@ -340,7 +390,8 @@ int ckpt_write(const char *path, const ckpt_contents *c)
 
     /* The size of the file, roughly, so that the in-memory image grows once. */
     size_t payload = tensors * param_table_count(c->tab) * 4 +
-                     (size_t)c->history.rows * (size_t)c->history.cols * 8;
+                     (size_t)c->history.rows * (size_t)c->history.cols * 8 +
+                     (size_t)c->residual.ranks * c->residual.n * 4;
     for (int i = 0; i < c->src_vocab_n; i++)
         payload += strlen(c->src_vocab[i]) + 32;
     for (int i = 0; i < c->tgt_vocab_n; i++)
@@ -566,6 +617,94 @@ fail:
     return rc;
 }
 
+/* /comm/residual of the open file: res->ranks set to the rows stored (0: none); with
+ * `deliver`, when that equals the rows asked for (*want), each row goes through res->buf to
+ * res->row (NULL: only hashed) and the rows' checksum is compared. res->n: the row length
+ * the caller expects, or 0 to take the stored one (ckpt_verify, which then allocates buf). */
+static int ckpt_residual_rows(hid_t file, const char *path, ckpt_residual *res, int want,
+                              bool deliver)
+{
+    hid_t dset = -1, space = -1, mem = -1;
+    float *own = NULL;
+    int rc = 0;
+    res->ranks = 0;
+    if (!h5u_has_link(file, "comm/residual"))
+        return 0;
+    hsize_t dims[2] = {0, 0};
+    long long ranks = -1;
+    uint64_t stored = 0;
+    if ((dset = H5Dopen2(file, "comm/residual", H5P_DEFAULT)) < 0 ||
+        (space = H5Dget_space(dset)) < 0 || H5Sget_simple_extent_ndims(space) != 2 ||
+        H5Sget_simple_extent_dims(space, dims, NULL) < 0 ||
+        h5u_read_int_attr(dset, "ranks", &ranks) < 0 ||
+        h5u_read_num_attr(dset, "checksum", H5T_INTEGER, H5T_NATIVE_UINT64, &stored) < 0 ||
+        ranks != (long long)dims[0] || ranks < 1 || ranks > INT32_MAX) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: /comm/residual is not a two-dimensional float dataset "
+                      "with integer attributes ranks (its rows) and checksum", path);
+        goto done;
+    }
+    if (res->n == 0)
+        res->n = (size_t)dims[1];
+    if ((hsize_t)res->n != dims[1]) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: /comm/residual has rows of %llu values, the model %zu",
+                      path, (unsigned long long)dims[1], res->n);
+        goto done;
+    }
+    res->ranks = (int)ranks;
+    if (!deliver || res->ranks != want)
+        goto done;
+    if (!res->buf && !(res->buf = own = malloc((res->n ? res->n : 1) * sizeof *own))) {
+        rc = s2s_fail(S2S_ENOMEM, "%s: no memory for a row of /comm/residual", path);
+        goto done;
+    }
+    hsize_t row[2] = {1, dims[1]};
+    uint64_t h = HASH64_INIT;
+    if ((mem = H5Screate_simple(2, row, NULL)) < 0) {
+        rc = h5u_fail(S2S_EIO, "%s: cannot read /comm/residual", path);
+        goto done;
+    }
+    for (int r = 0; r < res->ranks; r++) {
+        hsize_t start[2] = {(hsize_t)r, 0};
+        if (res->n > 0 &&
+            (H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, row, NULL) < 0 ||
+             H5Dread(dset, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, res->buf) < 0)) {
+            rc = h5u_fail(S2S_EFORMAT, "%s: cannot read row %d of /comm/residual", path, r);
+            goto done;
+        }
+        h = hash64(h, res->buf, res->n * sizeof(float));
+        if (res->row && (rc = res->row(res->ctx, r, res->buf)) < 0)
+            goto done;
+    }
+    if (h != stored)
+        rc = s2s_fail(S2S_EFORMAT, "%s: checksum mismatch in /comm/residual (stored %016" PRIx64
+                      ", contents give %016" PRIx64 ")", path, stored, h);
+done:
+    if (own)
+        res->buf = NULL;
+    free(own);
+    if (mem >= 0)
+        H5Sclose(mem);
+    if (space >= 0)
+        H5Sclose(space);
+    if (dset >= 0)
+        H5Dclose(dset);
+    return rc;
+}
+
+int ckpt_read_residual(const char *path, ckpt_residual *res)
+{
+    hid_t file = -1;
+    int want = res->ranks, rc = ckpt_open(path, &file);
+    if (rc < 0)
+        return rc;
+    if (res->n == 0) /* no model has 0 parameters; 0 would mean "take the stored length" */
+        rc = s2s_fail(S2S_EINVAL, "%s: residual rows of 0 values asked for", path);
+    else
+        rc = ckpt_residual_rows(file, path, res, want, res->row != NULL);
+    H5Fclose(file);
+    return rc;
+}
+
 int ckpt_read_summary(const char *path, ckpt_summary *s)
 {
     hid_t file = -1;
@@ -584,6 +723,12 @@ int ckpt_read_summary(const char *path, ckpt_summary *s)
     h = ckpt_hash_counters(h, s->optim_step, &s->progress);
     h = ckpt_hash_history(h, &s->history);
     rc = ckpt_compare(path, s->checksum, h);
+    if (rc == 0) { /* the residuals (checksummed on their own), hashed as stored */
+        ckpt_residual res = {0};
+        rc = ckpt_residual_rows(file, path, &res, -1, false);
+        if (rc == 0 && res.ranks > 0)
+            rc = ckpt_residual_rows(file, path, &res, res.ranks, true);
+    }
 done:
     H5Fclose(file);
     return rc;

@@ -216,7 +216,7 @@ int bench_run(const bench_options *o, FILE *log, bench_result *res)
     if (dp) {
         if ((rc = comm_bcast_params(comm, m.params, m.n_params)) < 0 ||
             (rc = comm_grads_init(&cg, comm, m.grads, m.n_params,
-                                  (size_t)(o->bucket_mb * 1048576.0))) < 0)
+                                  (size_t)(o->bucket_mb * 1048576.0), o->grad_comm)) < 0)
             goto fail;
         m.grad_ready = comm_grads_ready_cb;
         m.grad_ready_ctx = &cg;
@@ -373,6 +373,7 @@ int bench_print_json(FILE *f, const bench_options *o, const bench_result *r)
     json_kint(&j, "global_batch", o->strong ? o->batch : o->batch * ranks);
     json_kfigure(&j, "bucket_mb", o->bucket_mb);
     json_kint(&j, "buckets", (long long)r->buckets);
+    json_kstr(&j, "grad_comm", choice_name(comm_grad_names, o->grad_comm));
     json_kfixed(&j, "tokens_per_s_per_rank", r->tokens_per_s / ranks, 1);
     json_kfixed(&j, "compute_ms", r->forward_backward_ms, 3);
     json_kfixed(&j, "forward_ms", r->forward_ms, 3);

@@ -56,6 +56,9 @@ static const opt_spec bench_specs[] = {
     LARGE_VOCAB_OPTION(bench_cli),
     {"bucket-mb", OPT_DOUBLE, offsetof(bench_cli, b.bucket_mb), STR(COMM_BUCKET_MB_DEFAULT),
      "under mpirun: gradient allreduce bucket size in MiB", NULL, 0.001, 1e6},
+    {"grad-comm", OPT_CHOICE, offsetof(bench_cli, b.grad_comm), "exact",
+     "under mpirun: gradients on the wire: exact float32, or bf16 with error feedback",
+     comm_grad_names, 0, 0},
     {"strong", OPT_BOOL, offsetof(bench_cli, b.strong), "false",
      "under mpirun: --batch is the global batch, split over the ranks (strong scaling); else "
      "every rank runs --batch sentences (weak scaling)", NULL, 0, 0},
@@ -142,12 +145,14 @@ int bench_command(int argc, char **argv)
            r.model_gflop_per_step, r.achieved_gflops, r.sgemm_peak_gflops, c.b.threads,
            blas_core_get()->kernel, r.mfu, r.peak_rss_mb);
     if (r.ranks > 1)
-        printf("%d ranks (%s scaling, %d sentences per rank, %zu buckets of %g MiB): compute "
+        printf("%d ranks (%s scaling, %d sentences per rank, %zu buckets of %g MiB, %s "
+               "gradients): compute "
                "%.2f ms (forward %.2f, backward %.2f), waiting for the allreduce %.2f ms "
                "(min %.2f, max %.2f over ranks) = imbalance %.2f + exposed communication "
                "%.2f; the allreduce alone takes %.2f ms, %.0f%% of it hidden behind backward "
                "(window %.2f ms); sgemm peak %.1f-%.1f GFLOP/s per rank\n",
                r.ranks, c.b.strong ? "strong" : "weak", r.local_batch, r.buckets, c.b.bucket_mb,
+               choice_name(comm_grad_names, c.b.grad_comm),
                r.forward_backward_ms, r.forward_ms, r.backward_ms, r.wait_ms[2], r.wait_ms[0],
                r.wait_ms[1], r.imbalance_ms, r.exposed_comm_ms, r.allreduce_ms,
                100 * r.hidden_share, r.overlap_window_ms, r.sgemm_peak_min, r.sgemm_peak_max);

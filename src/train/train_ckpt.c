@@ -6,7 +6,15 @@
  * Separate because it is the one part of the loop that touches the run's saved state: the file
  * format is src/store/ckpt.c's, the policy of when to write is the loop's (train.c), and what
  * lies between (which file, what is on disk after a failure, what a resume may change) is
- * here. */
+ * here.
+ *
+ * With --grad-comm bf16 on several ranks each rank's error-feedback residual (comm.h) is part of
+ * the state: a checkpoint stores it as row r of /comm/residual, and rank 0 never holds more than
+ * one row outside the file. Writing, every other rank sends its row once per file rank 0
+ * writes (the regular one, best.h5) and rank 0 receives each as ckpt_write asks for it; rows a
+ * failed write did not ask for are received afterwards, so no rank is left waiting. Resuming
+ * on the same number of ranks, rank 0 reads the rows in turn and sends each to its rank; on
+ * another number the residuals start at zero (one note says so). */
 #include <string.h>
 
 #include "s2s/blas_core.h"
@@ -53,6 +61,72 @@ static int resume_path(trainer *t, char *path, size_t size)
     return rc;
 }
 
+/* ---- the bf16 residuals ------------------------------------------------------------------ */
+
+#define RESID_TAG 16 /* MPI tag of residual rows (issue 16) */
+
+/* Rank 0, writing: row r of /comm/residual, rank 0's own or received from rank r. */
+static int resid_gather_row(void *ctx, int r, float *buf)
+{
+    trainer *t = ctx;
+    size_t n = t->m.n_params;
+    if (r == 0) {
+        memcpy(buf, t->cg.resid, n * sizeof *buf);
+        return 0;
+    }
+    t->resid_moved++;
+    if (MPI_Recv(buf, (int)n, MPI_FLOAT, r, RESID_TAG, t->comm, MPI_STATUS_IGNORE) !=
+        MPI_SUCCESS)
+        return s2s_fail(S2S_EMPI, "train: receiving the gradient residual of rank %d failed", r);
+    return 0;
+}
+
+/* Rank 0, resuming: row r of /comm/residual to rank r (its own into place). */
+static int resid_scatter_row(void *ctx, int r, float *buf)
+{
+    trainer *t = ctx;
+    size_t n = t->m.n_params;
+    if (r == 0) {
+        memcpy(t->cg.resid, buf, n * sizeof *buf);
+        return 0;
+    }
+    t->resid_moved++;
+    if (MPI_Send(buf, (int)n, MPI_FLOAT, r, RESID_TAG, t->comm) != MPI_SUCCESS)
+        return s2s_fail(S2S_EMPI, "train: sending rank %d its gradient residual failed", r);
+    return 0;
+}
+
+/* Every rank: the residual rows of the checkpoint at path (rank 0's) when it holds one per rank
+ * of this run; rows rank 0 could not read reach their ranks as zeros before all agree on the
+ * status. */
+static int resid_resume(trainer *t, const char *path)
+{
+    if (!t->cg.resid)
+        return 0;
+    if (bcast(t, &t->resid_ranks, sizeof t->resid_ranks) < 0)
+        return S2S_EMPI;
+    if (t->resid_ranks != t->size)
+        return 0;
+    int rc = 0;
+    size_t n = t->m.n_params;
+    if (t->rank == 0) {
+        t->resid_moved = 0;
+        ckpt_residual res = {.ranks = t->size, .n = n, .buf = t->resid_row,
+                             .row = resid_scatter_row, .ctx = t};
+        rc = ckpt_read_residual(path, &res);
+        if (rc == 0 && res.ranks != t->size) /* the file changed under us */
+            rc = s2s_fail(S2S_EFORMAT, "%s: /comm/residual no longer holds %d rows", path,
+                          t->size);
+        memset(t->resid_row, 0, n * sizeof *t->resid_row);
+        for (long k = t->resid_moved; k < t->size - 1; k++)
+            MPI_Send(t->resid_row, (int)n, MPI_FLOAT, (int)k + 1, RESID_TAG, t->comm);
+    } else if (MPI_Recv(t->cg.resid, (int)n, MPI_FLOAT, 0, RESID_TAG, t->comm,
+                        MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+        rc = s2s_fail(S2S_EMPI, "train: receiving this rank's gradient residual failed");
+    }
+    return comm_agree(t->comm, rc);
+}
+
 /* Rank 0 reads the checkpoint at path into the trainer. */
 static int read_checkpoint(trainer *t, const char *path)
 {
@@ -84,6 +158,16 @@ static int read_checkpoint(trainer *t, const char *path)
     t->opt.step = ld.optim_step;
     t->pr = ld.progress;
     snprintf(t->intact_ckpt, sizeof t->intact_ckpt, "%s", path);
+    if (t->o->grad_comm == COMM_GRAD_BF16) { /* also on one rank, which keeps none */
+        ckpt_residual res = {.n = t->m.n_params};
+        if ((rc = ckpt_read_residual(path, &res)) < 0)
+            goto done;
+        t->resid_ranks = res.ranks;
+        if (res.ranks != t->size && (res.ranks > 0 || t->size > 1))
+            trainer_note(t, "resume: %s holds the bf16 gradient residuals of %d rank%s, this run "
+                         "has %d: they start at zero (what the last steps' rounding left over "
+                         "is dropped once)", path, res.ranks, res.ranks == 1 ? "" : "s", t->size);
+    }
     trainer_note(t, "resumed from %s: step %lld, epoch %lld, written by %lld rank%s%s", path,
                  (long long)t->pr.step, (long long)t->pr.epoch, (long long)t->pr.world_size,
                  t->pr.world_size == 1 ? "" : "s",
@@ -116,7 +200,7 @@ static int resume_from(trainer *t, const char *path)
         (rows && (rc = bcast(t, t->history, (size_t)rows * HISTORY_COLS * sizeof(double))) < 0))
         return rc;
     t->history_rows = rows;
-    return 0;
+    return resid_resume(t, path);
 }
 
 /* The loop's bookkeeping from the progress record, fresh or resumed: the plateau schedule's
@@ -176,6 +260,9 @@ static int write_checkpoint(trainer *t, const char *path)
         .tgt_vocab_n = t->tgt_vocab_n, .progress = t->pr, .blas_core = blas_core_get()->kernel,
         .history = {.rows = t->history_rows, .cols = HISTORY_COLS, .columns = HISTORY_COLUMNS,
                     .data = t->history}};
+    if (t->cg.resid)
+        c.residual = (ckpt_residual){.ranks = t->size, .n = t->m.n_params, .buf = t->resid_row,
+                                     .row = resid_gather_row, .ctx = t};
     return ckpt_write(path, &c);
 }
 
@@ -254,8 +341,20 @@ int trainer_checkpoint(trainer *t, bool regular, bool best, int after)
         return rc;
     char path[OPT_STRING_MAX + 64] = "", failure[1024] = "";
     int flags = 0;
+    /* bf16 residuals: a row from every other rank for each file rank 0 writes */
+    long resid_rows = t->cg.resid ? (long)(regular + best) * (t->size - 1) : 0;
+    if (t->rank != 0)
+        for (long k = 0; k < resid_rows / (t->size - 1) && rc == 0; k++)
+            if (MPI_Send(t->cg.resid, (int)t->m.n_params, MPI_FLOAT, 0, RESID_TAG, t->comm) !=
+                MPI_SUCCESS)
+                rc = s2s_fail(S2S_EMPI, "train: sending the gradient residual to rank 0 failed");
     if (t->rank == 0) {
+        t->resid_moved = 0;
         rc = write_files(t, regular, best, path, sizeof path, &flags);
+        /* the rows a failed write did not ask for, in the order it would have (rank 1, 2, ..) */
+        for (long k = t->resid_moved; k < resid_rows; k++)
+            MPI_Recv(t->resid_row, (int)t->m.n_params, MPI_FLOAT, (int)(k % (t->size - 1)) + 1,
+                     RESID_TAG, t->comm, MPI_STATUS_IGNORE);
         int st = trainer_log_checkpoint(t, path, wall_seconds() - t0, rc);
         if (st < 0)
             return st;

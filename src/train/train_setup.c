@@ -6,6 +6,7 @@
  *
  * Separate from the loop (train.c) because it is the one place that allocates: everything the
  * steps, validations and checkpoints use is sized here, from the options and the dataset. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,9 +155,17 @@ static int build_model(trainer *t)
         (rc = batch_init(&t->bt, max_B, max_src, max_tgt)) < 0 ||
         (rc = optimizer_init(&t->opt, &oc, t->m.n_params)) < 0 ||
         (rc = comm_grads_init(&t->cg, t->comm, t->m.grads, t->m.n_params,
-                              (size_t)(o->bucket_mb * 1048576.0))) < 0 ||
+                              (size_t)(o->bucket_mb * 1048576.0), o->grad_comm)) < 0 ||
         (rc = init_decoding(t, max_B)) < 0)
         return rc;
+    if (t->cg.resid) { /* bf16 residuals move through rank 0 row by row, one MPI message each */
+        if (t->m.n_params > INT_MAX)
+            return s2s_fail(S2S_EINVAL, "train: --grad-comm bf16 with %zu parameters: more than "
+                            "one MPI message of the checkpointed residual holds", t->m.n_params);
+        if (t->rank == 0 && !(t->resid_row = malloc(t->m.n_params * sizeof *t->resid_row)))
+            return s2s_fail(S2S_ENOMEM, "train: cannot allocate a residual row of %zu floats",
+                            t->m.n_params);
+    }
     lr_state_init(&t->lrs);
     t->pr = (train_progress){.world_size = t->size, .lr_scale = t->lrs.scale,
                              .lr_best = t->lrs.best, .best_valid = INFINITY};
@@ -204,6 +213,7 @@ void trainer_free(trainer *t)
     if (t->metrics)
         fclose(t->metrics);
     comm_grads_free(&t->cg);
+    free(t->resid_row);
     optimizer_free(&t->opt);
     model_free(&t->m);
     batch_free(&t->bt);

@@ -120,6 +120,7 @@ int trainer_step(trainer *t, double lr, double tf, double *gnorm, double *sums, 
     if ((rc = comm_sum_doubles(t->comm, sums, N_STEP_SUMS)) < 0)
         return rc;
     if (sums[S_ABANDON] > 0) {
+        comm_grads_undo(&t->cg); /* the residual of bf16 gradients, too, as before the step */
         t->st = st0;
         *abandoned = true;
         return 0;

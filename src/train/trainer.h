@@ -65,6 +65,12 @@ typedef struct {
     model m;
     optimizer opt;
     comm_grads cg;
+    /* bf16 gradients on several ranks (t->cg.resid set): the residuals in checkpoints
+     * (train_ckpt.c) pass through rank 0 one row at a time */
+    float *resid_row;   /* rank 0: [n_params], one rank's residual on its way to or from a file */
+    long resid_moved;   /* rank 0: rows received from (writing) or sent to (resuming) other
+                         * ranks in the current checkpoint operation */
+    int resid_ranks;    /* every rank: the rows of the checkpoint being resumed (0: none) */
     batch bt;
     lr_config lrc;
     lr_state lrs;

@@ -5,7 +5,10 @@
  * bit for integer-valued floats (every partial sum is exact, so no summation order can change
  * it) and, with 2 ranks, for any floats (a + b == b + a exactly); to float tolerance otherwise.
  * It must give the same bits on every rank and from one run to the next, whatever sequence of
- * comm_grads_ready calls each rank makes (the buckets start in one order on all ranks). Also:
+ * comm_grads_ready calls each rank makes (the buckets start in one order on all ranks). The bf16
+ * mode (test_bf16): the same bits on every rank and run to run, within the bound of its
+ * roundings of the exact sum of the quantized inputs (bit-exact with 2 ranks), the kept
+ * residual g - float(bf16(g)), and zero again after comm_grads_undo. Also:
  * the bucket plan, the one-rank path (MPI_COMM_SELF), comm_bcast_params, comm_check_same on a
  * one-bit difference, the sums and min/max/mean. Every failed check prints what failed; the
  * program exits non-zero on any rank's failure. */
@@ -17,6 +20,7 @@
 
 #include <mpi.h>
 
+#include "s2s/bf16.h"
 #include "s2s/comm.h"
 #include "s2s/hash.h"
 #include "s2s/rng.h"
@@ -117,7 +121,7 @@ static int bucketed(real *out, size_t n, size_t bucket_bytes, bool integers, int
 {
     comm_grads c;
     fill(out, n, integers, salt);
-    int rc = comm_grads_init(&c, MPI_COMM_WORLD, out, n, bucket_bytes);
+    int rc = comm_grads_init(&c, MPI_COMM_WORLD, out, n, bucket_bytes, COMM_GRAD_EXACT);
     CHECK(rc == 0, "comm_grads_init(n=%zu, %zu bytes): %s", n, bucket_bytes, s2s_errmsg(rc));
     if (rc < 0)
         return 0;
@@ -194,6 +198,112 @@ static void test_allreduce(void)
     }
 }
 
+/* One bf16-mode step of a fresh comm_grads (zero residual) over this rank's random fill(salt):
+ * out receives the sum. Checks that the residual kept is g - float(bf16(g)). */
+static void bf16_step(real *out, real *g, size_t n, size_t bucket_bytes, int seq, uint32_t salt)
+{
+    comm_grads c;
+    fill(out, n, false, salt);
+    memcpy(g, out, n * sizeof(real));
+    int rc = comm_grads_init(&c, MPI_COMM_WORLD, out, n, bucket_bytes, COMM_GRAD_BF16);
+    CHECK(rc == 0, "bf16 comm_grads_init(n=%zu, %zu bytes): %s", n, bucket_bytes,
+          s2s_errmsg(rc));
+    if (rc < 0)
+        return;
+    CHECK(n == 0 || (c.resid && c.wire), "bf16 mode on %d ranks without its buffers", size);
+    comm_grads_begin(&c);
+    report_progress(&c, seq);
+    rc = comm_grads_finish(&c);
+    CHECK(rc == 0, "bf16 comm_grads_finish: %s", s2s_errmsg(rc));
+    size_t bad = n;
+    for (size_t i = 0; i < n && bad == n; i++)
+        if (c.resid[i] != g[i] - bf16_to_float(bf16_from_float(g[i])))
+            bad = i;
+    CHECK(bad == n, "bf16 n=%zu: residual %zu is %a, not g - float(bf16(g))", n, bad,
+          bad < n ? (double)c.resid[bad] : 0);
+    comm_grads_undo(&c); /* back to the residual before the step: zero */
+    bad = n;
+    for (size_t i = 0; i < n && bad == n; i++)
+        if (c.resid[i] != 0)
+            bad = i;
+    CHECK(bad == n, "bf16 n=%zu: after comm_grads_undo residual %zu is %a, not 0", n, bad,
+          bad < n ? (double)c.resid[bad] : 0);
+    comm_grads_free(&c);
+}
+
+/* bf16 mode against the exact sum S of the ranks' quantized inputs q_r = bf16(g_r) (the
+ * residuals start at zero). A sum over p ranks takes p - 1 additions, whatever the algorithm,
+ * each computed in float (relative error <= 2^-24) and rounded to bf16 (<= 2^-8): u = 2^-8 +
+ * 2^-24 + 2^-32 per hop. Every partial sum s_k is at most A (1 + u)^k with A = sum |q_r|, so
+ * |result - S| <= (p - 1) u (1 + u)^(p - 1) A. With 2 ranks the one hop is bf16(float(q0 + q1))
+ * on the rank that reduces that element, computed here for every element. Every rank must hold
+ * the same bits, and a second run (another progress sequence) the same bits again. */
+static void test_bf16(void)
+{
+    const size_t sizes[] = {1000003, 1001, 16, 1, 0};
+    const size_t buckets[] = {(size_t)1 << 30, 1 << 20, 4100, 40};
+    const int seqs[] = {SEQ_NONE, SEQ_POLLING, SEQ_BY_RANK};
+    const double u = 0x1p-8 + 0x1p-24 + 0x1p-32;
+    const double bound = (size - 1) * u * pow(1 + u, size - 1);
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        size_t n = sizes[si];
+        uint32_t salt = 100 + (uint32_t)si;
+        real *out = alloc_grads(n), *again = alloc_grads(n), *g = alloc_grads(n);
+        double *exact = calloc(n ? n : 1, sizeof *exact), *abs_sum = calloc(n ? n : 1, sizeof
+                                                                                       *abs_sum);
+        float *pair = calloc(n ? n : 1, sizeof *pair);
+        if (!exact || !abs_sum || !pair)
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        int r0 = rank;
+        for (rank = 0; rank < size; rank++) { /* every rank's inputs, computed here */
+            fill(g, n, false, salt);
+            for (size_t i = 0; i < n; i++) {
+                float q = bf16_to_float(bf16_from_float(g[i]));
+                exact[i] += q;
+                abs_sum[i] += fabs((double)q);
+                pair[i] = rank == 0 ? q : bf16_to_float(bf16_from_float(pair[i] + q));
+            }
+        }
+        rank = r0;
+        for (size_t bi = 0; bi < sizeof buckets / sizeof buckets[0]; bi++) {
+            size_t bb = buckets[bi];
+            if (bb < 1000 && n > 10000)
+                continue; /* as in test_allreduce */
+            for (size_t k = 0; k < sizeof seqs / sizeof seqs[0]; k++) {
+                bf16_step(out, g, n, bb, seqs[k], salt);
+                size_t bad = n;
+                double worst = 0;
+                for (size_t i = 0; i < n; i++) {
+                    double err = fabs((double)out[i] - exact[i]);
+                    if (err > bound * abs_sum[i] && bad == n)
+                        bad = i;
+                    worst = fmax(worst, abs_sum[i] > 0 ? err / abs_sum[i] : 0);
+                    if (size == 2 && memcmp(&out[i], &pair[i], sizeof(float)) != 0 && bad == n)
+                        bad = i;
+                }
+                CHECK(bad == n, "bf16 n=%zu, %zu-byte buckets, %s: element %zu is %.9g, exact "
+                      "sum of the quantized inputs %.9g (bound %.3g of %.3g%s)", n, bb,
+                      SEQ_NAMES[seqs[k]], bad, bad < n ? (double)out[bad] : 0,
+                      bad < n ? exact[bad] : 0, bound, bad < n ? abs_sum[bad] : 0,
+                      size == 2 ? "; 2 ranks: bf16(q0 + q1) exactly" : "");
+                CHECK(worst <= bound, "bf16: relative error %.3g above the bound %.3g", worst,
+                      bound);
+                CHECK(same_on_all_ranks(out, n), "bf16 n=%zu, %zu-byte buckets, %s: the ranks "
+                      "hold different sums", n, bb, SEQ_NAMES[seqs[k]]);
+                bf16_step(again, g, n, bb, seqs[(k + 1) % 3], salt);
+                CHECK(memcmp(out, again, n * sizeof(real)) == 0, "bf16 n=%zu, %zu-byte "
+                      "buckets: two runs of the same reduction differ", n, bb);
+            }
+        }
+        free(out);
+        free(again);
+        free(g);
+        free(exact);
+        free(abs_sum);
+        free(pair);
+    }
+}
+
 /* One rank: no MPI traffic, the buffer untouched. */
 static void test_one_rank(void)
 {
@@ -202,7 +312,7 @@ static void test_one_rank(void)
     fill(x, n, false, 99);
     memcpy(copy, x, n * sizeof(real));
     comm_grads c;
-    CHECK(comm_grads_init(&c, MPI_COMM_SELF, x, n, 256) == 0, "init on MPI_COMM_SELF");
+    CHECK(comm_grads_init(&c, MPI_COMM_SELF, x, n, 256, COMM_GRAD_EXACT) == 0, "init on MPI_COMM_SELF");
     comm_grads_begin(&c);
     comm_grads_ready(&c, n / 2);
     comm_grads_ready_cb(&c, 0);
@@ -211,6 +321,18 @@ static void test_one_rank(void)
     CHECK(memcmp(x, copy, n * sizeof(real)) == 0, "one rank changed the gradients");
     comm_grads_free(&c);
     comm_grads_free(&c); /* safe twice (zeroed) */
+    /* bf16 on one rank: no buffers, no quantization */
+    CHECK(comm_grads_init(&c, MPI_COMM_SELF, x, n, 256, COMM_GRAD_BF16) == 0, "bf16 init on one "
+          "rank");
+    CHECK(!c.resid && !c.wire, "bf16 on one rank allocated its buffers");
+    comm_grads_begin(&c);
+    comm_grads_ready(&c, 0);
+    CHECK(comm_grads_finish(&c) == 0, "bf16 finish on one rank");
+    CHECK(memcmp(x, copy, n * sizeof(real)) == 0, "bf16 on one rank changed the gradients");
+    comm_grads_free(&c);
+    CHECK(comm_grads_init(&c, MPI_COMM_SELF, x, n, 256, COMM_GRAD_COUNT) == S2S_EINVAL,
+          "an unknown mode accepted");
+    comm_grads_free(&c);
     double d[2] = {1.5, -2};
     long l[1] = {7};
     CHECK(comm_sum_doubles(MPI_COMM_SELF, d, 2) == 0 && d[0] == 1.5 && d[1] == -2,
@@ -297,6 +419,7 @@ int main(int argc, char **argv)
     test_small_collectives();
     test_params();
     test_allreduce();
+    test_bf16();
     int total = 0;
     MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0)

@@ -8,6 +8,7 @@
 #include "s2s/attention.h"
 #include "s2s/bleu.h"
 #include "s2s/choice.h"
+#include "s2s/comm.h"
 #include "s2s/dataset.h"
 #include "s2s/formats.h"
 #include "s2s/gen.h"
@@ -66,6 +67,7 @@ Test(choice, every_list_matches_its_enum)
         {"BLEU tokenizers", bleu_tokenizer_names, BLEU_TOK_COUNT},
         {"BLEU smoothing", bleu_smooth_names, BLEU_SMOOTH_COUNT},
         {"splits", split_names, SPLIT_COUNT},
+        {"gradient communication", comm_grad_names, COMM_GRAD_COUNT},
         {"generator tasks", gen_task_names, GEN_N_KINDS},
     };
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {

@@ -6,7 +6,9 @@
  * valid checkpoint of a run directory found
  * past damaged newer ones, pruning, and atomic writes: a write that fails (file-size limit as
  * on a full disk, missing or unwritable directory) leaves the previous file byte-identical and
- * no temporary file behind; malformed arguments write nothing.
+ * no temporary file behind; malformed arguments write nothing. The bf16 gradient residuals
+ * (/comm/residual): rows asked for and handed back in order, their own checksum, a failing row
+ * failing the write.
  *
  * Criterion forks each test, so a file-size limit set in one does not leak into the others. */
 #include <criterion/criterion.h>
@@ -770,4 +772,122 @@ Test(ckpt, shape_mismatch_names_tensor_and_both_shapes)
     free(l.params);
     param_table_free(&one);
     param_table_free(&tab);
+}
+
+/* ---- the bf16 gradient residuals (/comm/residual) --------------------------------------------- */
+
+enum { RES_N = 37, RES_RANKS = 3 };
+
+/* Row r of the residuals the tests write: distinct in every row and element. */
+static float residual_value(int r, size_t i) { return (float)(r + 1) * 0.001f - (float)i * 1e-6f; }
+
+typedef struct {
+    int calls;   /* rows handed over so far */
+    int fail_at; /* this row's call fails (-1: none) */
+    bool bad;    /* a row arrived out of order or with other values */
+} residual_rows;
+
+static int make_row(void *ctx, int r, float *buf)
+{
+    residual_rows *s = ctx;
+    if (r != s->calls++)
+        s->bad = true;
+    if (r == s->fail_at)
+        return s2s_fail(S2S_EMPI, "row %d: the sending rank is gone", r);
+    for (size_t i = 0; i < RES_N; i++)
+        buf[i] = residual_value(r, i);
+    return 0;
+}
+
+static int take_row(void *ctx, int r, float *buf)
+{
+    residual_rows *s = ctx;
+    if (r != s->calls++)
+        s->bad = true;
+    for (size_t i = 0; i < RES_N; i++)
+        if (buf[i] != residual_value(r, i))
+            s->bad = true;
+    return 0;
+}
+
+/* A valid checkpoint with residuals of RES_RANKS ranks at dir/name. */
+static void write_with_residual(char *path, size_t n, const char *name)
+{
+    fixture f;
+    float buf[RES_N];
+    residual_rows rows = {.fail_at = -1};
+    fixture_init(&f, 6, true);
+    f.c.residual = (ckpt_residual){.ranks = RES_RANKS, .n = RES_N, .buf = buf, .row = make_row,
+                                   .ctx = &rows};
+    in_dir(path, n, name);
+    write_ok(path, &f.c);
+    cr_assert(rows.calls == RES_RANKS && !rows.bad, "rows asked for in order, once each");
+    fixture_free(&f);
+}
+
+Test(ckpt, residual_rows_round_trip)
+{
+    char path[128];
+    write_with_residual(path, sizeof path, "ckpt-00000300.h5");
+    cr_assert_eq(ckpt_verify(path), 0, "a checkpoint with residuals verifies");
+    float buf[RES_N];
+    residual_rows got = {.fail_at = -1};
+    ckpt_residual res = {.n = RES_N};
+    int rc = ckpt_read_residual(path, &res);
+    cr_assert_eq(rc, 0, "%s", s2s_errmsg(rc));
+    cr_expect_eq(res.ranks, RES_RANKS, "rows stored: %d", res.ranks);
+    res = (ckpt_residual){.ranks = RES_RANKS, .n = RES_N, .buf = buf, .row = take_row,
+                          .ctx = &got};
+    rc = ckpt_read_residual(path, &res);
+    cr_assert_eq(rc, 0, "read: %s", s2s_errmsg(rc));
+    cr_expect(got.calls == RES_RANKS && !got.bad, "every row back, in order, as written");
+    /* another rank count: nothing handed out, the stored count reported */
+    got = (residual_rows){.fail_at = -1};
+    res = (ckpt_residual){.ranks = 2, .n = RES_N, .buf = buf, .row = take_row, .ctx = &got};
+    cr_assert_eq(ckpt_read_residual(path, &res), 0);
+    cr_expect(res.ranks == RES_RANKS && got.calls == 0, "2 ranks asked for: %d rows handed out",
+              got.calls);
+    res = (ckpt_residual){.n = RES_N + 1};
+    cr_expect_eq(ckpt_read_residual(path, &res), S2S_EFORMAT, "rows of another length");
+    /* a file without residuals */
+    write_valid(path, sizeof path, "ckpt-00000400.h5", 400);
+    res = (ckpt_residual){.ranks = 7, .n = RES_N};
+    cr_assert_eq(ckpt_read_residual(path, &res), 0);
+    cr_expect_eq(res.ranks, 0, "no /comm/residual: 0 rows");
+}
+
+Test(ckpt, residual_checksum_detects_a_changed_value)
+{
+    char path[128];
+    write_with_residual(path, sizeof path, "ckpt-00000300.h5");
+    bump_element(path, "comm/residual", 2, 5);
+    cr_expect_eq(ckpt_verify(path), S2S_EFORMAT, "changed residual accepted");
+    cr_expect(strstr(s2s_errmsg(S2S_EFORMAT), "/comm/residual") != NULL, "message: %s",
+              s2s_errmsg(S2S_EFORMAT));
+    float buf[RES_N];
+    residual_rows got = {.fail_at = -1};
+    ckpt_residual res = {.ranks = RES_RANKS, .n = RES_N, .buf = buf, .row = take_row,
+                         .ctx = &got};
+    cr_expect_eq(ckpt_read_residual(path, &res), S2S_EFORMAT, "read of a changed residual");
+}
+
+Test(ckpt, residual_row_failure_fails_the_write)
+{
+    char path[128];
+    write_valid(path, sizeof path, "ckpt-00000300.h5", 300);
+    fixture f;
+    float buf[RES_N];
+    residual_rows rows = {.fail_at = 1};
+    fixture_init(&f, 6, true);
+    f.c.residual = (ckpt_residual){.ranks = RES_RANKS, .n = RES_N, .buf = buf, .row = make_row,
+                                   .ctx = &rows};
+    int rc = ckpt_write(path, &f.c);
+    cr_expect_eq(rc, S2S_EMPI, "a row that fails fails the write (%d)", rc);
+    cr_expect_eq(rows.calls, 2, "no row asked for after the failed one");
+    cr_expect_eq(ckpt_verify(path), 0, "the previous file is intact");
+    ckpt_residual res = {.n = RES_N};
+    cr_expect(ckpt_read_residual(path, &res) == 0 && res.ranks == 0, "and has no residuals");
+    f.c.residual.row = NULL;
+    cr_expect_eq(ckpt_write(path, &f.c), S2S_EINVAL, "residual rows without a row function");
+    fixture_free(&f);
 }
