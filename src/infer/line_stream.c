@@ -94,10 +94,12 @@ static size_t complete_lines(const line_stream *s, int max_lines, int *lines)
 
 int line_stream_next(line_stream *s, int max_lines, double wait_s, char **text, size_t *size)
 {
-    /* Drop the chunk handed out last time. */
-    memmove(s->buf, s->buf + s->handed, s->len - s->handed);
-    s->len -= s->handed;
-    s->handed = 0;
+    /* Drop the chunk handed out last time (none yet: no buffer either). */
+    if (s->handed) {
+        memmove(s->buf, s->buf + s->handed, s->len - s->handed);
+        s->len -= s->handed;
+        s->handed = 0;
+    }
     int lines = 0, rc;
     size_t end = complete_lines(s, max_lines, &lines);
     while (lines == 0 && !s->eof) { /* the first line: as long as it takes */

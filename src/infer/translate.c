@@ -43,7 +43,7 @@ static int share_bytes(MPI_Comm comm, int rank, int rc, const char *src, long lo
         *buf = b;
         *cap = (size_t)n + 1;
     }
-    if (rank == 0 && *buf != src)
+    if (rank == 0 && n > 0 && *buf != src)
         memcpy(*buf, src, (size_t)n);
     if (n > 0 && MPI_Bcast(*buf, (int)n, MPI_CHAR, 0, comm) != MPI_SUCCESS)
         return s2s_fail(S2S_EMPI, "translate: MPI_Bcast failed");
