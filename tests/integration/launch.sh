@@ -36,10 +36,7 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }
 
-"$s2s" gen reverse --symbols 12 --min-len 3 --max-len 8 --train 2000 --valid 64 --test 0 \
-    --seed 7 --out r >/dev/null || { echo "FAIL: s2s gen"; exit 1; }
-"$s2s" prep --train-src r.train.src --train-tgt r.train.tgt --valid-src r.valid.src \
-    --valid-tgt r.valid.tgt --out r.h5 >/dev/null || { echo "FAIL: s2s prep"; exit 1; }
+reverse_corpus "$s2s" 7
 
 # 300 steps, validations and checkpoints at 100, 200 and 300
 args=(--data r.h5 --cell gru --emb 16 --hidden 32 --attn bahdanau --batch 32 --min-sents 4

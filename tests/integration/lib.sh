@@ -55,3 +55,13 @@ drift_tol() {
         else for (t = 1; t <= S; t++) D += lr * c * (1 - b ^ t) / (1 - b)
         printf "%.2g\n", 2 * eps * D / w }'
 }
+
+# reverse_corpus S2S SEED: the small corpus of the MPI training tests in this directory,
+# r.{train,valid}.{src,tgt} (reversing 3-8 of 12 symbols; 2000 training, 64 validation pairs)
+# and the dataset r.h5; exits the script on failure.
+reverse_corpus() {
+    "$1" gen reverse --symbols 12 --min-len 3 --max-len 8 --train 2000 --valid 64 --test 0 \
+        --seed "$2" --out r >/dev/null || { echo "FAIL: s2s gen"; exit 1; }
+    "$1" prep --train-src r.train.src --train-tgt r.train.tgt --valid-src r.valid.src \
+        --valid-tgt r.valid.tgt --out r.h5 >/dev/null || { echo "FAIL: s2s prep"; exit 1; }
+}

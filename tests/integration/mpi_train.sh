@@ -60,10 +60,7 @@ run() { # run NP ARGS...: s2s train on NP ranks
     "$mpiexec" --oversubscribe -np "$np" "$s2s" train "$@"
 }
 
-"$s2s" gen reverse --symbols 12 --min-len 3 --max-len 8 --train 2000 --valid 64 --test 0 \
-    --seed 5 --out r >/dev/null || { echo "FAIL: s2s gen"; exit 1; }
-"$s2s" prep --train-src r.train.src --train-tgt r.train.tgt --valid-src r.valid.src \
-    --valid-tgt r.valid.tgt --out r.h5 >/dev/null || { echo "FAIL: s2s prep"; exit 1; }
+reverse_corpus "$s2s" 5
 
 common=(--data r.h5 --cell gru --emb 16 --hidden 32 --attn bahdanau --dropout 0.2 --batch 32
         --min-sents 4 --clip 0.1 --log-every 10 --valid-every 10 --samples 0 --progress plain)

@@ -41,10 +41,7 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }
 
-"$s2s" gen reverse --symbols 12 --min-len 3 --max-len 8 --train 2000 --valid 64 --test 0 \
-    --seed 5 --out r >/dev/null || { echo "FAIL: s2s gen"; exit 1; }
-"$s2s" prep --train-src r.train.src --train-tgt r.train.tgt --valid-src r.valid.src \
-    --valid-tgt r.valid.tgt --out r.h5 >/dev/null || { echo "FAIL: s2s prep"; exit 1; }
+reverse_corpus "$s2s" 5
 # mpi_train.sh's model and batches (drift_tol's derivation assumes them), 20 steps of Adam with
 # a checkpoint at step 10 to resume from
 steps=20
