@@ -227,14 +227,26 @@ int trainer_log_checkpoint(trainer *t, const char *file, double seconds, int rc)
 /* The end of the run, completed or stopped: the final line and record. */
 int trainer_log_final(trainer *t, const train_result *res, const valid_result *vr)
 {
+    /* A figure that was not measured (no final validation: a stopped run, no validation split;
+     * no decoding: --no-valid-decode) is said to be absent, never shown as 0. */
+    bool valid = vr->sentences > 0 && !vr->abandoned, decoded = valid && vr->decoded;
     if (t->log) {
         progress_done(&t->prog);
+        char figures[256] = "no final validation", bleu[32] = "-", exact[32] = "-";
+        if (decoded) {
+            snprintf(bleu, sizeof bleu, "%.2f", vr->bleu);
+            snprintf(exact, sizeof exact, "%.4f", vr->exact_match);
+        }
+        if (valid)
+            snprintf(figures, sizeof figures,
+                     "validation loss %.4f, ppl %.3f, token accuracy %.4f, BLEU %s, exact match %s "
+                     "(%ld sentences)",
+                     vr->loss, vr->ppl, vr->token_acc, bleu, exact, vr->sentences);
         fprintf(t->log,
-                "final: step %ld, %.1fs, %.0f tokens/s; validation loss %.4f, ppl %.3f, token "
-                "accuracy %.4f, BLEU %.2f, exact match %.4f (%ld sentences); skipped steps %ld; "
-                "parameters hash %016llx\n",
-                res->steps, res->seconds, res->tokens_per_s, vr->loss, vr->ppl, vr->token_acc,
-                vr->bleu, vr->exact_match, vr->sentences, res->skipped, res->params_hash);
+                "final: step %ld, %.1fs, %.0f tokens/s; %s; skipped steps %ld; parameters hash "
+                "%016llx\n",
+                res->steps, res->seconds, res->tokens_per_s, figures, res->skipped,
+                res->params_hash);
         fflush(t->log);
     }
     if (!t->metrics)
@@ -244,9 +256,9 @@ int trainer_log_final(trainer *t, const train_result *res, const valid_result *v
     snprintf(hash, sizeof hash, "%016llx", res->params_hash);
     record_begin(&j, t->metrics, "final", res->steps);
     json_kbool(&j, "stopped", res->stopped);
-    json_kfigure(&j, "valid_loss", vr->loss);
-    json_kfigure(&j, "bleu", vr->bleu);
-    json_kfigure(&j, "exact_match", vr->exact_match);
+    json_kfigure(&j, "valid_loss", valid ? vr->loss : NAN); /* NaN: null, not measured */
+    json_kfigure(&j, "bleu", decoded ? vr->bleu : NAN);
+    json_kfigure(&j, "exact_match", decoded ? vr->exact_match : NAN);
     json_kfigure(&j, "tokens_per_s", res->tokens_per_s);
     json_kstr(&j, "params_hash", hash);
     return record_end(&j);

@@ -88,8 +88,11 @@ whole_hash=$(final_hash whole.log)
 job=$!
 if signalled "SIGTERM to launch.sh" term "^step 50/" TERM "$job"; then
     if [ "$status" -eq 75 ] && grep -q "^launch.sh: SIGTERM: asking the job to stop" term.log &&
-           grep -q "^stop requested by a signal: checkpoint of step [0-9]* written" term.log; then
-        ok "SIGTERM to launch.sh: exit 75, $(grep -o 'checkpoint of step [0-9]*' term.log)"
+           grep -q "^stop requested by a signal: checkpoint of step [0-9]* written" term.log &&
+           grep -q "^final: .*; no final validation; " term.log &&
+           grep '"type":"final"' term/metrics.jsonl |
+               grep -q '"stopped":true,"valid_loss":null,"bleu":null,"exact_match":null'; then
+        ok "SIGTERM to launch.sh: exit 75, $(grep -o 'checkpoint of step [0-9]*' term.log), no validation figures made up"
     else
         cat term.log; fail "SIGTERM to launch.sh: exit $status (want 75 and the stop lines)"
     fi
