@@ -68,6 +68,16 @@ static void run_begin(trainer *t, run_state *r, train_result *res)
     r->pending = r->pending && t->pr.step < t->o->steps;
 }
 
+/* A resumed run whose checkpoint is already its end: every step done and, with a validation
+ * split, the final validation recorded (an abandoned one is pending and is done instead).
+ * Resuming it changes nothing, so nothing is validated, logged or written again. */
+static bool run_complete(const trainer *t, const run_state *r, const train_result *res)
+{
+    /* From what every rank has (the broadcast state), so that all of them agree. */
+    return t->o->resume[0] && t->pr.step > 0 && t->pr.step >= t->o->steps && !r->pending &&
+           !res->early_stopped && (!t->has_valid || trainer_validated_at_step(t));
+}
+
 /* The next optimizer step, its figures added to the logging window. */
 static int run_step(trainer *t, run_state *r, double *sums, bool *abandoned)
 {
@@ -229,20 +239,28 @@ int train_run(const train_options *o, MPI_Comm comm, FILE *log, train_result *re
     int rc;
     memset(res, 0, sizeof *res);
     if ((rc = trainer_init(&t, o, comm, log)) < 0 || (rc = trainer_start(&t)) < 0)
-        goto fail;
+        goto done;
     run_begin(&t, &r, res);
+    if (run_complete(&t, &r, res)) {
+        trainer_note(&t, "resume: %s is the end of the run (step %lld of %ld, its final "
+                         "validation recorded): nothing to do; a larger --steps trains on",
+                     t.intact_ckpt, (long long)t.pr.step, o->steps);
+        res->steps = t.pr.step;
+        res->params_hash = hash64(HASH64_INIT, t.m.params, t.m.n_params * sizeof(real));
+        goto done; /* rc is 0 */
+    }
     while ((r.pending || t.pr.step < o->steps) && !r.stop && !res->early_stopped)
         if ((rc = run_iteration(&t, &r, res)) < 0)
-            goto fail;
+            goto done;
     if ((rc = run_end(&t, &r, res)) < 0)
-        goto fail;
+        goto done;
     /* The final line and record come first: a run whose every checkpoint write failed
      * (--ckpt-error continue) still reports its figures before its error. */
     rc = trainer_log_final(&t, res, &r.vr);
     if (rc == 0)
         rc = trainer_check_written(&t);
     rc = trainer_agree(&t, rc);
-fail:
+done:
     trainer_free(&t);
     return rc;
 }

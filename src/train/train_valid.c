@@ -254,6 +254,14 @@ int trainer_mark_validation_pending(trainer *t, double train_loss, double lr)
     return 0;
 }
 
+bool trainer_validated_at_step(const trainer *t)
+{
+    if (t->history_rows < 1)
+        return false;
+    const double *row = t->history + (size_t)(t->history_rows - 1) * HISTORY_COLS;
+    return row[0] == (double)t->pr.step && !isnan(row[4]);
+}
+
 /* On resume: whether the checkpoint's newest history row is a pending validation of its step;
  * if so the row is taken off, and its training loss and rate returned. */
 bool trainer_take_pending_validation(trainer *t, double *train_loss, double *lr)

@@ -156,6 +156,8 @@ bool trainer_report_validation(trainer *t, const valid_result *vr, bool best);
 bool trainer_early_stop_due(const trainer *t);
 int trainer_mark_validation_pending(trainer *t, double train_loss, double lr);
 bool trainer_take_pending_validation(trainer *t, double *train_loss, double *lr);
+/* Whether the newest history row is a (not pending) validation of the current step. */
+bool trainer_validated_at_step(const trainer *t);
 int trainer_history_reserve(trainer *t, int rows);
 
 /* ---- train_ckpt.c ----------------------------------------------------------------------- */

@@ -97,6 +97,16 @@ if signalled "SIGTERM to launch.sh" term "^step 50/" TERM "$job"; then
         cat term.log; fail "SIGTERM to launch.sh: exit $status (want 75 and the stop lines)"
     fi
     resumed "SIGTERM to launch.sh" term
+    # the run is complete now: resuming it again says so and changes nothing
+    records=$(wc -l < term/metrics.jsonl) files=$(ls -l --time-style=+%s.%N term | md5sum)
+    if "${launch[@]}" --run-dir term --resume auto > term3.log 2>&1 &&
+           grep -q "^resume: term/ckpt-00000300.h5 is the end of the run (step 300 of 300" term3.log &&
+           [ "$(wc -l < term/metrics.jsonl)" -eq "$records" ] &&
+           [ "$(ls -l --time-style=+%s.%N term | md5sum)" = "$files" ]; then
+        ok "resuming the complete run: exit 0, says it is the end, writes nothing"
+    else
+        cat term3.log; fail "resuming a complete run: exit $?, or records or files changed"
+    fi
 fi
 
 # ---- 2. SIGINT to launch.sh during a validation ---------------------------------------------
