@@ -46,6 +46,20 @@ bool line_stream_is_regular(const char *path)
     return rc == 0 && S_ISREG(st.st_mode);
 }
 
+/* Room for `need` bytes in buf. */
+static int reserve(line_stream *s, size_t need)
+{
+    if (need <= s->cap)
+        return 0;
+    size_t cap = s->cap * 2 > need ? s->cap * 2 : need;
+    char *b = realloc(s->buf, cap);
+    if (!b)
+        return s2s_fail(S2S_ENOMEM, "%s: a line of more than %zu bytes", s->name, s->len);
+    s->buf = b;
+    s->cap = cap;
+    return 0;
+}
+
 /* Reads what the descriptor has, waiting at most timeout_ms (-1: as long as it takes); 0 also
  * when nothing came in time. */
 static int fill(line_stream *s, int timeout_ms)
@@ -59,14 +73,9 @@ static int fill(line_stream *s, int timeout_ms)
         return s2s_fail(S2S_EIO, "%s: poll failed: %s", s->name, strerror(errno));
     if (ready <= 0)
         return 0;
-    if (s->cap - s->len < READ_BYTES + 2) {
-        size_t cap = s->cap * 2 > s->len + READ_BYTES + 2 ? s->cap * 2 : s->len + READ_BYTES + 2;
-        char *b = realloc(s->buf, cap);
-        if (!b)
-            return s2s_fail(S2S_ENOMEM, "%s: a line of more than %zu bytes", s->name, s->len);
-        s->buf = b;
-        s->cap = cap;
-    }
+    int rc = reserve(s, s->len + READ_BYTES);
+    if (rc < 0)
+        return rc;
     ssize_t got;
     do
         got = read(s->fd, s->buf + s->len, READ_BYTES);
@@ -117,13 +126,8 @@ int line_stream_next(line_stream *s, int max_lines, double wait_s, char **text, 
         end = complete_lines(s, max_lines, &lines);
     }
     if (lines == 0 && s->eof && s->len > 0) { /* a last line without its newline */
-        if (!s->buf || s->cap < s->len + 2) {
-            char *b = realloc(s->buf, s->len + 2);
-            if (!b)
-                return s2s_fail(S2S_ENOMEM, "%s: the last line", s->name);
-            s->buf = b;
-            s->cap = s->len + 2;
-        }
+        if ((rc = reserve(s, s->len + 1)) < 0)
+            return rc;
         s->buf[s->len++] = '\n';
         end = s->len;
     }

@@ -43,7 +43,7 @@ static int share_bytes(MPI_Comm comm, int rank, int rc, const char *src, long lo
         *buf = b;
         *cap = (size_t)n + 1;
     }
-    if (rank == 0 && n > 0 && *buf != src)
+    if (rank == 0 && n > 0)
         memcpy(*buf, src, (size_t)n);
     if (n > 0 && MPI_Bcast(*buf, (int)n, MPI_CHAR, 0, comm) != MPI_SUCCESS)
         return s2s_fail(S2S_EMPI, "translate: MPI_Bcast failed");
@@ -61,13 +61,7 @@ static int share_input(const char *path, MPI_Comm comm, int rank, char **text, s
     int rc = 0;
     if (rank == 0 && (rc = fs_read_text(path, &mine, &n)) == 0 && n > INT_MAX)
         rc = s2s_fail(S2S_ERANGE, "%s: %zu bytes of input (at most 2 GiB)", path, n);
-    if (rank == 0 && rc == 0) { /* the text rank 0 read is its buffer */
-        free(*text);
-        *text = mine;
-        *cap = n + 1;
-        mine = NULL;
-    }
-    rc = share_bytes(comm, rank, rc, *text, rank == 0 && rc == 0 ? (long long)n : -1, text, cap,
+    rc = share_bytes(comm, rank, rc, mine, rank == 0 && rc == 0 ? (long long)n : -1, text, cap,
                      size);
     free(mine);
     return rc;
