@@ -1,7 +1,7 @@
 /* cli.h - what the commands' option tables and cmd functions share: the option entries that
- * several commands carry (--blas-core, --probe-timeout, --large-vocab, the decoding options), the
- * parse with --help and the --blas-core agreement with start-up, and the resolved options as
- * configuration text. Each command's table lives beside its command (X_command in its module);
+ * several commands carry (--blas-core, --probe-timeout, --large-vocab, --progress, the decoding
+ * options), the parse with --help and the --blas-core agreement with start-up, and the resolved
+ * options as configuration text. Each command's table lives beside its command (X_command in its module);
  * src/main.c only dispatches. */
 #ifndef S2S_CLI_H
 #define S2S_CLI_H
@@ -11,6 +11,7 @@
 
 #include "s2s/blas_core.h"
 #include "s2s/options.h"
+#include "s2s/progress.h"
 
 /* STR(MACRO): a numeric macro's value as a string, for defaults and help texts. */
 #define STR_(x) #x
@@ -43,6 +44,13 @@ extern int blas_core_startup_choice;
     {"large-vocab", OPT_BOOL, offsetof(T, large_vocab), "false",                                  \
      "accept a dataset vocabulary of more than 65536 entries with more words than the dataset "   \
      "has tokens (a reused vocabulary file on a small corpus)", NULL, 0, 0}
+
+/* --progress of train, translate and eval (include/s2s/progress.h); T has an int-sized
+ * progress_mode field progress. */
+#define PROGRESS_OPTION(T)                                                                         \
+    {"progress", OPT_CHOICE, offsetof(T, progress), "auto",                                       \
+     "progress display: auto (a live bar on a terminal, plain lines when redirected or under an "  \
+     "MPI launcher), live, plain lines", progress_mode_names, 0, 0}
 
 /* Decoding options shared by translate and eval (T has the fields of translate_options). */
 #define DECODE_OPTIONS(T)                                                                          \

@@ -28,6 +28,7 @@
 #include "s2s/model.h"
 #include "s2s/optim.h"
 #include "s2s/options.h"
+#include "s2s/progress.h"
 
 /* Exit status of `s2s train` after a stop requested by SIGTERM, SIGINT or SIGUSR1: the
  * checkpoint of the last completed step was written (or the stop came before training began,
@@ -60,12 +61,6 @@ static inline double valid_metric_value(valid_metric m, double stored)
 {
     return m == METRIC_LOSS ? stored : -stored;
 }
-
-/* The progress display: a live bar on a terminal (auto), always live, or plain lines. */
-#define PROGRESS_CHOICES(X)                                                                        \
-    X(PROGRESS_AUTO, "auto") X(PROGRESS_LIVE, "live") X(PROGRESS_PLAIN, "plain")
-typedef enum { PROGRESS_CHOICES(CHOICE_ENUM) PROGRESS_COUNT } progress_mode;
-extern const char *const progress_mode_names[];
 
 /* Teacher-forcing ratio at step (1-based) of `steps`: constant r; linear from r at the start to
  * r_min at the end; inverse sigmoid k / (k + exp(step / k)) (Bengio et al., 2015). */

@@ -18,7 +18,6 @@
 const char *const tf_schedule_names[] = {TF_CHOICES(CHOICE_NAME) NULL};
 const char *const ckpt_error_names[] = {CKPT_ERROR_CHOICES(CHOICE_NAME) NULL};
 const char *const valid_metric_names[] = {METRIC_CHOICES(CHOICE_NAME) NULL};
-const char *const progress_mode_names[] = {PROGRESS_CHOICES(CHOICE_NAME) NULL};
 
 double tf_ratio_at(tf_schedule schedule, double r, double r_min, double k, long step, long steps)
 {

@@ -198,9 +198,7 @@ int trainer_init(trainer *t, const train_options *o, MPI_Comm comm, FILE *log)
     MPI_Comm_size(comm, &t->size);
     t->log = t->rank == 0 ? log : NULL;
     if (t->log)
-        progress_init(&t->prog, t->log,
-                      o->progress == PROGRESS_LIVE ||
-                          (o->progress == PROGRESS_AUTO && isatty(fileno(t->log))));
+        progress_init(&t->prog, t->log, progress_live(o->progress, t->log));
     if ((rc = check_options(o, t->size)) < 0 || (rc = trainer_parse_slow(t)) < 0 ||
         (rc = check_threads(t)) < 0 || (rc = trainer_config_parse(t, o->config_text)) < 0 ||
         (rc = open_data(t)) < 0 || (rc = build_model(t)) < 0)

@@ -1,11 +1,14 @@
 /* test_progress.c - the progress display written to a memory stream: exact plain lines, ETA
  * arithmetic (fresh and resumed runs), duration formatting, the live bar's redraw, rate limit
  * (on an injected clock), truncation to the width, notes and the end of the bar. */
+#define _XOPEN_SOURCE 700
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "s2s/progress.h"
 
@@ -285,4 +288,94 @@ Test(progress, zeroed_or_null_stream_is_silent)
     progress_update(&p, &i, true);
     progress_note(&p, "x");
     progress_done(&p);
+}
+
+/* Counted work in plain mode: nothing before PROGRESS_PLAIN_INTERVAL_S, then one line per
+ * interval with the rate and ETA since the start. */
+Test(progress, counter_plain_lines)
+{
+    sink s;
+    sink_open(&s);
+    progress p;
+    progress_init(&p, s.f, false);
+    p.now = fake_clock;
+    fake_time = 100;
+    progress_counter c;
+    progress_counter_init(&c, &p, "eval: decoding", 1000);
+    fake_time = 105;
+    progress_counter_add(&c, 150);
+    cr_expect_str_eq(sink_text(&s), "", "a line before the interval");
+    fake_time = 100 + PROGRESS_PLAIN_INTERVAL_S + 0.5; /* 300 done in 10.5 s: 28.6/s */
+    progress_counter_add(&c, 150);
+    fake_time += 1;
+    progress_counter_add(&c, 10);
+    progress_counter_done(&c);
+    cr_expect_str_eq(sink_text(&s), "eval: decoding 300/1000 sentences  28.6 sentences/s  "
+                                    "elapsed 10s  eta 24s\n");
+    sink_close(&s);
+}
+
+/* Live: a bar with the fraction done, ended by progress_counter_done. */
+Test(progress, counter_live_bar)
+{
+    sink s;
+    sink_open(&s);
+    progress p;
+    progress_init(&p, s.f, true);
+    p.now = fake_clock;
+    fake_time = 0;
+    progress_counter c;
+    progress_counter_init(&c, &p, "translate", 200);
+    fake_time = 2;
+    progress_counter_add(&c, 90);
+    cr_expect_str_eq(sink_text(&s), "\r[#########...........] 45% translate 90/200 sentences "
+                                    "45.0/s eta 2s\033[K");
+    fake_time = 2.1; /* within the rate limit: held back, then drawn by done */
+    progress_counter_add(&c, 110);
+    progress_counter_done(&c);
+    const char *t = sink_text(&s);
+    cr_expect(strstr(t, "[####################] 100% translate 200/200 sentences") != NULL,
+              "the complete bar was not drawn: %s", t);
+    cr_expect_eq(t[strlen(t) - 1], '\n', "the bar's line was not ended: %s", t);
+    sink_close(&s);
+}
+
+Test(progress, counter_without_display_is_silent)
+{
+    progress_counter c;
+    progress_counter_init(&c, NULL, "x", 10);
+    progress_counter_add(&c, 5);
+    progress_counter_done(&c);
+    progress p = {0};
+    progress_counter_init(&c, &p, "x", 10);
+    progress_counter_add(&c, 5);
+    progress_counter_done(&c);
+}
+
+/* auto is live on a real terminal only when no MPI launcher started the process. */
+Test(progress, live_mode_decision)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    cr_assert(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0, "no pseudo-terminal");
+    FILE *tty = fopen(ptsname(master), "w");
+    cr_assert_not_null(tty, "opening %s", ptsname(master));
+    sink s;
+    sink_open(&s);
+    const char *launch_vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"};
+    for (int k = 0; k < 3; k++)
+        unsetenv(launch_vars[k]);
+    cr_expect(progress_live(PROGRESS_AUTO, tty), "auto on a terminal");
+    cr_expect(!progress_live(PROGRESS_AUTO, s.f), "auto on a memory stream");
+    cr_expect(progress_live(PROGRESS_LIVE, s.f), "live");
+    cr_expect(!progress_live(PROGRESS_PLAIN, tty), "plain");
+    for (int k = 0; k < 3; k++) {
+        setenv(launch_vars[k], "2", 1);
+        cr_expect(!progress_live(PROGRESS_AUTO, tty), "auto on a terminal under %s",
+                  launch_vars[k]);
+        cr_expect(progress_live(PROGRESS_LIVE, tty), "live under %s", launch_vars[k]);
+        unsetenv(launch_vars[k]);
+    }
+    fclose(tty);
+    close(master);
+    sink_close(&s);
 }

@@ -1,10 +1,12 @@
-/* progress.c - the trainer's progress display: a live bar on terminals, plain lines elsewhere. */
+/* progress.c - progress displays (training steps, counted work): a live bar on terminals,
+ * plain lines elsewhere. */
 #include "s2s/progress.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "s2s/timer.h"
 
@@ -12,11 +14,25 @@
 #define PROGRESS_DEFAULT_WIDTH 100
 /* Narrower than this, $COLUMNS is more likely junk than a real terminal. */
 #define PROGRESS_MIN_WIDTH 20
-#define PROGRESS_LINE_MAX 512
+
+const char *const progress_mode_names[] = {PROGRESS_CHOICES(CHOICE_NAME) NULL};
 
 /* Erase from the cursor to the end of the line (ANSI EL). Written after the new text rather
  * than before it, so the old bar never flickers away between two redraws. */
 static const char progress_clear_eol[] = "\033[K";
+
+bool progress_live(progress_mode mode, FILE *f)
+{
+    if (mode != PROGRESS_AUTO)
+        return mode == PROGRESS_LIVE;
+    /* Open MPI sets OMPI_COMM_WORLD_SIZE, MPICH and Intel MPI PMI_SIZE, PMIx launchers
+     * PMIX_RANK: a rank's terminal may be the launcher's pseudo-terminal, not the user's. */
+    static const char *const launched[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"};
+    for (size_t k = 0; k < sizeof launched / sizeof *launched; k++)
+        if (getenv(launched[k]))
+            return false;
+    return f && isatty(fileno(f));
+}
 
 void progress_init(progress *p, FILE *out, bool live)
 {
@@ -76,20 +92,17 @@ static void progress_plain(progress *p, const progress_info *i)
     fflush(p->out);
 }
 
-static void progress_draw(progress *p, const progress_info *i)
+static void progress_draw(progress *p)
 {
-    char line[PROGRESS_LINE_MAX], bar[PROGRESS_BAR_CELLS + 1], eta[32];
-    double frac = i->steps > 0 ? (double)i->step / (double)i->steps : 0;
-    frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
-    /* Rounded down: the bar is full and the percentage 100 only at the last step. */
+    char bar[PROGRESS_BAR_CELLS + 1];
+    double frac = p->frac < 0 ? 0 : p->frac > 1 ? 1 : p->frac;
+    /* Rounded down: the bar is full and the percentage 100 only when all is done. */
     int cells = (int)(frac * PROGRESS_BAR_CELLS);
     for (int k = 0; k < PROGRESS_BAR_CELLS; k++)
         bar[k] = k < cells ? '#' : '.';
     bar[PROGRESS_BAR_CELLS] = '\0';
-    int n = snprintf(line, sizeof line,
-                     "[%s] %d%% step %ld/%ld loss %.3f ppl %.2f tok/s %.0f lr %.1e eta %s", bar,
-                     (int)(frac * 100), i->step, i->steps, i->loss, i->ppl, i->tokens_per_s,
-                     i->lr, progress_duration(progress_eta(i), eta, sizeof eta));
+    char line[PROGRESS_LINE_MAX];
+    int n = snprintf(line, sizeof line, "[%s] %d%% %s", bar, (int)(frac * 100), p->line);
     if (n < 0)
         return;
     /* The last column stays empty: on some terminals a character there wraps the cursor to the
@@ -103,6 +116,21 @@ static void progress_draw(progress *p, const progress_info *i)
     p->pending = false;
 }
 
+void progress_show(progress *p, double frac, const char *text, bool force)
+{
+    if (!p->out || !p->live)
+        return;
+    p->frac = frac;
+    snprintf(p->line, sizeof p->line, "%s", text);
+    double t = p->now();
+    if (!force && p->drawn && t - p->last_draw < PROGRESS_INTERVAL_S) {
+        p->pending = true;
+        return;
+    }
+    progress_draw(p);
+    p->last_draw = t;
+}
+
 void progress_update(progress *p, const progress_info *i, bool force)
 {
     if (!p->out)
@@ -111,14 +139,11 @@ void progress_update(progress *p, const progress_info *i, bool force)
         progress_plain(p, i);
         return;
     }
-    double t = p->now();
-    if (!force && p->drawn && t - p->last_draw < PROGRESS_INTERVAL_S) {
-        p->last = *i;
-        p->pending = true;
-        return;
-    }
-    progress_draw(p, i);
-    p->last_draw = t;
+    char text[PROGRESS_LINE_MAX], eta[32];
+    snprintf(text, sizeof text, "step %ld/%ld loss %.3f ppl %.2f tok/s %.0f lr %.1e eta %s",
+             i->step, i->steps, i->loss, i->ppl, i->tokens_per_s, i->lr,
+             progress_duration(progress_eta(i), eta, sizeof eta));
+    progress_show(p, i->steps > 0 ? (double)i->step / (double)i->steps : 0, text, force);
 }
 
 void progress_note(progress *p, const char *fmt, ...)
@@ -161,10 +186,50 @@ void progress_done(progress *p)
     if (!p->out || !p->live)
         return;
     if (p->pending)
-        progress_draw(p, &p->last);
+        progress_draw(p);
     if (p->drawn) {
         fputc('\n', p->out);
         fflush(p->out);
     }
     p->drawn = 0;
+}
+
+/* ---- counted work ------------------------------------------------------------------------ */
+
+void progress_counter_init(progress_counter *c, progress *p, const char *what, long total)
+{
+    *c = (progress_counter){.p = p && p->out ? p : NULL, .what = what, .total = total};
+    if (c->p) {
+        c->start = p->now();
+        c->next_plain = c->start + PROGRESS_PLAIN_INTERVAL_S;
+    }
+}
+
+void progress_counter_add(progress_counter *c, long items)
+{
+    if (!c->p)
+        return;
+    c->done += items;
+    double t = c->p->now(), el = t - c->start;
+    double rate = el > 0 ? (double)c->done / el : 0;
+    double left = c->done >= c->total ? 0 : rate > 0 ? (double)(c->total - c->done) / rate : -1;
+    char eta[32], elapsed[32], text[PROGRESS_LINE_MAX];
+    progress_duration(left, eta, sizeof eta);
+    if (c->p->live) {
+        snprintf(text, sizeof text, "%s %ld/%ld sentences %.1f/s eta %s", c->what, c->done,
+                 c->total, rate, eta);
+        progress_show(c->p, c->total > 0 ? (double)c->done / (double)c->total : 1, text, false);
+    } else if (t >= c->next_plain) {
+        progress_note(c->p, "%s %ld/%ld sentences  %.1f sentences/s  elapsed %s  eta %s", c->what,
+                      c->done, c->total, rate, progress_duration(el, elapsed, sizeof elapsed),
+                      eta);
+        c->next_plain = t + PROGRESS_PLAIN_INTERVAL_S;
+    }
+}
+
+void progress_counter_done(progress_counter *c)
+{
+    if (!c->p || !c->p->live || !c->p->drawn)
+        return;
+    progress_done(c->p);
 }
