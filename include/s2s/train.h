@@ -71,6 +71,7 @@ typedef struct {
     int input_feed_mode;      /* command line only: auto/on/off, resolved into model */
     char data[OPT_STRING_MAX];    /* the HDF5 dataset (s2s prep) */
     char run_dir[OPT_STRING_MAX]; /* checkpoints and metrics.jsonl; "" for neither */
+    bool save;                    /* false (--no-save): no run directory, nothing kept */
     char resume[OPT_STRING_MAX];  /* "", "auto" or a checkpoint file */
 
     /* batches */

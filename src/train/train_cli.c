@@ -35,7 +35,10 @@ static const opt_spec train_specs[] = {
     {"data", OPT_STRING, offsetof(T, data), "", "the dataset (HDF5, made by s2s prep)", NULL, 0,
      0},
     {"run-dir", OPT_STRING, offsetof(T, run_dir), "",
-     "directory for checkpoints and metrics.jsonl (\"\": neither)", NULL, 0, 0},
+     "directory for checkpoints and metrics.jsonl (required unless --no-save)", NULL, 0, 0},
+    {"save", OPT_BOOL, offsetof(T, save), "true",
+     "keep the run: --no-save trains without --run-dir, writing no checkpoint or record", NULL,
+     0, 0},
     {"resume", OPT_STRING, offsetof(T, resume), "",
      "continue from this checkpoint, or from the newest valid one in --run-dir (auto)", NULL, 0,
      0},
@@ -137,7 +140,7 @@ static const opt_spec train_specs[] = {
 int train_command(int argc, char **argv)
 {
     static const char usage_text[] =
-        "usage: [mpirun -np N] s2s train --data DATA.h5 [--run-dir DIR] [options]\n\n"
+        "usage: [mpirun -np N] s2s train --data DATA.h5 --run-dir DIR|--no-save [options]\n\n"
         "Trains an encoder-decoder on the dataset's training split with synchronous data "
         "parallelism over the MPI ranks, validates, checkpoints into the run directory and "
         "resumes (docs/training.md). Exit status " STR(TRAIN_EXIT_STOPPED) ": stopped by "
@@ -157,6 +160,12 @@ int train_command(int argc, char **argv)
     if (!(o.lr > 0))
         return s2s_fail(S2S_EUSAGE, "--lr: %g is outside the allowed range (0, %g]", o.lr,
                         cli_spec_max(train_specs, CLI_N_SPECS(train_specs), "lr"));
+    /* A run without a directory throws the model away: only on request. */
+    if (o.save && !o.run_dir[0])
+        return s2s_fail(S2S_EUSAGE, "no --run-dir: the trained model would be thrown away; give "
+                                    "--run-dir DIR, or --no-save to train without keeping it");
+    if (!o.save && o.run_dir[0])
+        return s2s_fail(S2S_EUSAGE, "--no-save and --run-dir %s contradict each other", o.run_dir);
     model_resolve_input_feed(&o.model, o.input_feed_mode);
     char *config = cli_options_text(train_specs, CLI_N_SPECS(train_specs), &o, "train");
     o.config_text = config;

@@ -190,7 +190,7 @@ else
     cat h1.out
     fail "train"
 fi
-if "$s2s" train "${train[@]}" --blas-core Prescott > h2.out 2>&1; then
+if "$s2s" train "${train[@]}" --blas-core Prescott --no-save > h2.out 2>&1; then
     grep -q "Prescott kernels (--blas-core); note: this CPU runs the faster $best kernels" h2.out &&
         ok "train with Prescott notes the faster $best" ||
         fail "train --blas-core Prescott: $(grep 'kernels' h2.out)"

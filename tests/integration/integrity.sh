@@ -139,7 +139,7 @@ PY
     "$s2s" info foreign.h5 > info.txt 2> err.txt && grep -q "^integrity *UNVERIFIED" info.txt &&
         ok "info: a foreign dataset is described as unverified" ||
         { fail "info of the foreign dataset"; cat info.txt err.txt; }
-    if "$mpiexec" -np 2 "$s2s" train --data foreign.h5 --hidden 16 --emb 8 --batch 16 --steps 2 \
+    if "$mpiexec" -np 2 "$s2s" train --data foreign.h5 --hidden 16 --emb 8 --batch 16 --steps 2 --no-save \
            --valid-every 0 --no-valid-decode --samples 0 --progress plain --log-every 0 \
            > ftrain.log 2> ferr.txt; then
         notes=$(grep -c "note: foreign.h5: unverified dataset" ferr.txt)
@@ -155,7 +155,7 @@ PY
     if [ -n "$at" ]; then
         head -c 64 /dev/zero | tr '\0' '\377' | dd of=heap.h5 bs=1 seek=$((at + 16)) conv=notrunc 2>/dev/null
         start=$(date +%s.%N)
-        "$s2s" train --data heap.h5 --steps 1 --hidden 16 --emb 8 --progress plain > out.txt 2> err.txt
+        "$s2s" train --data heap.h5 --steps 1 --hidden 16 --emb 8 --progress plain --no-save > out.txt 2> err.txt
         st=$?
         took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
         [ "$st" -ne 0 ] && [ "$st" -lt 128 ] || fail "train on a damaged foreign dataset: exit $st"

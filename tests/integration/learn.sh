@@ -32,7 +32,7 @@ train() { # train LOG ARGS...: prints the exact-match rate of the final line
     local log=$1
     shift
     if ! "$mpiexec" -np 2 "$s2s" train --data t.h5 --optim adam --lr 0.003 --lr-schedule linear \
-           --clip 5 --seed 1 --samples 3 --progress plain --ckpt-every 0 --bucket-window 1 "$@" > "$log" 2>&1; then
+           --clip 5 --seed 1 --samples 3 --progress plain --ckpt-every 0 --bucket-window 1 --no-save "$@" > "$log" 2>&1; then
         cat "$log" >&2
         return 1
     fi

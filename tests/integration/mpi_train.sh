@@ -486,8 +486,8 @@ rm -f "${keep[@]/#/whole/}"
 
 # one rank fails (its dataset is missing): the whole job ends promptly with a message
 SECONDS=0
-"$mpiexec" --oversubscribe -np 1 "$s2s" train "${common[@]}" --steps 5 : \
-    -np 1 "$s2s" train "${common[@]}" --steps 5 --data missing.h5 > peer.log 2>&1
+"$mpiexec" --oversubscribe -np 1 "$s2s" train "${common[@]}" --steps 5 --no-save : \
+    -np 1 "$s2s" train "${common[@]}" --steps 5 --no-save --data missing.h5 > peer.log 2>&1
 status=$?
 if [ $status -ne 0 ] && [ $SECONDS -lt 30 ] && grep -q "rank 1 of 2: .*missing.h5" peer.log; then
     ok "a failing rank ends the job in ${SECONDS}s: $(grep -m1 -o 'rank 1 of 2: .*' peer.log | cut -c1-100)"
