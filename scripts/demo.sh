@@ -29,8 +29,12 @@ $s2s prep --train-src "$run/data/reverse.train.src" --train-tgt "$run/data/rever
 # --oversubscribe: a machine with fewer cores than ranks still runs the demo (more slowly).
 # --bucket-window 1: lengths of 4-12 gain little from length bucketing, and batches of mixed
 # lengths learn this task better in 1200 steps (exact match 0.97 against 0.93, measured).
+# The train defaults suit real corpora (attention, dropout, label smoothing, 8000 steps); this
+# toy task of 20 symbols is learnt by the small model below, without attention, in 1200 steps.
 mpirun --oversubscribe -np "${S2S_RANKS:-2}" $s2s train --data "$run/data/reverse.h5" \
-    --run-dir "$run" --batch 128 --bucket-window 1 --steps 1200 "$@"
+    --run-dir "$run" --attn none --emb 64 --dropout 0 --label-smoothing 0 --lr 0.003 \
+    --warmup 0 --steps 1200 --valid-every 500 --ckpt-every 500 \
+    --batch 128 --bucket-window 1 "$@"
 
 ckpt=$(ls "$run"/ckpt-*.h5 | tail -n 1)
 echo

@@ -33,14 +33,14 @@ void model_resolve_input_feed(model_config *c, int mode);
     {"emb", OPT_INT, offsetof(T, m.emb), EMB_DEFAULT, "embedding size", NULL, 1, 1 << 16},        \
     {"hidden", OPT_INT, offsetof(T, m.hidden), HIDDEN_DEFAULT, "hidden state size", NULL, 1,      \
      1 << 16},                                                                                     \
-    {"attn", OPT_CHOICE, offsetof(T, m.attn), "none",                                             \
+    {"attn", OPT_CHOICE, offsetof(T, m.attn), "bahdanau",                                             \
      "attention: Bahdanau additive, Luong dot or general", attn_names, 0, 0},                      \
     {"input-feed", OPT_CHOICE, offsetof(T, input_feed_mode), "auto",                             \
      "feed the attentional state to the next step (auto: on for dot and general)",              \
      model_feed_names, 0, 0},                                                                      \
     {"tie-embeddings", OPT_BOOL, offsetof(T, m.tie_embeddings), "false",                          \
      "share the target embeddings with the output layer", NULL, 0, 0},                             \
-    {"dropout", OPT_DOUBLE, offsetof(T, m.dropout), "0",                                          \
+    {"dropout", OPT_DOUBLE, offsetof(T, m.dropout), "0.3",                                          \
      "dropout on embeddings, between layers and before the output layer", NULL, 0, 0.99}
 
 /* The model configuration stored in a checkpoint's or parameter file's /config (the options

@@ -21,7 +21,7 @@ typedef struct {
     int input_feed_mode;
 } stored_model;
 
-#define EMB_DEFAULT "64"
+#define EMB_DEFAULT "256"
 #define HIDDEN_DEFAULT "256"
 static const opt_spec stored_specs[] = {MODEL_OPTIONS(stored_model, model)};
 #define N_STORED ((int)(sizeof stored_specs / sizeof stored_specs[0]))

@@ -14,26 +14,25 @@
 
 #define EMB_DEFAULT "256"
 #define HIDDEN_DEFAULT "512"
-static const char *const PRESETS[] = {"none", "plain-512", "attn-512", "lstm-2x512", "small-256",
-                                      NULL};
+static const char *const PRESETS[] = {"none",       "plain-512", "attn-512",
+                                      "lstm-2x512", "small-256", NULL};
 typedef struct {
     bench_options b;
     int preset; /* index into PRESETS; its values are applied before the file and arguments */
     int input_feed_mode;
     bool large_vocab; /* --large-vocab, with --data: ds_set_limits */
-    int blas_core; /* acted on at start-up */
+    int blas_core;    /* acted on at start-up */
 } bench_cli;
 static const opt_spec bench_specs[] = {
     {"preset", OPT_CHOICE, offsetof(bench_cli, preset), "none",
-     "a benchmark configuration of docs/performance.md (explicit options override it)", PRESETS,
-     0, 0},
+     "a benchmark configuration of docs/performance.md (explicit options override it)", PRESETS, 0,
+     0},
     MODEL_OPTIONS(bench_cli, b.model),
-    {"src-vocab", OPT_INT, offsetof(bench_cli, b.model.src_vocab), "8000",
-     "source vocabulary size", NULL, 5, 1 << 24},
-    {"tgt-vocab", OPT_INT, offsetof(bench_cli, b.model.tgt_vocab), "8000",
-     "target vocabulary size", NULL, 5, 1 << 24},
-    {"batch", OPT_INT, offsetof(bench_cli, b.batch), "64", "sentences per step", NULL, 1,
-     1 << 20},
+    {"src-vocab", OPT_INT, offsetof(bench_cli, b.model.src_vocab), "8000", "source vocabulary size",
+     NULL, 5, 1 << 24},
+    {"tgt-vocab", OPT_INT, offsetof(bench_cli, b.model.tgt_vocab), "8000", "target vocabulary size",
+     NULL, 5, 1 << 24},
+    {"batch", OPT_INT, offsetof(bench_cli, b.batch), "64", "sentences per step", NULL, 1, 1 << 20},
     {"src-len", OPT_INT, offsetof(bench_cli, b.src_len), "24", "source length (every sentence)",
      NULL, 1, 1 << 16},
     {"tgt-len", OPT_INT, offsetof(bench_cli, b.tgt_len), "24",
@@ -44,11 +43,11 @@ static const opt_spec bench_specs[] = {
      1 << 20},
     {"peak-size", OPT_INT, offsetof(bench_cli, b.peak_size), "2048",
      "n of the n x n x n sgemm that measures the peak", NULL, 64, 16384},
-    {"seed", OPT_UINT, offsetof(bench_cli, b.seed), "1", "seed of parameters and tokens", NULL,
-     0, 0},
+    {"seed", OPT_UINT, offsetof(bench_cli, b.seed), "1", "seed of parameters and tokens", NULL, 0,
+     0},
     {"data", OPT_STRING, offsetof(bench_cli, b.data), "",
-     "instead of training steps, time reading one epoch of this dataset's training split", NULL,
-     0, 0},
+     "instead of training steps, time reading one epoch of this dataset's training split", NULL, 0,
+     0},
     {"batch-tokens", OPT_LONG, offsetof(bench_cli, b.batch_tokens), "0",
      "with --data: padded tokens per global batch at most (0: no limit)", NULL, 0, 1e12},
     {"data-ranks", OPT_INT, offsetof(bench_cli, b.data_ranks), "1",
@@ -61,24 +60,28 @@ static const opt_spec bench_specs[] = {
      comm_grad_names, 0, 0},
     {"strong", OPT_BOOL, offsetof(bench_cli, b.strong), "false",
      "under mpirun: --batch is the global batch, split over the ranks (strong scaling); else "
-     "every rank runs --batch sentences (weak scaling)", NULL, 0, 0},
+     "every rank runs --batch sentences (weak scaling)",
+     NULL, 0, 0},
     BLAS_CORE_OPTION(bench_cli),
 };
 
 /* The values each preset sets (docs/performance.md lists the configurations). */
 static const char *const PRESET_PLAIN_512[] = {
-    "cell=gru",        "layers=1",      "bidir=true", "emb=256",   "hidden=512",
-    "src-vocab=8000",  "tgt-vocab=8000", "batch=64",   "src-len=24", "tgt-len=24", NULL};
+    "cell=gru",  "layers=1",       "bidir=true",     "emb=256",  "hidden=512", "attn=none",
+    "dropout=0", "src-vocab=8000", "tgt-vocab=8000", "batch=64", "src-len=24", "tgt-len=24",
+    NULL};
 static const char *const PRESET_ATTN_512[] = {
-    "cell=gru",        "layers=1",      "bidir=true", "emb=256",   "hidden=512", "attn=bahdanau",
-    "src-vocab=8000",  "tgt-vocab=8000", "batch=64",   "src-len=24", "tgt-len=24", NULL};
+    "cell=gru",  "layers=1",       "bidir=true",     "emb=256",  "hidden=512", "attn=bahdanau",
+    "dropout=0", "src-vocab=8000", "tgt-vocab=8000", "batch=64", "src-len=24", "tgt-len=24",
+    NULL};
 static const char *const PRESET_LSTM_2X512[] = {
-    "cell=lstm",      "layers=2",       "bidir=true", "emb=256",    "hidden=512",
-    "attn=general",   "input-feed=on",  "src-vocab=8000", "tgt-vocab=8000", "batch=64",
-    "src-len=24",     "tgt-len=24",     NULL};
+    "cell=lstm",     "layers=2",  "bidir=true",     "emb=256",        "hidden=512", "attn=general",
+    "input-feed=on", "dropout=0", "src-vocab=8000", "tgt-vocab=8000", "batch=64",   "src-len=24",
+    "tgt-len=24",    NULL};
 static const char *const PRESET_SMALL_256[] = {
-    "cell=gru",        "layers=1",      "bidir=true", "emb=128",   "hidden=256", "attn=bahdanau",
-    "src-vocab=4000",  "tgt-vocab=4000", "batch=32",   "src-len=24", "tgt-len=24", NULL};
+    "cell=gru",  "layers=1",       "bidir=true",     "emb=128",  "hidden=256", "attn=bahdanau",
+    "dropout=0", "src-vocab=4000", "tgt-vocab=4000", "batch=32", "src-len=24", "tgt-len=24",
+    NULL};
 static const char *const *const PRESET_VALUES[] = {NULL, PRESET_PLAIN_512, PRESET_ATTN_512,
                                                    PRESET_LSTM_2X512, PRESET_SMALL_256};
 
@@ -152,10 +155,10 @@ int bench_command(int argc, char **argv)
                "%.2f; the allreduce alone takes %.2f ms, %.0f%% of it hidden behind backward "
                "(window %.2f ms); sgemm peak %.1f-%.1f GFLOP/s per rank\n",
                r.ranks, c.b.strong ? "strong" : "weak", r.local_batch, r.buckets, c.b.bucket_mb,
-               choice_name(comm_grad_names, c.b.grad_comm),
-               r.forward_backward_ms, r.forward_ms, r.backward_ms, r.wait_ms[2], r.wait_ms[0],
-               r.wait_ms[1], r.imbalance_ms, r.exposed_comm_ms, r.allreduce_ms,
-               100 * r.hidden_share, r.overlap_window_ms, r.sgemm_peak_min, r.sgemm_peak_max);
+               choice_name(comm_grad_names, c.b.grad_comm), r.forward_backward_ms, r.forward_ms,
+               r.backward_ms, r.wait_ms[2], r.wait_ms[0], r.wait_ms[1], r.imbalance_ms,
+               r.exposed_comm_ms, r.allreduce_ms, 100 * r.hidden_share, r.overlap_window_ms,
+               r.sgemm_peak_min, r.sgemm_peak_max);
     rc = bench_print_json(stdout, &c.b, &r);
     printf("\n");
     return rc;

@@ -27,7 +27,7 @@ _Static_assert(sizeof(ckpt_error_policy) == sizeof(int), "ckpt_error_policy must
 _Static_assert(sizeof(progress_mode) == sizeof(int), "progress_mode must be int-sized");
 
 
-#define EMB_DEFAULT "64"
+#define EMB_DEFAULT "256"
 #define HIDDEN_DEFAULT "256"
 #define T train_options
 static const opt_spec train_specs[] = {
@@ -52,15 +52,15 @@ static const opt_spec train_specs[] = {
      "length bucketing window, in global batches (1: none)", NULL, 1, 1 << 20},
     {"accum", OPT_INT, offsetof(T, accum), "1",
      "global batches (micro-batches) summed per optimizer step", NULL, 1, 1 << 16},
-    {"steps", OPT_LONG, offsetof(T, steps), "1200", "optimizer steps of the whole run", NULL, 0,
+    {"steps", OPT_LONG, offsetof(T, steps), "8000", "optimizer steps of the whole run", NULL, 0,
      1e12},
     {"optim", OPT_CHOICE, offsetof(T, optim), "adam", "optimizer", optim_names, 0, 0},
-    {"lr", OPT_DOUBLE, offsetof(T, lr), "0.003", "learning rate (peak, after warmup)", NULL, 0,
+    {"lr", OPT_DOUBLE, offsetof(T, lr), "0.002", "learning rate (peak, after warmup)", NULL, 0,
      1e3},
     {"lr-schedule", OPT_CHOICE, offsetof(T, lr_schedule), "linear",
      "constant; linear decay to 0; inverse-sqrt after warmup; step decay; plateau halving",
      lr_kind_names, 0, 0},
-    {"warmup", OPT_LONG, offsetof(T, warmup), "0",
+    {"warmup", OPT_LONG, offsetof(T, warmup), "200",
      "steps of linear learning-rate warmup (any schedule)", NULL, 0, 1e12},
     {"decay-every", OPT_LONG, offsetof(T, decay_every), "1000",
      "step schedule: multiply the rate by --decay-factor every N steps", NULL, 1, 1e12},
@@ -82,7 +82,7 @@ static const opt_spec train_specs[] = {
      "clip gradients to this global L2 norm (0: off)", NULL, 0, 1e9},
     {"max-skips", OPT_INT, offsetof(T, max_skips), "5",
      "stop after this many steps in a row with non-finite gradients", NULL, 1, 1 << 20},
-    {"label-smoothing", OPT_DOUBLE, offsetof(T, label_smoothing), "0",
+    {"label-smoothing", OPT_DOUBLE, offsetof(T, label_smoothing), "0.1",
      "label smoothing of the training loss", NULL, 0, 1},
     {"teacher-forcing", OPT_DOUBLE, offsetof(T, teacher_forcing), "1",
      "share of gold previous tokens the decoder reads (below 1: scheduled sampling)", NULL, 0,
@@ -101,7 +101,7 @@ static const opt_spec train_specs[] = {
      "seed of initialization, batch order, dropout and sampling", NULL, 0, 0},
     {"log-every", OPT_INT, offsetof(T, log_every), "100",
      "progress line and metrics record every N steps (0: never)", NULL, 0, 1 << 30},
-    {"valid-every", OPT_INT, offsetof(T, valid_every), "500",
+    {"valid-every", OPT_INT, offsetof(T, valid_every), "1000",
      "validation loss every N steps (0: only at the end)", NULL, 0, 1 << 30},
     {"valid-decode", OPT_BOOL, offsetof(T, valid_decode), "true",
      "each validation also decodes greedily: BLEU (on the tokens) and exact match", NULL, 0, 0},
@@ -111,7 +111,7 @@ static const opt_spec train_specs[] = {
      "stop after N validations without improvement (0: never)", NULL, 0, 1 << 20},
     {"samples", OPT_INT, offsetof(T, samples), "5",
      "validation translations printed at the end", NULL, 0, 1 << 20},
-    {"ckpt-every", OPT_INT, offsetof(T, ckpt_every), "500",
+    {"ckpt-every", OPT_INT, offsetof(T, ckpt_every), "1000",
      "checkpoint every N steps (0: only by time, on a stop and at the end)", NULL, 0, 1 << 30},
     {"ckpt-minutes", OPT_DOUBLE, offsetof(T, ckpt_minutes), "0",
      "also checkpoint when this many minutes have passed since the last (0: off)", NULL, 0,

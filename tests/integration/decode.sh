@@ -48,7 +48,7 @@ close() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -
     --valid-tgt t.valid.tgt --test-src t.test.src --test-tgt t.test.tgt --out t.h5 >/dev/null ||
     { echo "FAIL: data"; exit 1; }
 if ! "$mpiexec" -np 2 "$s2s" train --data t.h5 --run-dir run --attn bahdanau --hidden 96 \
-       --emb 32 --batch 64 --steps 120 --optim adam --lr 0.003 --valid-every 30 --best-metric bleu \
+       --emb 32 --batch 64 --steps 120 --optim adam --lr 0.003 --warmup 0 --dropout 0 --label-smoothing 0 --valid-every 30 --best-metric bleu \
        --bucket-window 1 --samples 0 --progress plain --log-every 0 > train.log 2>&1; then
     cat train.log
     echo "FAIL: training"
@@ -233,7 +233,7 @@ expect_error "lines" "$s2s" eval --hyp b5_1.txt --ref short.tgt
     --test-tgt o.test.tgt --out o.h5 >/dev/null || fail "second dataset"
 expect_error "vocabulary mismatch" "$s2s" eval --checkpoint "$ckpt" --data o.h5
 # no attention in the model: --replace-unk and --attention are refused
-"$mpiexec" -np 1 "$s2s" train --data o.h5 --run-dir plain --hidden 16 --emb 8 --steps 2 \
+"$mpiexec" -np 1 "$s2s" train --data o.h5 --run-dir plain --attn none --hidden 16 --emb 8 --steps 2 \
     --batch 16 --samples 0 --progress plain > plain.log 2>&1 || { cat plain.log; fail "plain model"; }
 expect_error "attention" "$s2s" translate --checkpoint plain/ckpt-00000002.h5 --replace-unk --input few.src
 expect_error "no.h5" "$s2s" info no.h5

@@ -63,7 +63,7 @@ run() { # run NP ARGS...: s2s train on NP ranks
 reverse_corpus "$s2s" 5
 
 common=(--data r.h5 --cell gru --emb 16 --hidden 32 --attn bahdanau --dropout 0.2 --batch 32
-        --min-sents 4 --clip 0.1 --log-every 10 --valid-every 10 --samples 0 --progress plain)
+        --min-sents 4 --clip 0.1 --warmup 0 --log-every 10 --valid-every 10 --samples 0 --progress plain)
 
 # drift_tol STEPS LR [CLIP MOMENTUM]: the tolerance of a run on other ranks than another on the
 # same global batches (lib.sh: its derivation for these runs, --batch 32 and 9 target positions).
