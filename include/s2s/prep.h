@@ -50,7 +50,7 @@ typedef struct {
     int max_len;               /* tokens per side, training split only; 0: no limit */
     int long_policy;           /* long_policy */
     double max_ratio;          /* drop training pairs whose length ratio exceeds this; 0: off */
-    unsigned seed;             /* of the carve-out and of SentencePiece's sample */
+    unsigned seed;             /* of the carve-out and SentencePiece's random generator */
     /* --tokenizer sentencepiece: trained models ... */
     int spm_train;             /* spm_train_mode */
     int spm_type;              /* spm_type */

@@ -11,8 +11,10 @@
  *
  * Determinism: spm_train gives the same bytes for the same sentences, in the same order, and
  * the same options, threads included; another thread count may give another model (the
- * trainers split their sums per thread). The random draws (the sample of at most `sentences`
- * sentences) come from a generator seeded with `seed` at the start of every training. */
+ * trainers split their sums per thread). The sample of at most `sentences` sentences is drawn
+ * by SentencePiece with a fixed seed of its own (0.1.97), so it does not depend on `seed`;
+ * `seed` goes to SentencePiece's random generator, which every training starts afresh from it
+ * (on a thread of its own), so that whatever else a version draws is the same each time. */
 #ifndef S2S_SPM_H
 #define S2S_SPM_H
 
@@ -34,7 +36,7 @@ typedef struct {
     int vocab_size;   /* pieces of the model at most (fewer when the text has fewer; >= 8) */
     double coverage;  /* character coverage: the share of characters the pieces cover, (0, 1] */
     long sentences;   /* train on a sample of at most this many sentences (0: all of them) */
-    unsigned seed;    /* of the sample */
+    unsigned seed;    /* of SentencePiece's random generator */
     int threads;      /* the trainer's threads (>= 1); part of what determines the model */
 } spm_train_options;
 

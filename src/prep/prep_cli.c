@@ -29,7 +29,7 @@ static const opt_spec prep_specs[] = {
     {"test-size", OPT_LONG, offsetof(prep_options, test_size), "0",
      "test pairs carved out of the training data (without test files)", NULL, 0, 1e15},
     {"seed", OPT_UINT, offsetof(prep_options, seed), "1",
-     "seed of the carve-out and of SentencePiece's sample of sentences", NULL, 0, 0},
+     "seed of the carve-out (and of SentencePiece's random generator)", NULL, 0, 0},
     {"tokenizer", OPT_CHOICE, offsetof(prep_options, tokenizer), "whitespace",
      "split on whitespace (also for text segmented beforehand), into UTF-8 characters, or into "
      "the pieces of a SentencePiece model trained here (or given: --spm-model)",
