@@ -80,7 +80,8 @@ typedef struct {
 int spm_describe(const void *bytes, size_t n, const char *what, spm_info *info);
 
 /* The models of one dataset or checkpoint: bytes[0] the source side's, bytes[1] the target
- * side's, or n[1] == 0 when one joint model serves both sides; n[0] == 0: none. */
+ * side's, or n[1] == 0 when one joint model serves both sides; n[0] == 0: none. These two
+ * helpers and the models' HDF5 group are src/data/spm_store.c's (include/s2s/spm_store.h). */
 typedef struct {
     unsigned char *bytes[2];
     size_t n[2];
