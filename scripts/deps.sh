@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # deps.sh - installs the Debian/Ubuntu packages s2s needs to build and test, if any are missing.
 #
-#   scripts/deps.sh            compiler, CMake, OpenBLAS, Open MPI, HDF5, Criterion
+#   scripts/deps.sh            compiler (C and C++), CMake, OpenBLAS, Open MPI, HDF5,
+#                              SentencePiece's library, Criterion
 #   scripts/deps.sh --python   also Python 3 with PyTorch, h5py, NumPy and matplotlib (for
-#                              /usr/bin/python3: the parity test and helper scripts) and
-#                              SentencePiece (scripts/prepare_corpus.sh and its test); optional,
+#                              /usr/bin/python3: the parity test and helper scripts); optional,
 #                              so failures there are warnings
 #
 # Checks with dpkg-query and returns at once when nothing is missing (no apt-get update then).
@@ -14,8 +14,8 @@
 set -euo pipefail
 
 required=(cmake pkg-config libopenblas-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
-          libcriterion-dev)
-optional=(python3 python3-torch python3-h5py python3-numpy python3-matplotlib sentencepiece)
+          libsentencepiece-dev libcriterion-dev)
+optional=(python3 python3-torch python3-h5py python3-numpy python3-matplotlib)
 # shellcheck disable=SC2206 # word splitting of the extra list is intended
 required+=(${S2S_DEPS_EXTRA:-})
 
@@ -48,8 +48,8 @@ missing_of() {
 }
 
 mapfile -t missing < <(missing_of "${required[@]}")
-# A C toolchain: build-essential, or at least gcc, make and the C library headers.
-if [ -n "$(missing_of build-essential)" ] && [ -n "$(missing_of gcc make libc6-dev)" ]; then
+# A C and C++ toolchain: build-essential, or at least gcc, g++, make and the C library headers.
+if [ -n "$(missing_of build-essential)" ] && [ -n "$(missing_of gcc g++ make libc6-dev)" ]; then
     missing=(build-essential "${missing[@]}")
 fi
 missing_opt=()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # prepare_corpus.sh - a real parallel corpus, already downloaded, to an s2s dataset: optional
-# column extraction from tab-separated pair lists, a joint SentencePiece subword model trained on
-# the training text (spm_train), every split segmented with it (spm_encode), then `s2s prep` on
-# the segmented text with one shared vocabulary.
+# column extraction from tab-separated pair lists, then `s2s prep --tokenizer sentencepiece`,
+# which trains one joint SentencePiece subword model on the training text, segments every split
+# with it and stores the model in the dataset (one shared vocabulary). Checkpoints trained on it
+# carry the model: `s2s translate` and `s2s eval` take and write raw text.
 #
 #   scripts/prepare_corpus.sh --train SRC TGT [--valid SRC TGT] [--test SRC TGT] --out DIR
 #   scripts/prepare_corpus.sh --train-tsv FILE [--columns 2,4] [--valid-size N] --out DIR
@@ -15,7 +16,10 @@
 #   --vocab-size N      SentencePiece vocabulary size (default 8000)
 #   --valid-size N, --test-size N   held-out pairs carved out of the training data by s2s prep
 #                       when there are no such files
-#   --out DIR           where everything goes: raw.*, spm.model, spm.vocab, *.sp.*, data.h5
+#   --coverage F        SentencePiece character coverage (default 1.0: every character of
+#                       the training text)
+#   --out DIR           where everything goes: raw.* (TSV columns), data.h5, data.spm.model,
+#                       data.{src,tgt}.vocab
 #   --s2s PATH          the s2s binary (default: $S2S, build/release/s2s of this source tree,
 #                       built if missing, or s2s on PATH)
 #   -- ARGS             further options for `s2s prep` (e.g. --max-len 100 --max-ratio 3)
@@ -33,7 +37,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 die() { echo "prepare_corpus.sh: $*" >&2; exit 2; }
 
 declare -A src tgt tsv
-columns=1,2 vocab_size=8000 out="" s2s="" carve=() prep_extra=()
+columns=1,2 vocab_size=8000 coverage=1.0 out="" s2s="" carve=() prep_extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --train|--valid|--test)
@@ -44,6 +48,7 @@ while [ $# -gt 0 ]; do
             s=${1#--}; tsv[${s%-tsv}]=$2; shift 2 ;;
         --columns) columns=${2:?--columns needs A,B}; shift 2 ;;
         --vocab-size) vocab_size=${2:?--vocab-size needs a number}; shift 2 ;;
+        --coverage) coverage=${2:?--coverage needs a number}; shift 2 ;;
         --valid-size|--test-size) carve+=("$1" "${2:?$1 needs a number}"); shift 2 ;;
         --out) out=${2:?--out needs a directory}; shift 2 ;;
         --s2s) s2s=${2:?--s2s needs a path}; shift 2 ;;
@@ -56,12 +61,6 @@ done
 [ -n "${src[train]:-}${tsv[train]:-}" ] || die "no training data: give --train SRC TGT or --train-tsv FILE"
 [[ "$columns" =~ ^[0-9]+,[0-9]+$ ]] || die "--columns must be two column numbers like 2,4"
 
-# SentencePiece from the distribution (package sentencepiece), installed if missing.
-if ! command -v spm_train >/dev/null || ! command -v spm_encode >/dev/null; then
-    [ -x "$root/scripts/deps.sh" ] ||
-        die "needs SentencePiece's spm_train and spm_encode (Debian package sentencepiece)"
-    S2S_DEPS_EXTRA=sentencepiece "$root/scripts/deps.sh"
-fi
 if [ -z "$s2s" ]; then
     s2s=$(s2s_binary "$root")
     if [ -z "$s2s" ] && [ -f "$root/CMakeLists.txt" ]; then # a source tree: build it
@@ -74,8 +73,8 @@ if [ -z "$s2s" ]; then
 fi
 mkdir -p "$out"
 
-# 1. raw text per split and side: TSV columns cut out, parallel files used as they are.
-splits=()
+# 1. text per split and side: TSV columns cut out into raw.*, parallel files used as they are.
+prep_args=()
 for split in train valid test; do
     if [ -n "${tsv[$split]:-}" ]; then
         [ -r "${tsv[$split]}" ] || die "cannot read ${tsv[$split]}"
@@ -83,34 +82,18 @@ for split in train valid test; do
         awk -F '\t' -v a="$a" -v b="$b" -v f="${tsv[$split]}" -v o="$out/raw.$split" '
             NF < (a > b ? a : b) { printf "prepare_corpus.sh: %s:%d: fewer than %d columns\n", f, NR, (a > b ? a : b) > "/dev/stderr"; exit 1 }
             { print $a > (o ".src"); print $b > (o ".tgt") }' "${tsv[$split]}"
+        prep_args+=("--$split-src" "$out/raw.$split.src" "--$split-tgt" "$out/raw.$split.tgt")
     elif [ -n "${src[$split]:-}" ]; then
         for f in "${src[$split]}" "${tgt[$split]}"; do [ -r "$f" ] || die "cannot read $f"; done
-        cp "${src[$split]}" "$out/raw.$split.src"
-        cp "${tgt[$split]}" "$out/raw.$split.tgt"
-    else
-        continue
+        prep_args+=("--$split-src" "${src[$split]}" "--$split-tgt" "${tgt[$split]}")
     fi
-    splits+=("$split")
 done
 
-# 2. one subword model for both languages, so that --shared-vocab and --tie-embeddings apply.
-#    character_coverage 1.0 keeps every character of the (small) corpora used here.
-spm_train --input="$out/raw.train.src,$out/raw.train.tgt" --model_prefix="$out/spm" \
-    --vocab_size="$vocab_size" --character_coverage=1.0 --model_type=unigram \
-    --input_sentence_size=2000000 --shuffle_input_sentence=true --minloglevel=1
-
-# 3. segmentation: pieces separated by spaces, which s2s prep's whitespace tokenizer reads.
-prep_args=()
-for split in "${splits[@]}"; do
-    for side in src tgt; do
-        spm_encode --model="$out/spm.model" --output_format=piece \
-            < "$out/raw.$split.$side" > "$out/$split.sp.$side"
-    done
-    prep_args+=("--$split-src" "$out/$split.sp.src" "--$split-tgt" "$out/$split.sp.tgt")
-done
-
-# 4. the dataset. Pieces are kept as they are (no lowercasing: the subword model saw the case).
-"$s2s" prep "${prep_args[@]}" "${carve[@]}" --shared-vocab --out "$out/data.h5" \
-    "${prep_extra[@]}"
-echo "prepare_corpus.sh: $out/data.h5 is ready (subword model $out/spm.model; spm_decode turns" \
-     "translations back into text)"
+# 2. the dataset: one SentencePiece model for both languages, trained by s2s prep on the
+#    training split (so that --shared-vocab and --tie-embeddings apply), every split segmented
+#    with it. Pieces are kept as they are (no lowercasing: the subword model sees the case).
+"$s2s" prep "${prep_args[@]}" "${carve[@]}" --tokenizer sentencepiece --spm-train joint \
+    --spm-vocab-size "$vocab_size" --spm-coverage "$coverage" --shared-vocab \
+    --out "$out/data.h5" "${prep_extra[@]}"
+echo "prepare_corpus.sh: $out/data.h5 is ready (its SentencePiece model is inside, and in" \
+     "$out/data.spm.model; checkpoints trained on it translate raw text)"

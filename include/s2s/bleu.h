@@ -100,4 +100,11 @@ int bleu_compute(const double *stats, const bleu_config *c, bleu_result *out);
  * size > 0). Returns the length the whole line needs, as snprintf. */
 int bleu_format(const bleu_result *r, char *buf, size_t size);
 
+/* sacreBLEU's signature of a score computed with c and tok against nrefs references per
+ * sentence, "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:s2s-0.1.0" (floor and add-k
+ * with their value: "smooth:floor[0.10]"), into buf[size] as bleu_format does. The version is
+ * s2s's own (`s2s --version`): the score is s2s's computation of sacreBLEU's. */
+#define BLEU_SIGNATURE_MAX 128
+int bleu_signature(const bleu_config *c, bleu_tokenizer tok, int nrefs, char *buf, size_t size);
+
 #endif

@@ -9,6 +9,9 @@
  *   /optim/exp_avg_sq/<name>  Adam second moment, per tensor, when used
  *   /optim                 attribute step (updates applied)
  *   /vocab/src, /vocab/tgt one variable-length string per token id
+ *   /spm/src, /spm/tgt     the dataset's SentencePiece models, copied (include/s2s/spm_store.h;
+ *                          only when the data was tokenized with one; not in the checksum,
+ *                          like /vocab: the integrity record covers them)
  *   /state                 one attribute per field of train_progress, and the string
  *                          blas_core: the OpenBLAS kernels of the run that wrote it (not in
  *                          the checksum: it describes the machine, not the state; absent in
@@ -39,6 +42,7 @@
 
 #include "s2s/formats.h"
 #include "s2s/params.h"
+#include "s2s/spm.h"
 
 /* Where training stands after `step` optimizer steps: with the parameters, the optimizer
  * moments and the configuration, all a resumed run needs (every random draw is keyed by seed
@@ -104,6 +108,7 @@ typedef struct {
     ckpt_history history;
     const char *blas_core;          /* OpenBLAS kernels of the writing run ("SkylakeX"), or NULL */
     ckpt_residual residual;         /* ranks 0 (zeroed): none written */
+    const spm_models *spm;          /* the data's SentencePiece models, or NULL (none) */
 } ckpt_contents;
 
 /* Writes the checkpoint atomically to path. S2S_EINVAL for malformed arguments (nothing
@@ -146,6 +151,10 @@ int ckpt_read_config(const char *path, ckpt_config_fn fn, void *ctx);
  * 1 (target), in id order; a negative return stops and is returned. */
 int ckpt_read_vocab(const char *path, int side, int (*fn)(int id, const char *text, void *ctx),
                     void *ctx);
+
+/* The SentencePiece models of a checkpoint into *m (free with spm_models_free; none: sizes 0,
+ * as in every checkpoint of data tokenized otherwise). */
+int ckpt_read_spm(const char *path, spm_models *m);
 
 /* Opens the file and checks format, version and checksum without a parameter table (the
  * tensors are hashed as stored). 0 if valid. */

@@ -18,6 +18,9 @@
 #include <stdint.h>
 
 #include "s2s/formats.h"
+#include "s2s/spm.h"
+
+struct vocab; /* include/s2s/vocab.h */
 
 /* split_names[s] (also the group names in the file); "?" for anything else. */
 const char *split_name(split_id s);
@@ -40,6 +43,10 @@ int dsw_add(ds_writer *w, split_id split, const int32_t *src, int src_len, const
 /* Sets the vocabulary of side "src" or "tgt", once: tokens[i] is the token of id i; n >= 5 and
  * tokens 0..3 must be exactly <pad> <unk> <s> </s> (S2S_EINVAL otherwise). */
 int dsw_set_vocab(ds_writer *w, const char *side, const char *const *tokens, int n);
+
+/* Sets the SentencePiece models of the dataset (/spm, include/s2s/spm_store.h), once; m's bytes
+ * are copied. S2S_EINVAL for a target model without a source one, or a second call. */
+int dsw_set_spm(ds_writer *w, const spm_models *m);
 
 /* Sets the string attribute key of the root group (replacing an earlier value). The key is
  * non-empty, without '/', and not "format" or "version" (S2S_EINVAL). */
@@ -95,6 +102,9 @@ long ds_count(const dataset *d, split_id split);
  * another side. */
 int ds_vocab_size(const dataset *d, const char *side);
 
+/* The vocabulary of side "src" or "tgt" (NULL for another side). Valid until ds_close. */
+const struct vocab *ds_vocab(const dataset *d, const char *side);
+
 /* The token of id on side "src" or "tgt"; NULL if side or id is out of range. Valid until
  * ds_close. */
 const char *ds_token(const dataset *d, const char *side, int id);
@@ -111,5 +121,13 @@ int ds_read(dataset *d, split_id split, const long *ids, int n, int max_len, int
 
 /* The string attribute key of the root group, or NULL. Valid until ds_close. */
 const char *ds_attr(const dataset *d, const char *key);
+
+/* The value of option `name` in the options `s2s prep` stored (the attribute "options", lines
+ * "name = value"), into buf[size]; NULL when the dataset has no such option (a dataset written
+ * by another tool, or by an older prep). */
+const char *ds_option(const dataset *d, const char *name, char *buf, size_t size);
+
+/* The dataset's SentencePiece models (/spm; none: both sizes 0). Valid until ds_close. */
+const spm_models *ds_spm(const dataset *d);
 
 #endif

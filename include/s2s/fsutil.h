@@ -25,6 +25,10 @@ int fs_sync_dir_of(const char *path);
  * removed and S2S_EIO is returned with a message naming path. */
 int fs_commit(const char *tmp, const char *path);
 
+/* The whole file at path ("-": standard input) as *size malloc'ed bytes, a NUL after them.
+ * S2S_EIO if it cannot be opened or read, S2S_ENOMEM. */
+int fs_read_file(const char *path, char **bytes, size_t *size);
+
 /* The whole file at path ("-": standard input) as one NUL-terminated malloc'ed string of *size
  * bytes. S2S_EIO if it cannot be opened or read, S2S_EFORMAT if it holds a NUL byte (then *text
  * is still set and must be freed), S2S_ENOMEM. */

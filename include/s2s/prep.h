@@ -4,7 +4,13 @@
  * frequencies (memory grows with the vocabulary, not the corpus), the second tokenizes, filters,
  * maps tokens to ids and appends them to the dataset. Validation/test splits come from their own
  * files or are carved out of the training data: `valid_size` lines chosen from (seed, line
- * index) alone, so the same input and seed always give the same split. */
+ * index) alone, so the same input and seed always give the same split.
+ *
+ * With the sentencepiece tokenizer, prep first trains its SentencePiece models on the training
+ * split (the carved-out lines excluded, lowercased with --lowercase, every non-empty line
+ * before any filter: the filters count pieces) or reads them from files, then tokenizes every
+ * split with them; the models go into the dataset (/spm) and beside it as files, for another
+ * prep to reuse (--spm-model). */
 #ifndef S2S_PREP_H
 #define S2S_PREP_H
 
@@ -13,12 +19,19 @@
 
 #include "s2s/choice.h"
 #include "s2s/options.h"
+#include "s2s/spm.h"
 #include "s2s/vocab.h"
 
 /* What prep does with a training pair longer than --max-len (include/s2s/choice.h). */
 #define LONG_CHOICES(X) X(LONG_DROP, "drop") X(LONG_TRUNCATE, "truncate")
 typedef enum { LONG_CHOICES(CHOICE_ENUM) LONG_COUNT } long_policy;
 extern const char *const long_policy_names[]; /* NULL-terminated, indexed by long_policy */
+
+/* SentencePiece models trained by prep (include/s2s/choice.h): one joint model on both sides'
+ * training text, or one per side. */
+#define SPM_TRAIN_CHOICES(X) X(SPM_TRAIN_JOINT, "joint") X(SPM_TRAIN_SEPARATE, "separate")
+typedef enum { SPM_TRAIN_CHOICES(CHOICE_ENUM) SPM_TRAIN_COUNT } spm_train_mode;
+extern const char *const spm_train_names[]; /* NULL-terminated, indexed by spm_train_mode */
 
 /* Each split's input is two parallel files (src, tgt) or one tab-separated file (tsv). */
 typedef struct {
@@ -37,7 +50,16 @@ typedef struct {
     int max_len;               /* tokens per side, training split only; 0: no limit */
     int long_policy;           /* long_policy */
     double max_ratio;          /* drop training pairs whose length ratio exceeds this; 0: off */
-    unsigned seed;             /* of the carve-out */
+    unsigned seed;             /* of the carve-out and SentencePiece's random generator */
+    /* --tokenizer sentencepiece: trained models ... */
+    int spm_train;             /* spm_train_mode */
+    int spm_type;              /* spm_type */
+    int spm_vocab_size;        /* pieces per model, at most */
+    double spm_coverage;       /* character coverage */
+    long spm_sentences;        /* sentences per model at most (a sample; 0: all) */
+    int spm_threads;           /* threads of the training (same threads, same model) */
+    /* ... or models from files: one joint model, or one per side */
+    char spm_model[OPT_STRING_MAX], spm_src_model[OPT_STRING_MAX], spm_tgt_model[OPT_STRING_MAX];
     const char *config_text;   /* not an option: the resolved options as `name = value` lines,
                                 * stored in the file (NULL: none) */
 } prep_options;

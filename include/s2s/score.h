@@ -25,6 +25,7 @@
 typedef struct {
     const char *const *vocab; /* target token text by id (borrowed) */
     detok_kind detok;
+    const spm_model *spm;     /* the target side's model for DETOK_SPM (borrowed), or NULL */
     bool text;                /* also the detokenized-text figures (BLEU 13a, chrF) */
     bleu_scorer *bleu_tok, *bleu_13a;
     chrf_scorer *chrf;
@@ -34,8 +35,10 @@ typedef struct {
     int tok_cap;
 } scorer;
 
-/* text: also score the detokenized text (else those sums stay 0). */
-int scorer_init(scorer *s, const char *const *tgt_vocab, detok_kind detok, bool text);
+/* text: also score the text detokenized by detok (with spm for DETOK_SPM; else those sums stay
+ * 0). */
+int scorer_init(scorer *s, const char *const *tgt_vocab, detok_kind detok, const spm_model *spm,
+                bool text);
 void scorer_free(scorer *s); /* safe on a zeroed scorer */
 
 /* Adds one sentence: hypothesis hyp[0..hn) and reference ref[0..rn) as target ids. */

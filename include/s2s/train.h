@@ -50,8 +50,11 @@ typedef enum { CKPT_ERROR_CHOICES(CHOICE_ENUM) CKPT_ERROR_COUNT } ckpt_error_pol
 extern const char *const ckpt_error_names[];
 
 /* The validation figure that decides the best checkpoint and early stopping: the loss (lower
- * is better), BLEU on the tokens or the exact-match rate (higher is better). */
-#define METRIC_CHOICES(X) X(METRIC_LOSS, "loss") X(METRIC_BLEU, "bleu") X(METRIC_EXACT, "exact")
+ * is better), BLEU on the detokenized text (sacreBLEU's 13a), BLEU on the tokens as they are
+ * (pieces, for SentencePiece data) or the exact-match rate (higher is better). */
+#define METRIC_CHOICES(X)                                                                          \
+    X(METRIC_LOSS, "loss") X(METRIC_BLEU, "bleu") X(METRIC_EXACT, "exact")                         \
+    X(METRIC_BLEU_TOKENS, "bleu-tokens")
 typedef enum { METRIC_CHOICES(CHOICE_ENUM) METRIC_COUNT } valid_metric;
 extern const char *const valid_metric_names[];
 
@@ -137,7 +140,7 @@ typedef struct {
     double valid_loss;     /* per-token NLL on the validation split (teacher forced) */
     double valid_token_acc;
     double exact_match;    /* share of greedy translations equal to the reference */
-    double valid_bleu;     /* BLEU of the greedy translations on the tokens (0-100) */
+    double valid_bleu;     /* BLEU (13a) of the greedy translations as text (0-100) */
     double seconds;        /* wall time of this process's training loop */
     double tokens_per_s;   /* source + target tokens per second, all ranks */
     unsigned long long params_hash; /* hash64 of the final parameter buffer */

@@ -33,7 +33,7 @@ typedef struct {
     double length_penalty, max_len_ratio;
     bool replace_unk;
     bool scores;                    /* 1-best: append a tab and the score to each line */
-    int detok;                      /* 0 auto, 1 space, 2 pieces */
+    int detok;                      /* 0 auto, then detok_kind + 1 (vocab.h) */
     stream_mode stream;
     double stream_wait;             /* seconds a streamed line waits for others to share its batch */
     int threads;

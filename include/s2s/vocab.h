@@ -1,10 +1,17 @@
 /* vocab.h - tokenizing text and mapping tokens to ids and back, as `s2s prep` made the dataset
  * and as `s2s translate` must repeat it.
  *
- * Tokenizers (docs/formats.md): whitespace-separated words (also for SentencePiece pieces made
- * by spm_encode), or UTF-8 code points with each space written as U+2581, the marker
- * SentencePiece uses. Optional ASCII lowercasing. A vocabulary lists token texts by id; ids
- * 0..3 are the reserved tokens of include/s2s/tokens.h. */
+ * Tokenizers (docs/formats.md): whitespace-separated words (also for text segmented into
+ * pieces beforehand), UTF-8 code points with each space written as U+2581, the marker
+ * SentencePiece uses, or the pieces of a SentencePiece model (include/s2s/spm.h) that the
+ * dataset and checkpoint carry. Optional ASCII lowercasing, before any of them. A vocabulary
+ * lists token texts by id; ids 0..3 are the reserved tokens of include/s2s/tokens.h.
+ *
+ * With SentencePiece, s2s's vocabulary is built as for any tokenizer, from the pieces the
+ * encoded training text holds (counted, cut by --min-freq and --max-vocab), and pieces map to
+ * ids through it by their text. So the reserved ids 0..3 stay s2s's whatever ids the model
+ * gives its own special pieces (SentencePiece's defaults put <unk> at 0), a model trained
+ * elsewhere works unchanged, and a piece the training text never holds gets no embedding. */
 #ifndef S2S_VOCAB_H
 #define S2S_VOCAB_H
 
@@ -13,9 +20,11 @@
 #include <stdint.h>
 
 #include "s2s/choice.h"
+#include "s2s/spm.h"
 
 /* Tokenizers (include/s2s/choice.h): tokenize. */
-#define TOKENIZER_CHOICES(X) X(TOK_WHITESPACE, "whitespace") X(TOK_CHARS, "chars")
+#define TOKENIZER_CHOICES(X)                                                                       \
+    X(TOK_WHITESPACE, "whitespace") X(TOK_CHARS, "chars") X(TOK_SPM, "sentencepiece")
 typedef enum { TOKENIZER_CHOICES(CHOICE_ENUM) TOKENIZER_COUNT } tokenizer_kind;
 extern const char *const tokenizer_names[]; /* NULL-terminated, indexed by tokenizer_kind */
 
@@ -42,8 +51,14 @@ typedef struct {
 
 void tokens_free(token_list *t); /* safe on a zeroed list */
 
-/* Splits a line (modified in place: lowercased, cut at token ends) into t. */
-int tokenize(tokenizer_kind kind, bool lowercase, char *line, token_list *t);
+/* Lowercases the ASCII letters A-Z of s in place (--lowercase: before any tokenizer, and before
+ * SentencePiece training). */
+void text_lowercase(char *s);
+
+/* Splits a line (modified in place: lowercased, cut at token ends) into t; spm is the model of
+ * TOK_SPM (S2S_EINVAL without one), unused by the others. */
+int tokenize(tokenizer_kind kind, bool lowercase, const spm_model *spm, char *line,
+             token_list *t);
 
 /* ---- vocabularies ---- */
 typedef struct {
@@ -57,7 +72,7 @@ typedef struct {
     size_t cap, n;
 } vocab_map; /* open addressing on the token text */
 
-typedef struct {
+typedef struct vocab {
     vocab_map map; /* token -> count, id */
     char **by_id;  /* [size]: the map's keys */
     int size;
@@ -89,17 +104,29 @@ int32_t vocab_id(const vocab *v, const char *tok);
 /* ---- back to text ---- */
 /* Detokenizers (include/s2s/choice.h): space joins the tokens with one space; pieces
  * concatenates them, turns U+2581 into spaces (characters and SentencePiece pieces) and drops
- * leading and trailing spaces. */
-#define DETOK_CHOICES(X) X(DETOK_SPACE, "space") X(DETOK_PIECES, "pieces")
+ * leading and trailing spaces; sentencepiece decodes them with the model (spm_decode). */
+#define DETOK_CHOICES(X)                                                                           \
+    X(DETOK_SPACE, "space") X(DETOK_PIECES, "pieces") X(DETOK_SPM, "sentencepiece")
 typedef enum { DETOK_CHOICES(CHOICE_ENUM) DETOK_COUNT } detok_kind;
 
-/* The detokenizer that undoes the tokenizer for this target vocabulary: PIECES for character
- * tokens, or for whitespace tokens when most words (over half the non-reserved entries) carry
- * SentencePiece's U+2581 marker; SPACE otherwise. */
+extern const char *const detok_names[]; /* NULL-terminated, indexed by detok_kind */
+
+/* The detokenizer that undoes the tokenizer for this target vocabulary: SPM for SentencePiece
+ * tokens; PIECES for character tokens, or for whitespace tokens when the vocabulary carries
+ * SentencePiece's markers (vocab_marked); SPACE otherwise. */
 detok_kind detok_guess(tokenizer_kind kind, const vocab *tgt);
 
+/* Whether most words of v (over half the non-reserved entries) begin with SentencePiece's
+ * U+2581 marker: a vocabulary of pieces. */
+bool vocab_marked(const vocab *v);
+
+/* Whether a token begins with U+2581. */
+bool token_marked(const char *tok);
+
 /* Writes the tokens as text into *buf (grown as needed, NUL-terminated); returns the length
- * or S2S_ENOMEM. */
-long detokenize(detok_kind kind, const char *const *tok, int n, char **buf, size_t *cap);
+ * or a negative status (S2S_ENOMEM; S2S_EINVAL for DETOK_SPM without spm, the model of the
+ * tokens' side). */
+long detokenize(detok_kind kind, const spm_model *spm, const char *const *tok, int n, char **buf,
+                size_t *cap);
 
 #endif

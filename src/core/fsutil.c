@@ -141,7 +141,7 @@ int fs_commit(const char *tmp, const char *path)
     return 0;
 }
 
-int fs_read_text(const char *path, char **text, size_t *size)
+int fs_read_file(const char *path, char **bytes, size_t *size)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
     if (!f)
@@ -174,9 +174,16 @@ int fs_read_text(const char *path, char **text, size_t *size)
         return rc;
     }
     p[n] = '\0';
-    if (memchr(p, '\0', n))
-        rc = s2s_fail(S2S_EFORMAT, "%s: contains a NUL byte (not text)", name);
-    *text = p;
+    *bytes = p;
     *size = n;
+    return 0;
+}
+
+int fs_read_text(const char *path, char **text, size_t *size)
+{
+    int rc = fs_read_file(path, text, size);
+    if (rc == 0 && memchr(*text, '\0', *size))
+        rc = s2s_fail(S2S_EFORMAT, "%s: contains a NUL byte (not text)",
+                      strcmp(path, "-") ? path : "standard input");
     return rc;
 }

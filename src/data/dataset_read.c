@@ -12,6 +12,7 @@
 
 #include "s2s/h5limits.h"
 #include "s2s/h5util.h"
+#include "s2s/spm_store.h"
 #include "s2s/status.h"
 #include "s2s/stop.h"
 #include "s2s/tokens.h"
@@ -66,6 +67,7 @@ struct dataset {
     hsize_t vocab_len[2]; /* entries of each vocabulary dataset, checked before reading */
     int vocab_n[2];
     vocab voc[2];      /* from ds_vocab_check */
+    spm_models spm;    /* /spm; none: sizes 0 */
     int nattrs;
     char **attr_key, **attr_value;
     /* ds_read's scratch, grown as needed. */
@@ -97,6 +99,7 @@ void ds_close(dataset *d)
         H5Fclose(d->file);
     for (int side = 0; side < 2; side++)
         vocab_free(&d->voc[side]);
+    spm_models_free(&d->spm);
     for (int i = 0; i < d->nattrs; i++) {
         free(d->attr_key[i]);
         free(d->attr_value[i]);
@@ -602,6 +605,9 @@ int ds_open_with(dataset **out, const char *path, const ds_limits *lim)
     for (int side = 0; side < 2; side++)
         if ((rc = check_vocab_use(d, side)) < 0 || (rc = read_vocab(d, side)) < 0)
             goto fail;
+    if ((rc = check_stop(d, "/spm")) < 0 ||
+        (rc = spm_models_read(d->file, d->path, &d->budget, &d->spm)) < 0)
+        goto fail;
     for (int s = 0; s < SPLIT_COUNT; s++)
         if ((rc = read_split(d, s, block)) < 0)
             goto fail;
@@ -645,6 +651,12 @@ int ds_vocab_size(const dataset *d, const char *side)
     return d->vocab_n[s];
 }
 
+const vocab *ds_vocab(const dataset *d, const char *side)
+{
+    int s = ds_side_index(side);
+    return s < 0 ? NULL : &d->voc[s];
+}
+
 const char *ds_token(const dataset *d, const char *side, int id)
 {
     int s = ds_side_index(side);
@@ -659,6 +671,36 @@ const char *ds_attr(const dataset *d, const char *key)
         if (!strcmp(d->attr_key[i], key))
             return d->attr_value[i];
     return NULL;
+}
+
+const char *ds_option(const dataset *d, const char *name, char *buf, size_t size)
+{
+    size_t k = strlen(name);
+    for (const char *line = ds_attr(d, "options"); line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        /* "name = value", as cli_options_text writes the lines */
+        if (len > k && !strncmp(line, name, k) && strchr(" =", line[k])) {
+            const char *v = line + k, *stop = line + len;
+            while (v < stop && *v == ' ')
+                v++;
+            if (v < stop && *v == '=') {
+                for (v++; v < stop && *v == ' '; v++)
+                    ;
+                while (stop > v && stop[-1] == ' ')
+                    stop--;
+                snprintf(buf, size, "%.*s", (int)(stop - v), v);
+                return buf;
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+const spm_models *ds_spm(const dataset *d)
+{
+    return &d->spm;
 }
 
 int ds_lengths(dataset *d, split_id split, int *src_len, int *tgt_len)

@@ -15,6 +15,7 @@
 #include "s2s/fsutil.h"
 #include "s2s/h5util.h"
 #include "s2s/seal.h"
+#include "s2s/spm_store.h"
 #include "s2s/status.h"
 #include "s2s/tokens.h"
 #include "s2s/vocab.h"
@@ -42,6 +43,8 @@ struct ds_writer {
     int32_t max_id[2];
     int max_split[2], max_pos[2];
     long max_sent[2];
+    spm_models spm;  /* written at dsw_close; none until dsw_set_spm */
+    bool spm_set;
     int rc;          /* after a failed write: every later call fails with this code ... */
     char err[1024];  /* ... and message */
 };
@@ -153,6 +156,7 @@ void dsw_abort(ds_writer *w)
         H5Fclose(w->file);
     if (w->fd >= 0)
         close(w->fd);
+    spm_models_free(&w->spm);
     if (w->tmp_created)
         unlink(w->tmp);
     free(w->path);
@@ -356,6 +360,28 @@ done:
     return rc;
 }
 
+int dsw_set_spm(ds_writer *w, const spm_models *m)
+{
+    int rc = check_writer(w, "dsw_set_spm");
+    if (rc < 0)
+        return rc;
+    if (w->spm_set)
+        return s2s_fail(S2S_EINVAL, "%s: /spm: set twice", w->path);
+    if (m->n[0] == 0 && m->n[1] > 0)
+        return s2s_fail(S2S_EINVAL, "%s: /spm: a target SentencePiece model without a source "
+                        "one", w->path);
+    for (int s = 0; s < 2; s++) {
+        if (m->n[s] == 0)
+            continue;
+        if (!(w->spm.bytes[s] = malloc(m->n[s])))
+            return s2s_fail(S2S_ENOMEM, "%s: /spm: a model of %zu bytes", w->path, m->n[s]);
+        memcpy(w->spm.bytes[s], m->bytes[s], m->n[s]);
+        w->spm.n[s] = m->n[s];
+    }
+    w->spm_set = true;
+    return 0;
+}
+
 int dsw_set_attr(ds_writer *w, const char *key, const char *value)
 {
     int rc = check_writer(w, "dsw_set_attr");
@@ -398,6 +424,9 @@ static int check_complete(const ds_writer *w)
  * checking each close: a close is where HDF5 writes its cached metadata. */
 static int finish_file(ds_writer *w)
 {
+    int rc = spm_models_write(w->file, w->path, &w->spm);
+    if (rc < 0)
+        return rc;
     for (int s = 0; s < SPLIT_COUNT; s++) {
         for (int side = 0; side < 2; side++) {
             stream *t = &w->tok[s][side], *o = &w->off[s][side];

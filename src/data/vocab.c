@@ -1,6 +1,6 @@
 /* vocab.c - tokenizers, vocabularies (token text <-> id) and detokenization, shared by
  * `s2s prep` (which builds the vocabularies) and `s2s translate` (which must tokenize new text
- * exactly as prep did). */
+ * exactly as prep did); SentencePiece's own encoding and decoding are src/data/spm.cc's. */
 #include "s2s/vocab.h"
 
 #include <errno.h>
@@ -14,6 +14,7 @@
 
 const char *const vocab_reserved[4] = {"<pad>", "<unk>", "<s>", "</s>"};
 const char *const tokenizer_names[] = {TOKENIZER_CHOICES(CHOICE_NAME) NULL};
+const char *const detok_names[] = {DETOK_CHOICES(CHOICE_NAME) NULL};
 
 _Static_assert(TOK_FIRST_WORD == 4, "vocab_reserved lists the reserved tokens");
 
@@ -80,13 +81,32 @@ static int tokens_push(token_list *t, char *s)
 #define SPACES " \t\v\f\r"
 #define SP_MARK "\xE2\x96\x81" /* U+2581, SentencePiece's word-boundary marker */
 
-int tokenize(tokenizer_kind kind, bool lowercase, char *line, token_list *t)
+void text_lowercase(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+}
+
+int tokenize(tokenizer_kind kind, bool lowercase, const spm_model *spm, char *line,
+             token_list *t)
 {
     t->n = 0;
     if (lowercase)
-        for (char *p = line; *p; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
+        text_lowercase(line);
+    if (kind == TOK_SPM) {
+        if (!spm)
+            return s2s_fail(S2S_EINVAL, "tokenizer: sentencepiece without a model");
+        int n, rc = spm_encode(spm, line, strlen(line), &t->buf, &t->buf_cap, &n);
+        if (rc < 0)
+            return rc;
+        /* The pieces are in place: now point at them. */
+        char *p = t->buf;
+        for (int i = 0; i < n; i++, p += strlen(p) + 1)
+            if (tokens_push(t, p) < 0)
+                return S2S_ENOMEM;
+        return 0;
+    }
     if (kind == TOK_WHITESPACE) {
         char *save = NULL;
         for (char *s = strtok_r(line, SPACES, &save); s; s = strtok_r(NULL, SPACES, &save))
@@ -317,18 +337,36 @@ int32_t vocab_id(const vocab *v, const char *tok)
 
 /* ---- detokenization ------------------------------------------------------------------------ */
 
-detok_kind detok_guess(tokenizer_kind kind, const vocab *tgt)
+bool token_marked(const char *tok)
 {
-    if (kind == TOK_CHARS)
-        return DETOK_PIECES;
-    int marked = 0, words = tgt->size - TOK_FIRST_WORD;
-    for (int i = TOK_FIRST_WORD; i < tgt->size; i++)
-        marked += strncmp(tgt->by_id[i], SP_MARK, 3) == 0;
-    return words > 0 && 2 * marked > words ? DETOK_PIECES : DETOK_SPACE;
+    return strncmp(tok, SP_MARK, 3) == 0;
 }
 
-long detokenize(detok_kind kind, const char *const *tok, int n, char **buf, size_t *cap)
+bool vocab_marked(const vocab *v)
 {
+    int marked = 0, words = v->size - TOK_FIRST_WORD;
+    for (int i = TOK_FIRST_WORD; i < v->size; i++)
+        marked += token_marked(v->by_id[i]);
+    return words > 0 && 2 * marked > words;
+}
+
+detok_kind detok_guess(tokenizer_kind kind, const vocab *tgt)
+{
+    if (kind == TOK_SPM)
+        return DETOK_SPM;
+    if (kind == TOK_CHARS)
+        return DETOK_PIECES;
+    return vocab_marked(tgt) ? DETOK_PIECES : DETOK_SPACE;
+}
+
+long detokenize(detok_kind kind, const spm_model *spm, const char *const *tok, int n, char **buf,
+                size_t *cap)
+{
+    if (kind == DETOK_SPM) {
+        if (!spm)
+            return s2s_fail(S2S_EINVAL, "detokenize: sentencepiece without a model");
+        return spm_decode(spm, tok, n, buf, cap);
+    }
     size_t need = 1;
     for (int i = 0; i < n; i++)
         need += strlen(tok[i]) + 1;

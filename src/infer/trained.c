@@ -1,4 +1,5 @@
-/* trained.c - reading a trained model back from a checkpoint for decoding and evaluation. */
+/* trained.c - reading a trained model back from a checkpoint for decoding and evaluation, with
+ * its tokenizer (SentencePiece models included); the check of the text it is given. */
 #include "s2s/trained.h"
 
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "s2s/model_options.h"
 #include "s2s/paramfile.h"
 #include "s2s/status.h"
+#include "s2s/tokens.h"
 
 typedef struct {
     vocab *v;
@@ -51,8 +53,19 @@ int trained_open(trained_model *tm, const char *path)
     if ((rc = ckpt_verify(path)) < 0 || (rc = model_config_read(path, &tm->cfg)) < 0 ||
         (rc = ckpt_read_config(path, data_option, tm)) < 0 ||
         (rc = ckpt_read_vocab(path, 0, add_token, &vs)) < 0 ||
-        (rc = ckpt_read_vocab(path, 1, add_token, &vt)) < 0)
+        (rc = ckpt_read_vocab(path, 1, add_token, &vt)) < 0 ||
+        (rc = ckpt_read_spm(path, &tm->spm)) < 0)
         return rc;
+    if (tm->tokenizer == TOK_SPM && tm->spm.n[0] == 0)
+        return s2s_fail(S2S_EFORMAT, "%s: trained on data tokenized by SentencePiece "
+                        "(data.tokenizer sentencepiece) but holds no model (/spm)", path);
+    for (int s = 0; s < 2; s++) {
+        char what[4200];
+        snprintf(what, sizeof what, "%s: /spm/%s", path, s ? "tgt" : "src");
+        if (tm->spm.n[s] > 0 &&
+            (rc = spm_load(&tm->spm_proc[s], tm->spm.bytes[s], tm->spm.n[s], what)) < 0)
+            return rc;
+    }
     tm->cfg.src_vocab = tm->src.size;
     tm->cfg.tgt_vocab = tm->tgt.size;
     tm->cfg.dropout = 0; /* decoding never drops out; no mask buffers needed */
@@ -81,12 +94,63 @@ void trained_free(trained_model *tm)
     model_free(&tm->m);
     vocab_free(&tm->src);
     vocab_free(&tm->tgt);
+    for (int s = 0; s < 2; s++)
+        spm_free(tm->spm_proc[s]);
+    spm_models_free(&tm->spm);
+    memset(tm->spm_proc, 0, sizeof tm->spm_proc);
+}
+
+const spm_model *trained_spm(const trained_model *tm, int side)
+{
+    return tm->spm_proc[side] ? tm->spm_proc[side] : tm->spm_proc[0];
+}
+
+int trained_detok(const trained_model *tm, int choice, detok_kind *out)
+{
+    *out = choice == 0 ? detok_guess(tm->tokenizer, &tm->tgt) : (detok_kind)(choice - 1);
+    if (*out == DETOK_SPM && !trained_spm(tm, 1))
+        return s2s_fail(S2S_EUSAGE, "--detok sentencepiece: %s holds no SentencePiece model (it "
+                        "was trained on data of the %s tokenizer)", tm->path,
+                        tokenizer_names[tm->tokenizer]);
+    return 0;
+}
+
+void input_stats_add(input_stats *s, const trained_model *tm, const token_list *tok,
+                     const int32_t *ids, int n)
+{
+    s->tokens += n;
+    for (int i = 0; i < n; i++) {
+        s->unk += ids[i] == TOK_UNK;
+        s->marked += token_marked(tok ? tok->tok[i] : tm->src.by_id[ids[i]]);
+    }
+}
+
+bool input_warning(const trained_model *tm, const input_stats *s, const char *who, char *buf,
+                   size_t size)
+{
+    if (s->tokens == 0)
+        return false;
+    double marked = (double)s->marked / (double)s->tokens;
+    double unk = (double)s->unk / (double)s->tokens;
+    if (tm->tokenizer == TOK_WHITESPACE && vocab_marked(&tm->src) && marked < INPUT_MARKED_MIN) {
+        snprintf(buf, size, "%s: %.0f%% of input tokens carry SentencePiece's \xE2\x96\x81 "
+                 "marker (%ld of %ld), but the model's source vocabulary is made of such "
+                 "pieces: is the input encoded as the training data was?", who, 100 * marked,
+                 s->marked, s->tokens);
+        return true;
+    }
+    if (unk > INPUT_UNK_MAX) {
+        snprintf(buf, size, "%s: %.0f%% of input tokens are <unk> (%ld of %ld): is the input "
+                 "tokenized as the training data was?", who, 100 * unk, s->unk, s->tokens);
+        return true;
+    }
+    return false;
 }
 
 int trained_encode(const trained_model *tm, char *line, token_list *tok, int32_t **ids,
-                   int *cap, int *n)
+                   int *cap, int *n, input_stats *st)
 {
-    int rc = tokenize(tm->tokenizer, tm->lowercase, line, tok);
+    int rc = tokenize(tm->tokenizer, tm->lowercase, trained_spm(tm, 0), line, tok);
     if (rc < 0)
         return rc;
     if (tok->n > *cap) {
@@ -99,5 +163,7 @@ int trained_encode(const trained_model *tm, char *line, token_list *tok, int32_t
     for (int i = 0; i < tok->n; i++)
         (*ids)[i] = vocab_id(&tm->src, tok->tok[i]);
     *n = tok->n;
+    if (st)
+        input_stats_add(st, tm, tok, *ids, tok->n);
     return 0;
 }

@@ -91,7 +91,7 @@ static void sources_free(sources *s)
 
 /* Splits the text into lines (in place) and tokenizes each; keep_tokens: also their text. */
 static int make_sources(const trained_model *tm, char *text, size_t size, bool keep_tokens,
-                        const char *name, long first, sources *s)
+                        const char *name, long first, sources *s, input_stats *st)
 {
     memset(s, 0, sizeof *s);
     char **lines = NULL;
@@ -109,7 +109,7 @@ static int make_sources(const trained_model *tm, char *text, size_t size, bool k
     token_list tok = {0};
     for (int i = 0; i < n && rc == 0; i++) {
         int cap = 0;
-        if ((rc = trained_encode(tm, lines[i], &tok, &s->ids[i], &cap, &s->len[i])) < 0 ||
+        if ((rc = trained_encode(tm, lines[i], &tok, &s->ids[i], &cap, &s->len[i], st)) < 0 ||
             !keep_tokens)
             continue;
         size_t bytes = 1;
@@ -261,7 +261,7 @@ static int write_output(const translate_options *o, const trained_model *tm, con
             if (h)
                 hyp_tokens(tm, h, s->tokens ? s->tokens[i] : NULL, s->len[i], o->replace_unk,
                            tok);
-            long len = detokenize(dk, tok, n, &text, &cap);
+            long len = detokenize(dk, trained_spm(tm, 1), tok, n, &text, &cap);
             if (len < 0) {
                 rc = (int)len;
                 break;
@@ -310,7 +310,23 @@ typedef struct {
     FILE *out;        /* rank 0 */
     long lines;       /* translated so far */
     long tokens;      /* in their 1-best translations */
+    input_stats in;   /* of the source lines so far */
+    bool judged;      /* whether they were checked (input_warning: once) */
 } translator;
+
+/* The source tokens read so far are checked once (input_warning), when there are enough of them
+ * to tell (a streamed input's first chunks may be single lines) or at the end of the input. */
+#define JUDGE_TOKENS 20
+
+static void judge_input(translator *t, bool at_end)
+{
+    char line[512];
+    if (t->judged || (!at_end && t->in.tokens < JUDGE_TOKENS))
+        return;
+    t->judged = true;
+    if (t->rank == 0 && input_warning(t->tm, &t->in, "translate", line, sizeof line))
+        fprintf(stderr, "%s\n", line);
+}
 
 /* Translates text[0..bytes), the same on every rank (text[bytes] writable), its lines the next
  * after t->lines; rank 0 writes them. s and res keep the sentences and the results (for the
@@ -320,7 +336,7 @@ static int translate_text(translator *t, char *text, size_t bytes, sources *s,
 {
     const translate_options *o = t->o;
     bool keep = t->rank == 0 && (o->replace_unk || o->attention[0]);
-    int rc = make_sources(t->tm, text, bytes, keep, t->name, t->lines + 1, s);
+    int rc = make_sources(t->tm, text, bytes, keep, t->name, t->lines + 1, s, &t->in);
     if ((rc = comm_agree(t->comm, rc)) < 0)
         return rc;
     decode_options d = {.beam = o->beam, .nbest = o->nbest, .length_penalty = o->length_penalty,
@@ -334,6 +350,7 @@ static int translate_text(translator *t, char *text, size_t bytes, sources *s,
     for (int i = 0; i < res->n; i++)
         t->tokens += res->nhyp[i] ? res->hyps[(size_t)i * res->nbest].len : 0;
     t->lines += s->n;
+    judge_input(t, false);
     return comm_agree(t->comm, rc);
 }
 
@@ -347,6 +364,8 @@ static int translate_whole(translator *t)
     int rc = share_input(t->o->input, t->comm, t->rank, &text, &cap, &bytes);
     if (rc == 0)
         rc = translate_text(t, text, bytes, &s, &res); /* the same status on every rank */
+    if (rc == 0)
+        judge_input(t, true);
     if (rc == 0 && t->o->attention[0]) {
         if (t->rank == 0) {
             attn_file a = {t->tm, &s, &res};
@@ -387,6 +406,8 @@ static int translate_stream(translator *t)
         decode_results_free(&res);
         sources_free(&s);
     }
+    if (rc == 0)
+        judge_input(t, true);
     line_stream_free(&ls);
     free(chunk);
     return rc;
@@ -409,7 +430,7 @@ int translate_run(const translate_options *o, MPI_Comm comm, FILE *log)
     if (rc == 0)
         rc = check_options(o, &tm);
     if (rc == 0)
-        t.dk = o->detok == 0 ? detok_guess(tm.tokenizer, &tm.tgt) : (detok_kind)(o->detok - 1);
+        rc = trained_detok(&tm, o->detok, &t.dk);
     if (rc == 0 && t.rank == 0) {
         t.out = strcmp(o->output, "-") ? fopen(o->output, "w") : stdout;
         if (!t.out)

@@ -29,8 +29,9 @@ static const opt_spec translate_specs[] = {
     {"attention", OPT_STRING, offsetof(T, attention), "",
      "write the attention weights of every translation to this HDF5 file", NULL, 0, 0},
     {"detok", OPT_CHOICE, offsetof(T, detok), "auto",
-     "detokenizer: space joins tokens, pieces joins SentencePiece pieces or characters; auto "
-     "picks from the training data's tokenizer and vocabulary", DETOKS, 0, 0},
+     "detokenizer: space joins tokens, pieces joins SentencePiece pieces or characters, "
+     "sentencepiece decodes with the checkpoint's model; auto picks from the training data's "
+     "tokenizer and vocabulary", DETOKS, 0, 0},
     {"stream", OPT_CHOICE, offsetof(T, stream), "auto",
      "translate lines as they come and write each chunk at once (auto: unless the input is a "
      "regular file or --attention is given)", stream_mode_names, 0, 0},

@@ -14,6 +14,10 @@
 #include "s2s/status.h"
 #include "s2s/tok13a.h"
 
+#ifndef S2S_VERSION
+#error "S2S_VERSION is defined by CMakeLists.txt"
+#endif
+
 /* sacreBLEU's my_log(0): a finite stand-in for log 0 that still sends exp(mean) to 0. */
 #define BLEU_LOG_ZERO (-9999999999.0)
 
@@ -143,6 +147,14 @@ static double my_log(double x)
     return x == 0.0 ? BLEU_LOG_ZERO : log(x);
 }
 
+/* The smoothing value in effect: the configured one, or sacreBLEU's default for the method. */
+static double smooth_value_of(const bleu_config *c)
+{
+    if (!isnan(c->smooth_value))
+        return c->smooth_value;
+    return c->smooth == BLEU_SMOOTH_FLOOR ? 0.1 : 1.0;
+}
+
 int bleu_compute(const double *stats, const bleu_config *c, bleu_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -152,9 +164,7 @@ int bleu_compute(const double *stats, const bleu_config *c, bleu_result *out)
                             stats[i]);
     if (c->smooth < BLEU_SMOOTH_NONE || c->smooth > BLEU_SMOOTH_EXP)
         return s2s_fail(S2S_EINVAL, "bleu: unknown smoothing method %d", (int)c->smooth);
-    double value = c->smooth_value;
-    if (isnan(value))
-        value = c->smooth == BLEU_SMOOTH_FLOOR ? 0.1 : 1.0;
+    double value = smooth_value_of(c);
     if (!(value >= 0 && isfinite(value)))
         return s2s_fail(S2S_EINVAL, "bleu: %s smoothing value must be finite and >= 0, got %g",
                         bleu_smooth_names[c->smooth], value);
@@ -217,4 +227,18 @@ int bleu_format(const bleu_result *r, char *buf, size_t size)
                     "ref_len = %.0f)",
                     r->score, r->precisions[0], r->precisions[1], r->precisions[2],
                     r->precisions[3], r->bp, r->ratio, r->sys_len, r->ref_len);
+}
+
+int bleu_signature(const bleu_config *c, bleu_tokenizer tok, int nrefs, char *buf, size_t size)
+{
+    /* sacreBLEU's BLEUSignature: the methods that take a value show it with two decimals. */
+    char smooth[48];
+    if (c->smooth == BLEU_SMOOTH_FLOOR || c->smooth == BLEU_SMOOTH_ADD_K)
+        snprintf(smooth, sizeof smooth, "%s[%.2f]", choice_name(bleu_smooth_names, c->smooth),
+                 smooth_value_of(c));
+    else
+        snprintf(smooth, sizeof smooth, "%s", choice_name(bleu_smooth_names, c->smooth));
+    return snprintf(buf, size, "nrefs:%d|case:mixed|eff:%s|tok:%s|smooth:%s|version:s2s-%s",
+                    nrefs, c->effective_order ? "yes" : "no",
+                    choice_name(bleu_tokenizer_names, tok), smooth, S2S_VERSION);
 }

@@ -1,5 +1,6 @@
 /* eval.c - `s2s eval`: a dataset split scored through a checkpoint (perplexity, then decoding
- * and BLEU, chrF, exact match), or hypothesis and reference files scored directly. */
+ * and BLEU, chrF, exact match, on the text the translations stand for), or hypothesis and
+ * reference files scored directly; every BLEU figure with its sacreBLEU-style signature. */
 #include "s2s/eval.h"
 
 #include <errno.h>
@@ -26,11 +27,15 @@ static bleu_config bleu_options(const eval_options *o)
     return c;
 }
 
-static void print_bleu(FILE *f, const char *what, const bleu_result *b)
+/* A BLEU figure's line, then its signature's (bleu_signature, also into sig if not NULL). */
+static void print_bleu(FILE *f, const char *what, const bleu_result *b, const bleu_config *c,
+                       bleu_tokenizer tok, char *sig)
 {
-    char line[256];
+    char line[256], own[BLEU_SIGNATURE_MAX];
+    sig = sig ? sig : own;
     bleu_format(b, line, sizeof line);
-    fprintf(f, "%-22s %s\n", what, line);
+    bleu_signature(c, tok, 1, sig, BLEU_SIGNATURE_MAX);
+    fprintf(f, "%-22s %s\n%-22s %s\n", what, line, "  signature", sig);
 }
 
 /* ---- hypothesis and reference files -------------------------------------------------------- */
@@ -100,8 +105,10 @@ static int eval_files(const eval_options *o, FILE *out)
     if ((rc = bleu_compute(bleu_stats, &bc, &b)) < 0 || (rc = chrf_compute(&cc, chrf_stats, &chrf)) < 0)
         goto done;
     double em = h.n ? (double)exact / h.n : 0;
+    char sig[BLEU_SIGNATURE_MAX];
     fprintf(out, "%s against %s: %d sentences\n", o->hyp, o->ref, h.n);
-    print_bleu(out, o->tokenize == BLEU_TOK_13A ? "BLEU (13a)" : "BLEU (tokens)", &b);
+    print_bleu(out, o->tokenize == BLEU_TOK_13A ? "BLEU (13a)" : "BLEU (tokens)", &b, &bc,
+               (bleu_tokenizer)o->tokenize, sig);
     fprintf(out, "%-22s %.2f\n%-22s %.4f\n", "chrF", chrf, "exact match", em);
     json_writer j;
     json_writer_init(&j, out, JSON_COMPACT);
@@ -115,6 +122,7 @@ static int eval_files(const eval_options *o, FILE *out)
     json_kfigure(&j, "ref_len", b.ref_len);
     json_kfigure(&j, "chrf", chrf);
     json_kfigure(&j, "exact_match", em);
+    json_kstr(&j, "signature", sig);
     json_close_object(&j);
     fputc('\n', out);
     rc = json_writer_end(&j);
@@ -143,6 +151,15 @@ static int check_vocab(const trained_model *tm, const dataset *ds, const char *d
                 return s2s_fail(S2S_EINVAL, "vocabulary mismatch: %s token %d is '%s' in %s but "
                                 "'%s' in the checkpoint %s", name[s], i, ds_token(ds, side[s], i),
                                 data, v->by_id[i], tm->path);
+    }
+    /* The same ids with other SentencePiece models would mean other text. */
+    for (int s = 0; s < 2; s++) {
+        size_t a, b;
+        const unsigned char *x = spm_models_side(&tm->spm, s, &a);
+        const unsigned char *y = spm_models_side(ds_spm(ds), s, &b);
+        if (a && b && (a != b || memcmp(x, y, a) != 0))
+            return s2s_fail(S2S_EINVAL, "SentencePiece model mismatch: the %s model of %s is "
+                            "not the checkpoint %s's", name[s], data, tm->path);
     }
     return 0;
 }
@@ -253,6 +270,7 @@ static int write_hyps(const char *path, const trained_model *tm, const decode_re
     if (!f)
         return s2s_fail(S2S_EIO, "%s: cannot create: %s", path, strerror(errno));
     detok_kind dk = detok_guess(tm->tokenizer, &tm->tgt);
+    const spm_model *spm = trained_spm(tm, 1);
     const char **tok = NULL;
     char *text = NULL;
     size_t cap = 0;
@@ -271,7 +289,7 @@ static int write_hyps(const char *path, const trained_model *tm, const decode_re
         }
         for (int t = 0; t < n; t++)
             tok[t] = tm->tgt.by_id[h->ids[t]];
-        long len = detokenize(dk, tok, n, &text, &cap);
+        long len = detokenize(dk, spm, tok, n, &text, &cap);
         if (len < 0)
             rc = (int)len;
         else
@@ -320,7 +338,13 @@ static int eval_dataset(const eval_options *o, MPI_Comm comm, FILE *out)
         score_result r;
         detok_kind dk = detok_guess(tm.tokenizer, &tm.tgt);
         bleu_config bc = bleu_options(o);
-        rc = scorer_init(&sc, (const char *const *)tm.tgt.by_id, dk, true);
+        char sig[BLEU_SIGNATURE_MAX], sig_tokens[BLEU_SIGNATURE_MAX], warning[512];
+        input_stats in = {0};
+        for (long i = 0; i < s.n; i++)
+            input_stats_add(&in, &tm, NULL, s.src_row[i], s.src_len[i]);
+        if (input_warning(&tm, &in, "eval", warning, sizeof warning))
+            fprintf(stderr, "%s\n", warning);
+        rc = scorer_init(&sc, (const char *const *)tm.tgt.by_id, dk, trained_spm(&tm, 1), true);
         for (long i = 0; i < s.n && rc == 0; i++) {
             const beam_hyp *h = &res.hyps[(size_t)i * res.nbest];
             rc = scorer_add(&sc, h->ids, h->len, (const int *)s.tgt + (size_t)i * s.max_tgt,
@@ -337,8 +361,8 @@ static int eval_dataset(const eval_options *o, MPI_Comm comm, FILE *out)
                     loss[1], o->beam, size, size == 1 ? "" : "s", MPI_Wtime() - t0);
             fprintf(out, "%-22s %.4f\n%-22s %.3f\n%-22s %.4f\n", "loss (nats/token)", nll,
                     "perplexity", exp(nll), "token accuracy", acc);
-            print_bleu(out, "BLEU (13a, detok.)", &r.bleu_13a);
-            print_bleu(out, "BLEU (tokens)", &r.bleu_tokens);
+            print_bleu(out, "BLEU (13a, detok.)", &r.bleu_13a, &bc, BLEU_TOK_13A, sig);
+            print_bleu(out, "BLEU (tokens)", &r.bleu_tokens, &bc, BLEU_TOK_NONE, sig_tokens);
             fprintf(out, "%-22s %.2f\n%-22s %.4f\n", "chrF", r.chrf, "exact match", r.exact_match);
             json_writer j;
             json_writer_init(&j, out, JSON_COMPACT);
@@ -356,6 +380,8 @@ static int eval_dataset(const eval_options *o, MPI_Comm comm, FILE *out)
             json_kfigure(&j, "bleu_tokens", r.bleu_tokens.score);
             json_kfigure(&j, "chrf", r.chrf);
             json_kfigure(&j, "exact_match", r.exact_match);
+            json_kstr(&j, "signature", sig);
+            json_kstr(&j, "signature_tokens", sig_tokens);
             json_close_object(&j);
             fputc('\n', out);
             rc = json_writer_end(&j);

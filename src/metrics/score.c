@@ -13,11 +13,13 @@ void score_zero(double *sums)
     memset(sums, 0, SCORE_NSUMS * sizeof *sums);
 }
 
-int scorer_init(scorer *s, const char *const *tgt_vocab, detok_kind detok, bool text)
+int scorer_init(scorer *s, const char *const *tgt_vocab, detok_kind detok, const spm_model *spm,
+                bool text)
 {
     memset(s, 0, sizeof *s);
     s->vocab = tgt_vocab;
     s->detok = detok;
+    s->spm = spm;
     s->text = text;
     chrf_config cc = chrf_config_default();
     int rc = bleu_scorer_new(BLEU_TOK_NONE, &s->bleu_tok);
@@ -51,7 +53,7 @@ static int as_text(scorer *s, const int *ids, int n, detok_kind kind, int k)
     }
     for (int i = 0; i < n; i++)
         s->tok[i] = s->vocab[ids[i]];
-    long len = detokenize(kind, s->tok, n, &s->buf[k], &s->cap[k]);
+    long len = detokenize(kind, s->spm, s->tok, n, &s->buf[k], &s->cap[k]);
     return len < 0 ? (int)len : 0;
 }
 

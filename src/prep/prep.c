@@ -14,9 +14,11 @@
 #include "s2s/json.h"
 #include "s2s/rng.h"
 #include "s2s/status.h"
+#include "s2s/timer.h"
 #include "s2s/tokens.h"
 
 const char *const long_policy_names[] = {LONG_CHOICES(CHOICE_NAME) NULL};
+const char *const spm_train_names[] = {SPM_TRAIN_CHOICES(CHOICE_NAME) NULL};
 
 /* ---- reading pairs ----------------------------------------------------------------------- */
 
@@ -133,7 +135,21 @@ typedef struct {
     token_list tok[2];
     int32_t *ids;             /* one side's ids */
     int ids_cap;
+    /* --tokenizer sentencepiece: the models (bytes[1] none when joint), loaded; what they are,
+     * and how many sentences each training read (0: the model came from a file) */
+    spm_models spm;
+    spm_model *spm_proc[2];   /* [1] NULL when joint */
+    spm_info spm_about[2];
+    const char *spm_file[2];  /* the file a model was read from; NULL: trained */
+    long spm_sentences[2];
+    double spm_seconds[2];
 } prep_ctx;
+
+/* The SentencePiece model that tokenizes side s (NULL for the other tokenizers). */
+static const spm_model *side_spm(const prep_ctx *c, int s)
+{
+    return c->spm_proc[s] ? c->spm_proc[s] : c->spm_proc[0];
+}
 
 static bool input_given(const prep_input *in)
 {
@@ -175,6 +191,16 @@ static int check_options(const prep_options *o)
         strcmp(o->src_vocab, o->tgt_vocab) != 0)
         return s2s_fail(S2S_EUSAGE, "--shared-vocab needs one vocabulary: give the same file as "
                                     "--src-vocab and --tgt-vocab, or neither");
+    bool spm_files = o->spm_model[0] || o->spm_src_model[0] || o->spm_tgt_model[0];
+    if (spm_files && o->tokenizer != TOK_SPM)
+        return s2s_fail(S2S_EUSAGE, "--spm-model, --spm-src-model and --spm-tgt-model need "
+                                    "--tokenizer sentencepiece");
+    if (o->spm_model[0] && (o->spm_src_model[0] || o->spm_tgt_model[0]))
+        return s2s_fail(S2S_EUSAGE, "--spm-model gives one model for both sides: it excludes "
+                                    "--spm-src-model and --spm-tgt-model");
+    if (!o->spm_src_model[0] != !o->spm_tgt_model[0])
+        return s2s_fail(S2S_EUSAGE, "--spm-%s-model is missing (give a model for each side, or "
+                        "one for both with --spm-model)", o->spm_src_model[0] ? "tgt" : "src");
     if (o->max_ratio != 0 && o->max_ratio < 1)
         return s2s_fail(S2S_EUSAGE, "--max-ratio must be at least 1 (or 0: off), got %g",
                         o->max_ratio);
@@ -272,6 +298,25 @@ typedef enum {
     PASS_WRITE, /* every kept pair into its split of the dataset */
 } pass_kind;
 
+/* The end of a reading of input through r: a file without lines is an error; the first reading
+ * keeps the line count and the checksums, every later one must find them again. */
+static int reading_done(prep_ctx *c, split_id input, const pair_reader *r)
+{
+    if (r->line == 0)
+        return s2s_fail(S2S_EFORMAT, "%s: empty file (no sentence pairs)", r->src_path);
+    if (input == SPLIT_TRAIN)
+        c->train_lines = r->line;
+    if (!c->crc_known[input]) {
+        c->crc[input][0] = r->crc_s;
+        c->crc[input][1] = r->crc_t;
+        c->crc_known[input] = true;
+    } else if (c->crc[input][0] != r->crc_s || c->crc[input][1] != r->crc_t) {
+        return s2s_fail(S2S_EIO, "%s: the file changed while s2s prep was reading it",
+                        r->src_path);
+    }
+    return 0;
+}
+
 /* One pass over one input. Every pass checksums the file and compares with the first reading,
  * so an input that changes while s2s prep reads it is an error rather than a silently
  * inconsistent dataset. */
@@ -289,7 +334,8 @@ static int pass(prep_ctx *c, split_id input, pass_kind kind)
             continue;
         int len[2];
         for (int s = 0; s < 2; s++) {
-            if ((rc = tokenize(o->tokenizer, o->lowercase, text[s], &c->tok[s])) < 0)
+            if ((rc = tokenize(o->tokenizer, o->lowercase, side_spm(c, s), text[s],
+                               &c->tok[s])) < 0)
                 goto done;
             len[s] = c->tok[s].n;
         }
@@ -333,28 +379,27 @@ static int pass(prep_ctx *c, split_id input, pass_kind kind)
         if ((rc = dsw_add(c->w, split, ids[0], len[0], ids[1], len[1])) < 0)
             goto done;
     }
-    if (rc < 0)
-        goto done;
-    if (r.line == 0) {
-        rc = s2s_fail(S2S_EFORMAT, "%s: empty file (no sentence pairs)", r.src_path);
-        goto done;
-    }
-    if (input == SPLIT_TRAIN)
-        c->train_lines = r.line;
-    if (!c->crc_known[input]) {
-        c->crc[input][0] = r.crc_s;
-        c->crc[input][1] = r.crc_t;
-        c->crc_known[input] = true;
-    } else if (c->crc[input][0] != r.crc_s || c->crc[input][1] != r.crc_t) {
-        rc = s2s_fail(S2S_EIO, "%s: the file changed while s2s prep was reading it", r.src_path);
-    }
+    if (rc == 0)
+        rc = reading_done(c, input, &r);
 done:
     reader_close(&r);
     return rc;
 }
 
-/* <stem>.<side>.vocab beside the dataset, the stem being out without its .h5/.hdf5 suffix. */
-static void vocab_path(const char *out, const char *side, char *buf, size_t n)
+/* ---- the files beside the dataset --------------------------------------------------------- */
+
+/* What prep writes beside the dataset: the two vocabularies, then the SentencePiece models (one
+ * joint model, or one per side). Each is <stem>.<suffix>, the stem being --out without its
+ * .h5/.hdf5 suffix. A file may be the input it was read from (--src-vocab, --spm-model, ...):
+ * it is rewritten with what was read from it. */
+enum { BESIDE_MAX = 4 };
+typedef struct {
+    int n;
+    char path[BESIDE_MAX][4096], tmp[BESIDE_MAX][4096];
+    const char *input[BESIDE_MAX]; /* the option's value that may be the same file, or NULL */
+} beside_files;
+
+static void beside_path(const char *out, const char *suffix, char *buf, size_t n)
 {
     size_t len = strlen(out);
     const char *suffixes[] = {".h5", ".hdf5"};
@@ -365,7 +410,39 @@ static void vocab_path(const char *out, const char *side, char *buf, size_t n)
             break;
         }
     }
-    snprintf(buf, n, "%.*s.%s.vocab", (int)len, out, side);
+    snprintf(buf, n, "%.*s.%s", (int)len, out, suffix);
+}
+
+/* Whether the SentencePiece models are one joint model: one file for both sides, or trained
+ * joint. */
+static bool spm_joint(const prep_options *o)
+{
+    return o->spm_model[0] || (!o->spm_src_model[0] && o->spm_train == SPM_TRAIN_JOINT);
+}
+
+/* The files of o, in the order above. */
+static void beside_plan(const prep_options *o, beside_files *b)
+{
+    memset(b, 0, sizeof *b);
+    for (int side = 0; side < 2; side++, b->n++) {
+        char suffix[16];
+        snprintf(suffix, sizeof suffix, "%s.vocab", SIDE_NAME[side]);
+        beside_path(o->out, suffix, b->path[b->n], sizeof b->path[b->n]);
+        b->input[b->n] = side ? o->tgt_vocab : o->src_vocab;
+    }
+    if (o->tokenizer != TOK_SPM)
+        return;
+    if (spm_joint(o)) {
+        beside_path(o->out, "spm.model", b->path[b->n], sizeof b->path[b->n]);
+        b->input[b->n++] = o->spm_model;
+        return;
+    }
+    for (int side = 0; side < 2; side++, b->n++) {
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, "%s.spm.model", SIDE_NAME[side]);
+        beside_path(o->out, suffix, b->path[b->n], sizeof b->path[b->n]);
+        b->input[b->n] = side ? o->spm_tgt_model : o->spm_src_model;
+    }
 }
 
 /* Whether a and b name one existing file, through whatever paths, hard or symbolic links. */
@@ -376,12 +453,13 @@ static bool same_file(const char *a, const char *b)
 }
 
 /* Outputs replace their paths only at the end, so an output that is also an input would be
- * read in full and then overwritten: refused before anything is read. A vocabulary file may be
- * the same side's --src-vocab/--tgt-vocab: it is rewritten with the tokens read from it. */
+ * read in full and then overwritten: refused before anything is read, but for a file beside
+ * the dataset that is its own input (beside_files). */
 static int check_outputs(const prep_options *o)
 {
-    char vpath[2][4096], names[3 * SPLIT_COUNT + 2][32];
-    const char *inputs[3 * SPLIT_COUNT + 2];
+    enum { N_INPUTS = 3 * SPLIT_COUNT + 5 };
+    char names[N_INPUTS][32];
+    const char *inputs[N_INPUTS];
     int n = 0;
     for (int s = 0; s < SPLIT_COUNT; s++) {
         const char *kinds[3] = {"src", "tgt", "tsv"};
@@ -391,50 +469,170 @@ static int check_outputs(const prep_options *o)
             inputs[n] = paths[k];
         }
     }
-    const int vocab_input = n; /* --src-vocab, --tgt-vocab: names[vocab_input + side] */
-    for (int side = 0; side < 2; side++, n++) {
-        snprintf(names[n], sizeof names[n], "--%s-vocab", SIDE_NAME[side]);
-        inputs[n] = side ? o->tgt_vocab : o->src_vocab;
-        vocab_path(o->out, SIDE_NAME[side], vpath[side], sizeof vpath[side]);
+    const char *more[5][2] = {{"--src-vocab", o->src_vocab}, {"--tgt-vocab", o->tgt_vocab},
+                              {"--spm-model", o->spm_model}, {"--spm-src-model", o->spm_src_model},
+                              {"--spm-tgt-model", o->spm_tgt_model}};
+    for (int k = 0; k < 5; k++, n++) {
+        snprintf(names[n], sizeof names[n], "%s", more[k][0]);
+        inputs[n] = more[k][1];
     }
-    const char *outputs[3] = {o->out, vpath[0], vpath[1]};
-    for (int k = 0; k < 3; k++)
+    beside_files b;
+    beside_plan(o, &b);
+    for (int k = 0; k <= b.n; k++) {
+        const char *output = k == 0 ? o->out : b.path[k - 1];
         for (int i = 0; i < n; i++) {
-            if (!inputs[i][0] || (k > 0 && i == vocab_input + k - 1) ||
-                !same_file(outputs[k], inputs[i]))
+            if (!inputs[i][0] || (k > 0 && inputs[i] == b.input[k - 1]) ||
+                !same_file(output, inputs[i]))
                 continue;
             if (k == 0)
                 return s2s_fail(S2S_EUSAGE, "--out %s is the same file as %s %s: s2s prep would "
                                 "overwrite its input", o->out, names[i], inputs[i]);
-            return s2s_fail(S2S_EUSAGE, "--out %s writes the vocabulary %s, the same file as %s "
-                            "%s: s2s prep would overwrite its input", o->out, outputs[k],
-                            names[i], inputs[i]);
+            return s2s_fail(S2S_EUSAGE, "--out %s writes the %s %s, the same file as %s %s: "
+                            "s2s prep would overwrite its input", o->out,
+                            k <= 2 ? "vocabulary" : "SentencePiece model", output, names[i],
+                            inputs[i]);
         }
+    }
     return 0;
 }
 
-/* The vocabulary as text, one token per line (id order), under a temporary name that
- * fs_commit later renames into place. */
-static int write_vocab_text(const vocab *v, const char *path, char *tmp, size_t n)
+/* A temporary file for path that fs_commit later renames into place, open for writing. */
+static int open_temp(const char *path, char *tmp, size_t n, FILE **f)
 {
     int fd = fs_create_temp(path, tmp, n);
     if (fd < 0)
         return s2s_fail(S2S_EIO, "%s: cannot create: %s", path, strerror(errno));
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
+    if (!(*f = fdopen(fd, "w"))) {
         close(fd);
         unlink(tmp);
         return s2s_fail(S2S_EIO, "%s: cannot write: %s", tmp, strerror(errno));
     }
-    for (int i = 0; i < v->size; i++)
-        fprintf(f, "%s\n", v->by_id[i]);
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    return 0;
+}
+
+/* Closes a file of open_temp after `ok` writes, synced; removes it on any failure. */
+static int close_temp(FILE *f, const char *tmp, bool ok)
+{
+    ok = ok && !ferror(f) && fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = (fclose(f) == 0) && ok;
     if (!ok) {
         unlink(tmp);
         return s2s_fail(S2S_EIO, "%s: cannot write: %s", tmp, strerror(errno));
     }
     return 0;
+}
+
+/* The vocabulary as text, one token per line (id order), under a temporary name. */
+static int write_vocab_text(const vocab *v, const char *path, char *tmp, size_t n)
+{
+    FILE *f;
+    int rc = open_temp(path, tmp, n, &f);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < v->size; i++)
+        fprintf(f, "%s\n", v->by_id[i]);
+    return close_temp(f, tmp, true);
+}
+
+/* A SentencePiece model as the .model file spm_train writes (its serialized bytes). */
+static int write_model_file(const unsigned char *bytes, size_t size, const char *path, char *tmp,
+                            size_t n)
+{
+    FILE *f;
+    int rc = open_temp(path, tmp, n, &f);
+    if (rc < 0)
+        return rc;
+    return close_temp(f, tmp, fwrite(bytes, 1, size, f) == size);
+}
+
+/* ---- SentencePiece -------------------------------------------------------------------------- */
+
+/* The training text of one model as spm_train's sentences: the training split's lines (the
+ * carved-out ones skipped) of one side, or of both (a pair's source, then its target),
+ * lowercased with --lowercase. The reading is checked as every pass is (reading_done). */
+typedef struct {
+    prep_ctx *c;
+    pair_reader r;
+    int side;      /* 0, 1; 2: both */
+    char *pending; /* both: the target of the pair whose source went out last */
+    long sentences;
+} spm_feed;
+
+static int spm_feed_next(void *ctx, const char **text, size_t *len)
+{
+    spm_feed *f = ctx;
+    if (f->pending) {
+        *text = f->pending;
+        f->pending = NULL;
+    } else {
+        char *t[2];
+        int rc;
+        while ((rc = reader_next(&f->r, &t[0], &t[1])) > 0 &&
+               line_split(f->c, f->r.line - 1) != SPLIT_TRAIN)
+            ;
+        if (rc <= 0)
+            return rc < 0 ? rc : reading_done(f->c, SPLIT_TRAIN, &f->r);
+        if (f->c->o->lowercase) {
+            text_lowercase(t[0]);
+            text_lowercase(t[1]);
+        }
+        *text = t[f->side == 2 ? 0 : f->side];
+        f->pending = f->side == 2 ? t[1] : NULL;
+    }
+    *len = strlen(*text);
+    f->sentences++;
+    return 1;
+}
+
+/* Trains model `slot` (0: the source's or the joint one, 1: the target's) on side's text (2:
+ * both). */
+static int train_spm(prep_ctx *c, int slot, int side)
+{
+    const prep_options *o = c->o;
+    spm_feed f = {.c = c, .side = side};
+    int rc = reader_open(&f.r, &o->in[SPLIT_TRAIN]);
+    if (rc < 0)
+        return rc;
+    char what[OPT_STRING_MAX + 64];
+    snprintf(what, sizeof what, "%s: the %s SentencePiece model", o->out,
+             side == 2 ? "joint" : side ? "target" : "source");
+    spm_train_options so = {.type = (spm_type)o->spm_type, .vocab_size = o->spm_vocab_size,
+                            .coverage = o->spm_coverage, .sentences = o->spm_sentences,
+                            .seed = o->seed, .threads = o->spm_threads};
+    rc = spm_train(&so, spm_feed_next, &f, what, &c->spm.bytes[slot], &c->spm.n[slot]);
+    c->spm_sentences[slot] = f.sentences;
+    reader_close(&f.r);
+    return rc;
+}
+
+/* The models, trained or read from their files, loaded and described. */
+static int prepare_spm(prep_ctx *c)
+{
+    const prep_options *o = c->o;
+    const char *files[2] = {o->spm_model[0] ? o->spm_model : o->spm_src_model, o->spm_tgt_model};
+    bool joint = spm_joint(o);
+    int rc = 0;
+    for (int slot = 0; slot < (joint ? 1 : 2) && rc == 0; slot++) {
+        double t0 = wall_seconds();
+        char *bytes = NULL;
+        if (!files[slot][0]) {
+            rc = train_spm(c, slot, joint ? 2 : slot);
+        } else if ((rc = fs_read_file(files[slot], &bytes, &c->spm.n[slot])) == 0) {
+            c->spm.bytes[slot] = (unsigned char *)bytes;
+            c->spm_file[slot] = files[slot];
+        }
+        c->spm_seconds[slot] = wall_seconds() - t0;
+    }
+    for (int slot = 0; slot < (joint ? 1 : 2) && rc == 0; slot++) {
+        char what[OPT_STRING_MAX + 64];
+        if (c->spm_file[slot])
+            snprintf(what, sizeof what, "%s", c->spm_file[slot]);
+        else
+            snprintf(what, sizeof what, "%s: the trained model", o->out);
+        if ((rc = spm_load(&c->spm_proc[slot], c->spm.bytes[slot], c->spm.n[slot], what)) == 0)
+            rc = spm_describe(c->spm.bytes[slot], c->spm.n[slot], what, &c->spm_about[slot]);
+    }
+    return rc;
 }
 
 static const char *input_name(const prep_input *in, int side)
@@ -505,7 +703,7 @@ static double percent(long part, long whole)
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-static void print_report(const prep_ctx *c, FILE *log, char vpath[2][4096])
+static void print_report(const prep_ctx *c, FILE *log, const beside_files *b)
 {
     const prep_options *o = c->o;
     fprintf(log, "%-6s %10s %10s %8s %9s %10s %8s %12s %7s %12s %7s\n", "split", "read", "kept",
@@ -519,7 +717,20 @@ static void print_report(const prep_ctx *c, FILE *log, char vpath[2][4096])
     }
     fprintf(log, "vocabulary: source %d, target %d tokens (with 4 reserved)%s\n", c->rep.vocab[0],
             c->rep.vocab[1], o->shared_vocab ? ", shared" : "");
-    fprintf(log, "wrote %s, %s, %s\n", o->out, vpath[0], vpath[1]);
+    for (int slot = 0; o->tokenizer == TOK_SPM && slot < 2 && c->spm.n[slot]; slot++) {
+        const spm_info *in = &c->spm_about[slot];
+        fprintf(log, "sentencepiece: %s %s model, %d pieces, ",
+                c->spm.n[1] ? SIDE_NAME[slot] : "joint", in->type, in->pieces);
+        if (c->spm_file[slot])
+            fprintf(log, "from %s\n", c->spm_file[slot]);
+        else
+            fprintf(log, "trained on %ld sentences in %.1f s\n", c->spm_sentences[slot],
+                    c->spm_seconds[slot]);
+    }
+    fprintf(log, "wrote %s", o->out);
+    for (int k = 0; k < b->n; k++)
+        fprintf(log, ", %s", b->path[k]);
+    fputc('\n', log);
 }
 
 static int all_dropped(const prep_ctx *c)
@@ -533,10 +744,11 @@ static int all_dropped(const prep_ctx *c)
 int prep_run(const prep_options *o, FILE *log, prep_report *rep)
 {
     prep_ctx c = {.o = o};
-    char vpath[2][4096], vtmp[2][4096] = {"", ""};
+    beside_files b;
     int rc = check_options(o);
     if (rc < 0 || (rc = check_outputs(o)) < 0)
         return rc;
+    beside_plan(o, &b);
     c.v[0] = &c.voc[0];
     c.v[1] = o->shared_vocab ? &c.voc[0] : &c.voc[1];
     if (o->src_vocab[0] && (rc = vocab_load(c.v[0], o->src_vocab)) < 0)
@@ -546,6 +758,9 @@ int prep_run(const prep_options *o, FILE *log, prep_report *rep)
     /* The carve-out needs the line count before anything else is read. */
     if (o->valid_size + o->test_size > 0 &&
         ((rc = pass(&c, SPLIT_TRAIN, PASS_LINES)) < 0 || (rc = carve_out(&c)) < 0))
+        goto fail;
+    /* The tokenizer's models before the first tokenization. */
+    if (o->tokenizer == TOK_SPM && (rc = prepare_spm(&c)) < 0)
         goto fail;
     if (c.v[0]->size == 0 || c.v[1]->size == 0) {
         if ((rc = pass(&c, SPLIT_TRAIN, PASS_COUNT)) < 0)
@@ -576,6 +791,8 @@ int prep_run(const prep_options *o, FILE *log, prep_report *rep)
         if ((rc = dsw_set_vocab(c.w, SIDE_NAME[s], (const char *const *)c.v[s]->by_id,
                                 c.v[s]->size)) < 0)
             goto fail;
+    if (o->tokenizer == TOK_SPM && (rc = dsw_set_spm(c.w, &c.spm)) < 0)
+        goto fail;
     for (int s = 0; s < SPLIT_COUNT; s++)
         if (input_given(&o->in[s]) && (rc = pass(&c, (split_id)s, PASS_WRITE)) < 0)
             goto fail;
@@ -585,34 +802,38 @@ int prep_run(const prep_options *o, FILE *log, prep_report *rep)
     }
     if ((rc = set_attrs(&c)) < 0)
         goto fail;
-    /* The vocabulary files are complete before the dataset is committed, and renamed after. */
-    for (int s = 0; s < 2; s++) {
-        vocab_path(o->out, SIDE_NAME[s], vpath[s], sizeof vpath[s]);
-        if ((rc = write_vocab_text(c.v[s], vpath[s], vtmp[s], sizeof vtmp[s])) < 0)
+    /* The files beside the dataset are complete before it is committed, and renamed after. */
+    for (int k = 0; k < b.n; k++) {
+        rc = k < 2 ? write_vocab_text(c.v[k], b.path[k], b.tmp[k], sizeof b.tmp[k])
+                   : write_model_file(c.spm.bytes[k - 2], c.spm.n[k - 2], b.path[k], b.tmp[k],
+                                      sizeof b.tmp[k]);
+        if (rc < 0)
             goto fail;
     }
     rc = dsw_close(c.w);
     c.w = NULL;
     if (rc < 0)
         goto fail;
-    for (int s = 0; s < 2; s++) {
-        if ((rc = fs_commit(vtmp[s], vpath[s])) < 0)
+    for (int k = 0; k < b.n; k++) {
+        if ((rc = fs_commit(b.tmp[k], b.path[k])) < 0)
             goto fail;
-        vtmp[s][0] = '\0';
+        b.tmp[k][0] = '\0';
     }
     if (log)
-        print_report(&c, log, vpath);
+        print_report(&c, log, &b);
     if (rep)
         *rep = c.rep;
 fail:
     dsw_abort(c.w);
-    for (int s = 0; s < 2; s++)
-        if (vtmp[s][0])
-            unlink(vtmp[s]);
+    for (int k = 0; k < b.n; k++)
+        if (b.tmp[k][0])
+            unlink(b.tmp[k]);
     for (int s = 0; s < 2; s++) {
         vocab_free(&c.voc[s]);
         tokens_free(&c.tok[s]);
+        spm_free(c.spm_proc[s]);
     }
+    spm_models_free(&c.spm);
     free(c.carve);
     free(c.ids);
     return rc;

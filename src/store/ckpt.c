@@ -32,6 +32,7 @@
 #include "s2s/h5limits.h"
 #include "s2s/h5util.h"
 #include "s2s/hash.h"
+#include "s2s/spm_store.h"
 #include "s2s/status.h"
 
 /* The checksum hashes tensors straight from the caller's buffers and counters straight from
@@ -343,6 +344,8 @@ static int ckpt_build(hid_t file, void *ctx)
         goto done;
     H5Gclose(group);
     group = -1;
+    if (c->spm && (rc = spm_models_write(file, path, c->spm)) < 0)
+        goto done;
 
     if ((group = H5Gcreate2(file, "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
         rc = h5u_fail(S2S_EIO, "%s: cannot create group /state", path);
@@ -396,6 +399,8 @@ int ckpt_write(const char *path, const ckpt_contents *c)
         payload += strlen(c->src_vocab[i]) + 32;
     for (int i = 0; i < c->tgt_vocab_n; i++)
         payload += strlen(c->tgt_vocab[i]) + 32;
+    if (c->spm)
+        payload += c->spm->n[0] + c->spm->n[1];
     return paramfile_write_image(path, CKPT_FORMAT, payload, ckpt_build, &w);
 }
 
@@ -749,6 +754,18 @@ int ckpt_read_config(const char *path, ckpt_config_fn fn, void *ctx)
     if (rc < 0)
         return rc;
     rc = paramfile_read_group_config(file, path, fn, ctx);
+    H5Fclose(file);
+    return rc;
+}
+
+int ckpt_read_spm(const char *path, spm_models *m)
+{
+    hid_t file = -1;
+    memset(m, 0, sizeof *m);
+    int rc = ckpt_open(path, &file);
+    if (rc < 0)
+        return rc;
+    rc = spm_models_read(file, path, NULL, m);
     H5Fclose(file);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include "s2s/dataset.h"
 #include "s2s/formats.h"
 #include "s2s/json.h"
+#include "s2s/spm.h"
 #include "s2s/train.h"
 
 /* The kinds of s2s file, recognized by their root attribute `format`. */
@@ -66,6 +67,11 @@ typedef struct {
     long long total_params;
     long long vocab[2];     /* also datasets; -1: unknown */
     const char *vocab_from; /* "/vocab", "/config", "embeddings" */
+    /* checkpoints and datasets: the SentencePiece models (/spm; sizes 0: none), each described
+     * (spm_about) or, when its bytes are not a model, with the reason (spm_error) */
+    spm_models spm;
+    spm_info spm_about[2];
+    char *spm_error[2];
 
     /* checkpoints */
     ckpt_summary ckpt;    /* ckpt.complete false: the state could not be read */

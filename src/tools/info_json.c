@@ -28,6 +28,33 @@ static void json_header(const info_file *f, json_writer *w)
     if (f->kind != INFO_DATASET)
         json_kstr(w, "from", f->vocab_from);
     json_close_object(w);
+    /* The SentencePiece models: null without any, else whether one serves both sides and each
+     * side's (the joint model under src). */
+    json_key(w, "spm");
+    if (f->spm.n[0] == 0) {
+        json_null(w);
+        return;
+    }
+    json_open_object(w);
+    json_kbool(w, "joint", f->spm.n[1] == 0);
+    for (int s = 0; s < 2; s++) {
+        json_key(w, s ? "tgt" : "src");
+        if (f->spm.n[s] == 0) {
+            json_null(w);
+            continue;
+        }
+        json_open_object(w);
+        json_kint(w, "bytes", (long long)f->spm.n[s]);
+        json_kstr(w, "type", f->spm_error[s] ? NULL : f->spm_about[s].type);
+        json_key(w, "pieces");
+        if (f->spm_error[s])
+            json_null(w);
+        else
+            json_int(w, f->spm_about[s].pieces);
+        json_kstr(w, "error", f->spm_error[s]);
+        json_close_object(w);
+    }
+    json_close_object(w);
 }
 
 /* ---- checkpoints and parameter files -------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #include "s2s/paramfile.h"
 #include "s2s/probe.h"
 #include "s2s/seal.h"
+#include "s2s/spm_store.h"
 #include "s2s/status.h"
 
 const char *const info_formats[INFO_NKINDS] = {CKPT_FORMAT, PARAMFILE_FORMAT, DATASET_FORMAT,
@@ -46,6 +47,9 @@ void info_free(info_file *f)
     free(f->tensors);
     ckpt_summary_free(&f->ckpt);
     free(f->checksum_error);
+    spm_models_free(&f->spm);
+    for (int s = 0; s < 2; s++)
+        free(f->spm_error[s]);
     ds_close(f->ds);
     memset(f, 0, sizeof *f);
 }
@@ -233,6 +237,22 @@ static void find_vocab(info_file *f, hid_t file)
 }
 
 /* A checkpoint or parameter file, still open as file. */
+/* What the SentencePiece models in f->spm are; bytes that are no model are described as such. */
+static int describe_spm(info_file *f)
+{
+    for (int s = 0; s < 2; s++) {
+        if (f->spm.n[s] == 0)
+            continue;
+        char what[64];
+        snprintf(what, sizeof what, "/spm/%s", s ? "tgt" : "src");
+        if (spm_describe(f->spm.bytes[s], f->spm.n[s], what, &f->spm_about[s]) < 0 &&
+            !(f->spm_error[s] = strdup(s2s_errmsg(S2S_EFORMAT))))
+            return s2s_fail(S2S_ENOMEM, "%s: out of memory", f->path);
+        s2s_clear_error();
+    }
+    return 0;
+}
+
 static int read_model_file(info_file *f, hid_t file)
 {
     static const long long versions[] = {
@@ -245,7 +265,9 @@ static int read_model_file(info_file *f, hid_t file)
         (rc = paramfile_each_tensor(file, f->path, "params", add_tensor, f)) < 0)
         return rc;
     find_vocab(f, file);
-    return 0;
+    if ((rc = spm_models_read(file, f->path, NULL, &f->spm)) < 0)
+        return rc;
+    return describe_spm(f);
 }
 
 /* What a checkpoint holds besides its parameters. ckpt_verify keeping what it reads: a
@@ -293,7 +315,16 @@ static int read_dataset(info_file *f)
         return rc;
     for (int side = 0; side < 2; side++)
         f->vocab[side] = ds_vocab_size(f->ds, side ? "tgt" : "src");
-    return 0;
+    const spm_models *m = ds_spm(f->ds);
+    for (int s = 0; s < 2; s++) {
+        if (m->n[s] == 0)
+            continue;
+        if (!(f->spm.bytes[s] = malloc(m->n[s])))
+            return s2s_fail(S2S_ENOMEM, "%s: out of memory", f->path);
+        memcpy(f->spm.bytes[s], m->bytes[s], m->n[s]);
+        f->spm.n[s] = m->n[s];
+    }
+    return describe_spm(f);
 }
 
 /* ---- attention files ------------------------------------------------------------------------ */

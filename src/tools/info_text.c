@@ -105,6 +105,19 @@ static void text_vocab(const info_file *f, FILE *out)
     if (f->kind != INFO_DATASET && f->vocab_from && strcmp(f->vocab_from, "/vocab"))
         fprintf(out, "; from %s", f->vocab_from);
     fputc('\n', out);
+    for (int k = 0; k < 2 && f->spm.n[k]; k++) {
+        const char *label = f->spm.n[1] ? (k ? "sentencepiece tgt" : "sentencepiece src")
+                                        : "sentencepiece";
+        if (f->spm_error[k])
+            info_text_row(out, 0, label, "%s bytes, unreadable: %s\n",
+                          grouped((long long)f->spm.n[k]), f->spm_error[k]);
+        else
+            info_text_row(out, 0, label, "%s%s model, %s pieces, character coverage %.4g, %s "
+                          "bytes (/spm/%s)\n", f->spm.n[1] ? "" : "joint ",
+                          f->spm_about[k].type, grouped(f->spm_about[k].pieces),
+                          f->spm_about[k].coverage, grouped((long long)f->spm.n[k]),
+                          k ? "tgt" : "src");
+    }
 }
 
 /* ---- checkpoints and parameter files -------------------------------------------------------- */
@@ -198,9 +211,10 @@ static void text_state(const info_file *f, const ckpt_summary *s, FILE *out)
                   (long long)p->nonfinite_streak);
     valid_metric m = info_best_metric(f);
     char label[48];
-    snprintf(label, sizeof label, "best valid %s", m == METRIC_BLEU    ? "BLEU"
-                                                   : m == METRIC_EXACT ? "exact match"
-                                                                       : "loss");
+    snprintf(label, sizeof label, "best valid %s", m == METRIC_BLEU          ? "BLEU"
+                                                   : m == METRIC_BLEU_TOKENS ? "token BLEU"
+                                                   : m == METRIC_EXACT       ? "exact match"
+                                                                             : "loss");
     if (isfinite(p->best_valid))
         info_text_row(out, 2, label, "%.6g at step %s\n", valid_metric_value(m, p->best_valid),
                       grouped(p->best_step));

@@ -258,6 +258,7 @@ static int write_checkpoint(trainer *t, const char *path)
         .optim_step = t->opt.step, .config = (const char *const *)t->config,
         .src_vocab = t->src_vocab, .src_vocab_n = t->src_vocab_n, .tgt_vocab = t->tgt_vocab,
         .tgt_vocab_n = t->tgt_vocab_n, .progress = t->pr, .blas_core = blas_core_get()->kernel,
+        .spm = ds_spm(t->ds),
         .history = {.rows = t->history_rows, .cols = HISTORY_COLS, .columns = HISTORY_COLUMNS,
                     .data = t->history}};
     if (t->cg.resid)

@@ -104,7 +104,8 @@ static const opt_spec train_specs[] = {
     {"valid-every", OPT_INT, offsetof(T, valid_every), "1000",
      "validation loss every N steps (0: only at the end)", NULL, 0, 1 << 30},
     {"valid-decode", OPT_BOOL, offsetof(T, valid_decode), "true",
-     "each validation also decodes greedily: BLEU (on the tokens) and exact match", NULL, 0, 0},
+     "each validation also decodes greedily: BLEU (on the text and on the tokens) and exact "
+     "match", NULL, 0, 0},
     {"best-metric", OPT_CHOICE, offsetof(T, best_metric), "loss",
      "validation figure that picks best.h5 and drives --early-stop", valid_metric_names, 0, 0},
     {"early-stop", OPT_INT, offsetof(T, early_stop), "0",

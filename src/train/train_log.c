@@ -200,8 +200,12 @@ int trainer_log_valid(trainer *t, const valid_result *vr, bool best)
     json_kfigure(&j, "ppl", vr->ppl);
     json_kfigure(&j, "token_acc", vr->token_acc);
     if (vr->decoded) {
+        char sig[BLEU_SIGNATURE_MAX];
+        trainer_bleu_signature(sig);
         json_kfigure(&j, "bleu", vr->bleu);
         json_kfigure(&j, "exact_match", vr->exact_match);
+        json_kfigure(&j, "bleu_tokens", vr->bleu_tokens);
+        json_kstr(&j, "bleu_signature", sig);
     }
     json_kint(&j, "sentences", vr->sentences);
     json_kbool(&j, "best", best);
@@ -247,6 +251,11 @@ int trainer_log_final(trainer *t, const train_result *res, const valid_result *v
                 "%016llx\n",
                 res->steps, res->seconds, res->tokens_per_s, figures, res->skipped,
                 res->params_hash);
+        if (decoded) {
+            char sig[BLEU_SIGNATURE_MAX];
+            trainer_bleu_signature(sig);
+            fprintf(t->log, "  BLEU signature %s (token BLEU %.2f)\n", sig, vr->bleu_tokens);
+        }
         fflush(t->log);
     }
     if (!t->metrics)
@@ -259,6 +268,7 @@ int trainer_log_final(trainer *t, const train_result *res, const valid_result *v
     json_kfigure(&j, "valid_loss", valid ? vr->loss : NAN); /* NaN: null, not measured */
     json_kfigure(&j, "bleu", decoded ? vr->bleu : NAN);
     json_kfigure(&j, "exact_match", decoded ? vr->exact_match : NAN);
+    json_kfigure(&j, "bleu_tokens", decoded ? vr->bleu_tokens : NAN);
     json_kfigure(&j, "tokens_per_s", res->tokens_per_s);
     json_kstr(&j, "params_hash", hash);
     return record_end(&j);

@@ -128,7 +128,7 @@ static int init_decoding(trainer *t, int max_B)
     int rc = load_vocab(t, "tgt", &t->tgt_vocab, &t->tgt_vocab_n);
     if (rc < 0)
         return rc;
-    return scorer_init(&t->score, t->tgt_vocab, DETOK_SPACE, false);
+    return trainer_valid_init(t);
 }
 
 /* Phase "building the model": model, batch, optimizer, gradient buckets, the schedule, the
@@ -222,7 +222,7 @@ void trainer_free(trainer *t)
     for (char **c = t->config; c && *c; c++)
         free(*c);
     free(t->config);
-    scorer_free(&t->score);
+    trainer_valid_free(t);
     free(t->src_vocab);
     free(t->tgt_vocab);
     free(t->hyp);

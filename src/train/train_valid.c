@@ -1,5 +1,6 @@
 /* train_valid.c - validation during training: the validation split sharded over the ranks,
- * teacher-forced loss and token accuracy, greedy decoding scored with BLEU and exact match;
+ * teacher-forced loss and token accuracy, greedy decoding scored with BLEU (on the text, as
+ * `s2s eval` scores it, and on the tokens) and exact match, samples printed as text;
  * the figure that picks best.h5 and drives --early-stop; the validation history that
  * checkpoints carry, including the row of a validation a stop abandoned.
  *
@@ -11,6 +12,7 @@
 
 #include "s2s/bleu.h"
 #include "s2s/decode.h"
+#include "s2s/spm.h"
 #include "s2s/status.h"
 #include "s2s/stop.h"
 #include "train/trainer.h"
@@ -20,10 +22,71 @@
 enum { V_LOSS, V_TOKENS, V_CORRECT, V_STOPPED, V_SENTENCES, V_SCORE };
 enum { V_NSUMS = V_SCORE + SCORE_NSUMS };
 
-static void print_tokens(FILE *f, const dataset *ds, const char *side, const int *ids, int n)
+/* ---- the detokenizers and the scorer ------------------------------------------------------- */
+
+void trainer_bleu_signature(char *buf)
 {
+    bleu_config bc = bleu_config_default();
+    bleu_signature(&bc, BLEU_TOK_13A, 1, buf, BLEU_SIGNATURE_MAX);
+}
+
+int trainer_valid_init(trainer *t)
+{
+    static const char *const side[2] = {"src", "tgt"};
+    char name[64];
+    const char *tok = ds_option(t->ds, "tokenizer", name, sizeof name);
+    int k = tok ? choice_find(tokenizer_names, tok) : TOK_WHITESPACE;
+    tokenizer_kind kind = k < 0 ? TOK_WHITESPACE : (tokenizer_kind)k;
+    const spm_models *m = ds_spm(t->ds);
+    if (kind == TOK_SPM && m->n[0] == 0)
+        return s2s_fail(S2S_EFORMAT, "%s: tokenized by SentencePiece (its options say tokenizer = "
+                        "sentencepiece) but holds no model (/spm)", t->o->data);
+    for (int s = 0; s < 2; s++) {
+        char what[OPT_STRING_MAX + 16];
+        snprintf(what, sizeof what, "%s: /spm/%s", t->o->data, side[s]);
+        int rc = m->n[s] ? spm_load(&t->spm[s], m->bytes[s], m->n[s], what) : 0;
+        if (rc < 0)
+            return rc;
+        t->detok[s] = detok_guess(kind, ds_vocab(t->ds, side[s]));
+    }
+    return scorer_init(&t->score, t->tgt_vocab, t->detok[1], t->spm[1] ? t->spm[1] : t->spm[0],
+                       true);
+}
+
+void trainer_valid_free(trainer *t)
+{
+    scorer_free(&t->score);
+    for (int s = 0; s < 2; s++) {
+        spm_free(t->spm[s]);
+        t->spm[s] = NULL;
+        free(t->text[s]);
+        t->text[s] = NULL;
+    }
+    free(t->toks);
+    t->toks = NULL;
+}
+
+/* Rank 0: ids[0..n) of side s as the text they stand for, as `s2s translate` writes it. */
+static void print_text(trainer *t, int s, const int *ids, int n)
+{
+    if (n > t->toks_cap) {
+        const char **p = realloc(t->toks, (size_t)n * sizeof *p);
+        if (!p) {
+            fprintf(t->log, "(%d tokens: out of memory)", n);
+            return;
+        }
+        t->toks = p;
+        t->toks_cap = n;
+    }
     for (int i = 0; i < n; i++)
-        fprintf(f, "%s%s", i ? " " : "", ds_token(ds, side, ids[i]));
+        t->toks[i] = ds_token(t->ds, s ? "tgt" : "src", ids[i]);
+    const spm_model *spm = t->spm[s] ? t->spm[s] : t->spm[0];
+    if (detokenize(t->detok[s], spm, t->toks, n, &t->text[s], &t->text_cap[s]) < 0) {
+        fprintf(t->log, "(%s)", s2s_errmsg(S2S_ENOMEM));
+        s2s_clear_error();
+        return;
+    }
+    fputs(t->text[s], t->log);
 }
 
 /* Rank 0: sentence b of the batch, its reference and its translation h[0..len). */
@@ -31,11 +94,11 @@ static void print_sample(trainer *t, int b, const int *h, int len, bool correct)
 {
     FILE *f = t->log;
     fprintf(f, "  src: ");
-    print_tokens(f, t->ds, "src", t->valid.src_rows[b], t->valid.share_src_len[b]);
+    print_text(t, 0, t->valid.src_rows[b], t->valid.share_src_len[b]);
     fprintf(f, "\n  ref: ");
-    print_tokens(f, t->ds, "tgt", t->valid.tgt_rows[b], t->valid.share_tgt_len[b]);
+    print_text(t, 1, t->valid.tgt_rows[b], t->valid.share_tgt_len[b]);
     fprintf(f, "\n  out: ");
-    print_tokens(f, t->ds, "tgt", h, len);
+    print_text(t, 1, h, len);
     fprintf(f, "   [%s]\n", correct ? "correct" : "wrong");
 }
 
@@ -75,20 +138,23 @@ static int valid_figures(const double *sums, bool greedy, valid_result *vr)
     vr->token_acc = sums[V_TOKENS] > 0 ? sums[V_CORRECT] / sums[V_TOKENS] : 0;
     if (!greedy)
         return 0;
-    bleu_result b;
+    bleu_result b, bt;
     bleu_config bc = bleu_config_default();
-    int rc = bleu_compute(score + SCORE_BLEU_TOKENS, &bc, &b);
+    int rc = bleu_compute(score + SCORE_BLEU_13A, &bc, &b);
+    if (rc == 0)
+        rc = bleu_compute(score + SCORE_BLEU_TOKENS, &bc, &bt);
     if (rc < 0)
         return rc;
     vr->decoded = true;
     vr->bleu = b.score;
+    vr->bleu_tokens = bt.score;
     vr->exact_match =
         score[SCORE_SENTENCES] > 0 ? score[SCORE_EXACT] / score[SCORE_SENTENCES] : 0;
     return 0;
 }
 
 /* The validation split, sharded over the ranks: teacher-forced NLL and token accuracy, and with
- * `greedy` BLEU on the tokens and the exact-match rate of greedy decoding (each translation cut
+ * `greedy` BLEU on the text and on the tokens and the exact-match rate of greedy decoding (each translation cut
  * at decode_max_len of its source, as `s2s eval` decodes); rank 0 prints `samples` of its
  * sentences. A stop request ends a rank's batches at the next batch; the one sum at the end,
  * which every rank reaches, carries it, so that every rank abandons the validation together
@@ -144,7 +210,12 @@ int trainer_validate(trainer *t, bool greedy, int samples, valid_result *vr)
  * form kept in train_progress.best_valid; metric_shown turns it back. */
 static double metric_key(int metric, const valid_result *vr)
 {
-    return metric == METRIC_BLEU ? -vr->bleu : metric == METRIC_EXACT ? -vr->exact_match : vr->loss;
+    switch (metric) {
+    case METRIC_BLEU: return -vr->bleu;
+    case METRIC_BLEU_TOKENS: return -vr->bleu_tokens;
+    case METRIC_EXACT: return -vr->exact_match;
+    default: return vr->loss;
+    }
 }
 
 static double metric_shown(int metric, double key)
@@ -163,12 +234,17 @@ bool trainer_early_stop_due(const trainer *t)
 bool trainer_report_validation(trainer *t, const valid_result *vr, bool best)
 {
     const train_options *o = t->o;
-    char decoded[96] = "";
+    char decoded[128] = "", sig[BLEU_SIGNATURE_MAX];
     if (vr->decoded)
-        snprintf(decoded, sizeof decoded, "  BLEU %.2f  exact %.4f", vr->bleu, vr->exact_match);
+        snprintf(decoded, sizeof decoded, "  BLEU %.2f  token BLEU %.2f  exact %.4f", vr->bleu,
+                 vr->bleu_tokens, vr->exact_match);
     trainer_note(t, "valid step %lld: loss %.4f  ppl %.3f  token acc %.4f%s%s",
                  (long long)t->pr.step, vr->loss, vr->ppl, vr->token_acc, decoded,
                  best ? "  (best)" : "");
+    if (vr->decoded) {
+        trainer_bleu_signature(sig);
+        trainer_note(t, "  BLEU signature %s", sig);
+    }
     if (!trainer_early_stop_due(t))
         return false;
     trainer_note(t, "early stop: no improvement in %d validations (best %s %.4f at step %lld)",

@@ -89,6 +89,14 @@ typedef struct {
     int *hyp, *hyp_len; /* greedy decoding output [max_B, max_out], [max_B] */
     int max_out;
     scorer score;       /* BLEU and exact match of the greedy translations */
+    /* The dataset's detokenizer of each side (text BLEU, samples; train_valid.c), with its
+     * SentencePiece models loaded from /spm (spm[1] NULL when one joint model serves both) */
+    detok_kind detok[2];
+    spm_model *spm[2];
+    char *text[2];      /* a sample's text */
+    size_t text_cap[2];
+    const char **toks;  /* a sample's token texts */
+    int toks_cap;
 
     double phase[N_PHASES]; /* this rank's seconds per phase in the current logging window */
     double last_ckpt_time;
@@ -113,7 +121,9 @@ typedef struct {
 typedef struct {
     double loss, ppl, token_acc;
     bool decoded;            /* the figures below are there */
-    double exact_match, bleu; /* bleu: on the tokens, 0-100 */
+    double exact_match;
+    double bleu;             /* on the detokenized text, sacreBLEU's 13a (0-100) */
+    double bleu_tokens;      /* on the tokens as they are (0-100) */
     long sentences, tokens;
     bool abandoned;          /* a stop request on some rank ended it early: no figures */
 } valid_result;
@@ -149,6 +159,12 @@ int trainer_step(trainer *t, double lr, double tf, double *gnorm, double *sums,
 
 /* ---- train_valid.c ---------------------------------------------------------------------- */
 
+/* Every rank: validation's scorer and detokenizers, from the dataset (its tokenizer option and
+ * /spm); trainer_valid_free frees them (safe on a zeroed trainer). */
+int trainer_valid_init(trainer *t);
+void trainer_valid_free(trainer *t);
+/* The signature of validation's BLEU (bleu_signature) into buf[BLEU_SIGNATURE_MAX]. */
+void trainer_bleu_signature(char *buf);
 int trainer_validate(trainer *t, bool greedy, int samples, valid_result *vr);
 int trainer_record_validation(trainer *t, const valid_result *vr, double train_loss, double lr,
                               bool *best);

@@ -5,7 +5,8 @@
 #   2. bad inputs (line counts differ, invalid UTF-8, a NUL byte, empty file, missing file, --out
 #      naming an input, a file that is not a dataset, train --lr 0) each give one error line, a
 #      non-zero exit, and leave the previous dataset (and the input) intact;
-#   3. scripts/prepare_corpus.sh (SentencePiece) on a generated TSV, if spm_train is installed.
+#   3. scripts/prepare_corpus.sh on a generated TSV: its SentencePiece model trained by s2s prep,
+#      inside the dataset and beside it, without any SentencePiece tool on PATH.
 # Parts whose tool is missing say so; a failed check exits 1.
 #
 #   data_pipeline.sh S2S_BINARY SOURCE_DIR
@@ -162,17 +163,24 @@ expect_fails "train --lr 0" "--lr: 0 is outside the allowed range (0, 1000]" \
     env ASAN_OPTIONS="$no_leaks" "$s2s" train --data g.h5 --lr 0 && ok "train --lr 0: $(cat err.txt)"
 
 # ---- 3. a corpus through SentencePiece ------------------------------------------------------
-if command -v spm_train >/dev/null && command -v spm_encode >/dev/null; then
-    paste g.train.src g.train.tgt > pairs.tsv
-    if "$root/scripts/prepare_corpus.sh" --train-tsv pairs.tsv --vocab-size 300 \
-            --valid-size 100 --test-size 100 --out sp --s2s "$s2s" > sp.log 2>&1 &&
-       [ -s sp/data.h5 ] && [ -s sp/spm.model ] && grep -q "^valid *100 *100 " sp.log; then
-        ok "prepare_corpus.sh: $(grep '^vocabulary' sp.log)"
-    else
-        fail "prepare_corpus.sh"; tail -20 sp.log
-    fi
+# SentencePiece's tools first on PATH, as stand-ins that fail and leave a mark: the script must
+# need s2s alone.
+nospm=$work/nospm
+mkdir -p "$nospm"
+for t in spm_train spm_encode spm_decode; do
+    printf '#!/bin/sh\ntouch "%s/called"\nexit 1\n' "$nospm" > "$nospm/$t"
+    chmod +x "$nospm/$t"
+done
+paste g.train.src g.train.tgt > pairs.tsv
+if PATH=$nospm:$PATH "$root/scripts/prepare_corpus.sh" --train-tsv pairs.tsv --vocab-size 300 \
+        --valid-size 100 --test-size 100 --out sp --s2s "$s2s" > sp.log 2>&1 &&
+   [ -s sp/data.h5 ] && [ -s sp/data.spm.model ] && grep -q "^valid *100 *100 " sp.log &&
+   grep -q "^sentencepiece: joint unigram model, [0-9]* pieces, trained on 5600 sentences" sp.log &&
+   [ ! -e "$nospm/called" ] &&
+   "$s2s" info sp/data.h5 | grep -q "^sentencepiece  *joint unigram model"; then
+    ok "prepare_corpus.sh: $(grep '^vocabulary' sp.log); $(grep '^sentencepiece' sp.log)"
 else
-    echo "skipped: prepare_corpus.sh (SentencePiece, package sentencepiece, is not installed)"
+    fail "prepare_corpus.sh"; tail -20 sp.log
 fi
 
 if [ "$failures" -gt 0 ]; then

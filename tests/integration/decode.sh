@@ -2,8 +2,8 @@
 # decode.sh - translation and evaluation end to end through the s2s binary:
 #   1. a generated task (reversing 4-14 symbols) is prepared and trained briefly on 2 MPI ranks
 #      with Bahdanau attention, far enough to translate well but not perfectly;
-#   2. `s2s eval` on the validation split (greedy) reports the loss, perplexity, BLEU on the
-#      tokens and exact match that training's own final validation reported;
+#   2. `s2s eval` on the validation split (greedy) reports the loss, perplexity, BLEU (on the
+#      text and on the tokens) and exact match that training's own final validation reported;
 #   3. `s2s translate` gives the same output on 1 and 2 ranks (beam 5 and greedy); n-best lists
 #      are sorted; beam 1 equals greedy; BLEU of `eval --hyp/--ref` on the translate output of the
 #      test split equals the dataset mode's 13a BLEU of the same decoding;
@@ -100,8 +100,10 @@ if "$s2s" eval --checkpoint "$ckpt" --data t.h5 --split valid --beam 1 > ev.txt 
     cat ev.txt
     tv_loss=$(echo "$valid" | sed -n 's/.*"loss":\([-0-9.eE+]*\).*/\1/p')
     tv_bleu=$(echo "$final" | sed -n 's/.*"bleu":\([-0-9.eE+]*\).*/\1/p')
+    tv_bleu_tok=$(echo "$final" | sed -n 's/.*"bleu_tokens":\([-0-9.eE+]*\).*/\1/p')
     tv_em=$(echo "$final" | sed -n 's/.*"exact_match":\([-0-9.eE+]*\).*/\1/p')
-    e_loss=$(json ev.txt loss) e_bleu=$(json ev.txt bleu_tokens) e_em=$(json ev.txt exact_match)
+    e_loss=$(json ev.txt loss) e_bleu=$(json ev.txt bleu) e_em=$(json ev.txt exact_match)
+    e_bleu_tok=$(json ev.txt bleu_tokens)
     n_tok=$(sed -n 's/.* sentences, \([0-9]*\) target tokens.*/\1/p' ev.txt)
     loss_tol=$(awk -v n="${n_tok:-1}" 'BEGIN { lambda = 6; D = 120; k = 288; u = 2 ^ -24
         kappa = 10; Z = 10; e = 2 * lambda * sqrt(D * k) * u * kappa * Z
@@ -109,8 +111,11 @@ if "$s2s" eval --checkpoint "$ckpt" --data t.h5 --split valid --beam 1 > ev.txt 
     close "$e_loss" "$tv_loss" "$loss_tol" &&
         ok "eval loss $e_loss = validation loss $tv_loss (tolerance $loss_tol, $n_tok tokens)" ||
         fail "eval loss $e_loss, training's validation loss $tv_loss (tolerance $loss_tol)"
-    close "$e_bleu" "$tv_bleu" 0.5 && ok "eval BLEU (tokens) $e_bleu = validation BLEU $tv_bleu" ||
-        fail "eval BLEU (tokens) $e_bleu, training's validation BLEU $tv_bleu"
+    close "$e_bleu" "$tv_bleu" 0.5 && ok "eval BLEU (13a) $e_bleu = validation BLEU $tv_bleu" ||
+        fail "eval BLEU (13a) $e_bleu, training's validation BLEU $tv_bleu"
+    close "$e_bleu_tok" "$tv_bleu_tok" 0.5 &&
+        ok "eval BLEU (tokens) $e_bleu_tok = validation token BLEU $tv_bleu_tok" ||
+        fail "eval BLEU (tokens) $e_bleu_tok, training's validation token BLEU $tv_bleu_tok"
     close "$e_em" "$tv_em" 0.01 && ok "eval exact match $e_em = validation $tv_em" ||
         fail "eval exact match $e_em, training's validation exact match $tv_em"
     awk -v b="$e_bleu" 'BEGIN { exit !(b > 20 && b < 100) }' &&

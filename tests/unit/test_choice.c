@@ -18,6 +18,7 @@
 #include "s2s/optim.h"
 #include "s2s/prep.h"
 #include "s2s/rnn.h"
+#include "s2s/spm.h"
 #include "s2s/status.h"
 #include "s2s/train.h"
 #include "s2s/vocab.h"
@@ -63,6 +64,9 @@ Test(choice, every_list_matches_its_enum)
         {"progress modes", progress_mode_names, PROGRESS_COUNT},
         {"initializations", init_names, INIT_COUNT},
         {"tokenizers", tokenizer_names, TOKENIZER_COUNT},
+        {"detokenizers", detok_names, DETOK_COUNT},
+        {"SentencePiece model types", spm_type_names, SPM_TYPE_COUNT},
+        {"SentencePiece training", spm_train_names, SPM_TRAIN_COUNT},
         {"long policies", long_policy_names, LONG_COUNT},
         {"BLEU tokenizers", bleu_tokenizer_names, BLEU_TOK_COUNT},
         {"BLEU smoothing", bleu_smooth_names, BLEU_SMOOTH_COUNT},

@@ -21,11 +21,11 @@ Test(vocab, whitespace_tokens_and_lowercase)
 {
     token_list t = {0};
     char line[] = "  The cat\tSAT,  on  the mat ";
-    cr_assert_eq(tokenize(TOK_WHITESPACE, true, line, &t), 0);
+    cr_assert_eq(tokenize(TOK_WHITESPACE, true, NULL, line, &t), 0);
     const char *want[] = {"the", "cat", "sat,", "on", "the", "mat"};
     expect_tokens(&t, want, 6);
     char empty[] = "   \t ";
-    cr_assert_eq(tokenize(TOK_WHITESPACE, false, empty, &t), 0);
+    cr_assert_eq(tokenize(TOK_WHITESPACE, false, NULL, empty, &t), 0);
     cr_expect_eq(t.n, 0, "a line of spaces has no tokens");
     tokens_free(&t);
 }
@@ -34,12 +34,12 @@ Test(vocab, character_tokens_mark_spaces)
 {
     token_list t = {0};
     char line[] = " h\xC3\xA9 \xE2\x82\xAC ";  /* " hé € " */
-    cr_assert_eq(tokenize(TOK_CHARS, false, line, &t), 0);
+    cr_assert_eq(tokenize(TOK_CHARS, false, NULL, line, &t), 0);
     const char *want[] = {"h", "\xC3\xA9", "\xE2\x96\x81", "\xE2\x82\xAC"};
     expect_tokens(&t, want, 4);
     char *buf = NULL;
     size_t cap = 0;
-    long n = detokenize(DETOK_PIECES, (const char *const *)t.tok, t.n, &buf, &cap);
+    long n = detokenize(DETOK_PIECES, NULL, (const char *const *)t.tok, t.n, &buf, &cap);
     cr_expect_str_eq(buf, "h\xC3\xA9 \xE2\x82\xAC", "characters back to text");
     cr_expect_eq(n, (long)strlen(buf));
     free(buf);
@@ -51,12 +51,12 @@ Test(vocab, detokenize_space_and_sentencepiece)
     char *buf = NULL;
     size_t cap = 0;
     const char *words[] = {"a", "b,", "c"};
-    detokenize(DETOK_SPACE, words, 3, &buf, &cap);
+    detokenize(DETOK_SPACE, NULL, words, 3, &buf, &cap);
     cr_expect_str_eq(buf, "a b, c");
     const char *pieces[] = {"\xE2\x96\x81He", "llo", "\xE2\x96\x81world", "!"};
-    detokenize(DETOK_PIECES, pieces, 4, &buf, &cap);
+    detokenize(DETOK_PIECES, NULL, pieces, 4, &buf, &cap);
     cr_expect_str_eq(buf, "Hello world!", "SentencePiece pieces joined, markers to spaces");
-    detokenize(DETOK_SPACE, words, 0, &buf, &cap);
+    detokenize(DETOK_SPACE, NULL, words, 0, &buf, &cap);
     cr_expect_str_eq(buf, "", "no tokens: empty text");
     free(buf);
 }
