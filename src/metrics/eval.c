@@ -239,6 +239,8 @@ static int score_split(trained_ensemble *e, ensemble_ws *ew, const split_data *s
         mb[j] = (ensemble_member){.ws = &m->out_ws, .W = m->params + m->table.t[m->out_w].offset,
                                   .b = m->params + m->table.t[m->out_b].offset};
     }
+    if (ew && (rc = ensemble_check_members(ew, mb)) < 0)
+        goto done;
     for (long first = (long)rank * batch_n; first < s->n; first += (long)size * batch_n) {
         int nb = s->n - first < batch_n ? (int)(s->n - first) : batch_n;
         for (int k = 0; k < nb; k++) {
