@@ -88,8 +88,8 @@ int beam_search_init(beam_search **bs, model *m, const beam_config *cfg, int max
  * log-probabilities and scores sum. The attention weights kept are the first model's (none if
  * it has no attention). n = 1 is beam_search_init, and two copies of one model with equal
  * weights give its search bit for bit. */
-int beam_search_init_ensemble(beam_search **bs, model *const *models, const double *weights,
-                              int n, const beam_config *cfg, int max_B, int max_len);
+int beam_search_init_ensemble(beam_search **bs, model *const *models, const double *weights, int n,
+                              const beam_config *cfg, int max_B, int max_len);
 void beam_search_free(beam_search *bs); /* safe on NULL */
 int beam_search_run(beam_search *bs, const batch *bt, const int *max_len, beam_result *r);
 

@@ -63,7 +63,6 @@ void ensemble_topk(ensemble_ws *e, const ensemble_member *mb, int rows, int k, i
 
 /* output_loss_forward of the combination: over rows whose target is not <pad>, nll = loss =
  * sum of -s(target), tokens, and correct (target is the first maximum of s). */
-output_stats ensemble_loss(ensemble_ws *e, const ensemble_member *mb, int rows,
-                           const int *targets);
+output_stats ensemble_loss(ensemble_ws *e, const ensemble_member *mb, int rows, const int *targets);
 
 #endif

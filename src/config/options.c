@@ -138,8 +138,7 @@ int opts_set(const opt_spec *s, void *dst, const char *value, const char *where)
             return rc;
         *(long *)field = (long)iv;
         return 0;
-    case OPT_DOUBLE:
-        return parse_double(s, value, where, (double *)field);
+    case OPT_DOUBLE: return parse_double(s, value, where, (double *)field);
     case OPT_BOOL:
         if (!strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes"))
             *(bool *)field = true;
@@ -148,8 +147,7 @@ int opts_set(const opt_spec *s, void *dst, const char *value, const char *where)
         else
             return s2s_fail(S2S_EUSAGE, "%s: expected true or false, got '%s'", where, value);
         return 0;
-    case OPT_STRING:
-        return set_string(field, value, where);
+    case OPT_STRING: return set_string(field, value, where);
     case OPT_CHOICE: {
         int k = choice_find(s->choices, value);
         if (k >= 0) {
@@ -172,8 +170,7 @@ int opts_set(const opt_spec *s, void *dst, const char *value, const char *where)
             l->n++;
         return rc;
     }
-    case OPT_DOUBLE_LIST:
-        return parse_double_list(s, value, where, (opt_double_list *)field);
+    case OPT_DOUBLE_LIST: return parse_double_list(s, value, where, (opt_double_list *)field);
     }
     return s2s_fail(S2S_EINVAL, "%s: option has an unknown type", where);
 }
@@ -425,8 +422,7 @@ int opts_parse(const opt_spec *specs, int n, void *dst, int argc, char **argv,
             continue;
         }
         if (!ai.spec) {
-            rc = s2s_fail(S2S_EUSAGE, "unknown option '--%.*s' (see --help)", (int)ai.len,
-                          ai.name);
+            rc = s2s_fail(S2S_EUSAGE, "unknown option '--%.*s' (see --help)", (int)ai.len, ai.name);
             goto done;
         }
         char where[96];
@@ -458,9 +454,8 @@ done:
 /* The syntax column: "--name TYPE", "--name a|b|c" or "--[no-]name". */
 static void syntax_text(const opt_spec *s, char *buf, size_t size)
 {
-    static const char *const type_names[] = {"INT",  "INT", "INT",     "NUM",
-                                             "",     "TEXT", "",       "TEXT...",
-                                             "NUM,..."};
+    static const char *const type_names[] = {"INT",  "INT", "INT",     "NUM",    "",
+                                             "TEXT", "",    "TEXT...", "NUM,..."};
     if (s->type == OPT_BOOL) {
         snprintf(buf, size, "--[no-]%s", s->name);
     } else if (s->type == OPT_CHOICE) {

@@ -135,7 +135,9 @@ static int decode_share(trained_ensemble *e, const int *order, int n_order,
         max_out = ml > max_out ? ml : max_out;
     }
     int B = o->batch < n_order ? o->batch : n_order;
-    beam_config bc = {.beam = o->beam, .nbest = o->nbest, .length_penalty = o->length_penalty,
+    beam_config bc = {.beam = o->beam,
+                      .nbest = o->nbest,
+                      .length_penalty = o->length_penalty,
                       .attention = o->attention && e->tm[0].cfg.attn != ATTN_NONE};
     model *models[OPT_LIST_MAX];
     for (int j = 0; j < e->n; j++)

@@ -15,13 +15,15 @@ static int check_vocab(const trained_model *a, const trained_model *b, const voc
     int n = va->size < vb->size ? va->size : vb->size;
     for (int i = 0; i < n; i++)
         if (strcmp(va->by_id[i], vb->by_id[i]) != 0)
-            return s2s_fail(S2S_EINVAL, "%s: %s vocabulary differs from %s's at id %d ('%s' vs "
+            return s2s_fail(S2S_EINVAL,
+                            "%s: %s vocabulary differs from %s's at id %d ('%s' vs "
                             "'%s'): an ensemble's models need the same vocabularies",
                             b->path, side, a->path, i, vb->by_id[i], va->by_id[i]);
     if (va->size != vb->size)
-        return s2s_fail(S2S_EINVAL, "%s: %s vocabulary has %d tokens, %s's %d: an ensemble's "
-                        "models need the same vocabularies", b->path, side, vb->size, a->path,
-                        va->size);
+        return s2s_fail(S2S_EINVAL,
+                        "%s: %s vocabulary has %d tokens, %s's %d: an ensemble's "
+                        "models need the same vocabularies",
+                        b->path, side, vb->size, a->path, va->size);
     return 0;
 }
 
@@ -35,13 +37,16 @@ static int check_compatible(const trained_model *a, const trained_model *b)
         (rc = check_vocab(a, b, &a->tgt, &b->tgt, "target")) < 0)
         return rc;
     if (a->tokenizer != b->tokenizer)
-        return s2s_fail(S2S_EINVAL, "%s: tokenizer differs from %s's (%s vs %s): an ensemble's "
-                        "models need the same tokenizer settings", b->path, a->path,
-                        tokenizer_names[b->tokenizer], tokenizer_names[a->tokenizer]);
+        return s2s_fail(S2S_EINVAL,
+                        "%s: tokenizer differs from %s's (%s vs %s): an ensemble's "
+                        "models need the same tokenizer settings",
+                        b->path, a->path, tokenizer_names[b->tokenizer],
+                        tokenizer_names[a->tokenizer]);
     if (a->lowercase != b->lowercase)
-        return s2s_fail(S2S_EINVAL, "%s: lowercasing differs from %s's (%s vs %s): an "
-                        "ensemble's models need the same tokenizer settings", b->path, a->path,
-                        b->lowercase ? "on" : "off", a->lowercase ? "on" : "off");
+        return s2s_fail(S2S_EINVAL,
+                        "%s: lowercasing differs from %s's (%s vs %s): an "
+                        "ensemble's models need the same tokenizer settings",
+                        b->path, a->path, b->lowercase ? "on" : "off", a->lowercase ? "on" : "off");
     return 0;
 }
 
@@ -53,14 +58,17 @@ int trained_ensemble_open(trained_ensemble *e, const opt_string_list *paths,
     if (n < 1)
         return s2s_fail(S2S_EUSAGE, "--checkpoint is required");
     if (weights->n > 0 && weights->n != n)
-        return s2s_fail(S2S_EUSAGE, "--weights gives %d weight%s for %d checkpoint%s: one per "
-                        "--checkpoint, in their order", weights->n, weights->n == 1 ? "" : "s",
-                        n, n == 1 ? "" : "s");
+        return s2s_fail(S2S_EUSAGE,
+                        "--weights gives %d weight%s for %d checkpoint%s: one per "
+                        "--checkpoint, in their order",
+                        weights->n, weights->n == 1 ? "" : "s", n, n == 1 ? "" : "s");
     for (int j = 0; j < n; j++) {
         e->weight[j] = weights->n ? weights->v[j] : 1;
         if (!(e->weight[j] > 0))
-            return s2s_fail(S2S_EUSAGE, "--weights: the weight of %s is %g: weights must be "
-                            "positive", paths->item[j], e->weight[j]);
+            return s2s_fail(S2S_EUSAGE,
+                            "--weights: the weight of %s is %g: weights must be "
+                            "positive",
+                            paths->item[j], e->weight[j]);
     }
     e->tm = calloc((size_t)n, sizeof *e->tm);
     if (!e->tm)

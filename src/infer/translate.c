@@ -414,8 +414,8 @@ int translate_run(const translate_options *o, MPI_Comm comm, FILE *log)
     if (rc == 0)
         rc = check_options(o, t.tm);
     if (rc == 0)
-        t.dk = o->detok == 0 ? detok_guess(t.tm->tokenizer, &t.tm->tgt)
-                             : (detok_kind)(o->detok - 1);
+        t.dk =
+            o->detok == 0 ? detok_guess(t.tm->tokenizer, &t.tm->tgt) : (detok_kind)(o->detok - 1);
     if (rc == 0 && t.rank == 0) {
         t.out = strcmp(o->output, "-") ? fopen(o->output, "w") : stdout;
         if (!t.out)
@@ -435,9 +435,11 @@ int translate_run(const translate_options *o, MPI_Comm comm, FILE *log)
     if (ens.n > 1)
         snprintf(models, sizeof models, ", ensemble of %d", ens.n);
     if (rc == 0 && log)
-        fprintf(log, "translated %ld sentence%s (%ld tokens) in %.2f s on %d rank%s, beam %d%s: "
-                "%.1f sentences/s\n", t.lines, t.lines == 1 ? "" : "s", t.tokens, el, t.size,
-                t.size == 1 ? "" : "s", o->beam, models, el > 0 ? t.lines / el : 0.0);
+        fprintf(log,
+                "translated %ld sentence%s (%ld tokens) in %.2f s on %d rank%s, beam %d%s: "
+                "%.1f sentences/s\n",
+                t.lines, t.lines == 1 ? "" : "s", t.tokens, el, t.size, t.size == 1 ? "" : "s",
+                o->beam, models, el > 0 ? t.lines / el : 0.0);
     trained_ensemble_free(&ens);
     return rc;
 }

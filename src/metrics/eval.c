@@ -236,7 +236,8 @@ static int score_split(trained_ensemble *e, ensemble_ws *ew, const split_data *s
         goto done;
     for (int j = 0; j < e->n; j++) {
         model *m = &e->tm[j].m;
-        mb[j] = (ensemble_member){.ws = &m->out_ws, .W = m->params + m->table.t[m->out_w].offset,
+        mb[j] = (ensemble_member){.ws = &m->out_ws,
+                                  .W = m->params + m->table.t[m->out_w].offset,
                                   .b = m->params + m->table.t[m->out_b].offset};
     }
     if (ew && (rc = ensemble_check_members(ew, mb)) < 0)
@@ -324,8 +325,10 @@ static void print_members(FILE *out, const trained_ensemble *e, const ensemble_w
     for (int j = 0; j < e->n; j++) {
         double nll, acc;
         loss_figures(loss + 3 + 3 * j, &nll, &acc);
-        fprintf(out, "  model %d, weight %.4g: loss %.4f, perplexity %.3f, token accuracy %.4f "
-                "(%s)\n", j + 1, ew->w[j], nll, exp(nll), acc, e->tm[j].path);
+        fprintf(out,
+                "  model %d, weight %.4g: loss %.4f, perplexity %.3f, token accuracy %.4f "
+                "(%s)\n",
+                j + 1, ew->w[j], nll, exp(nll), acc, e->tm[j].path);
     }
 }
 
@@ -382,8 +385,8 @@ static int eval_dataset(const eval_options *o, MPI_Comm comm, FILE *out)
         goto done;
     decode_options d = {.beam = o->beam, .nbest = 1, .length_penalty = o->length_penalty,
                         .max_len_ratio = o->max_len_ratio, .batch = o->batch};
-    if ((rc = decode_corpus(&ens, (int)s.n, (const int32_t *const *)s.src_row, s.src_len, &d,
-                            comm, &res)) < 0)
+    if ((rc = decode_corpus(&ens, (int)s.n, (const int32_t *const *)s.src_row, s.src_len, &d, comm,
+                            &res)) < 0)
         goto done;
     if (rank == 0) {
         double sums[SCORE_NSUMS];
@@ -406,10 +409,11 @@ static int eval_dataset(const eval_options *o, MPI_Comm comm, FILE *out)
             loss_figures(loss, &nll, &acc);
             char what[64];
             snprintf(what, sizeof what, "an ensemble of %d", ens.n);
-            fprintf(out, "%s on %s (%s split, %ld sentences, %.0f target tokens), beam %d, "
-                    "%d rank%s, %.1f s\n", ens.n > 1 ? what : tm->path, o->data,
-                    split_name((split_id)o->split), s.n, loss[1], o->beam, size,
-                    size == 1 ? "" : "s", MPI_Wtime() - t0);
+            fprintf(out,
+                    "%s on %s (%s split, %ld sentences, %.0f target tokens), beam %d, "
+                    "%d rank%s, %.1f s\n",
+                    ens.n > 1 ? what : tm->path, o->data, split_name((split_id)o->split), s.n,
+                    loss[1], o->beam, size, size == 1 ? "" : "s", MPI_Wtime() - t0);
             if (ens.n > 1)
                 print_members(out, &ens, &ew, loss);
             fprintf(out, "%-22s %.4f\n%-22s %.3f\n%-22s %.4f\n", "loss (nats/token)", nll,

@@ -59,9 +59,9 @@ typedef struct {
 
 struct beam_search {
     int n_models;
-    beam_model *bm;                /* [n_models]; the first one's attention weights are kept */
-    ensemble_ws ens;               /* n_models > 1: the combination of their scores */
-    ensemble_member *em;           /* [n_models] their output layers */
+    beam_model *bm;      /* [n_models]; the first one's attention weights are kept */
+    ensemble_ws ens;     /* n_models > 1: the combination of their scores */
+    ensemble_member *em; /* [n_models] their output layers */
     beam_config cfg;
     int max_B, max_len, max_rows;  /* capacity: sentences, tokens, rows = beam_rows(max_B) */
     int W;                         /* rows per sentence */
@@ -138,9 +138,9 @@ void beam_search_free(beam_search *bs)
         free(bs->bm[j].mem);
         free(bs->bm[j].keys);
     }
-    void *bufs[] = {bs->bm,     bs->em,      bs->lens,   bs->sent,  bs->ids,   bs->gsrc,
-                    bs->top,    bs->top_lp,  bs->lp,     bs->tok,   bs->bp,    bs->alpha,
-                    bs->st,     bs->kept,    bs->heads,  bs->new_tok, bs->new_bp, bs->new_lp};
+    void *bufs[] = {bs->bm,  bs->em,     bs->lens,  bs->sent,    bs->ids,    bs->gsrc,
+                    bs->top, bs->top_lp, bs->lp,    bs->tok,     bs->bp,     bs->alpha,
+                    bs->st,  bs->kept,   bs->heads, bs->new_tok, bs->new_bp, bs->new_lp};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
     ensemble_ws_free(&bs->ens);
@@ -171,8 +171,8 @@ int beam_search_init(beam_search **out, model *m, const beam_config *cfg, int ma
     return beam_search_init_ensemble(out, &m, NULL, 1, cfg, max_B, max_len);
 }
 
-int beam_search_init_ensemble(beam_search **out, model *const *models, const double *weights,
-                              int n, const beam_config *cfg, int max_B, int max_len)
+int beam_search_init_ensemble(beam_search **out, model *const *models, const double *weights, int n,
+                              const beam_config *cfg, int max_B, int max_len)
 {
     *out = NULL;
     const int K = cfg->beam;
@@ -279,8 +279,7 @@ static void expand_rows(real *dst, const real *src, int S, int B, int R, const i
  * (their lengths in bs->lens). It never changes during the search (a hypothesis only moves
  * between rows of its own sentence), so it is copied once; with one row per sentence the
  * model's own memory is the rows' memory. */
-static attn_memory rows_memory(const beam_search *bs, beam_model *bm, const attn_memory *src,
-                               int R)
+static attn_memory rows_memory(const beam_search *bs, beam_model *bm, const attn_memory *src, int R)
 {
     attn_memory mem = *src;
     mem.B = R;
@@ -307,8 +306,8 @@ static void score_rows(beam_search *bs, int R)
     const int K = bs->cfg.beam;
     if (bs->n_models == 1) {
         model *m = bs->bm[0].m;
-        output_topk(&m->out_ws, m->feats + (size_t)R * m->feat, R, P(m, m->out_w),
-                    P(m, m->out_b), K, bs->top, bs->top_lp);
+        output_topk(&m->out_ws, m->feats + (size_t)R * m->feat, R, P(m, m->out_w), P(m, m->out_b),
+                    K, bs->top, bs->top_lp);
         return;
     }
     for (int j = 0; j < bs->n_models; j++)

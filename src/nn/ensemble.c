@@ -79,8 +79,8 @@ static void block_logits(const ensemble_ws *e, const ensemble_member *mb, int r0
     const int V = e->vocab;
     for (int j = 0; j < e->n; j++) {
         const int I = mb[j].ws->in;
-        gemm(false, true, m, V, I, 1, mb[j].x + (size_t)r0 * I, I, mb[j].W, I, 0,
-             mb[j].ws->logits, V);
+        gemm(false, true, m, V, I, 1, mb[j].x + (size_t)r0 * I, I, mb[j].W, I, 0, mb[j].ws->logits,
+             V);
     }
 }
 
@@ -150,8 +150,7 @@ static bool first_max_is(const double *s, int V, int t)
     return true;
 }
 
-output_stats ensemble_loss(ensemble_ws *e, const ensemble_member *mb, int rows,
-                           const int *targets)
+output_stats ensemble_loss(ensemble_ws *e, const ensemble_member *mb, int rows, const int *targets)
 {
     output_stats st = {0};
     const int blk = block_rows(e, mb);

@@ -679,9 +679,8 @@ Test(beam, length_penalty_and_limits)
 /* ---- ensembles ------------------------------------------------------------------------------ */
 
 /* The search of an ensemble of n models with these weights (NULL: equal). */
-static void run_ensemble(model *const *models, int n, const double *weights, const batch *bt,
-                         int K, int nbest, bool attention, const int *max_len, int cap_len,
-                         beam_result *r)
+static void run_ensemble(model *const *models, int n, const double *weights, const batch *bt, int K,
+                         int nbest, bool attention, const int *max_len, int cap_len, beam_result *r)
 {
     beam_config bc = {.beam = K, .nbest = nbest, .length_penalty = 0.6, .attention = attention};
     beam_search *bs;
@@ -807,8 +806,8 @@ Test(beam, ensemble_of_different_models)
                                       h->ids[t] != TOK_EOS,
                                   "pair %d: token %d", p, h->ids[t]);
                     cr_expect_eq(!h->attn, a.cfg.attn == ATTN_NONE,
-                                 "pair %d: attention weights %s, the first model %s attention",
-                                 p, h->attn ? "kept" : "missing",
+                                 "pair %d: attention weights %s, the first model %s attention", p,
+                                 h->attn ? "kept" : "missing",
                                  a.cfg.attn == ATTN_NONE ? "has no" : "has");
                     checked++;
                 }
@@ -869,11 +868,12 @@ Test(beam, ensemble_scores_are_weighted_teacher_forcing, DOUBLE_BUILD_ONLY)
                 const beam_hyp *h = &r.hyps[s * r.nbest + j];
                 double ref = 0;
                 for (int k = 0; k < 2; k++)
-                    ref += w[k] * teacher_logprob(ms[k], SRC[s], SL[s], h->ids, h->len,
-                                                  h->finished);
+                    ref +=
+                        w[k] * teacher_logprob(ms[k], SRC[s], SL[s], h->ids, h->len, h->finished);
                 cr_expect(diff_ok(&dlp, fabs(h->logprob - ref) / fmax(1, fabs(ref)), tol),
                           "pair %d sentence %d hyp %d: logprob %.17g, weighted teacher-forced "
-                          "%.17g (tolerance %.3g)", p, s, j, h->logprob, ref, tol);
+                          "%.17g (tolerance %.3g)",
+                          p, s, j, h->logprob, ref, tol);
                 hyps++;
             }
             const beam_hyp *h = &g.hyps[s];
@@ -889,8 +889,8 @@ Test(beam, ensemble_scores_are_weighted_teacher_forcing, DOUBLE_BUILD_ONLY)
                     chosen = v == pick ? sc : chosen;
                 }
                 cr_expect(diff_ok(&dch, best - chosen, 2 * tol * fmax(1, fabs(best))),
-                          "pair %d sentence %d step %d: token %d scores %.17g, the best %.17g",
-                          p, s, t, pick, chosen, best);
+                          "pair %d sentence %d step %d: token %d scores %.17g, the best %.17g", p,
+                          s, t, pick, chosen, best);
                 steps++;
             }
         }

@@ -98,8 +98,8 @@ static void expect_same_as_one(layer *one, ensemble_member *mb, int n, const dou
         double lp[N * V], ref_lp[N * V];
         output_topk(&one->ws, one->x, N, one->W, one->b, k, ref_ids, ref_lp);
         ensemble_topk(&e, mb, N, k, ids, lp);
-        cr_expect(!memcmp(ids, ref_ids, (size_t)N * k * sizeof *ids), "%s, k %d: ids differ",
-                  what, k);
+        cr_expect(!memcmp(ids, ref_ids, (size_t)N * k * sizeof *ids), "%s, k %d: ids differ", what,
+                  k);
         cr_expect(!memcmp(lp, ref_lp, (size_t)N * k * sizeof *lp),
                   "%s, k %d: log-probabilities differ (first %.17g vs %.17g)", what, k, lp[0],
                   ref_lp[0]);
@@ -150,8 +150,7 @@ Test(ensemble, copies_with_equal_weights_are_one_model)
 
 /* The double reference: s(v) = sum_j w_j (z_j(v) - lse_j) with exact logits, and the size
  * sum_j w_j (|z_j(v)| + |lse_j|) of its terms, for row i. */
-static void reference_row(layer *const *ls, const double *w, int n, int i, double *s,
-                          double *size)
+static void reference_row(layer *const *ls, const double *w, int n, int i, double *s, double *size)
 {
     for (int v = 0; v < V; v++)
         s[v] = size[v] = 0;
@@ -229,8 +228,8 @@ Test(ensemble, different_models_against_reference)
                 cr_assert(t > 0 && t < V && t != TOK_PAD && t != TOK_BOS, "row %d: id %d", i, t);
                 double tol = combination_tol(n, size[t]);
                 cr_expect(diff_ok(&d, fabs(lp[i * V + q] - s[t]), tol),
-                          "%d models, row %d, token %d: %.17g, reference %.17g (tolerance %.3g)",
-                          n, i, t, lp[i * V + q], s[t], tol);
+                          "%d models, row %d, token %d: %.17g, reference %.17g (tolerance %.3g)", n,
+                          i, t, lp[i * V + q], s[t], tol);
                 if (q > 0) {
                     const int p = top[q - 1];
                     cr_expect(s[t] < s[p] + 2 * tol + 2 * combination_tol(n, size[p]) &&

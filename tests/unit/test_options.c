@@ -644,8 +644,7 @@ Test(options, repeated_option_collects_every_occurrence)
         many[2 * k] = "--ckpt";
         many[2 * k + 1] = "f.h5";
     }
-    cr_assert_eq(parse_lists(&l, 2 * OPT_LIST_MAX, many), 0, "%d entries: %s", OPT_LIST_MAX,
-                 msg());
+    cr_assert_eq(parse_lists(&l, 2 * OPT_LIST_MAX, many), 0, "%d entries: %s", OPT_LIST_MAX, msg());
     cr_expect_eq(l.ckpt.n, OPT_LIST_MAX, "entries");
     cr_expect_eq(parse_lists(&l, 2 * (OPT_LIST_MAX + 1), many), S2S_EUSAGE, "17 entries taken");
     cr_expect_str_eq(msg(), "--ckpt: at most 16 values", "message");
@@ -722,7 +721,8 @@ Test(options, lists_in_help_and_written_config)
 
     /* Written back and read again: the same lists, the empty ones included. */
     lists a, b;
-    char *argv[] = {"--ckpt", "x.h5", "--ckpt", "y,z.h5", "--extra=", "--w", "0.1,0.3333333333333333"};
+    char *argv[] = {
+        "--ckpt", "x.h5", "--ckpt", "y,z.h5", "--extra=", "--w", "0.1,0.3333333333333333"};
     cr_assert_eq(parse_lists(&a, 7, argv), 0, "parse: %s", msg());
     char path[64];
     write_file(path, "");
