@@ -79,6 +79,17 @@ void beam_result_free(beam_result *r); /* safe on a zeroed or half-built result 
  * Allocation happens in beam_search_init only. */
 typedef struct beam_search beam_search;
 int beam_search_init(beam_search **bs, model *m, const beam_config *cfg, int max_B, int max_len);
+
+/* Ensemble decoding: one search over n models at once, each initialized as above (they may
+ * differ in cells, sizes and attention, not in the target vocabulary). Every model keeps its own
+ * encoder outputs, rows' memory and decoder states, reordered by the same backpointers; a step
+ * ranks the tokens by the weighted sum of the models' log-probabilities (include/s2s/ensemble.h;
+ * weights [n] positive, normalized to sum 1, NULL: equal), which is also what the hypotheses'
+ * log-probabilities and scores sum. The attention weights kept are the first model's (none if
+ * it has no attention). n = 1 is beam_search_init, and two copies of one model with equal
+ * weights give its search bit for bit. */
+int beam_search_init_ensemble(beam_search **bs, model *const *models, const double *weights, int n,
+                              const beam_config *cfg, int max_B, int max_len);
 void beam_search_free(beam_search *bs); /* safe on NULL */
 int beam_search_run(beam_search *bs, const batch *bt, const int *max_len, beam_result *r);
 

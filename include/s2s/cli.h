@@ -51,6 +51,15 @@ extern int blas_core_startup_choice;
     {"progress", OPT_CHOICE, offsetof(T, progress), "auto",                                       \
      "progress display: auto (a live bar on a terminal, plain lines when redirected or under an "  \
      "MPI launcher), live, plain lines", progress_mode_names, 0, 0}
+/* The model options of translate and eval: T has an opt_string_list checkpoint and an
+ * opt_double_list weights (include/s2s/trained_ensemble.h). */
+#define MODEL_FILE_OPTIONS(T)                                                                      \
+    {"checkpoint", OPT_STRING_LIST, offsetof(T, checkpoint), "",                                  \
+     "the trained checkpoint; repeated, an ensemble whose models' log-probabilities are summed "   \
+     "with --weights at every step", NULL, 0, 0},                                                  \
+    {"weights", OPT_DOUBLE_LIST, offsetof(T, weights), "",                                        \
+     "the ensemble's weights, one per --checkpoint in their order, normalized to sum 1 "           \
+     "(default: equal)", NULL, 0, 1e6}
 
 /* Decoding options shared by translate and eval (T has the fields of translate_options). */
 #define DECODE_OPTIONS(T)                                                                          \

@@ -1,9 +1,11 @@
-/* decode.h - decoding a list of source sentences with a trained model, on one or many MPI ranks.
+/* decode.h - decoding a list of source sentences with a trained model or an ensemble of them,
+ * on one or many MPI ranks.
  *
  * The sentences are ordered by length (ties by position) and cut into batches of `batch`
  * sentences; rank r decodes batches r, r + N, r + 2N, ... and rank 0 gathers every result back
  * into input order. A batch's composition depends only on the input and `batch`, never on the
- * number of ranks, so N ranks produce exactly the output of one. */
+ * number of ranks, so N ranks produce exactly the output of one. An ensemble decodes each batch
+ * with all its models at once (beam_search_init_ensemble): every rank holds every model. */
 #ifndef S2S_DECODE_H
 #define S2S_DECODE_H
 
@@ -13,7 +15,7 @@
 #include <mpi.h>
 
 #include "s2s/beam.h"
-#include "s2s/trained.h"
+#include "s2s/trained_ensemble.h"
 
 typedef struct {
     int beam, nbest;
@@ -41,9 +43,11 @@ typedef struct {
 void decode_results_free(decode_results *r); /* safe on a zeroed struct */
 
 /* Decodes src[i][0 .. src_len[i]) for i < n (every rank passes the same sentences) with the
- * model of tm, which this builds for the batch capacity (trained_build). Collective over comm;
- * an error on any rank makes every rank return (S2S_EPEER on the ranks that did not fail). */
-int decode_corpus(trained_model *tm, int n, const int32_t *const *src, const int *src_len,
+ * models of e (one: that model's decoding), which this builds for the batch capacity
+ * (trained_ensemble_build). With attention, a hypothesis carries the first model's weights
+ * (none when it has no attention). Collective over comm; an error on any rank makes every rank
+ * return (S2S_EPEER on the ranks that did not fail). */
+int decode_corpus(trained_ensemble *e, int n, const int32_t *const *src, const int *src_len,
                   const decode_options *o, MPI_Comm comm, decode_results *out);
 
 #endif

@@ -18,7 +18,9 @@
 #include "s2s/options.h"
 
 typedef struct {
-    char checkpoint[OPT_STRING_MAX], data[OPT_STRING_MAX];
+    opt_string_list checkpoint;     /* one, or several: an ensemble (trained_ensemble.h) */
+    opt_double_list weights;        /* the ensemble's weights (none: equal) */
+    char data[OPT_STRING_MAX];
     int split;                      /* split_id */
     char hyp[OPT_STRING_MAX], ref[OPT_STRING_MAX];
     char output[OPT_STRING_MAX];    /* write the decoded split here ("": no) */

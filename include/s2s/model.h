@@ -44,6 +44,10 @@ int model_forward_backward(model *m, const batch *bt, const train_context *ctx,
 /* Forward only (evaluation: no dropout, plain NLL). */
 int model_evaluate(model *m, const batch *bt, output_stats *stats);
 
+/* The output layer's inputs [tgt_T, B, model_feature_size] of the last teacher-forced pass (what
+ * model_evaluate scored), for scoring them otherwise (an ensemble's loss, ensemble.h). */
+const real *model_features(const model *m);
+
 /* The training objective of model_forward_backward (same dropout masks, label smoothing)
  * without the backward pass: what gradient checks differentiate numerically. */
 int model_train_loss(model *m, const batch *bt, const train_context *ctx, output_stats *stats);

@@ -25,6 +25,16 @@
  *   OPT_STRING char[OPT_STRING_MAX] (a fixed array, so the struct owns its strings and needs no
  *   free function), OPT_CHOICE int: the index of the value in `choices`, so an enum whose
  *   values follow the order of the choices can be the field.
+ * Two list types hold up to OPT_LIST_MAX values, in fixed arrays too:
+ *   OPT_STRING_LIST opt_string_list, a repeatable option: every occurrence adds one entry, its
+ *   whole text (commas included: a path may hold them); an empty value empties the list. The
+ *   occurrences of one source (the base list, one file, the command line) add up, and a later
+ *   source's first occurrence replaces what the earlier sources gave, so the command line still
+ *   wins over the files. --help shows it as "--name TEXT...", a configuration file repeats its
+ *   line.
+ *   OPT_DOUBLE_LIST opt_double_list, numbers separated by commas in one value ("0.6,0.4"), each
+ *   parsed as OPT_DOUBLE is (and within [min, max]); like the scalar types a later occurrence
+ *   replaces an earlier one; an empty value is the empty list.
  * Numbers are parsed strictly: the whole text must be a decimal integer (or a finite number for
  * OPT_DOUBLE) that fits the field and, when min < max, lies in [min, max].
  *
@@ -39,8 +49,29 @@
 #include <stdio.h>
 
 #define OPT_STRING_MAX 256
+#define OPT_LIST_MAX 16 /* values of a list option */
 
-typedef enum { OPT_INT, OPT_UINT, OPT_LONG, OPT_DOUBLE, OPT_BOOL, OPT_STRING, OPT_CHOICE } opt_type;
+typedef enum {
+    OPT_INT,
+    OPT_UINT,
+    OPT_LONG,
+    OPT_DOUBLE,
+    OPT_BOOL,
+    OPT_STRING,
+    OPT_CHOICE,
+    OPT_STRING_LIST,
+    OPT_DOUBLE_LIST
+} opt_type;
+
+typedef struct {
+    int n;
+    char item[OPT_LIST_MAX][OPT_STRING_MAX];
+} opt_string_list;
+
+typedef struct {
+    int n;
+    double v[OPT_LIST_MAX];
+} opt_double_list;
 
 typedef struct {
     const char *name;           /* without dashes, e.g. "hidden"; not "config" or "help" */
@@ -53,7 +84,8 @@ typedef struct {
 } opt_spec;
 
 /* Sets one option from its text; `where` names the source for messages ("--hidden",
- * "run.conf:3: hidden"). S2S_EUSAGE on a malformed or out-of-range value. */
+ * "run.conf:3: hidden"). S2S_EUSAGE on a malformed or out-of-range value. An OPT_STRING_LIST
+ * gets one more entry (an empty text empties it). */
 int opts_set(const opt_spec *spec, void *dst, const char *value, const char *where);
 
 /* Checks the table (names unique and usable, defaults valid) and applies every default. */

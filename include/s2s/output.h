@@ -55,4 +55,10 @@ void output_argmax(output_ws *ws, const real *x, int n, const real *W, const rea
 void output_topk(output_ws *ws, const real *x, int n, const real *W, const real *b, int k,
                  int *ids, double *logp);
 
+/* One row z [V] of logits as the output layer's GEMM left them: adds the bias b in place and
+ * returns log sum_j exp(z[j]) in double, computed exactly as output_topk computes the
+ * normalizer of its log-probabilities (so that combining several models' rows,
+ * include/s2s/ensemble.h, can reproduce one model's figures bit for bit). */
+double output_row_logsumexp(real *z, const real *b, int V);
+
 #endif

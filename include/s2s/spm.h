@@ -18,6 +18,7 @@
 #ifndef S2S_SPM_H
 #define S2S_SPM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "s2s/choice.h"
@@ -92,6 +93,9 @@ void spm_models_free(spm_models *m); /* frees the bytes; safe on a zeroed struct
 /* The model of side 0 (source) or 1 (target): the joint model for either side when there is
  * one; *n 0 when m has none. */
 const unsigned char *spm_models_side(const spm_models *m, int side, size_t *n);
+
+/* Whether a and b hold the same model (byte for byte) for side 0 or 1, or both none. */
+bool spm_models_same(const spm_models *a, const spm_models *b, int side);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* translate.h - `s2s translate`: source text in, translations out, with a trained checkpoint.
+/* translate.h - `s2s translate`: source text in, translations out, with a trained checkpoint
+ * or an ensemble of them (--checkpoint repeated, include/s2s/trained_ensemble.h).
  *
  * Rank 0 reads the input (a file or stdin) and shares it; every rank tokenizes it as the
  * training data was tokenized (include/s2s/trained.h), the sentences are decoded by whole
@@ -25,7 +26,8 @@ typedef enum { STREAM_CHOICES(CHOICE_ENUM) STREAM_COUNT } stream_mode;
 extern const char *const stream_mode_names[]; /* NULL-terminated, indexed by stream_mode */
 
 typedef struct {
-    char checkpoint[OPT_STRING_MAX];
+    opt_string_list checkpoint;     /* one, or several: an ensemble (trained_ensemble.h) */
+    opt_double_list weights;        /* the ensemble's weights (none: equal) */
     char input[OPT_STRING_MAX];     /* "-": standard input */
     char output[OPT_STRING_MAX];    /* "-": standard output */
     char attention[OPT_STRING_MAX]; /* HDF5 file of attention weights ("": none) */

@@ -62,6 +62,61 @@ static int parse_integer(const opt_spec *s, const char *value, const char *where
     return check_range(s, (double)v, where, value);
 }
 
+/* A finite double, the whole text, within the option's range. */
+static int parse_double(const opt_spec *s, const char *value, const char *where, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (end == value || *end != '\0' || isspace((unsigned char)value[0]))
+        return s2s_fail(S2S_EUSAGE, "%s: expected a number, got '%s'", where, value);
+    if (errno == ERANGE)
+        return s2s_fail(S2S_EUSAGE, "%s: %s is too large or too small for a double", where, value);
+    if (!isfinite(v))
+        return s2s_fail(S2S_EUSAGE, "%s: expected a finite number, got '%s'", where, value);
+    *out = v;
+    return check_range(s, v, where, value);
+}
+
+static int too_many(const char *where)
+{
+    return s2s_fail(S2S_EUSAGE, "%s: at most %d values", where, OPT_LIST_MAX);
+}
+
+/* "0.6,0.4": every piece a number (an empty piece is not); "" the empty list. */
+static int parse_double_list(const opt_spec *s, const char *value, const char *where,
+                             opt_double_list *out)
+{
+    opt_double_list l = {0};
+    for (const char *p = value; *value; p++) {
+        size_t len = strcspn(p, ",");
+        char piece[64];
+        if (len >= sizeof piece)
+            return s2s_fail(S2S_EUSAGE, "%s: expected a number, got '%.*s'", where, (int)len, p);
+        memcpy(piece, p, len);
+        piece[len] = '\0';
+        if (l.n == OPT_LIST_MAX)
+            return too_many(where);
+        int rc = parse_double(s, piece, where, &l.v[l.n++]);
+        if (rc < 0)
+            return rc;
+        p += len;
+        if (*p == '\0')
+            break;
+    }
+    *out = l;
+    return 0;
+}
+
+static int set_string(char *field, const char *value, const char *where)
+{
+    if (strlen(value) >= OPT_STRING_MAX)
+        return s2s_fail(S2S_EUSAGE, "%s: value longer than %d characters", where,
+                        OPT_STRING_MAX - 1);
+    strcpy(field, value);
+    return 0;
+}
+
 int opts_set(const opt_spec *s, void *dst, const char *value, const char *where)
 {
     char *field = (char *)dst + s->offset;
@@ -83,22 +138,7 @@ int opts_set(const opt_spec *s, void *dst, const char *value, const char *where)
             return rc;
         *(long *)field = (long)iv;
         return 0;
-    case OPT_DOUBLE: {
-        char *end;
-        errno = 0;
-        double v = strtod(value, &end);
-        if (end == value || *end != '\0' || isspace((unsigned char)value[0]))
-            return s2s_fail(S2S_EUSAGE, "%s: expected a number, got '%s'", where, value);
-        if (errno == ERANGE)
-            return s2s_fail(S2S_EUSAGE, "%s: %s is too large or too small for a double", where,
-                            value);
-        if (!isfinite(v))
-            return s2s_fail(S2S_EUSAGE, "%s: expected a finite number, got '%s'", where, value);
-        if ((rc = check_range(s, v, where, value)) < 0)
-            return rc;
-        *(double *)field = v;
-        return 0;
-    }
+    case OPT_DOUBLE: return parse_double(s, value, where, (double *)field);
     case OPT_BOOL:
         if (!strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes"))
             *(bool *)field = true;
@@ -107,12 +147,7 @@ int opts_set(const opt_spec *s, void *dst, const char *value, const char *where)
         else
             return s2s_fail(S2S_EUSAGE, "%s: expected true or false, got '%s'", where, value);
         return 0;
-    case OPT_STRING:
-        if (strlen(value) >= OPT_STRING_MAX)
-            return s2s_fail(S2S_EUSAGE, "%s: value longer than %d characters", where,
-                            OPT_STRING_MAX - 1);
-        strcpy(field, value);
-        return 0;
+    case OPT_STRING: return set_string(field, value, where);
     case OPT_CHOICE: {
         int k = choice_find(s->choices, value);
         if (k >= 0) {
@@ -123,6 +158,19 @@ int opts_set(const opt_spec *s, void *dst, const char *value, const char *where)
         join_choices(s->choices, ", ", list, sizeof list);
         return s2s_fail(S2S_EUSAGE, "%s: '%s' is not one of %s", where, value, list);
     }
+    case OPT_STRING_LIST: {
+        opt_string_list *l = (opt_string_list *)field;
+        if (!value[0]) {
+            l->n = 0;
+            return 0;
+        }
+        if (l->n >= OPT_LIST_MAX)
+            return too_many(where);
+        if ((rc = set_string(l->item[l->n], value, where)) == 0)
+            l->n++;
+        return rc;
+    }
+    case OPT_DOUBLE_LIST: return parse_double_list(s, value, where, (opt_double_list *)field);
     }
     return s2s_fail(S2S_EINVAL, "%s: option has an unknown type", where);
 }
@@ -140,7 +188,7 @@ static int check_specs(const opt_spec *specs, int n)
             return s2s_fail(S2S_EINVAL, "option table: '%s' is reserved", s->name);
         if (find_spec(specs, i, s->name, strlen(s->name)))
             return s2s_fail(S2S_EINVAL, "option table: '%s' is defined twice", s->name);
-        if ((unsigned)s->type > OPT_CHOICE || !s->def || !s->help)
+        if ((unsigned)s->type > OPT_DOUBLE_LIST || !s->def || !s->help)
             return s2s_fail(S2S_EINVAL, "option table: '%s' lacks a type, default or help text",
                             s->name);
         if (s->type == OPT_CHOICE && (!s->choices || !s->choices[0]))
@@ -157,6 +205,8 @@ int opts_set_defaults(const opt_spec *specs, int n, void *dst)
     for (int i = 0; i < n; i++) {
         char where[96];
         snprintf(where, sizeof where, "default of --%s", specs[i].name);
+        if (specs[i].type == OPT_STRING_LIST) /* the default is the whole list */
+            ((opt_string_list *)((char *)dst + specs[i].offset))->n = 0;
         /* A bad default is a table error, not the user's. */
         if (opts_set(&specs[i], dst, specs[i].def, where) < 0) {
             char msg[512];
@@ -177,12 +227,42 @@ static char *trim(char *s)
     return s;
 }
 
+/* One source of values (the base list, a file, the command line): the first occurrence of a
+ * repeatable option in it replaces what the earlier sources gave, the later ones add to it. */
+typedef struct {
+    const opt_spec *specs;
+    bool *seen; /* [n] */
+} source_pass;
+
+static int pass_start(source_pass *p, const opt_spec *specs, int n)
+{
+    p->specs = specs;
+    p->seen = calloc((size_t)(n > 0 ? n : 1), sizeof *p->seen);
+    return p->seen ? 0 : s2s_fail(S2S_ENOMEM, "options: cannot allocate %d flags", n);
+}
+
+static int pass_set(source_pass *p, const opt_spec *s, void *dst, const char *value,
+                    const char *where)
+{
+    bool *seen = &p->seen[s - p->specs];
+    if (s->type == OPT_STRING_LIST && !*seen)
+        ((opt_string_list *)((char *)dst + s->offset))->n = 0;
+    *seen = true;
+    return opts_set(s, dst, value, where);
+}
+
 int opts_parse_file(const opt_spec *specs, int n, void *dst, const char *path)
 {
+    source_pass pass;
+    int prc = pass_start(&pass, specs, n);
+    if (prc < 0)
+        return prc;
     FILE *f = fopen(path, "r");
-    if (!f)
+    if (!f) {
+        free(pass.seen);
         return s2s_fail(S2S_EUSAGE, "%s: cannot open configuration file: %s", path,
                         strerror(errno));
+    }
     char line[1024];
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof line, f)) {
@@ -213,12 +293,13 @@ int opts_parse_file(const opt_spec *specs, int n, void *dst, const char *path)
             break;
         }
         snprintf(where, sizeof where, "%s:%d: %s", path, lineno, key);
-        if ((rc = opts_set(spec, dst, value, where)) < 0)
+        if ((rc = pass_set(&pass, spec, dst, value, where)) < 0)
             break;
     }
     if (rc == 0 && ferror(f))
         rc = s2s_fail(S2S_EIO, "%s: read error", path);
     fclose(f);
+    free(pass.seen);
     return rc;
 }
 
@@ -298,13 +379,18 @@ int opts_parse(const opt_spec *specs, int n, void *dst, int argc, char **argv,
             i++;
     }
 
+    source_pass pass = {0};
+    if ((rc = pass_start(&pass, specs, n)) < 0)
+        return rc;
     for (int i = 0; base && base[i]; i++) {
         const char *eq = strchr(base[i], '=');
         const opt_spec *spec = eq ? find_spec(specs, n, base[i], (size_t)(eq - base[i])) : NULL;
-        if (!spec)
-            return s2s_fail(S2S_EINVAL, "preset entry '%s' names no option", base[i]);
-        if ((rc = opts_set(spec, dst, eq + 1, base[i])) < 0)
-            return rc;
+        if (!spec) {
+            rc = s2s_fail(S2S_EINVAL, "preset entry '%s' names no option", base[i]);
+            goto done;
+        }
+        if ((rc = pass_set(&pass, spec, dst, eq + 1, base[i])) < 0)
+            goto done;
     }
 
     /* The files before any argument, wherever --config stands, so the command line wins. */
@@ -316,47 +402,60 @@ int opts_parse(const opt_spec *specs, int n, void *dst, int argc, char **argv,
         const char *path = ai.value;
         if (!path && i + 1 < argc)
             path = argv[++i];
-        if (!path || !path[0])
-            return s2s_fail(S2S_EUSAGE, "--config: missing file name");
+        if (!path || !path[0]) {
+            rc = s2s_fail(S2S_EUSAGE, "--config: missing file name");
+            goto done;
+        }
         if ((rc = opts_parse_file(specs, n, dst, path)) < 0)
-            return rc;
+            goto done;
     }
 
+    memset(pass.seen, 0, (size_t)n * sizeof *pass.seen); /* the command line: a new source */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!split_arg(specs, n, a, &ai))
-            return s2s_fail(S2S_EUSAGE, "unexpected argument '%s' (options start with --)", a);
+        if (!split_arg(specs, n, a, &ai)) {
+            rc = s2s_fail(S2S_EUSAGE, "unexpected argument '%s' (options start with --)", a);
+            goto done;
+        }
         if (ai.is_config) {
             i += ai.takes_next;
             continue;
         }
-        if (!ai.spec)
-            return s2s_fail(S2S_EUSAGE, "unknown option '--%.*s' (see --help)", (int)ai.len,
-                            ai.name);
+        if (!ai.spec) {
+            rc = s2s_fail(S2S_EUSAGE, "unknown option '--%.*s' (see --help)", (int)ai.len, ai.name);
+            goto done;
+        }
         char where[96];
         snprintf(where, sizeof where, "--%s", ai.spec->name);
         const char *value = ai.value;
         if (ai.negated) {
-            if (value)
-                return s2s_fail(S2S_EUSAGE, "--no-%s takes no value", ai.spec->name);
+            if (value) {
+                rc = s2s_fail(S2S_EUSAGE, "--no-%s takes no value", ai.spec->name);
+                goto done;
+            }
             value = "false";
         } else if (!value && ai.spec->type == OPT_BOOL) {
             value = "true";
         } else if (!value) {
-            if (i + 1 >= argc)
-                return s2s_fail(S2S_EUSAGE, "--%s: missing value", ai.spec->name);
+            if (i + 1 >= argc) {
+                rc = s2s_fail(S2S_EUSAGE, "--%s: missing value", ai.spec->name);
+                goto done;
+            }
             value = argv[++i];
         }
-        if ((rc = opts_set(ai.spec, dst, value, where)) < 0)
-            return rc;
+        if ((rc = pass_set(&pass, ai.spec, dst, value, where)) < 0)
+            goto done;
     }
-    return 0;
+done:
+    free(pass.seen);
+    return rc;
 }
 
 /* The syntax column: "--name TYPE", "--name a|b|c" or "--[no-]name". */
 static void syntax_text(const opt_spec *s, char *buf, size_t size)
 {
-    static const char *const type_names[] = {"INT", "INT", "INT", "NUM", "", "TEXT", ""};
+    static const char *const type_names[] = {"INT",  "INT", "INT",     "NUM",    "",
+                                             "TEXT", "",    "TEXT...", "NUM,..."};
     if (s->type == OPT_BOOL) {
         snprintf(buf, size, "--[no-]%s", s->name);
     } else if (s->type == OPT_CHOICE) {
@@ -424,8 +523,9 @@ void opts_print_help(FILE *f, const opt_spec *specs, int n)
         syntax_text(&specs[i], syntax, sizeof syntax);
         const char *def = specs[i].def;
         /* An empty text is no default: the option is required or off, as its help says. */
-        print_entry(f, syntax, width, specs[i].help,
-                    specs[i].type == OPT_STRING && !def[0] ? NULL : def);
+        bool text = specs[i].type == OPT_STRING || specs[i].type == OPT_STRING_LIST ||
+                    specs[i].type == OPT_DOUBLE_LIST;
+        print_entry(f, syntax, width, specs[i].help, text && !def[0] ? NULL : def);
     }
     print_entry(f, "--help", width, "show this help", NULL);
 }
@@ -440,8 +540,22 @@ static void format_double(double v, char *buf, size_t size)
     }
 }
 
+/* A `name = value` line of a string that reads back as itself: no # or line break, no
+ * whitespace at either end (trimmed on reading), not truncated. */
+static int write_string(FILE *f, const opt_spec *s, const char *value)
+{
+    size_t len = strnlen(value, OPT_STRING_MAX);
+    if (len == OPT_STRING_MAX || strpbrk(value, "#\n\r") ||
+        (len > 0 && (isspace((unsigned char)value[0]) || isspace((unsigned char)value[len - 1]))))
+        return s2s_fail(S2S_EINVAL, "--%s: value '%.*s' cannot be written to a configuration file",
+                        s->name, (int)len, value);
+    fprintf(f, "%s = %s\n", s->name, value);
+    return 0;
+}
+
 int opts_write_config(FILE *f, const opt_spec *specs, int n, const void *src)
 {
+    int rc;
     for (int i = 0; i < n; i++) {
         const opt_spec *s = &specs[i];
         const char *field = (const char *)src + s->offset;
@@ -457,15 +571,27 @@ int opts_write_config(FILE *f, const opt_spec *specs, int n, const void *src)
         case OPT_BOOL:
             fprintf(f, "%s = %s\n", s->name, *(const bool *)field ? "true" : "false");
             break;
-        case OPT_STRING: {
-            size_t len = strnlen(field, OPT_STRING_MAX);
-            if (len == OPT_STRING_MAX || strpbrk(field, "#\n\r") ||
-                (len > 0 &&
-                 (isspace((unsigned char)field[0]) || isspace((unsigned char)field[len - 1]))))
-                return s2s_fail(S2S_EINVAL,
-                                "--%s: value '%.*s' cannot be written to a configuration file",
-                                s->name, (int)len, field);
-            fprintf(f, "%s = %s\n", s->name, field);
+        case OPT_STRING:
+            if ((rc = write_string(f, s, field)) < 0)
+                return rc;
+            break;
+        case OPT_STRING_LIST: {
+            const opt_string_list *l = (const opt_string_list *)field;
+            if (l->n == 0) /* the empty value empties the list */
+                fprintf(f, "%s =\n", s->name);
+            for (int k = 0; k < l->n; k++)
+                if ((rc = write_string(f, s, l->item[k])) < 0)
+                    return rc;
+            break;
+        }
+        case OPT_DOUBLE_LIST: {
+            const opt_double_list *l = (const opt_double_list *)field;
+            fprintf(f, "%s =%s", s->name, l->n ? " " : "");
+            for (int k = 0; k < l->n; k++) {
+                format_double(l->v[k], num, sizeof num);
+                fprintf(f, "%s%s", k ? "," : "", num);
+            }
+            fputc('\n', f);
             break;
         }
         case OPT_CHOICE: {

@@ -28,6 +28,13 @@ const unsigned char *spm_models_side(const spm_models *m, int side, size_t *n)
     return m->n[s] > 0 ? m->bytes[s] : NULL;
 }
 
+bool spm_models_same(const spm_models *a, const spm_models *b, int side)
+{
+    size_t na, nb;
+    const unsigned char *x = spm_models_side(a, side, &na), *y = spm_models_side(b, side, &nb);
+    return na == nb && (na == 0 || memcmp(x, y, na) == 0);
+}
+
 int spm_models_write(hid_t file, const char *path, const spm_models *m)
 {
     if (m->n[0] == 0) {

@@ -1,5 +1,5 @@
-/* decode.c - batched decoding of a corpus, sharded over MPI ranks by whole batches, with the
- * results gathered on rank 0 in input order. */
+/* decode.c - batched decoding of a corpus with one model or an ensemble, sharded over MPI ranks
+ * by whole batches, with the results gathered on rank 0 in input order. */
 #define _GNU_SOURCE /* qsort_r */
 #include "s2s/decode.h"
 
@@ -123,7 +123,7 @@ static int cmp_by_len(const void *a, const void *b, void *len_v)
 }
 
 /* Decodes this rank's batches into b. */
-static int decode_share(trained_model *tm, const int *order, int n_order,
+static int decode_share(trained_ensemble *e, const int *order, int n_order,
                         const int32_t *const *src, const int *src_len, const decode_options *o,
                         int rank, int size, bytes *b)
 {
@@ -135,8 +135,13 @@ static int decode_share(trained_model *tm, const int *order, int n_order,
         max_out = ml > max_out ? ml : max_out;
     }
     int B = o->batch < n_order ? o->batch : n_order;
-    beam_config bc = {.beam = o->beam, .nbest = o->nbest, .length_penalty = o->length_penalty,
-                      .attention = o->attention && tm->cfg.attn != ATTN_NONE};
+    beam_config bc = {.beam = o->beam,
+                      .nbest = o->nbest,
+                      .length_penalty = o->length_penalty,
+                      .attention = o->attention && e->tm[0].cfg.attn != ATTN_NONE};
+    model *models[OPT_LIST_MAX];
+    for (int j = 0; j < e->n; j++)
+        models[j] = &e->tm[j].m;
     batch bt = {0};
     beam_result res = {0};
     beam_search *bs = NULL;
@@ -146,9 +151,9 @@ static int decode_share(trained_model *tm, const int *order, int n_order,
         rc = s2s_fail(S2S_ENOMEM, "decode: batch of %d sentences", B);
         goto fail;
     }
-    if ((rc = trained_build(tm, beam_rows(B, o->beam), max_src, 2)) < 0 ||
+    if ((rc = trained_ensemble_build(e, beam_rows(B, o->beam), max_src, 2)) < 0 ||
         (rc = batch_init(&bt, B, max_src, 2)) < 0 ||
-        (rc = beam_search_init(&bs, &tm->m, &bc, B, max_out)) < 0 ||
+        (rc = beam_search_init_ensemble(&bs, models, e->weight, e->n, &bc, B, max_out)) < 0 ||
         (rc = beam_result_init(&res, B, o->nbest, max_out, max_src, bc.attention)) < 0)
         goto fail;
     for (int first = rank * B; first < n_order; first += size * B) {
@@ -177,7 +182,7 @@ fail:
     return rc;
 }
 
-int decode_corpus(trained_model *tm, int n, const int32_t *const *src, const int *src_len,
+int decode_corpus(trained_ensemble *e, int n, const int32_t *const *src, const int *src_len,
                   const decode_options *o, MPI_Comm comm, decode_results *out)
 {
     _Static_assert(sizeof(int32_t) == sizeof(int), "token ids are ints in batches");
@@ -197,7 +202,7 @@ int decode_corpus(trained_model *tm, int n, const int32_t *const *src, const int
                 order[n_order++] = i;
         qsort_r(order, (size_t)n_order, sizeof *order, cmp_by_len, (void *)src_len);
         if (n_order > 0)
-            rc = decode_share(tm, order, n_order, src, src_len, o, rank, size, &b);
+            rc = decode_share(e, order, n_order, src, src_len, o, rank, size, &b);
     }
 
     if (rc == 0 && b.n > (size_t)INT32_MAX)

@@ -21,6 +21,7 @@
 #include "s2s/status.h"
 #include "s2s/tokens.h"
 #include "s2s/trained.h"
+#include "s2s/trained_ensemble.h"
 
 const char *const stream_mode_names[] = {STREAM_CHOICES(CHOICE_NAME) NULL};
 
@@ -285,16 +286,18 @@ static int write_output(const translate_options *o, const trained_model *tm, con
 
 static int check_options(const translate_options *o, const trained_model *tm)
 {
-    if (!o->checkpoint[0])
+    if (o->checkpoint.n == 0)
         return s2s_fail(S2S_EUSAGE, "--checkpoint is required");
     if (o->nbest > o->beam)
         return s2s_fail(S2S_EUSAGE, "--nbest %d exceeds --beam %d", o->nbest, o->beam);
     if (o->stream == STREAM_ON && o->attention[0])
         return s2s_fail(S2S_EUSAGE, "--attention writes one file for the whole input: it needs "
                         "--stream off (or auto, which reads a regular file whole)");
+    /* An ensemble's attention weights are its first model's (include/s2s/decode.h). */
     if (tm && tm->cfg.attn == ATTN_NONE && (o->replace_unk || o->attention[0]))
-        return s2s_fail(S2S_EUSAGE, "%s: %s needs a model with attention (this one has none)",
-                        o->checkpoint, o->replace_unk ? "--replace-unk" : "--attention");
+        return s2s_fail(S2S_EUSAGE, "%s: %s needs a model with attention (this one has none%s)",
+                        tm->path, o->replace_unk ? "--replace-unk" : "--attention",
+                        o->checkpoint.n > 1 ? "; an ensemble uses its first model's" : "");
     return 0;
 }
 
@@ -302,7 +305,8 @@ static int check_options(const translate_options *o, const trained_model *tm)
 
 typedef struct {
     const translate_options *o;
-    trained_model *tm;
+    trained_ensemble *ens;
+    trained_model *tm; /* the first model: vocabularies, tokenizer */
     MPI_Comm comm;
     int rank, size;
     const char *name; /* of the input, for messages */
@@ -342,7 +346,7 @@ static int translate_text(translator *t, char *text, size_t bytes, sources *s,
     decode_options d = {.beam = o->beam, .nbest = o->nbest, .length_penalty = o->length_penalty,
                         .max_len_ratio = o->max_len_ratio, .batch = o->batch,
                         .attention = o->replace_unk || o->attention[0]};
-    if ((rc = decode_corpus(t->tm, s->n, (const int32_t *const *)s->ids, s->len, &d, t->comm,
+    if ((rc = decode_corpus(t->ens, s->n, (const int32_t *const *)s->ids, s->len, &d, t->comm,
                             res)) < 0)
         return rc;
     if (t->rank == 0)
@@ -418,19 +422,20 @@ int translate_run(const translate_options *o, MPI_Comm comm, FILE *log)
     translator t = {.o = o, .comm = comm};
     MPI_Comm_rank(comm, &t.rank);
     MPI_Comm_size(comm, &t.size);
-    trained_model tm = {0};
-    t.tm = &tm;
+    trained_ensemble ens = {0};
+    t.ens = &ens;
     t.name = strcmp(o->input, "-") ? o->input : "standard input";
     double t0 = MPI_Wtime();
     blas_set_threads(o->threads);
     int rc = check_options(o, NULL);
     if (rc < 0)
         return rc;
-    rc = trained_open(&tm, o->checkpoint);
+    rc = trained_ensemble_open(&ens, &o->checkpoint, &o->weights);
+    t.tm = ens.tm; /* NULL when nothing could be allocated */
     if (rc == 0)
-        rc = check_options(o, &tm);
+        rc = check_options(o, t.tm);
     if (rc == 0)
-        rc = trained_detok(&tm, o->detok, &t.dk);
+        rc = trained_detok(t.tm, o->detok, &t.dk);
     if (rc == 0 && t.rank == 0) {
         t.out = strcmp(o->output, "-") ? fopen(o->output, "w") : stdout;
         if (!t.out)
@@ -446,10 +451,15 @@ int translate_run(const translate_options *o, MPI_Comm comm, FILE *log)
     if (t.out && t.out != stdout && fclose(t.out) != 0 && rc == 0)
         rc = s2s_fail(S2S_EIO, "%s: write error: %s", o->output, strerror(errno));
     double el = MPI_Wtime() - t0;
+    char models[32] = "";
+    if (ens.n > 1)
+        snprintf(models, sizeof models, ", ensemble of %d", ens.n);
     if (rc == 0 && log)
-        fprintf(log, "translated %ld sentence%s (%ld tokens) in %.2f s on %d rank%s, beam %d: "
-                "%.1f sentences/s\n", t.lines, t.lines == 1 ? "" : "s", t.tokens, el, t.size,
-                t.size == 1 ? "" : "s", o->beam, el > 0 ? t.lines / el : 0.0);
-    trained_free(&tm);
+        fprintf(log,
+                "translated %ld sentence%s (%ld tokens) in %.2f s on %d rank%s, beam %d%s: "
+                "%.1f sentences/s\n",
+                t.lines, t.lines == 1 ? "" : "s", t.tokens, el, t.size, t.size == 1 ? "" : "s",
+                o->beam, models, el > 0 ? t.lines / el : 0.0);
+    trained_ensemble_free(&ens);
     return rc;
 }

@@ -14,8 +14,7 @@ static const char *const DETOKS[] = {"auto", DETOK_CHOICES(CHOICE_NAME) NULL};
 
 #define T translate_options
 static const opt_spec translate_specs[] = {
-    {"checkpoint", OPT_STRING, offsetof(T, checkpoint), "", "the trained checkpoint (required)",
-     NULL, 0, 0},
+    MODEL_FILE_OPTIONS(T),
     {"input", OPT_STRING, offsetof(T, input), "-", "source sentences, one per line (-: stdin)",
      NULL, 0, 0},
     {"output", OPT_STRING, offsetof(T, output), "-", "translations (-: stdout)", NULL, 0, 0},
@@ -44,10 +43,11 @@ static const opt_spec translate_specs[] = {
 int translate_command(int argc, char **argv)
 {
     static const char usage_text[] =
-        "usage: [mpirun -np N] s2s translate --checkpoint CKPT [--input FILE] [options]\n\n"
+        "usage: [mpirun -np N] s2s translate --checkpoint CKPT [--checkpoint CKPT2 ...] "
+        "[--input FILE] [options]\n\n"
         "Translates one sentence per line: tokenized as the training data was, decoded by beam "
-        "search (batches spread over the ranks), written detokenized in input order "
-        "(docs/decoding.md).\n\noptions:\n";
+        "search (batches spread over the ranks) with one model or an ensemble, written "
+        "detokenized in input order (docs/decoding.md).\n\noptions:\n";
     translate_options o;
     bool help;
     int rank;

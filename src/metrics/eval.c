@@ -1,6 +1,7 @@
-/* eval.c - `s2s eval`: a dataset split scored through a checkpoint (perplexity, then decoding
- * and BLEU, chrF, exact match, on the text the translations stand for), or hypothesis and
- * reference files scored directly; every BLEU figure with its sacreBLEU-style signature. */
+/* eval.c - `s2s eval`: a dataset split scored through a checkpoint or an ensemble (perplexity,
+ * then decoding and BLEU, chrF, exact match, on the text the translations stand for), or
+ * hypothesis and reference files scored directly; every BLEU figure with its sacreBLEU-style
+ * signature. */
 #include "s2s/eval.h"
 
 #include <errno.h>
@@ -13,11 +14,13 @@
 #include "s2s/comm.h"
 #include "s2s/dataset.h"
 #include "s2s/decode.h"
+#include "s2s/ensemble.h"
 #include "s2s/fsutil.h"
 #include "s2s/json.h"
 #include "s2s/score.h"
 #include "s2s/status.h"
 #include "s2s/trained.h"
+#include "s2s/trained_ensemble.h"
 
 static bleu_config bleu_options(const eval_options *o)
 {
@@ -155,9 +158,9 @@ static int check_vocab(const trained_model *tm, const dataset *ds, const char *d
     /* The same ids with other SentencePiece models would mean other text. */
     for (int s = 0; s < 2; s++) {
         size_t a, b;
-        const unsigned char *x = spm_models_side(&tm->spm, s, &a);
-        const unsigned char *y = spm_models_side(ds_spm(ds), s, &b);
-        if (a && b && (a != b || memcmp(x, y, a) != 0))
+        spm_models_side(&tm->spm, s, &a);
+        spm_models_side(ds_spm(ds), s, &b);
+        if (a && b && !spm_models_same(&tm->spm, ds_spm(ds), s))
             return s2s_fail(S2S_EINVAL, "SentencePiece model mismatch: the %s model of %s is "
                             "not the checkpoint %s's", name[s], data, tm->path);
     }
@@ -220,23 +223,41 @@ done:
     return rc;
 }
 
+/* Adds a pass's figures to sums[0..3): loss, tokens, correct. */
+static void add_stats(double *sums, const output_stats *st)
+{
+    sums[0] += st->loss;
+    sums[1] += (double)st->tokens;
+    sums[2] += (double)st->correct;
+}
+
 /* Teacher-forced loss over the split: batches of o->batch sentences in file order, batch k on
- * rank k mod N. sums: loss, tokens, correct. */
-static int score_split(trained_model *tm, const split_data *s, int batch_n, int longest_src,
-                       int longest_tgt, MPI_Comm comm, double sums[3])
+ * rank k mod N. sums[0..3): loss, tokens, correct of the model, or with several (ew, their
+ * combination) of the ensemble under its rule, and then sums[3 + 3 j ..) of model j alone. */
+static int score_split(trained_ensemble *e, ensemble_ws *ew, const split_data *s, int batch_n,
+                       int longest_src, int longest_tgt, MPI_Comm comm, double *sums)
 {
     int rank, size, rc;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     batch bt = {0};
+    ensemble_member mb[OPT_LIST_MAX];
     const int **sp = malloc((size_t)batch_n * sizeof *sp), **tp = malloc((size_t)batch_n * sizeof *tp);
     int *sl = malloc((size_t)batch_n * sizeof *sl), *tl = malloc((size_t)batch_n * sizeof *tl);
     if (!sp || !tp || !sl || !tl) {
         rc = s2s_fail(S2S_ENOMEM, "eval: batch of %d", batch_n);
         goto done;
     }
-    if ((rc = trained_build(tm, batch_n, longest_src, longest_tgt + 1)) < 0 ||
+    if ((rc = trained_ensemble_build(e, batch_n, longest_src, longest_tgt + 1)) < 0 ||
         (rc = batch_init(&bt, batch_n, longest_src, longest_tgt + 1)) < 0)
+        goto done;
+    for (int j = 0; j < e->n; j++) {
+        model *m = &e->tm[j].m;
+        mb[j] = (ensemble_member){.ws = &m->out_ws,
+                                  .W = m->params + m->table.t[m->out_w].offset,
+                                  .b = m->params + m->table.t[m->out_b].offset};
+    }
+    if (ew && (rc = ensemble_check_members(ew, mb)) < 0)
         goto done;
     for (long first = (long)rank * batch_n; first < s->n; first += (long)size * batch_n) {
         int nb = s->n - first < batch_n ? (int)(s->n - first) : batch_n;
@@ -248,12 +269,18 @@ static int score_split(trained_model *tm, const split_data *s, int batch_n, int 
             tl[k] = s->tgt_len[i];
         }
         output_stats st;
-        if ((rc = batch_fill(&bt, nb, sp, sl, tp, tl)) < 0 ||
-            (rc = model_evaluate(&tm->m, &bt, &st)) < 0)
+        if ((rc = batch_fill(&bt, nb, sp, sl, tp, tl)) < 0)
             goto done;
-        sums[0] += st.loss;
-        sums[1] += (double)st.tokens;
-        sums[2] += (double)st.correct;
+        for (int j = 0; j < e->n; j++) {
+            if ((rc = model_evaluate(&e->tm[j].m, &bt, &st)) < 0)
+                goto done;
+            add_stats(sums + (ew ? 3 + 3 * j : 0), &st);
+            mb[j].x = model_features(&e->tm[j].m);
+        }
+        if (ew) {
+            st = ensemble_loss(ew, mb, bt.tgt_T * bt.B, bt.tgt_out);
+            add_stats(sums, &st);
+        }
     }
 done:
     batch_free(&bt);
@@ -302,20 +329,65 @@ static int write_hyps(const char *path, const trained_model *tm, const decode_re
     return rc;
 }
 
+/* Loss, perplexity and token accuracy of the sums at sums[0..3). */
+static void loss_figures(const double *sums, double *nll, double *acc)
+{
+    *nll = sums[1] > 0 ? sums[0] / sums[1] : 0;
+    *acc = sums[1] > 0 ? sums[2] / sums[1] : 0;
+}
+
+/* An ensemble's models, one line each: file, weight and teacher-forced figures alone. */
+static void print_members(FILE *out, const trained_ensemble *e, const ensemble_ws *ew,
+                          const double *loss)
+{
+    for (int j = 0; j < e->n; j++) {
+        double nll, acc;
+        loss_figures(loss + 3 + 3 * j, &nll, &acc);
+        fprintf(out,
+                "  model %d, weight %.4g: loss %.4f, perplexity %.3f, token accuracy %.4f "
+                "(%s)\n",
+                j + 1, ew->w[j], nll, exp(nll), acc, e->tm[j].path);
+    }
+}
+
+/* JSON "ensemble": per model its checkpoint, normalized weight and figures alone. */
+static void json_members(json_writer *j, const trained_ensemble *e, const ensemble_ws *ew,
+                         const double *loss)
+{
+    json_key(j, "ensemble");
+    json_open_array(j);
+    for (int k = 0; k < e->n; k++) {
+        double nll, acc;
+        loss_figures(loss + 3 + 3 * k, &nll, &acc);
+        json_open_object(j);
+        json_kstr(j, "checkpoint", e->tm[k].path);
+        json_knum(j, "weight", ew->w[k]);
+        json_kfigure(j, "loss", nll);
+        json_kfigure(j, "ppl", exp(nll));
+        json_kfigure(j, "token_acc", acc);
+        json_close_object(j);
+    }
+    json_close_array(j);
+}
+
 static int eval_dataset(const eval_options *o, MPI_Comm comm, FILE *out)
 {
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    trained_model tm = {0};
+    trained_ensemble ens = {0};
+    ensemble_ws ew = {0};
     dataset *ds = NULL;
     split_data s = {0};
     decode_results res = {0};
     scorer sc = {0};
     double t0 = MPI_Wtime();
-    int rc = trained_open(&tm, o->checkpoint);
-    if (rc == 0 && (rc = ds_open(&ds, o->data)) == 0 && (rc = check_vocab(&tm, ds, o->data)) == 0)
+    int rc = trained_ensemble_open(&ens, &o->checkpoint, &o->weights);
+    const trained_model *tm = ens.tm; /* the first model: vocabularies, tokenizer */
+    if (rc == 0 && (rc = ds_open(&ds, o->data)) == 0 && (rc = check_vocab(tm, ds, o->data)) == 0)
         rc = read_split(ds, (split_id)o->split, o->data, &s);
+    if (rc == 0 && ens.n > 1)
+        rc = ensemble_ws_init(&ew, ens.n, ens.weight, tm->tgt.size);
     if ((rc = comm_agree(comm, rc)) < 0)
         goto done;
     int longest_src = 0, longest_tgt = 0;
@@ -323,28 +395,30 @@ static int eval_dataset(const eval_options *o, MPI_Comm comm, FILE *out)
         longest_src = s.src_len[i] > longest_src ? s.src_len[i] : longest_src;
         longest_tgt = s.tgt_len[i] > longest_tgt ? s.tgt_len[i] : longest_tgt;
     }
-    double loss[3] = {0};
-    rc = score_split(&tm, &s, o->batch, longest_src, longest_tgt, comm, loss);
-    if ((rc = comm_agree(comm, rc)) < 0 || (rc = comm_sum_doubles(comm, loss, 3)) < 0)
+    double loss[3 + 3 * OPT_LIST_MAX] = {0};
+    const int n_loss = ens.n > 1 ? 3 + 3 * ens.n : 3;
+    rc = score_split(&ens, ens.n > 1 ? &ew : NULL, &s, o->batch, longest_src, longest_tgt, comm,
+                     loss);
+    if ((rc = comm_agree(comm, rc)) < 0 || (rc = comm_sum_doubles(comm, loss, n_loss)) < 0)
         goto done;
     decode_options d = {.beam = o->beam, .nbest = 1, .length_penalty = o->length_penalty,
                         .max_len_ratio = o->max_len_ratio, .batch = o->batch};
-    if ((rc = decode_corpus(&tm, (int)s.n, (const int32_t *const *)s.src_row, s.src_len, &d,
-                            comm, &res)) < 0)
+    if ((rc = decode_corpus(&ens, (int)s.n, (const int32_t *const *)s.src_row, s.src_len, &d, comm,
+                            &res)) < 0)
         goto done;
     if (rank == 0) {
         double sums[SCORE_NSUMS];
         score_zero(sums);
         score_result r;
-        detok_kind dk = detok_guess(tm.tokenizer, &tm.tgt);
+        detok_kind dk = detok_guess(tm->tokenizer, &tm->tgt);
         bleu_config bc = bleu_options(o);
         char sig[BLEU_SIGNATURE_MAX], sig_tokens[BLEU_SIGNATURE_MAX], warning[512];
         input_stats in = {0};
         for (long i = 0; i < s.n; i++)
-            input_stats_add(&in, &tm, NULL, s.src_row[i], s.src_len[i]);
-        if (input_warning(&tm, &in, "eval", warning, sizeof warning))
+            input_stats_add(&in, tm, NULL, s.src_row[i], s.src_len[i]);
+        if (input_warning(tm, &in, "eval", warning, sizeof warning))
             fprintf(stderr, "%s\n", warning);
-        rc = scorer_init(&sc, (const char *const *)tm.tgt.by_id, dk, trained_spm(&tm, 1), true);
+        rc = scorer_init(&sc, (const char *const *)tm->tgt.by_id, dk, trained_spm(tm, 1), true);
         for (long i = 0; i < s.n && rc == 0; i++) {
             const beam_hyp *h = &res.hyps[(size_t)i * res.nbest];
             rc = scorer_add(&sc, h->ids, h->len, (const int *)s.tgt + (size_t)i * s.max_tgt,
@@ -353,12 +427,19 @@ static int eval_dataset(const eval_options *o, MPI_Comm comm, FILE *out)
         if (rc == 0)
             rc = score_compute(sums, &bc, &r);
         if (rc == 0 && o->output[0])
-            rc = write_hyps(o->output, &tm, &res);
+            rc = write_hyps(o->output, tm, &res);
         if (rc == 0) {
-            double nll = loss[1] > 0 ? loss[0] / loss[1] : 0, acc = loss[1] > 0 ? loss[2] / loss[1] : 0;
-            fprintf(out, "%s on %s (%s split, %ld sentences, %.0f target tokens), beam %d, "
-                    "%d rank%s, %.1f s\n", tm.path, o->data, split_name((split_id)o->split), s.n,
+            double nll, acc;
+            loss_figures(loss, &nll, &acc);
+            char what[64];
+            snprintf(what, sizeof what, "an ensemble of %d", ens.n);
+            fprintf(out,
+                    "%s on %s (%s split, %ld sentences, %.0f target tokens), beam %d, "
+                    "%d rank%s, %.1f s\n",
+                    ens.n > 1 ? what : tm->path, o->data, split_name((split_id)o->split), s.n,
                     loss[1], o->beam, size, size == 1 ? "" : "s", MPI_Wtime() - t0);
+            if (ens.n > 1)
+                print_members(out, &ens, &ew, loss);
             fprintf(out, "%-22s %.4f\n%-22s %.3f\n%-22s %.4f\n", "loss (nats/token)", nll,
                     "perplexity", exp(nll), "token accuracy", acc);
             print_bleu(out, "BLEU (13a, detok.)", &r.bleu_13a, &bc, BLEU_TOK_13A, sig);
@@ -367,7 +448,10 @@ static int eval_dataset(const eval_options *o, MPI_Comm comm, FILE *out)
             json_writer j;
             json_writer_init(&j, out, JSON_COMPACT);
             json_open_object(&j);
-            json_kstr(&j, "checkpoint", tm.path);
+            if (ens.n > 1)
+                json_members(&j, &ens, &ew, loss);
+            else
+                json_kstr(&j, "checkpoint", tm->path);
             json_kstr(&j, "data", o->data);
             json_kstr(&j, "split", split_name((split_id)o->split));
             json_kint(&j, "sentences", s.n);
@@ -393,15 +477,16 @@ done:
     decode_results_free(&res);
     split_free(&s);
     ds_close(ds);
-    trained_free(&tm);
+    ensemble_ws_free(&ew);
+    trained_ensemble_free(&ens);
     return rc;
 }
 
 int eval_run(const eval_options *o, MPI_Comm comm, FILE *out)
 {
-    bool files = o->hyp[0] || o->ref[0], through = o->checkpoint[0] || o->data[0];
+    bool files = o->hyp[0] || o->ref[0], through = o->checkpoint.n > 0 || o->data[0];
     if (files == through || (files && (!o->hyp[0] || !o->ref[0])) ||
-        (through && (!o->checkpoint[0] || !o->data[0])))
+        (through && (o->checkpoint.n == 0 || !o->data[0])))
         return s2s_fail(S2S_EUSAGE, "give either --checkpoint and --data (score a dataset split "
                         "through the model) or --hyp and --ref (score translation files)");
     blas_set_threads(o->threads);

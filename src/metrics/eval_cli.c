@@ -12,8 +12,7 @@
 
 #define T eval_options
 static const opt_spec eval_specs[] = {
-    {"checkpoint", OPT_STRING, offsetof(T, checkpoint), "", "the trained checkpoint", NULL, 0,
-     0},
+    MODEL_FILE_OPTIONS(T),
     {"data", OPT_STRING, offsetof(T, data), "", "the dataset (with --checkpoint)", NULL, 0, 0},
     {"split", OPT_CHOICE, offsetof(T, split), "test", "the split of --data to score", split_names, 0,
      0},

@@ -17,14 +17,21 @@
  * Dead rows (fewer than K open hypotheses, a finished greedy lane) and the rows of sentences
  * already done are stepped with the others and ignored, as greedy decoding steps finished
  * sentences: every step stays one GEMM per weight over a fixed set of rows.
+ * An ensemble steps each of its models over the same rows: every model has its encoder pass,
+ * its rows' memory, its decoder states in its own workspace, and the same gather reorders
+ * them all; output_topk becomes ensemble_topk over the models' features (one model keeps
+ * output_topk, which ensemble_topk reproduces bit for bit). The attention weights kept are the
+ * first model's.
  * Everything is allocated in beam_search_init; a step allocates nothing. */
 #include "s2s/beam.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "s2s/decoder.h"
+#include "s2s/ensemble.h"
 #include "s2s/status.h"
 
 /* One finished (or, at the length limit, unfinished) hypothesis: its tokens are
@@ -42,13 +49,23 @@ typedef struct {
     bool lane_open, done;
 } beam_sent;
 
-struct beam_search {
+/* One model of the search: its sentences' attention memory and keys copied to the rows
+ * (beam > 1 with attention), and the rows' view of them during a search. */
+typedef struct {
     model *m;
+    real *mem, *keys; /* [max_src, max_rows, DM], [max_src, max_rows, KW] */
+    attn_memory rows_mem;
+} beam_model;
+
+struct beam_search {
+    int n_models;
+    beam_model *bm;      /* [n_models]; the first one's attention weights are kept */
+    ensemble_ws ens;     /* n_models > 1: the combination of their scores */
+    ensemble_member *em; /* [n_models] their output layers */
     beam_config cfg;
     int max_B, max_len, max_rows;  /* capacity: sentences, tokens, rows = beam_rows(max_B) */
     int W;                         /* rows per sentence */
     bool attn;                     /* keep attention weights */
-    real *mem, *keys;              /* [max_src, max_rows, DM], [max_src, max_rows, KW] */
     int *lens, *sent;              /* [rows] source length and sentence of each row */
     int *ids, *gsrc;               /* [rows] next inputs; gather sources (-1: keep) */
     int *top;                      /* [rows, K] each row's best tokens */
@@ -117,18 +134,50 @@ void beam_search_free(beam_search *bs)
 {
     if (!bs)
         return;
-    void *bufs[] = {bs->mem, bs->keys,   bs->lens,  bs->sent,    bs->ids,    bs->gsrc,
+    for (int j = 0; bs->bm && j < bs->n_models; j++) {
+        free(bs->bm[j].mem);
+        free(bs->bm[j].keys);
+    }
+    void *bufs[] = {bs->bm,  bs->em,     bs->lens,  bs->sent,    bs->ids,    bs->gsrc,
                     bs->top, bs->top_lp, bs->lp,    bs->tok,     bs->bp,     bs->alpha,
                     bs->st,  bs->kept,   bs->heads, bs->new_tok, bs->new_bp, bs->new_lp};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
+    ensemble_ws_free(&bs->ens);
     free(bs);
+}
+
+/* Whether model j (of n) can step `rows` rows: the decoder batch and its two step slots. */
+static int check_model(const model *m, int j, int n, int max_B, int K, long rows)
+{
+    char who[32] = "";
+    if (n > 1)
+        snprintf(who, sizeof who, "model %d: ", j + 1);
+    if (rows > m->max_B)
+        return s2s_fail(S2S_EINVAL,
+                        "beam: %s%d sentences with beam %d need %ld decoder rows (beam_rows), but "
+                        "the model was initialized for %d (model_init max_B)",
+                        who, max_B, K, rows, m->max_B);
+    if (2 * rows > (long)m->max_tgt * m->max_B)
+        return s2s_fail(S2S_EINVAL,
+                        "beam: %stwo decoder step slots of %ld rows exceed the model's decoder "
+                        "workspace (model_init max_tgt %d x max_B %d)",
+                        who, rows, m->max_tgt, m->max_B);
+    return 0;
 }
 
 int beam_search_init(beam_search **out, model *m, const beam_config *cfg, int max_B, int max_len)
 {
+    return beam_search_init_ensemble(out, &m, NULL, 1, cfg, max_B, max_len);
+}
+
+int beam_search_init_ensemble(beam_search **out, model *const *models, const double *weights, int n,
+                              const beam_config *cfg, int max_B, int max_len)
+{
     *out = NULL;
     const int K = cfg->beam;
+    if (n < 1)
+        return s2s_fail(S2S_EINVAL, "beam: an ensemble needs at least one model, got %d", n);
     if (K < 1)
         return s2s_fail(S2S_EINVAL, "beam: beam size must be at least 1, got %d", K);
     if (cfg->nbest < 1 || cfg->nbest > K)
@@ -140,30 +189,29 @@ int beam_search_init(beam_search **out, model *m, const beam_config *cfg, int ma
         return s2s_fail(S2S_EINVAL, "beam: sentences and max_len must be positive, got %d, %d",
                         max_B, max_len);
     long rows = (long)max_B * (K > 1 ? K + 1 : 1);
-    if (rows > m->max_B)
-        return s2s_fail(S2S_EINVAL,
-                        "beam: %d sentences with beam %d need %ld decoder rows (beam_rows), but "
-                        "the model was initialized for %d (model_init max_B)",
-                        max_B, K, rows, m->max_B);
-    if (2 * rows > (long)m->max_tgt * m->max_B)
-        return s2s_fail(S2S_EINVAL,
-                        "beam: two decoder step slots of %ld rows exceed the model's decoder "
-                        "workspace (model_init max_tgt %d x max_B %d)",
-                        rows, m->max_tgt, m->max_B);
+    int rc;
+    for (int j = 0; j < n; j++) {
+        if ((rc = check_model(models[j], j, n, max_B, K, rows)) < 0)
+            return rc;
+        if (models[j]->cfg.tgt_vocab != models[0]->cfg.tgt_vocab)
+            return s2s_fail(S2S_EINVAL,
+                            "beam: model %d has a target vocabulary of %d tokens, model 1 %d: an "
+                            "ensemble's models share one",
+                            j + 1, models[j]->cfg.tgt_vocab, models[0]->cfg.tgt_vocab);
+    }
 
     beam_search *bs = calloc(1, sizeof *bs);
     if (!bs)
         return s2s_fail(S2S_ENOMEM, "beam: cannot allocate the search");
-    bs->m = m;
+    const model *m0 = models[0];
     bs->cfg = *cfg;
     bs->max_B = max_B;
     bs->max_len = max_len;
     bs->max_rows = (int)rows;
     bs->W = K > 1 ? K + 1 : 1;
-    bs->attn = cfg->attention && m->cfg.attn != ATTN_NONE;
+    bs->attn = cfg->attention && m0->cfg.attn != ATTN_NONE;
 
-    const size_t R = (size_t)rows, S = (size_t)m->max_src, T = (size_t)max_len;
-    const size_t DM = (size_t)m->dirs * m->cfg.hidden, H = (size_t)m->cfg.hidden;
+    const size_t R = (size_t)rows, T = (size_t)max_len;
     bool ok = true;
 #define ALLOC(ptr, n)                                                                              \
     do {                                                                                           \
@@ -171,10 +219,21 @@ int beam_search_init(beam_search **out, model *m, const beam_config *cfg, int ma
         ptr = calloc(count_ ? count_ : 1, sizeof *(ptr));                                          \
         ok = ok && ptr;                                                                            \
     } while (0)
-    if (m->cfg.attn != ATTN_NONE && bs->W > 1)
-        ALLOC(bs->mem, S * R * DM);
-    if ((m->cfg.attn == ATTN_BAHDANAU || m->cfg.attn == ATTN_GENERAL) && bs->W > 1)
-        ALLOC(bs->keys, S * R * H);
+    ALLOC(bs->bm, (size_t)n);
+    ALLOC(bs->em, (size_t)n);
+    if (ok)
+        bs->n_models = n;
+    for (int j = 0; ok && j < n; j++) {
+        model *m = models[j];
+        const size_t S = (size_t)m->max_src, DM = (size_t)m->dirs * m->cfg.hidden,
+                     H = (size_t)m->cfg.hidden;
+        bs->bm[j].m = m;
+        if (m->cfg.attn != ATTN_NONE && bs->W > 1)
+            ALLOC(bs->bm[j].mem, S * R * DM);
+        if ((m->cfg.attn == ATTN_BAHDANAU || m->cfg.attn == ATTN_GENERAL) && bs->W > 1)
+            ALLOC(bs->bm[j].keys, S * R * H);
+        bs->em[j] = (ensemble_member){.ws = &m->out_ws, .W = P(m, m->out_w), .b = P(m, m->out_b)};
+    }
     ALLOC(bs->lens, R);
     ALLOC(bs->sent, R);
     ALLOC(bs->ids, R);
@@ -185,7 +244,7 @@ int beam_search_init(beam_search **out, model *m, const beam_config *cfg, int ma
     ALLOC(bs->tok, T * R);
     ALLOC(bs->bp, T * R);
     if (bs->attn)
-        ALLOC(bs->alpha, T * R * S);
+        ALLOC(bs->alpha, T * R * (size_t)m0->max_src);
     ALLOC(bs->st, (size_t)max_B);
     ALLOC(bs->kept, (size_t)max_B * cfg->nbest);
     ALLOC(bs->heads, (size_t)K);
@@ -197,6 +256,11 @@ int beam_search_init(beam_search **out, model *m, const beam_config *cfg, int ma
         beam_search_free(bs);
         return s2s_fail(S2S_ENOMEM, "beam: cannot allocate a search of %ld rows x %d steps", rows,
                         max_len);
+    }
+    if (n > 1 && ((rc = ensemble_ws_init(&bs->ens, n, weights, m0->cfg.tgt_vocab)) < 0 ||
+                  (rc = ensemble_check_members(&bs->ens, bs->em)) < 0)) {
+        beam_search_free(bs);
+        return rc;
     }
     *out = bs;
     return 0;
@@ -211,29 +275,44 @@ static void expand_rows(real *dst, const real *src, int S, int B, int R, const i
             memcpy(dst + ((size_t)i * R + r) * w, src + ((size_t)i * B + sent[r]) * w, sz);
 }
 
-/* The attention memory seen by the rows: each row reads its sentence's positions. It never
- * changes during the search (a hypothesis only moves between rows of its own sentence), so it
- * is copied once; with one row per sentence the model's own memory is the rows' memory. */
-static attn_memory rows_memory(beam_search *bs, const attn_memory *src, int R)
+/* The attention memory of model bm seen by the rows: each row reads its sentence's positions
+ * (their lengths in bs->lens). It never changes during the search (a hypothesis only moves
+ * between rows of its own sentence), so it is copied once; with one row per sentence the
+ * model's own memory is the rows' memory. */
+static attn_memory rows_memory(const beam_search *bs, beam_model *bm, const attn_memory *src, int R)
 {
     attn_memory mem = *src;
     mem.B = R;
     if (bs->W == 1)
         return mem;
-    for (int r = 0; r < R; r++)
-        bs->lens[r] = src->lens[bs->sent[r]];
     mem.lens = bs->lens;
     if (src->kind == ATTN_NONE)
         return mem;
-    expand_rows(bs->mem, src->M, src->S, src->B, R, bs->sent, src->DM);
-    mem.M = bs->mem;
+    expand_rows(bm->mem, src->M, src->S, src->B, R, bs->sent, src->DM);
+    mem.M = bm->mem;
     if (src->K == src->M) { /* dot attention: the keys are the memory */
         mem.K = mem.M;
     } else {
-        expand_rows(bs->keys, src->K, src->S, src->B, R, bs->sent, src->KW);
-        mem.K = bs->keys;
+        expand_rows(bm->keys, src->K, src->S, src->B, R, bs->sent, src->KW);
+        mem.K = bm->keys;
     }
     return mem;
+}
+
+/* Step t's scores: per row the K best tokens and their log-probabilities in bs->top, top_lp;
+ * the models' features are in slot 1 of their workspaces. */
+static void score_rows(beam_search *bs, int R)
+{
+    const int K = bs->cfg.beam;
+    if (bs->n_models == 1) {
+        model *m = bs->bm[0].m;
+        output_topk(&m->out_ws, m->feats + (size_t)R * m->feat, R, P(m, m->out_w), P(m, m->out_b),
+                    K, bs->top, bs->top_lp);
+        return;
+    }
+    for (int j = 0; j < bs->n_models; j++)
+        bs->em[j].x = bs->bm[j].m->feats + (size_t)R * bs->bm[j].m->feat;
+    ensemble_topk(&bs->ens, bs->em, R, K, bs->top, bs->top_lp);
 }
 
 /* Whether entries a and b are the same hypothesis (the greedy lane may find one of the beam's). */
@@ -416,8 +495,7 @@ static void trace_back(const beam_search *bs, const beam_entry *e, int R, int S,
 
 int beam_search_run(beam_search *bs, const batch *bt, const int *max_len, beam_result *r)
 {
-    model *m = bs->m;
-    const int B = bt->B, K = bs->cfg.beam, W = bs->W, S = bt->src_T;
+    const int B = bt->B, W = bs->W, S = bt->src_T;
     if (B < 1 || B > bs->max_B || B > r->max_B)
         return s2s_fail(S2S_EINVAL,
                         "beam: batch of %d sentences exceeds the search (%d) or the result (%d)", B,
@@ -437,30 +515,36 @@ int beam_search_run(beam_search *bs, const batch *bt, const int *max_len, beam_r
                             max_len[b], bs->max_len, r->max_len);
         T = max_len[b] > T ? max_len[b] : T;
     }
-    int rc = model_encode(m, bt);
-    if (rc < 0)
-        return rc;
+    for (int j = 0; j < bs->n_models; j++) {
+        int rc = model_encode(bs->bm[j].m, bt);
+        if (rc < 0)
+            return rc;
+    }
 
     const int R = B * W;
     for (int row = 0; row < R; row++) {
         bs->sent[row] = row / W;
+        bs->lens[row] = bt->src_len[row / W];
         bs->ids[row] = TOK_BOS;
         bs->lp[row] = 0;
     }
-    const attn_memory enc_mem = decoder_memory(m, bt);
-    const attn_memory mem = rows_memory(bs, &enc_mem, R);
-    decoder_state_expand(m, B, R, 0, bs->sent);
+    for (int j = 0; j < bs->n_models; j++) {
+        beam_model *bm = &bs->bm[j];
+        const attn_memory enc_mem = decoder_memory(bm->m, bt);
+        bm->rows_mem = rows_memory(bs, bm, &enc_mem, R);
+        decoder_state_expand(bm->m, B, R, 0, bs->sent);
+    }
     for (int b = 0; b < B; b++)
         bs->st[b] = (beam_sent){.n_open = 1, .lane_open = W > 1};
 
     /* Step t reads slot 0 and writes slot 1; the chosen states go back to slot 0. */
     int active = B;
     for (int t = 0; t < T && active > 0; t++) {
-        decoder_step(m, &mem, R, bs->ids, 1, 0);
-        output_topk(&m->out_ws, m->feats + (size_t)R * m->feat, R, P(m, m->out_w), P(m, m->out_b),
-                    K, bs->top, bs->top_lp);
+        for (int j = 0; j < bs->n_models; j++)
+            decoder_step(bs->bm[j].m, &bs->bm[j].rows_mem, R, bs->ids, 1, 0);
+        score_rows(bs, R);
         if (bs->attn)
-            memcpy(bs->alpha + (size_t)t * R * S, m->att_alpha + (size_t)R * S,
+            memcpy(bs->alpha + (size_t)t * R * S, bs->bm[0].m->att_alpha + (size_t)R * S,
                    (size_t)R * S * sizeof(real));
         for (int b = 0; b < B; b++) {
             beam_sent *s = &bs->st[b];
@@ -472,7 +556,8 @@ int beam_search_run(beam_search *bs, const batch *bt, const int *max_len, beam_r
             s->done = select_sentence(bs, b, t, R, max_len[b]);
             active -= s->done;
         }
-        decoder_state_gather(m, R, 1, 0, bs->gsrc);
+        for (int j = 0; j < bs->n_models; j++)
+            decoder_state_gather(bs->bm[j].m, R, 1, 0, bs->gsrc);
     }
 
     r->B = B;

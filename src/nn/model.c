@@ -469,6 +469,11 @@ static real *features(const model *m)
     return model_dropping(m) ? m->feat_drop : m->dec_out[m->dec_layers - 1];
 }
 
+const real *model_features(const model *m)
+{
+    return features(m);
+}
+
 static real *d_features(const model *m)
 {
     return m->stepwise ? m->d_feats : m->d_dec_out[m->dec_layers - 1];

@@ -253,6 +253,13 @@ void output_argmax(output_ws *ws, const real *x, int n, const real *W, const rea
     }
 }
 
+double output_row_logsumexp(real *z, const real *b, int V)
+{
+    double zsum;
+    real mx = add_bias_max(z, b, V, &zsum);
+    return (double)mx + log(exp_sum(z, V, mx, false)); /* as output_topk's lse */
+}
+
 /* Inserts token j into top[0 .. *have) (at most k entries, ordered by z descending; the caller
  * has checked that j beats the k-th when the list is full). Strict comparisons keep the earlier,
  * lower id first on ties. */

@@ -65,3 +65,16 @@ reverse_corpus() {
     "$1" prep --train-src r.train.src --train-tgt r.train.tgt --valid-src r.valid.src \
         --valid-tgt r.valid.tgt --out r.h5 >/dev/null || { echo "FAIL: s2s prep"; exit 1; }
 }
+
+# h5py_python: the first of /usr/bin/python3 and python3 on PATH that imports h5py and numpy
+# (prints its path; nothing, and status 1, when none does).
+h5py_python() {
+    local candidate
+    for candidate in /usr/bin/python3 "$(command -v python3 2>/dev/null || true)"; do
+        if [ -n "$candidate" ] && "$candidate" -c 'import h5py, numpy' 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}

@@ -3,7 +3,9 @@
  * scoring, a hand-built model where beam search finds what greedy misses, a beam covering every
  * candidate equals exhaustive search (so the early stop loses nothing), batching does not
  * change results, n-best lists and attention weights are well formed, length limits and
- * penalties, output_topk against a reference, errors.
+ * penalties, output_topk against a reference, ensembles (copies of one model are the model bit
+ * for bit; different models: deterministic, scored and chosen by the weighted sum of their
+ * teacher-forced log-probabilities), errors.
  *
  * Independent scoring goes through model_evaluate (teacher forcing over a one-sentence batch),
  * never through beam code. Its logits are GEMMs of other shapes than the search's (one
@@ -674,6 +676,236 @@ Test(beam, length_penalty_and_limits)
     cr_expect_gt(cut, 5, "the limits cut only %d hypotheses", cut);
 }
 
+/* ---- ensembles ------------------------------------------------------------------------------ */
+
+/* The search of an ensemble of n models with these weights (NULL: equal). */
+static void run_ensemble(model *const *models, int n, const double *weights, const batch *bt, int K,
+                         int nbest, bool attention, const int *max_len, int cap_len, beam_result *r)
+{
+    beam_config bc = {.beam = K, .nbest = nbest, .length_penalty = 0.6, .attention = attention};
+    beam_search *bs;
+    cr_assert_eq(beam_search_init_ensemble(&bs, models, weights, n, &bc, bt->B, cap_len), 0,
+                 "beam_search_init_ensemble: %s", s2s_errmsg(S2S_EINVAL));
+    cr_assert_eq(beam_result_init(r, bt->B, nbest, cap_len, MAX_SRC, attention), 0,
+                 "beam_result_init");
+    cr_assert_eq(beam_search_run(bs, bt, max_len, r), 0, "beam_search_run: %s",
+                 s2s_errmsg(S2S_EINVAL));
+    beam_search_free(bs);
+}
+
+/* A second model with m's configuration and parameters, in buffers of its own. */
+static void copy_model(model *c, const model *m, int max_len)
+{
+    make_model(c, m->cfg, max_len, 1);
+    memcpy(c->params, m->params, m->n_params * sizeof(real));
+}
+
+/* Whether sentence b's hypotheses are the same in a and b, bit for bit (attention too). */
+static bool same_sentence(const beam_result *x, const beam_result *y, int b, int src_len)
+{
+    if (x->counts[b] != y->counts[b])
+        return false;
+    for (int j = 0; j < x->counts[b]; j++) {
+        const beam_hyp *h = &x->hyps[b * x->nbest + j], *g = &y->hyps[b * y->nbest + j];
+        if (h->len != g->len || h->finished != g->finished ||
+            memcmp(&h->logprob, &g->logprob, sizeof h->logprob) ||
+            memcmp(&h->score, &g->score, sizeof h->score) ||
+            memcmp(h->ids, g->ids, (size_t)h->len * sizeof *h->ids) || !h->attn != !g->attn ||
+            (h->attn &&
+             memcmp(h->attn, g->attn, (size_t)(h->len + h->finished) * src_len * sizeof(float))))
+            return false;
+    }
+    return true;
+}
+
+/* 8. Copies of one model (parameters in buffers of their own) with equal weights are the model:
+ * every hypothesis, log-probability, score and attention weight bit for bit, greedy and beam,
+ * in every configuration (include/s2s/ensemble.h: the halves and quarters are exact). */
+Test(beam, ensemble_of_copies_is_one_model)
+{
+    enum { MAXLEN = 9 };
+    int ml[NS], compared = 0;
+    fill_ints(ml, NS, MAXLEN);
+    for (int i = 0; i < N_CONFIGS; i++) {
+        model_config cfg = config_at(i);
+        model m, c[3];
+        batch bt;
+        make_model(&m, cfg, MAXLEN, 11 + i);
+        for (int j = 0; j < 3; j++)
+            copy_model(&c[j], &m, MAXLEN);
+        model *const ms[4] = {&m, &c[0], &c[1], &c[2]};
+        fill_sources(&bt, NS, SRC, SL);
+        for (int K = 1; K <= 4; K += 3) {
+            beam_result one, two, four;
+            run_beam(&m, &bt, K, K, 0.6, true, ml, MAXLEN, &one);
+            run_ensemble(ms, 2, NULL, &bt, K, K, true, ml, MAXLEN, &two);
+            run_ensemble(ms, 4, (const double[]){2, 2, 2, 2}, &bt, K, K, true, ml, MAXLEN, &four);
+            for (int b = 0; b < NS; b++) {
+                cr_expect(same_sentence(&one, &two, b, SL[b]),
+                          "%s beam %d sentence %d: two copies differ from the model",
+                          config_name(&cfg), K, b);
+                cr_expect(same_sentence(&one, &four, b, SL[b]),
+                          "%s beam %d sentence %d: four copies differ from the model",
+                          config_name(&cfg), K, b);
+                compared += one.counts[b];
+            }
+            beam_result_free(&one);
+            beam_result_free(&two);
+            beam_result_free(&four);
+        }
+        batch_free(&bt);
+        model_free(&m);
+        for (int j = 0; j < 3; j++)
+            model_free(&c[j]);
+    }
+    cr_expect_gt(compared, 200, "only %d hypotheses compared", compared);
+}
+
+/* Pairs of different architectures (cells, depths, attention kinds; the first with attention
+ * in some, without in others), seeded differently. */
+static void ensemble_pair(int p, model *a, model *b, int max_len)
+{
+    make_model(a, config_at(p), max_len, 31 + p);
+    make_model(b, config_at((p + 4) % N_CONFIGS), max_len, 47 + p);
+}
+
+/* 9. Different models: the search is deterministic (bit for bit run to run), differs from each
+ * model alone on some sentences, and is well formed: sorted n-best lists of legal tokens, the
+ * first model's attention weights (none when it has no attention). */
+Test(beam, ensemble_of_different_models)
+{
+    enum { MAXLEN = 8 };
+    int ml[NS], differ_a = 0, differ_b = 0, weighted = 0, checked = 0;
+    fill_ints(ml, NS, MAXLEN);
+    for (int p = 0; p < N_CONFIGS; p++) {
+        model a, b;
+        batch bt;
+        ensemble_pair(p, &a, &b, MAXLEN);
+        model *const ms[2] = {&a, &b};
+        fill_sources(&bt, NS, SRC, SL);
+        for (int K = 1; K <= 4; K += 3) {
+            beam_result ra, rb, e1, e2, ew;
+            run_beam(&a, &bt, K, K, 0.6, true, ml, MAXLEN, &ra);
+            run_beam(&b, &bt, K, K, 0.6, true, ml, MAXLEN, &rb);
+            run_ensemble(ms, 2, NULL, &bt, K, K, true, ml, MAXLEN, &e1);
+            run_ensemble(ms, 2, NULL, &bt, K, K, true, ml, MAXLEN, &e2);
+            run_ensemble(ms, 2, (const double[]){0.9, 0.1}, &bt, K, K, true, ml, MAXLEN, &ew);
+            for (int s = 0; s < NS; s++) {
+                cr_expect(same_sentence(&e1, &e2, s, SL[s]),
+                          "pair %d beam %d sentence %d: two runs differ", p, K, s);
+                differ_a += !same_sentence(&e1, &ra, s, SL[s]);
+                differ_b += !same_sentence(&e1, &rb, s, SL[s]);
+                weighted += !same_sentence(&e1, &ew, s, SL[s]);
+                for (int j = 0; j < e1.counts[s]; j++) {
+                    const beam_hyp *h = &e1.hyps[s * e1.nbest + j];
+                    if (j > 0)
+                        cr_expect_leq(h->score, e1.hyps[s * e1.nbest + j - 1].score,
+                                      "pair %d: n-best list not sorted", p);
+                    for (int t = 0; t < h->len; t++)
+                        cr_expect(h->ids[t] >= 1 && h->ids[t] < 13 && h->ids[t] != TOK_BOS &&
+                                      h->ids[t] != TOK_EOS,
+                                  "pair %d: token %d", p, h->ids[t]);
+                    cr_expect_eq(!h->attn, a.cfg.attn == ATTN_NONE,
+                                 "pair %d: attention weights %s, the first model %s attention", p,
+                                 h->attn ? "kept" : "missing",
+                                 a.cfg.attn == ATTN_NONE ? "has no" : "has");
+                    checked++;
+                }
+            }
+            beam_result_free(&ra);
+            beam_result_free(&rb);
+            beam_result_free(&e1);
+            beam_result_free(&e2);
+            beam_result_free(&ew);
+        }
+        batch_free(&bt);
+        model_free(&a);
+        model_free(&b);
+    }
+    cr_expect_gt(checked, 100, "only %d hypotheses checked", checked);
+    cr_expect_gt(differ_a, 5, "the ensemble decoded as its first model (%d sentences differ)",
+                 differ_a);
+    cr_expect_gt(differ_b, 5, "the ensemble decoded as its second model (%d sentences differ)",
+                 differ_b);
+    cr_expect_gt(weighted, 5, "weights 0.9, 0.1 decoded as equal weights (%d differ)", weighted);
+}
+
+/* Teacher-forced log-probability of token v after the prefix y[0 .. t) (v = </s>: finishing). */
+static double teacher_next(model *m, int b, const int *y, int t, int v)
+{
+    int ext[16];
+    double before = teacher_logprob(m, SRC[b], SL[b], y, t, false);
+    if (v == TOK_EOS)
+        return teacher_logprob(m, SRC[b], SL[b], y, t, true) - before;
+    memcpy(ext, y, (size_t)t * sizeof *ext);
+    ext[t] = v;
+    return teacher_logprob(m, SRC[b], SL[b], ext, t + 1, false) - before;
+}
+
+/* 10. An ensemble's scores are the weighted sums of its models' teacher-forced
+ * log-probabilities (beam 3, n-best lists, weights 3 : 1), and greedy decoding takes at every
+ * step the token of the highest weighted sum, both scored by teacher forcing of each model. */
+Test(beam, ensemble_scores_are_weighted_teacher_forcing, DOUBLE_BUILD_ONLY)
+{
+    enum { MAXLEN = 6 };
+    const double w[2] = {0.75, 0.25};
+    int ml[NS], steps = 0, hyps = 0;
+    fill_ints(ml, NS, MAXLEN);
+    diff_stat dlp = {.what = "ensemble vs teacher forcing: log-probability"},
+              dch = {.what = "ensemble greedy: teacher-forced shortfall of the choice"};
+    for (int p = 0; p < N_CONFIGS; p += 2) {
+        model a, b;
+        batch bt;
+        ensemble_pair(p, &a, &b, MAXLEN);
+        model *const ms[2] = {&a, &b};
+        fill_sources(&bt, NS, SRC, SL);
+        double tol = fmax(score_tolerance(&a.cfg, MAXLEN), score_tolerance(&b.cfg, MAXLEN));
+        beam_result r, g;
+        run_ensemble(ms, 2, (const double[]){3, 1}, &bt, 3, 3, false, ml, MAXLEN, &r);
+        run_ensemble(ms, 2, (const double[]){3, 1}, &bt, 1, 1, false, ml, MAXLEN, &g);
+        for (int s = 0; s < NS; s++) {
+            for (int j = 0; j < r.counts[s]; j++) {
+                const beam_hyp *h = &r.hyps[s * r.nbest + j];
+                double ref = 0;
+                for (int k = 0; k < 2; k++)
+                    ref +=
+                        w[k] * teacher_logprob(ms[k], SRC[s], SL[s], h->ids, h->len, h->finished);
+                cr_expect(diff_ok(&dlp, fabs(h->logprob - ref) / fmax(1, fabs(ref)), tol),
+                          "pair %d sentence %d hyp %d: logprob %.17g, weighted teacher-forced "
+                          "%.17g (tolerance %.3g)",
+                          p, s, j, h->logprob, ref, tol);
+                hyps++;
+            }
+            const beam_hyp *h = &g.hyps[s];
+            for (int t = 0; t < h->len + h->finished; t++) {
+                double best = -INFINITY, chosen = 0;
+                int pick = t < h->len ? h->ids[t] : TOK_EOS;
+                for (int v = 0; v < 13; v++) {
+                    if (v == TOK_PAD || v == TOK_BOS)
+                        continue;
+                    double sc = w[0] * teacher_next(&a, s, h->ids, t, v) +
+                                w[1] * teacher_next(&b, s, h->ids, t, v);
+                    best = fmax(best, sc);
+                    chosen = v == pick ? sc : chosen;
+                }
+                cr_expect(diff_ok(&dch, best - chosen, 2 * tol * fmax(1, fabs(best))),
+                          "pair %d sentence %d step %d: token %d scores %.17g, the best %.17g", p,
+                          s, t, pick, chosen, best);
+                steps++;
+            }
+        }
+        beam_result_free(&r);
+        beam_result_free(&g);
+        batch_free(&bt);
+        model_free(&a);
+        model_free(&b);
+    }
+    cr_expect_gt(hyps, 40, "only %d hypotheses checked", hyps);
+    cr_expect_gt(steps, 40, "only %d greedy steps checked", steps);
+    diff_report(&dlp);
+    diff_report(&dch);
+}
+
 /* Rounds x[n] to multiples of 1/16. */
 static void to_sixteenths(real *x, int n)
 {
@@ -803,5 +1035,24 @@ Test(beam, errors_name_the_field)
     beam_result_free(&r);
     beam_search_free(bs);
     batch_free(&bt);
+
+    /* An ensemble: models of one target vocabulary, positive weights. */
+    model v, *ms[2] = {&m, &v};
+    model_config other = config_at(3);
+    other.tgt_vocab = 14;
+    cr_assert_eq(model_init(&v, &other, beam_rows(NS, 5), MAX_SRC, 7), 0, "model_init");
+    bc = (beam_config){.beam = 2, .nbest = 1};
+    cr_expect_eq(beam_search_init_ensemble(&bs, ms, NULL, 2, &bc, NS, 6), S2S_EINVAL,
+                 "two target vocabularies");
+    cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "model 2 has a target vocabulary of 14") != NULL,
+              "message: %s", s2s_errmsg(S2S_EINVAL));
+    cr_expect_eq(beam_search_init_ensemble(&bs, ms, NULL, 0, &bc, NS, 6), S2S_EINVAL, "no model");
+    ms[1] = &m;
+    cr_expect_eq(beam_search_init_ensemble(&bs, ms, (const double[]){1, -1}, 2, &bc, NS, 6),
+                 S2S_EINVAL, "a negative weight");
+    cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "weight of model 2") != NULL, "message: %s",
+              s2s_errmsg(S2S_EINVAL));
+    cr_expect_null(bs, "search returned on error");
+    model_free(&v);
     model_free(&m);
 }

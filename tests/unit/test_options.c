@@ -589,3 +589,155 @@ Test(options, set_names_the_source)
     cr_expect_eq(opts_set(&SPECS[5], &c, big, "--name"), 0, "255 characters refused: %s", msg());
     cr_expect_eq(strlen(c.name), (size_t)OPT_STRING_MAX - 1, "255-character string stored");
 }
+
+/* ---- list options ------------------------------------------------------------------------- */
+
+typedef struct {
+    opt_string_list ckpt, extra;
+    opt_double_list w;
+    int hidden;
+} lists;
+
+static const opt_spec LIST_SPECS[] = {
+    {"ckpt", OPT_STRING_LIST, offsetof(lists, ckpt), "", "checkpoints", NULL, 0, 0},
+    {"extra", OPT_STRING_LIST, offsetof(lists, extra), "base.h5", "extras", NULL, 0, 0},
+    {"w", OPT_DOUBLE_LIST, offsetof(lists, w), "", "weights", NULL, 0, 100},
+    {"hidden", OPT_INT, offsetof(lists, hidden), "4", "hidden size", NULL, 0, 0},
+};
+#define NL ((int)(sizeof LIST_SPECS / sizeof LIST_SPECS[0]))
+
+static int parse_lists(lists *l, int argc, char **argv)
+{
+    bool help;
+    memset(l, 0x55, sizeof *l); /* the defaults must set every count */
+    return opts_parse(LIST_SPECS, NL, l, argc, argv, NULL, &help);
+}
+
+static void expect_items(const opt_string_list *l, int n, const char *const *want, const char *what)
+{
+    cr_expect_eq(l->n, n, "%s: %d entries, expected %d", what, l->n, n);
+    for (int k = 0; k < n && k < l->n; k++)
+        cr_expect_str_eq(l->item[k], want[k], "%s: entry %d", what, k);
+}
+
+Test(options, repeated_option_collects_every_occurrence)
+{
+    lists l;
+    cr_assert_eq(parse_lists(&l, 0, NULL), 0, "parse: %s", msg());
+    expect_items(&l.ckpt, 0, NULL, "empty default");
+    expect_items(&l.extra, 1, (const char *[]){"base.h5"}, "default of one entry");
+    cr_expect_eq(l.w.n, 0, "empty number list");
+
+    char *a1[] = {"--ckpt", "a.h5", "--hidden", "3", "--ckpt=b,c.h5", "--ckpt", "--odd"};
+    cr_assert_eq(parse_lists(&l, 7, a1), 0, "parse: %s", msg());
+    expect_items(&l.ckpt, 3, (const char *[]){"a.h5", "b,c.h5", "--odd"},
+                 "each occurrence one entry, commas kept, any text");
+    char *a2[] = {"--extra", "x", "--extra", "y"};
+    cr_assert_eq(parse_lists(&l, 4, a2), 0, "parse: %s", msg());
+    expect_items(&l.extra, 2, (const char *[]){"x", "y"}, "the command line replaces the default");
+    char *a3[] = {"--ckpt", "a", "--ckpt=", "--ckpt", "b"};
+    cr_assert_eq(parse_lists(&l, 5, a3), 0, "parse: %s", msg());
+    expect_items(&l.ckpt, 1, (const char *[]){"b"}, "an empty value empties the list");
+
+    char *many[2 * (OPT_LIST_MAX + 1)];
+    for (int k = 0; k <= OPT_LIST_MAX; k++) {
+        many[2 * k] = "--ckpt";
+        many[2 * k + 1] = "f.h5";
+    }
+    cr_assert_eq(parse_lists(&l, 2 * OPT_LIST_MAX, many), 0, "%d entries: %s", OPT_LIST_MAX, msg());
+    cr_expect_eq(l.ckpt.n, OPT_LIST_MAX, "entries");
+    cr_expect_eq(parse_lists(&l, 2 * (OPT_LIST_MAX + 1), many), S2S_EUSAGE, "17 entries taken");
+    cr_expect_str_eq(msg(), "--ckpt: at most 16 values", "message");
+}
+
+Test(options, repeated_option_sources_replace_each_other)
+{
+    char p1[64], p2[64];
+    write_file(p1, "ckpt = f1.h5\nckpt = f2.h5\nextra = e.h5\n");
+    write_file(p2, "ckpt = g.h5\n");
+    lists l;
+    char *a1[] = {"--config", p1};
+    cr_assert_eq(parse_lists(&l, 2, a1), 0, "parse: %s", msg());
+    expect_items(&l.ckpt, 2, (const char *[]){"f1.h5", "f2.h5"}, "a file's lines add up");
+    expect_items(&l.extra, 1, (const char *[]){"e.h5"}, "a file replaces the default");
+    char *a2[] = {"--config", p1, "--config", p2};
+    cr_assert_eq(parse_lists(&l, 4, a2), 0, "parse: %s", msg());
+    expect_items(&l.ckpt, 1, (const char *[]){"g.h5"}, "the second file replaces the first");
+    expect_items(&l.extra, 1, (const char *[]){"e.h5"}, "what the second file leaves stays");
+    char *a3[] = {"--ckpt", "c1.h5", "--config", p1, "--ckpt", "c2.h5"};
+    cr_assert_eq(parse_lists(&l, 6, a3), 0, "parse: %s", msg());
+    expect_items(&l.ckpt, 2, (const char *[]){"c1.h5", "c2.h5"},
+                 "the command line replaces the file wherever --config stands");
+    bool help;
+    const char *base[] = {"ckpt=p.h5", "ckpt=q.h5", NULL};
+    memset(&l, 0, sizeof l);
+    cr_assert_eq(opts_parse(LIST_SPECS, NL, &l, 0, NULL, base, &help), 0, "parse: %s", msg());
+    expect_items(&l.ckpt, 2, (const char *[]){"p.h5", "q.h5"}, "a base list adds up");
+    remove(p1);
+    remove(p2);
+}
+
+Test(options, number_list)
+{
+    lists l;
+    char *a1[] = {"--w", "0.6,0.4"};
+    cr_assert_eq(parse_lists(&l, 2, a1), 0, "parse: %s", msg());
+    cr_expect(l.w.n == 2 && l.w.v[0] == 0.6 && l.w.v[1] == 0.4, "0.6,0.4: %d values", l.w.n);
+    char *a2[] = {"--w", "1", "--w=2,3,4"};
+    cr_assert_eq(parse_lists(&l, 3, a2), 0, "parse: %s", msg());
+    cr_expect(l.w.n == 3 && l.w.v[0] == 2 && l.w.v[2] == 4, "a later --w replaces");
+    char *a3[] = {"--w", "1", "--w="};
+    cr_assert_eq(parse_lists(&l, 3, a3), 0, "parse: %s", msg());
+    cr_expect_eq(l.w.n, 0, "an empty value is the empty list");
+    const struct {
+        const char *value, *message;
+    } bad[] = {
+        {"0.6,,0.4", "--w: expected a number, got ''"},
+        {"1,", "--w: expected a number, got ''"},
+        {",1", "--w: expected a number, got ''"},
+        {"1, 2", "--w: expected a number, got ' 2'"},
+        {"1,x", "--w: expected a number, got 'x'"},
+        {"1,nan", "--w: expected a finite number, got 'nan'"},
+        {"1,101", "--w: 101 is outside the allowed range [0, 100]"},
+        {"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", "--w: at most 16 values"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char *a[] = {"--w", (char *)bad[k].value};
+        cr_expect_eq(parse_lists(&l, 2, a), S2S_EUSAGE, "'%s' accepted", bad[k].value);
+        cr_expect_str_eq(msg(), bad[k].message, "message for '%s'", bad[k].value);
+    }
+}
+
+Test(options, lists_in_help_and_written_config)
+{
+    char buf[4096] = "";
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    opts_print_help(f, LIST_SPECS, NL);
+    fclose(f);
+    cr_expect(strstr(buf, "--ckpt TEXT...") && strstr(buf, "--w NUM,..."),
+              "list syntax missing:\n%s", buf);
+    cr_expect(strstr(buf, "(default: base.h5)") && !strstr(buf, "(default: )"),
+              "list defaults:\n%s", buf);
+
+    /* Written back and read again: the same lists, the empty ones included. */
+    lists a, b;
+    char *argv[] = {
+        "--ckpt", "x.h5", "--ckpt", "y,z.h5", "--extra=", "--w", "0.1,0.3333333333333333"};
+    cr_assert_eq(parse_lists(&a, 7, argv), 0, "parse: %s", msg());
+    char path[64];
+    write_file(path, "");
+    f = fopen(path, "w");
+    cr_assert_eq(opts_write_config(f, LIST_SPECS, NL, &a), 0, "write: %s", s2s_errmsg(S2S_EINVAL));
+    fclose(f);
+    char *a2[] = {"--config", path};
+    cr_assert_eq(parse_lists(&b, 2, a2), 0, "reading back: %s", msg());
+    expect_items(&b.ckpt, 2, (const char *[]){"x.h5", "y,z.h5"}, "list read back");
+    expect_items(&b.extra, 0, NULL, "emptied list read back (not the default)");
+    cr_expect(b.w.n == 2 && b.w.v[0] == 0.1 && b.w.v[1] == a.w.v[1], "numbers read back");
+    a.w.n = 0;
+    strcpy(a.ckpt.item[1], "bad # name");
+    f = fopen(path, "w");
+    cr_expect_eq(opts_write_config(f, LIST_SPECS, NL, &a), S2S_EINVAL, "'#' in an entry written");
+    fclose(f);
+    remove(path);
+}
