@@ -65,3 +65,18 @@ reverse_corpus() {
     "$1" prep --train-src r.train.src --train-tgt r.train.tgt --valid-src r.valid.src \
         --valid-tgt r.valid.tgt --out r.h5 >/dev/null || { echo "FAIL: s2s prep"; exit 1; }
 }
+
+# torch_python: the first of /usr/bin/python3 (where Debian's python3-torch installs) and python3
+# on PATH that imports torch, h5py and numpy, or nothing (status 1): the PyTorch twin's tests
+# (torch_parity.sh, twin_decode.sh) skip without one.
+torch_python() {
+    local candidate
+    for candidate in /usr/bin/python3 "$(command -v python3 2>/dev/null || true)"; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ] &&
+           "$candidate" -c 'import torch, h5py, numpy' >/dev/null 2>&1; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
