@@ -818,18 +818,25 @@ class Search:
     def _top(self, lp):
         """Per row the beam + 1 best legal tokens (never <pad> or <s>) and their
         log-probabilities, best first, equal ones by token id (output_topk's order; the one
-        more than s2s keeps measures how close the last choice was)."""
+        more than s2s keeps measures how close the last choice was). topk finds the n-th best
+        value; every token at least as good (more than n only where values tie) is then ordered
+        by (value, id)."""
         V = lp.shape[1]
+        n = min(self.beam + 1, V - 2)
         legal = lp.clone()
         legal[:, PAD] = legal[:, BOS] = -math.inf
-        if not self.rules.lower_ids_first:
-            legal = legal.flip(1)
-        vals, idx = torch.sort(legal, dim=1, descending=True, stable=True)
-        n = min(self.beam + 1, V - 2)
-        idx = idx[:, :n]
-        if not self.rules.lower_ids_first:
-            idx = V - 1 - idx
-        return vals[:, :n].tolist(), idx.tolist()
+        nth = torch.topk(legal, n, dim=1).values[:, n - 1:]
+        rows, ids = (legal >= nth).nonzero(as_tuple=True)
+        vals = legal[rows, ids].cpu().numpy()
+        rows, ids = rows.cpu().numpy(), ids.cpu().numpy()
+        order = np.lexsort((ids if self.rules.lower_ids_first else -ids, -vals, rows))
+        top_lp, top_id = [[] for _ in range(lp.shape[0])], [[] for _ in range(lp.shape[0])]
+        for j in order:
+            r = rows[j]
+            if len(top_id[r]) < n:
+                top_lp[r].append(float(vals[j]))
+                top_id[r].append(int(ids[j]))
+        return top_lp, top_id
 
     # -- one step of one sentence (select_sentence) --------------------------------------------
 
