@@ -1065,9 +1065,7 @@ def cmd_check(args):
         noise["nll"] = rel_error([nll32], [nll])
 
     cfg = model.cfg
-    desc = (f"{cfg.cell} layers={cfg.layers}/{cfg.dec_layers} bidir={int(cfg.bidir)} "
-            f"attn={cfg.attn} feed={int(cfg.input_feed)} tie={int(cfg.tie_embeddings)} "
-            f"ls={cfg.label_smoothing}")
+    desc = f"{cfg.describe()} ls={cfg.label_smoothing}"
     print(f"torch_twin: {desc}: batch S={b['src'].shape[0]} T={b['tgt_in'].shape[0]} "
           f"B={b['src'].shape[1]}, {tokens} target tokens, s2s in "
           f"{'float32' if float32_probe else 'float64'}")
