@@ -1,7 +1,9 @@
-"""s2s_pyutil.py - what the s2s Python scripts share: one-line errors, and finding a Python that
-has the modules a script needs (Debian's python3-matplotlib, python3-h5py and python3-numpy
-install for /usr/bin/python3, which need not be the first python3 on PATH)."""
+"""s2s_pyutil.py - what the s2s Python scripts share: one-line errors, finding a Python that has
+the modules a script needs (Debian's python3-matplotlib, python3-h5py and python3-numpy install
+for /usr/bin/python3, which need not be the first python3 on PATH), the integrity record of s2s
+files, and text read, tokenized and detokenized exactly as s2s does."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,3 +103,131 @@ def seal_file(path, kind):
         text += f"check {hash64(HASH64_INIT, text):016x}\n".encode()
         f.seek(0)
         f.write(text + bytes(SEAL_BLOCK - len(text)))
+
+
+# ---- text as s2s reads and writes it (src/data/vocab.c, docs/formats.md) --------------------
+# Token ids 0..3 are reserved (include/s2s/tokens.h); the tokenizers and detokenizers below are
+# s2s's, byte for byte, so that a Python tool turns a line into the ids `s2s translate` would.
+
+PAD, UNK, BOS, EOS = 0, 1, 2, 3
+RESERVED = ("<pad>", "<unk>", "<s>", "</s>")
+SPACES = b" \t\v\f\r"  # what separates whitespace tokens (no '\n': lines are split first)
+SP_MARK = "\u2581"  # SentencePiece's word-boundary marker; the chars tokenizer's space
+_SPACES_TEXT = SPACES.decode()
+_SPACE_RUN = re.compile(b"[" + re.escape(SPACES) + b"]+")
+
+
+def text_lines(data, name, first=1):
+    """The lines of bytes `data` as s2s reads them (text_lines in vocab.c): split at '\\n', one
+    '\\r' before it dropped, a last line without '\\n' counted; each must be UTF-8 without NUL
+    bytes, else ValueError "NAME:LINE: invalid UTF-8" ("NUL byte")."""
+    if not data:
+        return []
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()
+    for i, line in enumerate(lines):
+        if line.endswith(b"\r"):
+            line = lines[i] = line[:-1]
+        problem = "NUL byte" if b"\0" in line else None
+        if problem is None:
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                problem = "invalid UTF-8"
+        if problem:
+            raise ValueError(f"{name}:{first + i}: {problem}")
+    return lines
+
+
+def _lower(line, lowercase):
+    return line.lower() if lowercase else line  # bytes.lower(): ASCII A-Z only, as s2s
+
+
+def tokenize_whitespace(line, lowercase=False):
+    """Runs of bytes between SPACES."""
+    return [t.decode("utf-8") for t in _SPACE_RUN.split(_lower(line, lowercase)) if t]
+
+
+def tokenize_chars(line, lowercase=False):
+    """Every code point a token, each of SPACES as SP_MARK, the line stripped of SPACES first."""
+    text = _lower(line, lowercase).strip(SPACES).decode("utf-8")
+    return [SP_MARK if ch in _SPACES_TEXT else ch for ch in text]
+
+
+# data.tokenizer (a checkpoint's /config) -> factory(data_options) -> tokenize(line_bytes) ->
+# [token text]. A tokenizer that needs more than the line (a SentencePiece model) reads what it
+# needs from the other data.* options of the checkpoint, given to its factory.
+def _plain(tokenize):
+    """A factory for a tokenizer that needs only data.lowercase."""
+    return lambda opts: lambda line: tokenize(line, _bool_text(opts, "lowercase"))
+
+
+TOKENIZERS = {"whitespace": _plain(tokenize_whitespace), "chars": _plain(tokenize_chars)}
+# The data.* options that the tokenizers above read; any other one may change how s2s tokenizes.
+TOKENIZER_OPTIONS = ("tokenizer", "lowercase")
+
+
+def _bool_text(opts, key):
+    return opts.get(key) == "true"  # as trained.c reads data.lowercase
+
+
+def make_tokenizer(opts, where):
+    """The tokenizer of data options `opts` ({"tokenizer": ..., "lowercase": ...}, the
+    checkpoint's data.* keys without the prefix); ValueError naming `where` and the option the
+    tokenizers here cannot follow."""
+    kind = opts.get("tokenizer", "whitespace")
+    if kind not in TOKENIZERS:
+        raise ValueError(f"{where}: data.tokenizer '{kind}' is not one this script implements "
+                         f"({', '.join(TOKENIZERS)})")
+    unknown = sorted(set(opts) - set(TOKENIZER_OPTIONS))
+    if unknown:
+        raise ValueError(f"{where}: data.{unknown[0]} is a tokenizer option this script does not "
+                         f"know: it cannot tokenize as s2s does")
+    return TOKENIZERS[kind](opts)
+
+
+def detokenize_space(tokens):
+    return " ".join(tokens).rstrip(" ")
+
+
+def detokenize_pieces(tokens):
+    """Concatenated, each SP_MARK a space (never two in a row, none leading or trailing)."""
+    out = []
+    for ch in "".join(tokens):
+        if ch == SP_MARK:
+            if out and out[-1] != " ":
+                out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out).rstrip(" ")
+
+
+DETOKENIZERS = {"space": detokenize_space, "pieces": detokenize_pieces}
+
+
+def detok_guess(tokenizer, tgt_vocab):
+    """s2s's --detok auto: pieces for character tokens, or when over half of the target words
+    start with SP_MARK; space otherwise."""
+    if tokenizer == "chars":
+        return "pieces"
+    words = tgt_vocab[len(RESERVED):]
+    marked = sum(1 for w in words if w.startswith(SP_MARK))
+    return "pieces" if words and 2 * marked > len(words) else "space"
+
+
+class Vocab:
+    """Token texts by id (reserved ones first) and the id of a text: <unk> for unknown words
+    and for reserved tokens met in text, as vocab_id does."""
+
+    def __init__(self, tokens):
+        self.tokens = list(tokens)
+        if tuple(self.tokens[:len(RESERVED)]) != RESERVED:
+            raise ValueError(f"vocabulary does not start with the reserved tokens {RESERVED}")
+        self._ids = {t: i for i, t in enumerate(self.tokens) if i >= len(RESERVED)}
+
+    def __len__(self):
+        return len(self.tokens)
+
+    def id(self, token):
+        return self._ids.get(token, UNK)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""torch_twin.py - a PyTorch definition of s2s models, for parity checks and for using trained
-s2s parameters from Python.
+"""torch_twin.py - a PyTorch definition of s2s models: parity checks of loss and gradients, s2s
+parameters used from Python, and decoding exactly as `s2s translate` decodes.
 
 The module S2S below is the model of docs/model.md written with torch.nn modules, so that its
 state_dict has exactly the names and shapes of s2s's parameter tensors: an s2s parameter file
@@ -17,7 +17,12 @@ Semantics that must equal s2s's, and how they are obtained here:
   * loss = SUM over targets != <pad> (id 0) of cross-entropy, with label smoothing as PyTorch's
     cross_entropy(label_smoothing=eps) over the whole target vocabulary.
 Dropout is implemented for training use, but s2s draws its masks from its own generator, so
-parity checks run with dropout off (model.eval()).
+parity checks run with dropout off (model.eval(); loaded models start in eval mode).
+
+Every key of a file's /config is either a model option (MODEL_OPTIONS, all implemented), a
+training option of `s2s train` (TRAINING_OPTIONS: it does not change what the model computes)
+or a data.* tokenizer setting; any other key is refused with one line naming it (--ignore-option
+NAME takes it as a training option), so that the twin never silently computes another model.
 
 Commands:
   torch_twin.py check PARAMS.h5 PROBE.h5 [--tol 1e-4] [--floor 1e-2] [--noise-factor 10]
@@ -40,14 +45,37 @@ Commands:
       exit status 1 if any case fails.
   torch_twin.py resave PARAMS.h5 OUT.h5
       loads PARAMS into the PyTorch model and writes it back with save_params() (float32).
-  torch_twin.py info PARAMS.h5
+  torch_twin.py info PARAMS.h5 [--ignore-option NAME]
       prints the configuration and the tensors.
+  torch_twin.py export CKPT OUT.pt
+      the model's state_dict (float32 tensors under the twin's names) to OUT.pt (torch.save),
+      and OUT.json: {"format": "s2s-twin-export", "version": 1, "config": {option: string},
+      "vocab": {"src": [...], "tgt": [...]}, "source": CKPT}. torch.load(OUT.pt,
+      weights_only=True) and S2S(Config.from_attrs(config)).load_state_dict() read it back.
+  torch_twin.py translate CKPT [--input FILE] [--output FILE] [--beam K] [--nbest N]
+                [--length-penalty A] [--max-len-ratio R] [--batch B] [--scores] [--replace-unk]
+                [--detok auto|space|pieces] [--dtype float32|float64]
+      `s2s translate` of a checkpoint or an export: the same tokenization (TOKENIZERS in
+      s2s_pyutil.py), beam search rule for rule (class Search), output lines and formats.
+  torch_twin.py check-translate LIST [--noise-factor 10]
+      for every line 'agree|differ CKPT INPUT S2S_OUTPUT [translate options] [--strict]
+      [--perturb RULE]' of LIST, translates INPUT and compares the result with s2s translate's
+      output of the same options (--scores or --nbest): identical tokens and scores within
+      float32 error, a difference tolerated only where the twin's search met a near-tie
+      (--strict: never); 'differ' cases, with one rule changed in the twin (--perturb), must
+      differ. The tolerances are derived in the comment above check_case. Exit status 1 if a
+      case is not as expected.
 """
 
 import argparse
+import json
+import math
 import os
+import shlex
 import sys
 import tempfile
+import time
+from typing import NamedTuple
 
 import h5py
 import numpy as np
@@ -57,9 +85,9 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from s2s_pyutil import SEAL_BLOCK, seal_file  # noqa: E402  (beside this script)
+import s2s_pyutil as pyutil  # noqa: E402  (beside this script)
+from s2s_pyutil import BOS, EOS, PAD, SEAL_BLOCK, UNK, seal_file  # noqa: E402
 
-PAD, UNK, BOS, EOS = 0, 1, 2, 3
 # Relative-error floor, as a fraction of the tensor's largest reference value. s2s trains in
 # float32, whose rounding leaves absolute errors of ~1e-7 of a tensor's largest gradient in its
 # small elements (they are sums of larger, partly cancelling terms); a floor of 1e-3 puts the
@@ -70,6 +98,24 @@ FORMAT, VERSION = "s2s-params", 1
 READ_FORMATS = {FORMAT: VERSION, "s2s-checkpoint": 1}  # what read_config accepts
 
 # ---- configuration ----------------------------------------------------------------------------
+
+# The rows of s2s's MODEL_OPTIONS (include/s2s/model_options.h), which `s2s info` lists as the
+# model: every one is interpreted below (tests/integration/twin_decode.sh compares the lists).
+MODEL_OPTIONS = ("cell", "layers", "dec-layers", "bidir", "emb", "hidden", "attn", "input-feed",
+                 "tie-embeddings", "dropout")
+# The other keys of a checkpoint's /config: `s2s train`'s options (src/train/train_cli.c) that
+# shape training, not the function the model computes. label-smoothing is also read (the loss).
+TRAINING_OPTIONS = frozenset((
+    "data", "run-dir", "resume", "batch", "batch-tokens", "min-sents", "bucket-window", "accum",
+    "steps", "optim", "lr", "lr-schedule", "warmup", "decay-every", "decay-factor", "patience",
+    "min-lr", "momentum", "beta1", "beta2", "eps", "weight-decay", "clip", "max-skips",
+    "label-smoothing", "teacher-forcing", "tf-schedule", "tf-min", "tf-k", "init", "init-scale",
+    "seed", "log-every", "valid-every", "valid-decode", "best-metric", "early-stop", "samples",
+    "ckpt-every", "ckpt-minutes", "keep", "ckpt-error", "bucket-mb", "grad-comm", "threads",
+    "oversubscribe", "progress", "probe-timeout", "large-vocab", "blas-core"))
+DATA_PREFIX = "data."  # the dataset's tokenizer settings (data.tokenizer, data.lowercase)
+CELLS = ("rnn", "gru", "lstm")  # CELL_CHOICES, include/s2s/rnn.h
+ATTNS = ("none", "bahdanau", "dot", "general")  # ATTN_CHOICES, include/s2s/attention.h
 
 
 def _bool(v):
@@ -86,12 +132,23 @@ def _feed(v):
     return None if str(v).strip().lower() == "auto" else _bool(v)
 
 
+def _choice(names):
+    def parse(v):
+        if v not in names:
+            raise ValueError(f"'{v}' is not one the twin implements ({', '.join(names)})")
+        return v
+    return parse
+
+
 class Config:
-    """The model configuration, from the /config attributes of a parameter file. Keys are s2s's
-    command-line option names ("dec-layers"); '-' and '_' are interchangeable."""
+    """The model configuration, from the /config attributes of a parameter file or checkpoint.
+    Keys are s2s's command-line option names ("dec-layers"); '-' and '_' are interchangeable.
+    A key that is neither a model option, a known training option nor a data.* setting is an
+    error naming it (unless listed in `ignore`): the twin cannot tell whether it changes what
+    the model computes, and must not silently compute something else."""
 
     FIELDS = {  # name: (parser, default)
-        "cell": (str, "gru"),
+        "cell": (_choice(CELLS), "gru"),
         "layers": (int, 1),
         "dec_layers": (int, 0),
         "bidir": (_bool, True),
@@ -99,24 +156,32 @@ class Config:
         "hidden": (int, 256),
         "src_vocab": (int, None),
         "tgt_vocab": (int, None),
-        "attn": (str, "none"),
+        "attn": (_choice(ATTNS), "none"),
         "input_feed": (_feed, None),  # default, auto: on for Luong attention (dot, general)
         "tie_embeddings": (_bool, False),
         "label_smoothing": (float, 0.0),
         "dropout": (float, 0.0),
     }
 
-    def __init__(self, **kw):
+    def __init__(self, ignore=(), **kw):
         for name, (parse, default) in self.FIELDS.items():
-            setattr(self, name, parse(kw[name]) if name in kw else default)
-        unknown = set(kw) - set(self.FIELDS)
-        self.extra = {k: kw[k] for k in unknown}  # e.g. training options: kept, not used
+            try:
+                setattr(self, name, parse(kw[name]) if name in kw else default)
+            except ValueError as e:
+                raise ValueError(f"/config {_option(name)}: {e}") from None
+        self.extra = {}  # training options and data settings: kept (resave, export), not used
+        ignored = {_key(k) for k in ignore}
+        for k in sorted(set(kw) - set(self.FIELDS)):
+            if not (_option(k) in TRAINING_OPTIONS or k.startswith(DATA_PREFIX) or k in ignored):
+                raise ValueError(f"/config {_option(k)} is not an option the twin knows: it cannot "
+                                 f"tell whether it changes the model (if it is a training option, "
+                                 f"--ignore-option {_option(k)})")
+            self.extra[k] = kw[k]
         if self.src_vocab is None or self.tgt_vocab is None:
             raise ValueError("configuration lacks src-vocab / tgt-vocab")
-        if self.cell not in ("rnn", "gru", "lstm"):
-            raise ValueError(f"unknown cell {self.cell!r}")
-        if self.attn not in ("none", "bahdanau", "dot", "general"):
-            raise ValueError(f"unknown attention {self.attn!r}")
+        for name in ("layers", "emb", "hidden", "src_vocab", "tgt_vocab"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"/config {_option(name)} must be positive")
         if self.dec_layers <= 0:
             self.dec_layers = self.layers
         if self.input_feed is None:
@@ -131,24 +196,31 @@ class Config:
                              f"({self.feature_size()}) to equal the embedding size ({self.emb})")
 
     @classmethod
-    def from_attrs(cls, attrs):
+    def from_attrs(cls, attrs, ignore=()):
         kw = {}
         for k, v in attrs.items():
             if isinstance(v, bytes):
                 v = v.decode()
-            kw[k.replace("-", "_")] = v
-        return cls(**kw)
+            kw[_key(k)] = v
+        return cls(ignore=ignore, **kw)
 
     def to_attrs(self):
-        """The configuration as s2s option names and strings (what /config holds)."""
+        """The configuration as s2s option names and strings, as s2s spells them (what /config
+        holds; input-feed resolved to on or off)."""
         out = {}
         for name in self.FIELDS:
             v = getattr(self, name)
-            out[name.replace("_", "-")] = (("true" if v else "false") if isinstance(v, bool)
-                                           else str(v))
+            if name == "input_feed":
+                v = "on" if v else "off"
+            out[_option(name)] = (("true" if v else "false") if isinstance(v, bool) else str(v))
         for k, v in self.extra.items():
-            out[k.replace("_", "-")] = str(v)
+            out[_option(k)] = str(v)
         return out
+
+    def data_options(self):
+        """The dataset's tokenizer settings: data.<name> keys as {name: value}."""
+        return {k[len(DATA_PREFIX):]: str(v) for k, v in self.extra.items()
+                if k.startswith(DATA_PREFIX)}
 
     @property
     def dirs(self):
@@ -163,10 +235,38 @@ class Config:
             return self.emb + self.dirs * self.hidden
         return self.emb + self.hidden if self.input_feed else self.emb
 
+    def describe(self):
+        return (f"{self.cell} layers={self.layers}/{self.dec_layers} bidir={int(self.bidir)} "
+                f"attn={self.attn} feed={int(self.input_feed)} tie={int(self.tie_embeddings)}")
+
+
+def _key(option):
+    """An s2s option name as a Python name (data.* keys keep their dot)."""
+    return option.replace("-", "_")
+
+
+def _option(key):
+    return key.replace("_", "-")
+
 
 # ---- the model --------------------------------------------------------------------------------
 
 _CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+class Memory(NamedTuple):
+    """What attention reads: the top encoder output mem [S, B, D*H], its keys [S, B, KW] (W_k h
+    + b_k for Bahdanau, W_a h for general, h itself for dot) and mask [B, S], True on each
+    sentence's own positions."""
+
+    mem: torch.Tensor
+    keys: torch.Tensor
+    mask: torch.Tensor
+
+    def rows(self, index):
+        """The memory seen by rows whose sentences are `index` [R] (a LongTensor)."""
+        return Memory(self.mem.index_select(1, index), self.keys.index_select(1, index),
+                      self.mask.index_select(0, index))
 
 
 class BahdanauAttention(nn.Module):
@@ -249,60 +349,84 @@ class S2S(nn.Module):
     def logits(self, feats):
         return F.linear(self.drop(feats), self._out_weight(), self.out.bias)
 
-    def _attend(self, q, K, M, mask):
-        """scores [B, S] from q [B, KW] and keys K [S, B, KW] (Bahdanau: v . tanh(q + K));
+    def memory(self, mem, src_len):
+        """What attention reads for a batch encoded by encode(): the memory [S, B, D*H], its
+        keys and the positions of each sentence (None without attention)."""
+        c = self.cfg
+        if c.attn == "none":
+            return None
+        S = mem.shape[0]
+        mask = torch.arange(S, device=mem.device).unsqueeze(0) < src_len.unsqueeze(1)  # [B, S]
+        keys = (self.attn.key(mem) if c.attn == "bahdanau" else
+                self.attn.W(mem) if c.attn == "general" else mem)
+        return Memory(mem, keys, mask)
+
+    def _attend(self, q, memory):
+        """scores [B, S] from q [B, KW] and the keys [S, B, KW] (Bahdanau: v . tanh(q + K));
         returns alpha [B, S], context [B, DM]."""
         if self.cfg.attn == "bahdanau":
-            scores = self.attn.v(torch.tanh(q.unsqueeze(0) + K)).squeeze(-1).t()
+            scores = self.attn.v(torch.tanh(q.unsqueeze(0) + memory.keys)).squeeze(-1).t()
         else:
-            scores = torch.einsum("bk,sbk->bs", q, K)
-        scores = scores.masked_fill(~mask, float("-inf"))
+            scores = torch.einsum("bk,sbk->bs", q, memory.keys)
+        scores = scores.masked_fill(~memory.mask, float("-inf"))
         alpha = torch.softmax(scores, dim=1)
-        return alpha, torch.einsum("bs,sbd->bd", alpha, M)
+        return alpha, torch.einsum("bs,sbd->bd", alpha, memory.mem)
+
+    def initial_state(self, state0):
+        """The decoder state before step 0: the bridge's (rnn_state of nn.RNN/GRU/LSTM, [Ld, B, H]
+        each) and, with input feeding, h~_{-1} = 0."""
+        c = self.cfg
+        h0 = state0[0] if c.cell == "lstm" else state0
+        feed = h0.new_zeros(h0.shape[1], c.hidden) if c.input_feed else None
+        return (state0, feed)
+
+    def _top(self, rnn_state):
+        """s_t: the top decoder layer's hidden state [B, H]."""
+        return (rnn_state[0] if self.cfg.cell == "lstm" else rnn_state)[-1]
+
+    def step(self, e, state, memory, active=None):
+        """One step of the step-major decoder (src/nn/decoder.c) for B rows: e [B, E] the
+        (dropped-out) embeddings of the inputs, state from initial_state() or the last step,
+        memory from memory() (its rows those of e). Returns the output layer's input [B, F],
+        the new state and the attention weights [B, S] (None without attention). Rows where
+        `active` [B] is False keep their recurrent state (a sentence's padded steps)."""
+        c = self.cfg
+        rnn_state, htil = state
+        alpha = ctx = None
+        if c.attn == "bahdanau":  # the query is the previous top state s_{t-1}
+            alpha, ctx = self._attend(self.attn.query(self._top(rnn_state)), memory)
+            x = torch.cat([e, ctx], dim=1)
+        else:
+            x = torch.cat([e, htil], dim=1) if c.input_feed else e
+        _, new = self.decoder(x.unsqueeze(0), rnn_state)
+        if active is not None:
+            a = active.view(1, -1, 1)
+            new = (tuple(torch.where(a, n, o) for n, o in zip(new, rnn_state))
+                   if c.cell == "lstm" else torch.where(a, new, rnn_state))
+        s = self._top(new)
+        if c.attn == "bahdanau":
+            feat = torch.cat([s, ctx, e], dim=1)
+        elif c.attn in ("dot", "general"):  # Luong: attend with the current state s_t
+            alpha, ctx = self._attend(s, memory)
+            htil = feat = torch.tanh(self.attn.combine(torch.cat([ctx, s], dim=1)))
+        else:
+            feat = s
+        return feat, (new, htil), alpha
 
     def decode(self, mem, src_len, state0, tgt_in, tgt_len):
         """Teacher-forced decoder: -> output-layer features [T, B, F]."""
-        c = self.cfg
-        T, B = tgt_in.shape
         e = self.drop(self.tgt_embed(tgt_in))
-        if c.attn == "none":
+        if self.cfg.attn == "none":
             # Padded steps follow a sentence's real ones, so letting the state run on instead of
             # carrying it changes only positions that carry no loss.
             out, _ = self.decoder(e, state0)
             return out
-        S = mem.shape[0]
-        mask = (torch.arange(S, device=mem.device).unsqueeze(0) < src_len.unsqueeze(1))  # [B, S]
-        if c.attn == "bahdanau":
-            K = self.attn.key(mem)
-        elif c.attn == "general":
-            K = self.attn.W(mem)
-        else:
-            K = mem
-        lstm = c.cell == "lstm"
-        state = state0
-        top = lambda st: (st[0] if lstm else st)[-1]  # noqa: E731 - s_t: the top layer's h
-        htil = mem.new_zeros(B, c.hidden)
+        memory = self.memory(mem, src_len)
+        state = self.initial_state(state0)
         feats = []
-        for t in range(T):
-            active = (t < tgt_len).view(1, B, 1)
-            if c.attn == "bahdanau":
-                _, ctx = self._attend(self.attn.query(top(state)), K, mem, mask)
-                x = torch.cat([e[t], ctx], dim=1)
-            else:
-                x = torch.cat([e[t], htil], dim=1) if c.input_feed else e[t]
-            _, new = self.decoder(x.unsqueeze(0), state)
-            # s2s carries the state over a sentence's padded steps
-            if lstm:
-                state = (torch.where(active, new[0], state[0]), torch.where(active, new[1], state[1]))
-            else:
-                state = torch.where(active, new, state)
-            s = top(state)
-            if c.attn == "bahdanau":
-                feats.append(torch.cat([s, ctx, e[t]], dim=1))
-            else:
-                _, ctx = self._attend(s, K, mem, mask)
-                htil = torch.tanh(self.attn.combine(torch.cat([ctx, s], dim=1)))
-                feats.append(htil)
+        for t in range(tgt_in.shape[0]):
+            feat, state, _ = self.step(e[t], state, memory, active=t < tgt_len)
+            feats.append(feat)
         return torch.stack(feats)
 
     def forward(self, src, src_len, tgt_in, tgt_len):
@@ -329,7 +453,7 @@ def _str_attr(v):
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
-def read_config(path):
+def read_config(path, ignore=()):
     with h5py.File(path, "r") as f:
         _check_format(f, path)
         if "config" not in f:
@@ -340,7 +464,10 @@ def read_config(path):
         for side in ("src", "tgt"):
             if f"{side}-vocab" not in attrs and f"vocab/{side}" in f:
                 attrs[f"{side}-vocab"] = str(len(f[f"vocab/{side}"]))
-        return Config.from_attrs(attrs)
+    try:
+        return Config.from_attrs(attrs, ignore)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
 
 
 def _check_format(f, path):
@@ -359,43 +486,38 @@ def read_tensors(path, group="params"):
         return {name: np.asarray(ds[()]) for name, ds in f[group].items()}
 
 
-def load_params(path, dtype=torch.float64):
-    """The model of an s2s parameter file, with its parameters (in dtype)."""
-    cfg = read_config(path)
+def _build(cfg, tensors, dtype, where):
+    """The model of cfg with `tensors` ({name: array or tensor}, exactly its state_dict's names
+    and shapes, else ValueError naming the tensor) as parameters, in dtype."""
     model = S2S(cfg).to(dtype)
-    tensors = read_tensors(path)
     sd = model.state_dict()
     missing = sorted(set(sd) - set(tensors))
     extra = sorted(set(tensors) - set(sd))
     if missing or extra:
-        raise ValueError(f"{path}: tensors do not match the configuration: missing {missing}, "
+        raise ValueError(f"{where}: tensors do not match the configuration: missing {missing}, "
                          f"unexpected {extra}")
     for name, ref in sd.items():
         if tuple(tensors[name].shape) != tuple(ref.shape):
-            raise ValueError(f"{path}: tensor {name} has shape {list(tensors[name].shape)}, "
+            raise ValueError(f"{where}: tensor {name} has shape {list(tensors[name].shape)}, "
                              f"the model expects {list(ref.shape)}")
-    model.load_state_dict({k: torch.from_numpy(v).to(dtype) for k, v in tensors.items()},
+    model.load_state_dict({k: torch.as_tensor(v).to(dtype) for k, v in tensors.items()},
                           strict=True)
-    return model
+    return model.eval()  # for inference: dropout off (train() turns it on)
 
 
-def save_params(model, path):
-    """Writes model's parameters as an s2s parameter file (float32), atomically: a temporary
-    file in the same directory, fsync'ed, then renamed over path."""
+def load_params(path, dtype=torch.float64, ignore=()):
+    """The model of an s2s parameter file or checkpoint, with its parameters (in dtype)."""
+    return _build(read_config(path, ignore), read_tensors(path), dtype, path)
+
+
+def _atomic_write(path, write):
+    """write(tmp) fills a temporary file in path's directory, which is then fsync'ed and
+    renamed over path: a crash leaves the previous file intact."""
     d = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp.", dir=d)
     os.close(fd)
     try:
-        with h5py.File(tmp, "w", userblock_size=SEAL_BLOCK) as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["version"] = np.int32(VERSION)
-            g = f.create_group("params", track_order=True)
-            for name, t in model.state_dict().items():
-                g.create_dataset(name, data=t.detach().cpu().numpy().astype("<f4"))
-            cg = f.create_group("config", track_order=True)
-            for k, v in model.cfg.to_attrs().items():
-                cg.attrs[k] = v
-        seal_file(tmp, FORMAT)  # the integrity record s2s checks first
+        write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -408,6 +530,484 @@ def save_params(model, path):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def save_params(model, path):
+    """Writes model's parameters as an s2s parameter file (float32), atomically."""
+    def write(tmp):
+        with h5py.File(tmp, "w", userblock_size=SEAL_BLOCK) as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["version"] = np.int32(VERSION)
+            g = f.create_group("params", track_order=True)
+            for name, t in model.state_dict().items():
+                g.create_dataset(name, data=t.detach().cpu().numpy().astype("<f4"))
+            cg = f.create_group("config", track_order=True)
+            for k, v in model.cfg.to_attrs().items():
+                cg.attrs[k] = v
+        seal_file(tmp, FORMAT)  # the integrity record s2s checks first
+    _atomic_write(path, write)
+
+
+# ---- trained models: checkpoints and exports -------------------------------------------------
+
+EXPORT_FORMAT, EXPORT_VERSION = "s2s-twin-export", 1
+
+
+class Trained(NamedTuple):
+    """A model with what decoding needs besides it: vocabularies (pyutil.Vocab, None in a
+    parameter file) and the dataset's tokenizer settings (data.* options without the prefix)."""
+
+    model: "S2S"
+    src: object
+    tgt: object
+    data: dict
+    path: str
+
+
+def _read_vocab(f, side):
+    if f"vocab/{side}" not in f:
+        return None
+    return pyutil.Vocab(t.decode() if isinstance(t, bytes) else str(t)
+                        for t in f[f"vocab/{side}"][()])
+
+
+def export_paths(out):
+    """OUT.pt and its configuration OUT.json (OUT's extension replaced)."""
+    stem, ext = os.path.splitext(out)
+    if ext == ".json":
+        raise ValueError(f"{out}: the export's tensors cannot go to a .json file")
+    return out, stem + ".json"
+
+
+def load_trained(path, dtype=torch.float32, ignore=()):
+    """A checkpoint or parameter file (HDF5), or an export (OUT.pt with OUT.json), as Trained."""
+    if not h5py.is_hdf5(path):
+        return load_export(path, dtype, ignore)
+    model = load_params(path, dtype, ignore)
+    with h5py.File(path, "r") as f:
+        src, tgt = _read_vocab(f, "src"), _read_vocab(f, "tgt")
+    return Trained(model, src, tgt, model.cfg.data_options(), path)
+
+
+def export(tm, out):
+    """tm's state_dict (float32) to OUT.pt by torch.save, plain tensors under the twin's names,
+    and OUT.json: {"format", "version", "config": /config as strings, "vocab": {"src", "tgt"}
+    token lists}. load_export, or torch.load + S2S(Config.from_attrs(config)), reads them."""
+    pt, meta_path = export_paths(out)
+    sd = {k: v.detach().to(torch.float32).cpu().contiguous()
+          for k, v in tm.model.state_dict().items()}
+    meta = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "source": tm.path,
+            "config": tm.model.cfg.to_attrs(),
+            "vocab": {side: v.tokens for side, v in (("src", tm.src), ("tgt", tm.tgt)) if v}}
+
+    def write_meta(tmp):
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(meta, fh, ensure_ascii=False, indent=1)
+            fh.write("\n")
+    _atomic_write(pt, lambda tmp: torch.save(sd, tmp))
+    _atomic_write(meta_path, write_meta)
+    return pt, meta_path
+
+
+def load_export(path, dtype=torch.float32, ignore=()):
+    pt, meta_path = export_paths(path)
+    try:
+        with open(meta_path, encoding="utf-8") as fh:
+            meta = json.load(fh)
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: neither HDF5 nor an export with its configuration "
+                         f"{meta_path}: {e}") from None
+    if meta.get("format") != EXPORT_FORMAT or meta.get("version") != EXPORT_VERSION:
+        raise ValueError(f"{meta_path}: format {meta.get('format')!r} version "
+                         f"{meta.get('version')!r}, this script reads {EXPORT_FORMAT!r} "
+                         f"{EXPORT_VERSION}")
+    try:
+        cfg = Config.from_attrs(meta["config"], ignore)
+    except ValueError as e:
+        raise ValueError(f"{meta_path}: {e}") from None
+    model = _build(cfg, torch.load(pt, weights_only=True), dtype, pt)
+    vocab = {side: pyutil.Vocab(v) for side, v in meta.get("vocab", {}).items()}
+    return Trained(model, vocab.get("src"), vocab.get("tgt"), cfg.data_options(), path)
+
+
+# ---- decoding: s2s's beam search, rule for rule ----------------------------------------------
+# src/nn/beam.c and src/infer/decode.c; docs/decoding.md. A sentence keeps up to `beam` open
+# hypotheses; each step extends every one by every token but <pad> and <s>, takes the `beam`
+# best extensions by log-probability (ties: the better-ranked hypothesis, then the lower token
+# id), moves those ending in </s> to the sentence's n-best list and keeps the others open. With
+# beam > 1 a greedy lane (always its own most probable token) runs alongside and competes at
+# the end. A sentence stops at its length limit (its open hypotheses then compete unfinished),
+# when nothing is open, or when it has nbest finished hypotheses and no open one can still beat
+# the worst of them. Hypotheses are scored log P / lp(n), lp(n) = ((5 + n) / 6)^alpha, n
+# counting </s> when finished. Every sentence is searched on its own (s2s's batches change
+# only rounding); the decoder steps all open rows of a batch of sentences together.
+
+
+class Rules(NamedTuple):
+    """The decoding rules that decide a search besides the model (s2s's, by default). The
+    alternatives exist for check-translate --perturb, which shows that the comparison with s2s
+    fails when one rule is changed."""
+
+    length_penalty: float = 0.6        # GNMT alpha (--length-penalty)
+    max_len_ratio: float = 2.0         # a translation has at most ceil(ratio n) + extra tokens
+    max_len_extra: int = 5
+    lower_ids_first: bool = True       # equal log-probabilities: the lower token id first
+    penalty_counts_eos: bool = True    # a finished hypothesis's n includes </s>
+    greedy_lane: bool = True           # beam > 1: the greedy hypothesis competes at the end
+    search_on: bool = True             # with nbest finished, search on while open ones can win
+
+    def penalty(self, n):
+        """GNMT's lp(n) (beam_length_penalty): 1 for alpha 0."""
+        a = self.length_penalty
+        return 1.0 if a == 0 else ((5.0 + n) / 6.0) ** a
+
+    def max_len(self, n):
+        """decode_max_len: ceil(ratio * n) + 5 tokens for a source of n tokens."""
+        return math.ceil(self.max_len_ratio * n) + self.max_len_extra
+
+    def score(self, logprob, length, finished):
+        return logprob / self.penalty(length + (finished and self.penalty_counts_eos))
+
+
+# check-translate --perturb: one rule changed, to show that the comparison catches it.
+PERTURBATIONS = {
+    "length-penalty": lambda r: r._replace(length_penalty=r.length_penalty + 0.1),
+    "max-len": lambda r: r._replace(max_len_extra=r.max_len_extra - 1),
+    "ties": lambda r: r._replace(lower_ids_first=False),
+    "eos-length": lambda r: r._replace(penalty_counts_eos=False),
+    "lane": lambda r: r._replace(greedy_lane=False),
+    "stop": lambda r: r._replace(search_on=False),
+}
+
+
+class Hyp(NamedTuple):
+    """A returned hypothesis (beam_hyp): its tokens (</s> excluded), whether it ended with
+    </s>, its log-probability (</s> included) and score; from the greedy lane or the beam; its
+    attention rows (one per token, and one for </s> when finished) when kept."""
+
+    tokens: tuple
+    finished: bool
+    logprob: float
+    score: float
+    lane: bool
+    attn: tuple = None
+
+
+class _Open(NamedTuple):
+    """An open hypothesis: tokens so far, log-probability, attention rows (or None), and the
+    decoder row whose state it continues."""
+
+    tokens: tuple
+    logprob: float
+    attn: tuple
+    row: int
+
+
+class Decoded(NamedTuple):
+    """A sentence's result: its n-best list (best first) and the closest decision of its search
+    that was not an exact tie: the smallest margin (in log-probability or score) by which one
+    choice beat another, with its step and kind; and the smallest margin of each step, exact
+    ties (0) included."""
+
+    hyps: list
+    margin: tuple   # (value, step, kind)
+    margins: dict   # step -> smallest margin of that step
+
+
+def _gather(state, rows):
+    """The decoder state of rows `rows` (indices into the rows of `state`)."""
+    rnn_state, feed = state
+    h = rnn_state[0] if isinstance(rnn_state, tuple) else rnn_state
+    index = torch.tensor(rows, dtype=torch.long, device=h.device)
+    if isinstance(rnn_state, tuple):
+        rnn_state = tuple(x.index_select(1, index) for x in rnn_state)
+    else:
+        rnn_state = rnn_state.index_select(1, index)
+    return (rnn_state, feed.index_select(0, index) if feed is not None else None)
+
+
+class _Sentence:
+    def __init__(self, row, limit, greedy_lane, attn):
+        self.limit = limit
+        first = _Open((), 0.0, () if attn else None, row)
+        self.open = [first]
+        self.lane = first if greedy_lane else None
+        self.kept = []
+        self.done = False
+        self.margin = (math.inf, -1, "")
+        self.margins = {}
+
+    def rows(self):
+        """The hypotheses stepped next: the open ones, then the greedy lane."""
+        return self.open + ([self.lane] if self.lane is not None else [])
+
+    def note(self, value, step, kind):
+        """Records a decision won by |value|: 0 is an exact tie, decided by a rule (the same in
+        s2s), so `margin` keeps the closest decision that rounding could have turned."""
+        value = abs(value)
+        if 0 < value < self.margin[0]:
+            self.margin = (value, step, kind)
+        if value < self.margins.get(step, math.inf):
+            self.margins[step] = value
+
+
+class Search:
+    """s2s's batched beam search (beam 1: greedy) over a twin model, in the model's dtype."""
+
+    def __init__(self, model, beam=5, nbest=1, rules=Rules(), batch=32, attention=False):
+        if beam < 1 or not 1 <= nbest <= beam:
+            raise ValueError(f"beam must be >= 1 and nbest in 1..beam, got {beam} and {nbest}")
+        if not (rules.length_penalty >= 0 and math.isfinite(rules.length_penalty)):
+            raise ValueError(f"length penalty alpha must be finite and >= 0, got "
+                             f"{rules.length_penalty}")
+        self.model, self.beam, self.nbest, self.rules = model, beam, nbest, rules
+        self.batch = batch
+        self.attention = attention and model.cfg.attn != "none"
+
+    def run(self, sources):
+        """Decodes each source (a list of ids): a Decoded per source, None for an empty one
+        (s2s gives it an empty translation without decoding)."""
+        out = [None] * len(sources)
+        order = sorted((i for i, s in enumerate(sources) if s), key=lambda i: (len(sources[i]), i))
+        with torch.no_grad():
+            for first in range(0, len(order), self.batch):
+                part = order[first:first + self.batch]
+                for i, d in zip(part, self._batch([sources[i] for i in part])):
+                    out[i] = d
+        return out
+
+    # -- one batch of sentences ----------------------------------------------------------------
+
+    def _batch(self, sources):
+        m = self.model
+        dev = next(m.parameters()).device
+        S = max(len(s) for s in sources)
+        src = torch.full((S, len(sources)), PAD, dtype=torch.long, device=dev)
+        for b, s in enumerate(sources):
+            src[:len(s), b] = torch.tensor(s, dtype=torch.long)
+        src_len = torch.tensor([len(s) for s in sources], dtype=torch.long, device=dev)
+        mem, state0 = m.encode(src, src_len)
+        memory = m.memory(mem, src_len)
+        state = m.initial_state(state0)  # one row per sentence: what the first hypotheses read
+        sents = [_Sentence(b, self.rules.max_len(len(s)),
+                           self.beam > 1 and self.rules.greedy_lane, self.attention)
+                 for b, s in enumerate(sources)]
+        live, step = list(range(len(sources))), 0
+        while live:
+            # The decoder rows of this step: each live sentence's open hypotheses in rank order,
+            # then its greedy lane; each continues the state of row h.row of the last step.
+            hyps = [(b, h) for b in live for h in sents[b].rows()]
+            state = _gather(state, [h.row for _, h in hyps])
+            sent_of = torch.tensor([b for b, _ in hyps], dtype=torch.long, device=dev)
+            ids = torch.tensor([h.tokens[-1] if h.tokens else BOS for _, h in hyps],
+                               dtype=torch.long, device=dev)
+            feat, state, alpha = m.step(m.tgt_embed(ids), state,
+                                        memory.rows(sent_of) if memory else None)
+            z = m.logits(feat).double()
+            top_lp, top_id = self._top(z - torch.logsumexp(z, dim=1, keepdim=True))
+            alpha = alpha.float().cpu().numpy() if self.attention else None
+            at = 0
+            for b in live:
+                n = len(sents[b].rows())
+                self._select(sents[b], step, at, top_lp, top_id, alpha)
+                at += n
+            live = [b for b in live if not sents[b].done]
+            step += 1
+        return [Decoded(list(st.kept), st.margin, st.margins) for st in sents]
+
+    def _top(self, lp):
+        """Per row the beam + 1 best legal tokens (never <pad> or <s>) and their
+        log-probabilities, best first, equal ones by token id (output_topk's order; the one
+        more than s2s keeps measures how close the last choice was). topk finds the n-th best
+        value; every token at least as good (more than n only where values tie) is then ordered
+        by (value, id)."""
+        V = lp.shape[1]
+        n = min(self.beam + 1, V - 2)
+        legal = lp.clone()
+        legal[:, PAD] = legal[:, BOS] = -math.inf
+        nth = torch.topk(legal, n, dim=1).values[:, n - 1:]
+        rows, ids = (legal >= nth).nonzero(as_tuple=True)
+        vals = legal[rows, ids].cpu().numpy()
+        rows, ids = rows.cpu().numpy(), ids.cpu().numpy()
+        order = np.lexsort((ids if self.rules.lower_ids_first else -ids, -vals, rows))
+        top_lp, top_id = [[] for _ in range(lp.shape[0])], [[] for _ in range(lp.shape[0])]
+        for j in order:
+            r = rows[j]
+            if len(top_id[r]) < n:
+                top_lp[r].append(float(vals[j]))
+                top_id[r].append(int(ids[j]))
+        return top_lp, top_id
+
+    # -- one step of one sentence (select_sentence) --------------------------------------------
+
+    def _select(self, st, t, at, top_lp, top_id, alpha):
+        K, rules, n_open = self.beam, self.rules, len(st.open)
+        # Every (open hypothesis, token) pair by log-probability; Python's sort is stable, so
+        # equal ones stay in (rank, token order) order: s2s's merge of the rows' sorted lists.
+        cands = []
+        for k, h in enumerate(st.open):
+            r = at + k
+            for tlp, tok in zip(top_lp[r], top_id[r]):
+                cands.append((h.logprob + tlp, k, tok))
+        cands.sort(key=lambda c: -c[0])
+        picks = cands[:K]
+        if len(cands) > K:
+            st.note(picks[-1][0] - cands[K][0], t, "beam choice")
+        opened = []
+        for c, k, tok in picks:
+            h = st.open[k]
+            attn = h.attn + (alpha[at + k],) if h.attn is not None else None
+            if tok == EOS:
+                self._keep(st, t, Hyp(h.tokens, True, c, rules.score(c, len(h.tokens), True),
+                                      False, attn))
+            else:
+                opened.append(_Open(h.tokens + (tok,), c, attn, at + k))
+        st.open = opened
+
+        if st.lane is not None:  # the greedy lane (beam > 1): its own best token
+            h, r = st.lane, at + n_open
+            if len(top_lp[r]) > 1:
+                st.note(top_lp[r][0] - top_lp[r][1], t, "greedy lane")
+            c, tok = h.logprob + top_lp[r][0], top_id[r][0]
+            attn = h.attn + (alpha[r],) if h.attn is not None else None
+            if tok == EOS:
+                self._keep(st, t, Hyp(h.tokens, True, c, rules.score(c, len(h.tokens), True),
+                                      True, attn))
+                st.lane = None
+            else:
+                st.lane = _Open(h.tokens + (tok,), c, attn, r)
+
+        if t + 1 >= st.limit:  # the length limit: open hypotheses compete unfinished
+            for h in st.open:
+                self._keep(st, t, Hyp(h.tokens, False, h.logprob,
+                                      rules.score(h.logprob, len(h.tokens), False), False, h.attn))
+            if st.lane is not None:
+                h = st.lane
+                self._keep(st, t, Hyp(h.tokens, False, h.logprob,
+                                      rules.score(h.logprob, len(h.tokens), False), True, h.attn))
+            st.done = True
+            return
+        if not st.open and st.lane is None:
+            st.done = True
+            return
+        if len(st.kept) < self.nbest:
+            return
+        best_open = st.open[0].logprob if st.open else -math.inf
+        if st.lane is not None and st.lane.logprob > best_open:
+            best_open = st.lane.logprob
+        # An open hypothesis's log-probability only falls as it grows: its best reachable score
+        # is that over the largest penalty it can still get, lp(limit).
+        bound, worst = best_open / rules.penalty(st.limit), st.kept[-1].score
+        st.note(bound - worst, t, "stop")
+        st.done = bound <= worst or not rules.search_on
+
+    def _keep(self, st, t, e):
+        """Offers e to the n-best list (keep): sorted by score, best first, an equal score
+        behind the entries already there; full, e must beat the worst. A hypothesis already
+        there from the other source (lane or beam) is kept once, with the higher score."""
+        kept = st.kept
+        for x in kept:  # which entries e is ranked against (the same hypothesis aside)
+            if not (x.lane != e.lane and x.tokens == e.tokens and x.finished == e.finished):
+                st.note(e.score - x.score, t, "n-best order")
+        for i, x in enumerate(kept):
+            if x.lane == e.lane or x.tokens != e.tokens or x.finished != e.finished:
+                continue
+            if not e.score > x.score:
+                return
+            del kept[i]
+            break
+        if len(kept) == self.nbest:
+            if not e.score > kept[-1].score:
+                return
+            kept.pop()
+        p = len(kept)
+        while p > 0 and e.score > kept[p - 1].score:
+            p -= 1
+        kept.insert(p, e)
+
+
+# ---- translating text as `s2s translate` does (src/infer/translate.c) -------------------------
+
+
+class Translator:
+    """Lines of text -> s2s translate's output lines, with the checkpoint's tokenizer,
+    vocabularies and detokenizer, and opts: beam, nbest, length_penalty, max_len_ratio, batch,
+    scores, replace_unk, detok (auto, space, pieces)."""
+
+    def __init__(self, tm, opts, rules=None):
+        if tm.src is None or tm.tgt is None:
+            raise ValueError(f"{tm.path}: no vocabularies (/vocab/src, /vocab/tgt): a parameter "
+                             f"file cannot translate text; use a checkpoint or its export")
+        if opts.nbest > opts.beam:
+            raise ValueError(f"--nbest {opts.nbest} exceeds --beam {opts.beam}")
+        if opts.replace_unk and tm.model.cfg.attn == "none":
+            raise ValueError(f"{tm.path}: --replace-unk needs a model with attention (this one "
+                             f"has none)")
+        self.tm, self.opts = tm, opts
+        self.tokenize = pyutil.make_tokenizer(tm.data, tm.path)
+        detok = (opts.detok if opts.detok != "auto" else
+                 pyutil.detok_guess(tm.data.get("tokenizer", "whitespace"), tm.tgt.tokens))
+        self.detokenize = pyutil.DETOKENIZERS[detok]
+        self.rules = rules or Rules(opts.length_penalty, opts.max_len_ratio)
+        self.search = Search(tm.model, opts.beam, opts.nbest, self.rules, opts.batch,
+                             attention=opts.replace_unk)
+
+    def decode(self, lines):
+        """(source token texts, source ids, Decoded or None) of each line."""
+        tokens = [self.tokenize(line) for line in lines]
+        ids = [[self.tm.src.id(t) for t in toks] for toks in tokens]
+        return tokens, ids, self.search.run(ids)
+
+    def text(self, hyp, src_tokens):
+        """A hypothesis as text; with --replace-unk each <unk> becomes the source token of the
+        highest attention weight (the first of equal ones)."""
+        words = []
+        for t, i in enumerate(hyp.tokens):
+            if i == UNK and self.opts.replace_unk and hyp.attn is not None:
+                words.append(src_tokens[int(np.argmax(hyp.attn[t][:len(src_tokens)]))])
+            else:
+                words.append(self.tm.tgt.tokens[i])
+        return self.detokenize(words)
+
+    def results(self, src_tokens, decoded):
+        """(text, score) of each hypothesis, best first; an empty source gives one empty
+        translation of score 0."""
+        if not decoded:
+            return [("", 0.0)]
+        return [(self.text(h, src_tokens), h.score) for h in decoded.hyps]
+
+    def line(self, index, text, score):
+        """An output line of sentence `index` (from 0): "INDEX ||| TEXT ||| SCORE" with
+        nbest > 1, "TEXT\tSCORE" with --scores, else TEXT."""
+        if self.opts.nbest > 1:
+            return f"{index} ||| {text} ||| {score:.6f}"
+        return f"{text}\t{score:.6f}" if self.opts.scores else text
+
+
+def rescore(model, pairs):
+    """Teacher-forced log-probabilities (float64 sums) of hypotheses: pairs (source ids, Hyp),
+    </s> included where the hypothesis finished."""
+    out = []
+    dev = next(model.parameters()).device
+    with torch.no_grad():
+        for first in range(0, len(pairs), 64):
+            part = pairs[first:first + 64]
+            S, N = max(len(s) for s, _ in part), len(part)
+            T = max(len(h.tokens) + 1 for _, h in part)
+            src = torch.full((S, N), PAD, dtype=torch.long, device=dev)
+            tgt_in = torch.full((T, N), PAD, dtype=torch.long, device=dev)
+            tgt_out = torch.full((T, N), PAD, dtype=torch.long, device=dev)
+            for n, (s, h) in enumerate(part):
+                src[:len(s), n] = torch.tensor(s)
+                tgt_in[:len(h.tokens) + 1, n] = torch.tensor((BOS,) + h.tokens)
+                tgt_out[:len(h.tokens) + h.finished, n] = torch.tensor(
+                    h.tokens + ((EOS,) if h.finished else ()), dtype=torch.long)
+            src_len = torch.tensor([len(s) for s, _ in part], device=dev)
+            tgt_len = torch.tensor([len(h.tokens) + 1 for _, h in part], device=dev)
+            z = model(src, src_len, tgt_in, tgt_len).double()
+            lp = torch.log_softmax(z, dim=2).gather(2, tgt_out.unsqueeze(2)).squeeze(2)
+            out.extend(lp.masked_fill(tgt_out == PAD, 0).sum(0).tolist())
+    return out
 
 
 # ---- parity check -----------------------------------------------------------------------------
@@ -465,9 +1065,7 @@ def cmd_check(args):
         noise["nll"] = rel_error([nll32], [nll])
 
     cfg = model.cfg
-    desc = (f"{cfg.cell} layers={cfg.layers}/{cfg.dec_layers} bidir={int(cfg.bidir)} "
-            f"attn={cfg.attn} feed={int(cfg.input_feed)} tie={int(cfg.tie_embeddings)} "
-            f"ls={cfg.label_smoothing}")
+    desc = f"{cfg.describe()} ls={cfg.label_smoothing}"
     print(f"torch_twin: {desc}: batch S={b['src'].shape[0]} T={b['tgt_in'].shape[0]} "
           f"B={b['src'].shape[1]}, {tokens} target tokens, s2s in "
           f"{'float32' if float32_probe else 'float64'}")
@@ -540,8 +1138,10 @@ def cmd_resave(args):
 
 
 def cmd_info(args):
-    model = load_params(args.params, torch.float32)
+    model = load_params(args.params, torch.float32, args.ignore_option)
     for k, v in model.cfg.to_attrs().items():
+        if k == "input-feed":  # shown resolved, as a boolean
+            v = "true" if model.cfg.input_feed else "false"
         print(f"{k} = {v}")
     total = 0
     for name, t in model.state_dict().items():
@@ -549,6 +1149,269 @@ def cmd_info(args):
         total += t.numel()
     print(f"{total} parameters")
     return 0
+
+
+def cmd_export(args):
+    pt, meta = export(load_trained(args.ckpt, torch.float32, args.ignore_option), args.out)
+    print(f"torch_twin: wrote {pt} (state_dict) and {meta} (configuration, vocabularies)")
+    return 0
+
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _read_input(path):
+    if path == "-":
+        return sys.stdin.buffer.read(), "standard input"
+    with open(path, "rb") as f:
+        return f.read(), path
+
+
+def cmd_translate(args):
+    t0 = time.monotonic()
+    tm = load_trained(args.ckpt, _DTYPES[args.dtype], args.ignore_option)
+    tr = Translator(tm, args)
+    data, name = _read_input(args.input)
+    tokens, _, decoded = tr.decode(pyutil.text_lines(data, name))
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    try:
+        for i, (toks, d) in enumerate(zip(tokens, decoded)):
+            for text, score in tr.results(toks, d):
+                out.write(tr.line(i, text, score) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    n_tok = sum(len(d.hyps[0].tokens) for d in decoded if d and d.hyps)
+    print(f"torch_twin: translated {len(decoded)} sentences ({n_tok} tokens) in "
+          f"{time.monotonic() - t0:.2f} s, beam {args.beam}, {args.dtype}", file=sys.stderr)
+    return 0
+
+
+# ---- check-translate: the twin's translations against s2s translate's ------------------------
+# Both compute in float32 with their own summation orders, so a decision whose two sides the
+# twin finds within rounding of each other may go the other way in s2s. The tolerances:
+#  - E, the twin's float32 error: the largest difference, over the case's hypotheses, between
+#    the log-probability its float32 search found and a float64 teacher-forced pass of the same
+#    parameters. s2s's float32 forward pass rounds as much in other places, so its values may
+#    differ from the twin's by NOISE * E (NOISE = --noise-factor, 10, as for gradients);
+#  - plus, per decoder step, the error of s2s's log-sum-exp over the V logits, in float32
+#    (src/nn/output.c; the twin's is in float64): lse = mx + log S, S = sum_j e^(z_j - mx) >= 1.
+#    Each exponential is within 2 ulp (v_exp), 4u relative, so 4u S in all; rounding z_j - mx
+#    = -x_j changes its term by u x_j e^(-x_j), which sums to u S E_p[x] <= u S ln V (E_p[x]
+#    = H(p) - ln S under the softmax p); the 8 float lanes of ceil(V/8) terms add u per
+#    addition, ceil(V/8) u S. So |d lse| = |dS| / S <= (4 + ln V + ceil(V/8)) u, u = 2^-24;
+#  - s2s prints scores with 6 decimals: 5e-7.
+# A score of n steps (n tokens, and </s> when finished) may then differ by
+# (NOISE * E + n * d_lse) / lp(n) + 5e-7. Two values compared in a decision may each be that far
+# off, so a decision the twin won by less than twice that (and more than 0: an exact tie is
+# decided by a rule, the same in both) is a near-tie: where the outputs differ and the twin's
+# closest decision (greedy: at the first differing step; beam: anywhere in the search, since a
+# choice at any step can change the result) is a near-tie, the difference is reported and
+# tolerated; any other difference fails.
+
+U32 = 2.0 ** -24
+
+
+def _lse_error(V):
+    return (4 + math.log(V) + math.ceil(V / 8)) * U32
+
+
+def _parse_s2s_output(lines, nbest, where):
+    """s2s translate's output (nbest > 1: "INDEX ||| TEXT ||| SCORE" lines; else "TEXT<tab>SCORE",
+    --scores) as {index: [(text, score)]} and the line order."""
+    out = {}
+    for n, line in enumerate(lines):
+        try:
+            if nbest > 1:
+                index, rest = line.split(" ||| ", 1)
+                text, score = rest.rsplit(" ||| ", 1)
+                index = int(index)
+            else:
+                (text, score), index = line.rsplit("\t", 1), n
+            out.setdefault(index, []).append((text, float(score)))
+        except ValueError:
+            raise ValueError(f"{where}:{n + 1}: not an s2s translate line with a score "
+                             f"({'--nbest' if nbest > 1 else '--scores'}): {line!r}") from None
+    return out
+
+
+def _first_difference(a, b):
+    """(hypothesis rank, token position, s2s token, twin token) of the first difference of two
+    lists of texts."""
+    for r, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            xs, ys = x.split(" "), y.split(" ")
+            p = next((i for i, (u, v) in enumerate(zip(xs, ys)) if u != v), min(len(xs), len(ys)))
+            return r, p, (xs[p] if p < len(xs) else "(end)"), (ys[p] if p < len(ys) else "(end)")
+    r = min(len(a), len(b))
+    return r, 0, (a[r] if r < len(a) else "(none)"), (b[r] if r < len(b) else "(none)")
+
+
+def check_case(case, models):
+    """One case of check-translate; returns (as expected, summary)."""
+    o = case.opts
+    rules = Rules(o.length_penalty, o.max_len_ratio)
+    for name in o.perturb:
+        rules = PERTURBATIONS[name](rules)
+    key = (case.ckpt, tuple(o.ignore_option))
+    if key not in models:
+        models[key] = (load_trained(case.ckpt, torch.float32, o.ignore_option),
+                       load_trained(case.ckpt, torch.float64, o.ignore_option))
+    tm, tm64 = models[key]
+    if o.dtype == "float64":
+        tm = tm64
+    o.scores = True  # s2s's output must carry scores: --scores (nbest 1) or --nbest
+    tr = Translator(tm, o, rules)
+    data, name = _read_input(case.input)
+    tokens, ids, decoded = tr.decode(pyutil.text_lines(data, name))
+    with open(case.s2s_output, "rb") as f:
+        lines = [x.decode() for x in pyutil.text_lines(f.read(), case.s2s_output)]
+    s2s = _parse_s2s_output(lines, o.nbest, case.s2s_output)
+
+    # The twin's float32 error E on its own hypotheses (see above).
+    pairs = [(ids[i], h) for i, d in enumerate(decoded) if d for h in d.hyps]
+    exact = rescore(tm64.model, pairs)
+    searched = ([h.logprob for _, h in pairs] if o.dtype == "float32" else
+                rescore(models[key][0].model, pairs))
+    E = max((abs(a - b) for a, b in zip(searched, exact)), default=0.0)
+    d_lse = _lse_error(tm.model.cfg.tgt_vocab)
+    steps = max((len(h.tokens) + 1 for _, h in pairs), default=1)
+    near = 2 * (case.noise * E + steps * d_lse)
+
+    same = tolerated = 0
+    failures, notes, worst, compared = [], [], (0.0, math.inf), 0
+    for i, (toks, d) in enumerate(zip(tokens, decoded)):
+        theirs, ours = s2s.get(i, []), tr.results(toks, d)
+        if [t for t, _ in ours] == [t for t, _ in theirs]:
+            hyps = d.hyps if d else [None]
+            bad = []
+            for (_, a), (_, b), h in zip(theirs, ours, hyps):
+                n = len(h.tokens) + h.finished if h else 0
+                tol = ((case.noise * E + n * d_lse) / rules.penalty(n) if h else 0.0) + 5e-7
+                compared += 1
+                if abs(a - b) / tol > worst[0] / worst[1] or (worst[0] == 0 and tol < worst[1]):
+                    worst = (abs(a - b), tol)
+                if not abs(a - b) <= tol:
+                    bad.append(f"s2s {a:.6f}, twin {b:.9f} (tolerance {tol:.2g})")
+            if bad:
+                failures.append(f"sentence {i}: same tokens, scores differ: {'; '.join(bad)}")
+            else:
+                same += 1
+            continue
+        r, p, x, y = _first_difference([t for t, _ in theirs], [t for t, _ in ours])
+        what = (f"sentence {i}: hypothesis {r} differs at token {p}: s2s {x!r}, twin {y!r}"
+                if r < len(theirs) and r < len(ours) else
+                f"sentence {i}: s2s gives {len(theirs)} hypotheses, the twin {len(ours)}")
+        if d is None:
+            failures.append(what)
+            continue
+        value, step, kind = d.margin
+        if o.beam == 1:  # greedy: the decision at the first differing step
+            value, step, kind = d.margins.get(p, math.inf), p, "greedy choice"
+        why = f"the twin's closest decision: {value:.3g} ({kind} at step {step})"
+        if 0 < value < near and not o.strict:
+            tolerated += 1
+            notes.append(f"{what}; near-tie, tolerated: {why} < {near:.2g}")
+        else:
+            failures.append(f"{what}; {why}, not within rounding ({near:.2g})")
+    extra = sorted(set(s2s) - set(range(len(decoded))))
+    if extra:
+        failures.append(f"s2s output has sentences beyond the input's {len(decoded)}: {extra[:5]}")
+
+    # How much the tolerance could hide: sentences whose search met a near-tie anywhere.
+    blind = sum(1 for d in decoded if d and 0 < d.margin[0] < near)
+    ok = not failures if case.expect == "agree" else bool(failures)
+    label = (f"{case.ckpt} beam {o.beam} nbest {o.nbest}"
+             f"{f' alpha {o.length_penalty:g}' if o.length_penalty != 0.6 else ''}"
+             f"{f' ratio {o.max_len_ratio:g}' if o.max_len_ratio != 2 else ''}"
+             f"{' replace-unk' if o.replace_unk else ''}"
+             f"{''.join(' perturb ' + p for p in o.perturb)}")
+    print(f"torch_twin: {label}: {len(decoded)} sentences: {same} identical, {tolerated} "
+          f"near-ties tolerated, {len(failures)} different; twin float32 error E = {E:.2g}, "
+          f"near-tie below {near:.2g}, met by {blind} sentence{'' if blind == 1 else 's'}")
+    print(f"numeric: twin vs s2s translate scores ({label}) (float): {compared} comparisons, "
+          f"worst {worst[0]:.2g} of tolerance {worst[1]:.2g} (ratio {worst[0] / worst[1]:.2g})")
+    shown = 10 if case.expect == "agree" else 2
+    for msg in notes + failures[:shown]:
+        print(f"  {msg}")
+    if len(failures) > shown:
+        print(f"  ... and {len(failures) - shown} more")
+    if case.expect == "differ":
+        print(f"torch_twin: {label}: expected to differ from s2s: "
+              f"{'it does' if failures else 'it does NOT (the check cannot see this rule)'}")
+    return ok, label
+
+
+class _Case(NamedTuple):
+    expect: str
+    ckpt: str
+    input: str
+    s2s_output: str
+    opts: argparse.Namespace
+    noise: float
+
+
+def cmd_check_translate(args):
+    """Every line 'EXPECT CKPT INPUT S2S_OUTPUT [translate options]' of args.list, in one
+    process; EXPECT is agree, or differ for a case expected to fail (--perturb)."""
+    parser = argparse.ArgumentParser(prog="check-translate case", add_help=False)
+    _decode_arguments(parser)
+    parser.add_argument("--perturb", action="append", default=[], choices=sorted(PERTURBATIONS))
+    parser.add_argument("--strict", action="store_true",
+                        help="tolerate no near-tie: for well-trained models, whose decisions "
+                             "are far apart")
+    cases = []
+    with open(args.list) as f:
+        for n, line in enumerate(f):
+            fields = shlex.split(line)
+            if not fields:
+                continue
+            if len(fields) < 4 or fields[0] not in ("agree", "differ"):
+                raise ValueError(f"{args.list}:{n + 1}: expected 'agree|differ CKPT INPUT "
+                                 f"S2S_OUTPUT [options]'")
+            cases.append(_Case(*fields[:4], parser.parse_args(fields[4:]), args.noise_factor))
+    models, failed = {}, []
+    for case in cases:
+        ok, label = check_case(case, models)
+        if not ok:
+            failed.append(label)
+    print(f"torch_twin: {len(cases) - len(failed)} of {len(cases)} translation cases as expected")
+    for label in failed:
+        print(f"torch_twin: FAILED: {label}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _positive(text):
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} is not a positive integer")
+    return n
+
+
+def _decode_arguments(p):
+    """translate's options, s2s translate's names and defaults (DECODE_OPTIONS, cli.h)."""
+    p.add_argument("--beam", type=_positive, default=5, help="beam size (1: greedy decoding)")
+    p.add_argument("--nbest", type=_positive, default=1,
+                   help="translations per sentence; above 1 as lines 'INDEX ||| TEXT ||| SCORE'")
+    p.add_argument("--length-penalty", type=float, default=0.6,
+                   help="GNMT alpha: score = log P / ((5 + length) / 6)^alpha")
+    p.add_argument("--max-len-ratio", type=float, default=2.0,
+                   help="a translation has at most ceil(ratio x source tokens) + 5 tokens")
+    p.add_argument("--batch", type=_positive, default=32, help="sentences decoded together")
+    p.add_argument("--scores", action="store_true", help="append a tab and the score")
+    p.add_argument("--replace-unk", action="store_true",
+                   help="replace <unk> by the source token with the highest attention weight")
+    p.add_argument("--detok", choices=("auto",) + tuple(pyutil.DETOKENIZERS), default="auto",
+                   help="detokenizer (auto: from the training data's tokenizer and vocabulary)")
+    p.add_argument("--dtype", choices=tuple(_DTYPES), default="float32",
+                   help="arithmetic of the twin (float32: as s2s)")
+    _ignore_argument(p)
+
+
+def _ignore_argument(p):
+    p.add_argument("--ignore-option", action="append", default=[], metavar="NAME",
+                   help="a /config option to take as a training option (by default one the twin "
+                        "does not know is an error)")
 
 
 def main(argv=None):
@@ -580,7 +1443,28 @@ def main(argv=None):
     p.set_defaults(fn=cmd_resave)
     p = sub.add_parser("info", help="print a parameter file's configuration and tensors")
     p.add_argument("params")
+    _ignore_argument(p)
     p.set_defaults(fn=cmd_info)
+    p = sub.add_parser("export", help="a checkpoint's state_dict to OUT.pt (torch.save), its "
+                                      "configuration and vocabularies to OUT.json")
+    p.add_argument("ckpt")
+    p.add_argument("out", metavar="OUT.pt")
+    _ignore_argument(p)
+    p.set_defaults(fn=cmd_export)
+    p = sub.add_parser("translate", help="translate text as s2s translate does (a checkpoint or "
+                                         "an export)")
+    p.add_argument("ckpt")
+    p.add_argument("--input", default="-", help="source sentences, one per line (-: stdin)")
+    p.add_argument("--output", default="-", help="translations (-: stdout)")
+    _decode_arguments(p)
+    p.set_defaults(fn=cmd_translate)
+    p = sub.add_parser("check-translate", help="compare the twin's translations with s2s "
+                                               "translate's for every case of a list")
+    p.add_argument("list")
+    p.add_argument("--noise-factor", type=float, default=10.0,
+                   help="s2s's float32 values may differ from the twin's by this many times the "
+                        "twin's own float32 error")
+    p.set_defaults(fn=cmd_check_translate)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     try:

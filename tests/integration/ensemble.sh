@@ -127,7 +127,7 @@ head -n 20 r.test.src > few.src
 "$s2s" translate --checkpoint A.h5 --input few.src --attention att_a.h5 >/dev/null 2>&1 &&
 "$s2s" translate --checkpoint A.h5 --checkpoint A2.h5 --input few.src --attention att_aa.h5 \
     >/dev/null 2>&1 || fail "translate --attention"
-if ! python=$(h5py_python); then
+if ! python=$(python_importing "h5py, numpy"); then
     fail "no python3 with h5py and numpy to read the attention files (scripts/deps.sh installs them)"
 else
     "$python" - att_a.h5 att_aa.h5 <<'EOF' && ok "the ensemble's attention file holds its first model's weights" || fail "attention files differ"

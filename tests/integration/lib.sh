@@ -66,12 +66,14 @@ reverse_corpus() {
         --valid-tgt r.valid.tgt --out r.h5 >/dev/null || { echo "FAIL: s2s prep"; exit 1; }
 }
 
-# h5py_python: the first of /usr/bin/python3 and python3 on PATH that imports h5py and numpy
-# (prints its path; nothing, and status 1, when none does).
-h5py_python() {
+# python_importing MODULES: the first of /usr/bin/python3 (where Debian's python3-* packages
+# install) and python3 on PATH that imports MODULES ("h5py, numpy"), or nothing (status 1):
+# tests that need it skip without one.
+python_importing() {
     local candidate
     for candidate in /usr/bin/python3 "$(command -v python3 2>/dev/null || true)"; do
-        if [ -n "$candidate" ] && "$candidate" -c 'import h5py, numpy' 2>/dev/null; then
+        if [ -n "$candidate" ] && [ -x "$candidate" ] &&
+           "$candidate" -c "import $1" >/dev/null 2>&1; then
             echo "$candidate"
             return 0
         fi

@@ -14,15 +14,9 @@ binary=$1
 twin=$2
 shift 2
 
-python=
-for candidate in /usr/bin/python3 "$(command -v python3 2>/dev/null || true)"; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ] &&
-       "$candidate" -c 'import torch, h5py, numpy' >/dev/null 2>&1; then
-        python=$candidate
-        break
-    fi
-done
-if [ -z "$python" ]; then
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+if ! python=$(python_importing "torch, h5py, numpy"); then
     echo "torch_parity: SKIPPED: PyTorch/h5py not importable by /usr/bin/python3" \
          "(install python3-torch python3-h5py)"
     exit 77
