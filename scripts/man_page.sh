@@ -52,7 +52,8 @@ stopped run resumes bit for bit. Options come from the command line or from
 EOF
 "$s2s" --help | sed -n '/^commands:/,/^$/p' | sed '1d;$d' | roff
 echo ".fi"
-for cmd in gen prep train translate eval info bench; do
+# the commands `s2s --help` lists (src/main.c's table is the one list)
+for cmd in $("$s2s" --help | sed -n '/^commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }'); do
     echo ".SS s2s $cmd"
     echo ".nf"
     "$s2s" "$cmd" --help | roff

@@ -112,7 +112,8 @@ TRAINING_OPTIONS = frozenset((
     "label-smoothing", "teacher-forcing", "tf-schedule", "tf-min", "tf-k", "init", "init-scale",
     "seed", "log-every", "valid-every", "valid-decode", "best-metric", "early-stop", "samples",
     "ckpt-every", "ckpt-minutes", "keep", "ckpt-error", "bucket-mb", "grad-comm", "threads",
-    "oversubscribe", "progress", "probe-timeout", "large-vocab", "blas-core", "save"))
+    "oversubscribe", "progress", "probe-timeout", "large-vocab", "blas-core", "save", "ema",
+    "init-from", "reset-optimizer", "reset-schedule"))
 DATA_PREFIX = "data."  # the dataset's tokenizer settings (data.tokenizer, data.lowercase)
 CELLS = ("rnn", "gru", "lstm")  # CELL_CHOICES, include/s2s/rnn.h
 ATTNS = ("none", "bahdanau", "dot", "general")  # ATTN_CHOICES, include/s2s/attention.h

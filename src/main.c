@@ -11,6 +11,7 @@
 
 #include <mpi.h>
 
+#include "s2s/average.h"
 #include "s2s/bench.h"
 #include "s2s/blas_core.h"
 #include "s2s/cli.h"
@@ -33,6 +34,7 @@ static void usage(FILE *f)
                "  train      train an encoder-decoder on a dataset, on one or many MPI ranks\n"
                "  translate  translate text with a trained checkpoint (beam search)\n"
                "  eval       BLEU, chrF, perplexity and exact match of a model or of translations\n"
+               "  average    average or export checkpoints as a parameters-only model file\n"
                "  info       what a checkpoint or dataset holds\n"
                "  bench      time training steps and compare with the machine's sgemm peak\n\n"
                "`s2s <command> --help` lists the options of a command with their defaults;\n"
@@ -145,7 +147,7 @@ int main(int argc, char **argv)
     } commands[] = {{"train", train_command, true},         {"prep", prep_command, false},
                     {"bench", bench_command, true},         {"gen", cmd_gen, false},
                     {"translate", translate_command, true}, {"eval", eval_command, true},
-                    {"info", info_command, false}};
+                    {"info", info_command, false},          {"average", average_command, false}};
     if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
         s2s_print_version(stdout);
         return 0;

@@ -1,13 +1,18 @@
 /* ckpt.h - training checkpoints: everything a killed run needs to continue as if it had never
- * stopped, in one HDF5 file that is also a parameter file (include/s2s/paramfile.h).
+ * stopped, in one HDF5 file that is also a parameter file (include/s2s/paramfile.h); and
+ * parameters-only model files (best.h5, `s2s average`), the same file without the optimizer.
  *
  * Layout (docs/formats.md, "Checkpoints"):
- *   /                      format = "s2s-checkpoint", version = 1, checksum (uint64, below)
+ *   /                      format = "s2s-checkpoint", version = 1, checksum (uint64, below),
+ *                          kind = "training" or "params" (ckpt_kind; absent in older files:
+ *                          training), origin (params only: where the parameters come from)
  *   /params/<name>         the parameters, exactly as in a parameter file
  *   /config                the training options as string attributes (key = option name)
  *   /optim/exp_avg/<name>     optimizer first moment (SGD momentum buffer), per tensor, when used
  *   /optim/exp_avg_sq/<name>  Adam second moment, per tensor, when used
- *   /optim                 attribute step (updates applied)
+ *   /optim                 attribute step (updates applied); training checkpoints only
+ *   /ema/<name>            the exponential moving average of the parameters (--ema), per
+ *                          tensor, attribute decay (float64); training checkpoints only
  *   /vocab/src, /vocab/tgt one variable-length string per token id
  *   /spm/src, /spm/tgt     the dataset's SentencePiece models, copied (include/s2s/spm_store.h;
  *                          only when the data was tokenized with one; not in the checksum,
@@ -21,7 +26,8 @@
  *                          bf16 gradients (--grad-comm bf16 on more than one rank only),
  *                          attributes ranks (int) and checksum (its own: below)
  * The checksum is hash64 (include/s2s/hash.h) over, in this order: the parameter buffer, the
- * moments, the train_progress fields and the history, as the reader holds them in memory; a
+ * moments, the EMA weights, the optimizer step (0 in a parameters-only file), the
+ * train_progress fields and the history, as the reader holds them in memory; a
  * file whose contents do not reproduce it is rejected (S2S_EFORMAT, "checksum mismatch").
  * /comm/residual has a checksum of its own, hash64 over its rows in order (one piece per row),
  * because the rows are produced one at a time while the file is built; ckpt_verify checks both.
@@ -31,7 +37,7 @@
  * permission - the temporary file is removed and every existing file is untouched.
  *
  * A run directory holds ckpt-<step, 8 digits>.h5 files (the last `keep` of them are kept) and
- * best.h5, the checkpoint of the best validation loss so far. */
+ * best.h5, the parameters-only file of the best validation so far. */
 #ifndef S2S_CKPT_H
 #define S2S_CKPT_H
 
@@ -40,9 +46,21 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "s2s/choice.h"
 #include "s2s/formats.h"
 #include "s2s/params.h"
 #include "s2s/spm.h"
+
+/* What a checkpoint file holds (root attribute kind): everything a run needs to continue, or
+ * the model's parameters only, which translate, eval, info and --init-from read and --resume
+ * refuses. A parameters-only file has no /optim, /ema or /comm; its /state and /history are
+ * those of the checkpoint it was made from (for reference: it resumes nothing). */
+#define CKPT_KIND_CHOICES(X) X(CKPT_TRAINING, "training") X(CKPT_PARAMS, "params")
+typedef enum { CKPT_KIND_CHOICES(CHOICE_ENUM) CKPT_KIND_COUNT } ckpt_kind;
+extern const char *const ckpt_kind_names[]; /* NULL-terminated, indexed by ckpt_kind */
+
+/* The longest origin text kept by the readers (ckpt_summary.origin). */
+#define CKPT_ORIGIN_MAX 512
 
 /* Where training stands after `step` optimizer steps: with the parameters, the optimizer
  * moments and the configuration, all a resumed run needs (every random draw is keyed by seed
@@ -95,9 +113,16 @@ typedef struct {
 
 /* What ckpt_write stores. Everything is borrowed. */
 typedef struct {
+    ckpt_kind kind;                 /* CKPT_TRAINING (the zero value) or CKPT_PARAMS: then the
+                                     * moments, EMA weights and residuals must be absent and
+                                     * optim_step is not stored */
+    const char *origin;             /* CKPT_PARAMS: one line saying where the parameters come
+                                     * from ("EMA weights of step 1200"), or NULL */
     const param_table *tab;
     const real *params;             /* [tab->total] */
     const real *exp_avg, *exp_avg_sq; /* optimizer moments in the same layout, NULL if unused */
+    const real *ema;                /* EMA weights in the same layout (--ema), NULL if unused */
+    double ema_decay;               /* their decay (/ema attribute decay) */
     int64_t optim_step;
     const char *const *config;      /* NULL-terminated "key=value" strings (paramfile rules) */
     const char *const *src_vocab;   /* token text by id */
@@ -116,12 +141,17 @@ typedef struct {
  * path and the cause (strerror / HDF5's message). */
 int ckpt_write(const char *path, const ckpt_contents *c);
 
-/* What ckpt_read fills. The caller provides params (and the moments, if the run uses them)
- * sized for tab; history is allocated by the reader and freed by ckpt_loaded_free. */
+/* What ckpt_read fills. The caller provides params (and the moments and EMA weights, if the
+ * run uses them) sized for tab; history is allocated by the reader and freed by
+ * ckpt_loaded_free. */
 typedef struct {
     real *params, *exp_avg, *exp_avg_sq; /* caller's buffers; a NULL moment is not read */
+    real *ema;                           /* caller's buffer; NULL: not read */
+    ckpt_kind kind;
     int64_t optim_step;
     int has_exp_avg, has_exp_avg_sq;     /* present in the file */
+    int has_ema;
+    double ema_decay;                    /* when has_ema */
     int src_vocab_n, tgt_vocab_n;
     train_progress progress;
     ckpt_history history;                /* owned: data and columns */
@@ -130,8 +160,8 @@ typedef struct {
 void ckpt_loaded_free(ckpt_loaded *l); /* frees the owned parts; safe on a zeroed struct */
 
 /* Reads a checkpoint written for tab. Verifies format, version, every tensor's shape and the
- * checksum. A moment requested (non-NULL buffer) but absent from the file is S2S_EFORMAT
- * naming it. S2S_EIO: missing or unreadable; S2S_EFORMAT: not HDF5, truncated, wrong format,
+ * checksum. A moment or the EMA weights requested (non-NULL buffer) but absent from the file
+ * are S2S_EFORMAT naming them (and saying so of a parameters-only file). S2S_EIO: missing or unreadable; S2S_EFORMAT: not HDF5, truncated, wrong format,
  * shape mismatch or checksum mismatch (the message names the file and the object). */
 int ckpt_read(const char *path, const param_table *tab, ckpt_loaded *out);
 
@@ -164,8 +194,12 @@ int ckpt_verify(const char *path);
 typedef struct {
     bool complete;         /* everything below was read (else some of it is missing) */
     uint64_t checksum;     /* as stored */
-    int64_t optim_step;
+    ckpt_kind kind;
+    char origin[CKPT_ORIGIN_MAX]; /* parameters-only files: /origin ("" if none) */
+    int64_t optim_step;    /* 0 in a parameters-only file */
     bool has_moment[2];    /* /optim/exp_avg, /optim/exp_avg_sq present */
+    bool has_ema;          /* /ema present */
+    double ema_decay;      /* its decay attribute */
     train_progress progress;
     ckpt_history history;  /* owned: data and columns */
     char blas_core[32];    /* /state/blas_core; "" when the file has none */
@@ -177,14 +211,26 @@ typedef struct {
 int ckpt_read_summary(const char *path, ckpt_summary *s);
 void ckpt_summary_free(ckpt_summary *s);
 
+/* What ckpt_read_summary reads, without hashing the tensors: nothing is verified, for deciding
+ * what to do with a file before reading it (a parameters-only file, EMA weights, the step and
+ * the moments there are). The same statuses otherwise; free *s with ckpt_summary_free. */
+int ckpt_read_head(const char *path, ckpt_summary *s);
+
 /* "DIR/ckpt-%08lld.h5" and "DIR/best.h5". S2S_ERANGE if it does not fit. */
 int ckpt_step_path(char *buf, size_t size, const char *dir, int64_t step);
 int ckpt_best_path(char *buf, size_t size, const char *dir);
 
-/* The newest checkpoint of dir that passes ckpt_verify, into buf. Each newer one that fails
- * is reported on `log` (if non-NULL) as one line with the file and the reason, and skipped.
- * S2S_EIO if dir cannot be listed; S2S_EINVAL "no valid checkpoint in DIR" if there is none. */
+/* The newest training checkpoint of dir that passes ckpt_verify, into buf. Each newer one
+ * that fails, or is a parameters-only file, is reported on `log` (if non-NULL) as one line
+ * with the file and the reason, and skipped. S2S_EIO if dir cannot be listed; S2S_EINVAL "no
+ * valid checkpoint in DIR" if there is none. */
 int ckpt_find_latest(const char *dir, char *buf, size_t size, FILE *log);
+
+/* The ckpt-<step>.h5 files of dir (not checked), newest first, as *n malloc'd paths
+ * "dir/name" in a malloc'd array; free them with ckpt_paths_free. S2S_EIO if dir cannot be
+ * listed (0 files is not an error). */
+int ckpt_list_paths(const char *dir, char ***paths, int *n);
+void ckpt_paths_free(char **paths, int n);
 
 /* Removes the ckpt-*.h5 files of dir except the newest `keep` (>= 1); best.h5 is never
  * removed. Files that cannot be removed are reported on log and skipped (not an error). */

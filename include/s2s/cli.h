@@ -78,6 +78,15 @@ extern int blas_core_startup_choice;
 int cli_parse_command(const opt_spec *specs, int n, void *dst, int argc, char **argv,
                       const char *const *base, const char *usage_text, bool *help);
 
+/* The command line of a command that takes files as positional arguments (s2s info, s2s
+ * average) split into the options with their values, for opts_parse, and the positional
+ * arguments in their order: an argument is positional when it does not start with '-' (or is
+ * "-" alone) or comes after "--", unless it is the value of the option before it (an option of
+ * specs that is not OPT_BOOL, or --config, given without '='). opts and pos hold argc entries
+ * each; *n_opts and *n_pos get their counts. */
+void cli_split_args(const opt_spec *specs, int n, int argc, char **argv, char **opts,
+                    int *n_opts, char **pos, int *n_pos);
+
 /* The upper bound of option `name` in its table, so that a message quotes the table's range. */
 double cli_spec_max(const opt_spec *specs, int n, const char *name);
 

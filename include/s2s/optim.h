@@ -58,4 +58,11 @@ double clip_grad_norm(real *g, size_t n, double max_norm);
 /* x[n] *= s */
 void scale_buffer(real *x, size_t n, real s);
 
+/* One step of the exponential moving average of the parameters (train --ema DECAY, after each
+ * applied optimizer step): ema += (1 - decay) * (params - ema) over ema[n], params[n], one
+ * fused pass with 1 - decay formed in double and rounded once. This is torch.lerp's form
+ * (ema.lerp_(params, 1 - decay)), which leaves the average exactly where it is when the
+ * parameters do not move; decay in (0, 1). */
+void ema_update(real *ema, const real *params, size_t n, double decay);
+
 #endif

@@ -39,6 +39,10 @@ int paramfile_write(const char *path, const param_table *tab, const real *params
  * shape mismatch, both shapes). On error params may be partly overwritten. */
 int paramfile_read(const char *path, const param_table *tab, real *params);
 
+/* paramfile_read of another group of tensors in the file's layout, e.g. "ema": a checkpoint's
+ * EMA weights (include/s2s/ckpt.h). A missing group is S2S_EFORMAT naming it. */
+int paramfile_read_group(const char *path, const char *gpath, const param_table *tab, real *buf);
+
 /* Called once per /config entry, in the order they were written (name order for files written
  * without creation-order tracking, e.g. by h5py defaults). A negative return stops the
  * iteration and is returned by paramfile_read_config unchanged. */

@@ -76,6 +76,10 @@ typedef struct {
     char run_dir[OPT_STRING_MAX]; /* checkpoints and metrics.jsonl; "" for neither */
     bool save;                    /* false (--no-save): no run directory, nothing kept */
     char resume[OPT_STRING_MAX];  /* "", "auto" or a checkpoint file */
+    char init_from[OPT_STRING_MAX]; /* a new run starts from this checkpoint's parameters (""
+                                     * for none; not again once the run has checkpoints) */
+    bool reset_optimizer;     /* with init_from: fresh optimizer moments and step */
+    bool reset_schedule;      /* with init_from: the step count and schedule from 0 */
 
     /* batches */
     int batch;                /* sentences per global batch (all ranks together) at most */
@@ -97,6 +101,8 @@ typedef struct {
     double clip;              /* max global gradient norm; <= 0 disables */
     int max_skips;            /* consecutive non-finite steps that stop the run */
     double label_smoothing;
+    double ema;               /* decay of the parameters' moving average (0: none), which
+                               * validation, best.h5 and decoding use */
     double teacher_forcing;   /* ratio of gold previous tokens: 1 is teacher forcing (set it:
                                * 0, the zero value, means always the model's own prediction) */
     tf_schedule tf_schedule;

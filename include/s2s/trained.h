@@ -23,6 +23,9 @@ typedef struct {
     bool lowercase;           /* data.lowercase */
     spm_models spm;           /* /spm: the SentencePiece models (sizes 0: none) */
     spm_model *spm_proc[2];   /* loaded; [1] NULL when one joint model serves both sides */
+    bool has_ema;             /* the checkpoint holds EMA weights (--ema) */
+    bool ema;                 /* trained_build reads them instead of /params: set to has_ema
+                               * by trained_open; a caller may clear it for the raw weights */
     model m;                  /* after trained_build (zeroed before) */
 } trained_model;
 
@@ -34,14 +37,15 @@ const spm_model *trained_spm(const trained_model *tm, int side);
 int trained_detok(const trained_model *tm, int choice, detok_kind *out);
 
 /* Reads configuration, vocabularies and tokenizer settings, and loads the SentencePiece models;
- * checks the file (ckpt_verify). S2S_EIO for a missing file, S2S_EFORMAT for anything that is
- * not a valid checkpoint (a parameter file has no vocabularies: the message says a checkpoint
- * is needed), also for data.tokenizer sentencepiece without /spm. */
+ * checks the file (ckpt_verify) and notes whether it holds EMA weights, which decoding then
+ * uses. S2S_EIO for a missing file, S2S_EFORMAT for anything that is not a valid checkpoint (a
+ * parameter file has no vocabularies: the message says a checkpoint is needed), also for
+ * data.tokenizer sentencepiece without /spm. */
 int trained_open(trained_model *tm, const char *path);
 
 /* Allocates the model for max_B rows, sources of max_src tokens and max_tgt decoder steps, with
- * the parameters: read from the file the first time, kept from the previous model when called
- * again for another capacity. */
+ * the parameters (the EMA weights if tm->ema): read from the file the first time, kept from
+ * the previous model when called again for another capacity. */
 int trained_build(trained_model *tm, int max_B, int max_src, int max_tgt);
 
 void trained_free(trained_model *tm); /* safe on a zeroed or half-built struct */

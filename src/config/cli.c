@@ -1,6 +1,6 @@
 /* cli.c - the helpers of the commands' option tables (include/s2s/cli.h): the parse with
- * --help and the --blas-core agreement with start-up, an option's table bound, and the resolved
- * options as configuration text. */
+ * --help and the --blas-core agreement with start-up, the split of options from positional
+ * arguments, an option's table bound, and the resolved options as configuration text. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +62,40 @@ int cli_parse_command(const opt_spec *specs, int n, void *dst, int argc, char **
         opts_print_help(stdout, specs, n);
     }
     return 0;
+}
+
+/* Whether arg is an option of specs (or --config) that takes the next argument as its value. */
+static bool takes_value(const opt_spec *specs, int n, const char *arg)
+{
+    if (strncmp(arg, "--", 2) != 0 || strchr(arg, '='))
+        return false;
+    if (!strcmp(arg + 2, "config"))
+        return true;
+    for (int k = 0; k < n; k++)
+        if (!strcmp(arg + 2, specs[k].name))
+            return specs[k].type != OPT_BOOL;
+    return false;
+}
+
+void cli_split_args(const opt_spec *specs, int n, int argc, char **argv, char **opts,
+                    int *n_opts, char **pos, int *n_pos)
+{
+    bool dashdash = false;
+    *n_opts = *n_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!dashdash && !strcmp(a, "--")) {
+            dashdash = true;
+            continue;
+        }
+        if (dashdash || a[0] != '-' || !a[1]) {
+            pos[(*n_pos)++] = argv[i];
+            continue;
+        }
+        opts[(*n_opts)++] = argv[i];
+        if (takes_value(specs, n, a) && i + 1 < argc)
+            opts[(*n_opts)++] = argv[++i];
+    }
 }
 
 /* The upper bound of option `name` in its table, so that a message quotes the table's range. */

@@ -48,9 +48,12 @@ int trained_open(trained_model *tm, const char *path)
     memset(tm, 0, sizeof *tm);
     if (snprintf(tm->path, sizeof tm->path, "%s", path) >= (int)sizeof tm->path)
         return s2s_fail(S2S_ERANGE, "checkpoint path too long: %s", path);
-    int rc;
     vocab_ctx vs = {&tm->src, path, "src"}, vt = {&tm->tgt, path, "tgt"};
-    if ((rc = ckpt_verify(path)) < 0 || (rc = model_config_read(path, &tm->cfg)) < 0 ||
+    ckpt_summary head;
+    int rc = ckpt_read_summary(path, &head); /* ckpt_verify, keeping whether it has EMA weights */
+    tm->has_ema = tm->ema = rc == 0 && head.has_ema;
+    ckpt_summary_free(&head);
+    if (rc < 0 || (rc = model_config_read(path, &tm->cfg)) < 0 ||
         (rc = ckpt_read_config(path, data_option, tm)) < 0 ||
         (rc = ckpt_read_vocab(path, 0, add_token, &vs)) < 0 ||
         (rc = ckpt_read_vocab(path, 1, add_token, &vt)) < 0 ||
@@ -84,7 +87,8 @@ int trained_build(trained_model *tm, int max_B, int max_src, int max_tgt)
     if (rc == 0 && kept)
         memcpy(tm->m.params, kept, n * sizeof(real));
     else if (rc == 0)
-        rc = paramfile_read(tm->path, &tm->m.table, tm->m.params);
+        rc = paramfile_read_group(tm->path, tm->ema ? "ema" : "params", &tm->m.table,
+                                  tm->m.params);
     free(kept);
     return rc;
 }

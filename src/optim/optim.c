@@ -1,5 +1,5 @@
 /* optim.c - SGD (with momentum), Adam and AdamW over the flat parameter buffer, weight decay,
- * global-norm clipping.
+ * global-norm clipping, the exponential moving average of the parameters.
  *
  * Each update is one fused pass over params, grads and the moment buffers, with every
  * per-step scalar (learning rate, bias corrections, decay factor) computed once in double
@@ -214,4 +214,13 @@ void scale_buffer(real *x, size_t n, real s)
     real *restrict p = x;
     for (size_t i = 0; i < n; i++)
         p[i] *= s;
+}
+
+void ema_update(real *ema, const real *params, size_t n, double decay)
+{
+    real *restrict e = ema;
+    const real *restrict p = params;
+    const real w = (real)(1 - decay);
+    for (size_t i = 0; i < n; i++)
+        e[i] += w * (p[i] - e[i]);
 }

@@ -63,8 +63,12 @@ _Static_assert(sizeof ckpt_fields / sizeof ckpt_fields[0] == CKPT_NFIELDS &&
                    sizeof(train_progress) == 8 * CKPT_NFIELDS,
                "ckpt_fields must list every field of train_progress");
 
+const char *const ckpt_kind_names[] = {CKPT_KIND_CHOICES(CHOICE_NAME) NULL};
+
 /* The moment groups, in checksum order, with the name a caller knows them by. */
 static const char *const CKPT_MOMENT[2] = {"optim/exp_avg", "optim/exp_avg_sq"};
+/* The EMA weights' group, hashed after the moments. */
+#define CKPT_EMA "ema"
 
 /* ---- checksum ------------------------------------------------------------------------------ */
 
@@ -216,6 +220,14 @@ static int ckpt_check_contents(const char *path, const ckpt_contents *c)
     if (res->ranks < 0 || (res->ranks > 0 && (!res->row || !res->buf)))
         return s2s_fail(S2S_EINVAL, "%s: residuals of %d ranks without a row function or buffer",
                         path, res->ranks);
+    if (c->kind != CKPT_TRAINING && c->kind != CKPT_PARAMS)
+        return s2s_fail(S2S_EINVAL, "%s: checkpoint of unknown kind %d", path, (int)c->kind);
+    if (c->kind == CKPT_PARAMS && (c->exp_avg || c->exp_avg_sq || c->ema || res->ranks > 0))
+        return s2s_fail(S2S_EINVAL, "%s: a parameters-only file with optimizer moments, EMA "
+                        "weights or gradient residuals", path);
+    if (c->origin && strlen(c->origin) >= CKPT_ORIGIN_MAX)
+        return s2s_fail(S2S_EINVAL, "%s: origin text of %zu bytes (at most %d)", path,
+                        strlen(c->origin), CKPT_ORIGIN_MAX - 1);
     return 0;
 }
 
@@ -306,6 +318,21 @@ done:
     return rc;
 }
 
+/* The numeric attribute name (file type ftype, memory type mtype) of group gpath of file,
+ * which is created first with `create` (else it exists: a tensor group just written). */
+static int ckpt_write_group_attr(hid_t file, const char *path, const char *gpath, bool create,
+                                 const char *name, hid_t ftype, hid_t mtype, const void *value)
+{
+    hid_t group = create ? H5Gcreate2(file, gpath, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)
+                         : H5Gopen2(file, gpath, H5P_DEFAULT);
+    int rc = 0;
+    if (group < 0 || h5u_write_num_attr(group, name, ftype, mtype, value) < 0)
+        rc = h5u_fail(S2S_EIO, "%s: cannot write the attribute %s of /%s", path, name, gpath);
+    if (group >= 0)
+        H5Gclose(group);
+    return rc;
+}
+
 /* The whole checkpoint, into the in-memory file of paramfile_write_image. */
 static int ckpt_build(hid_t file, void *ctx)
 {
@@ -317,23 +344,27 @@ static int ckpt_build(hid_t file, void *ctx)
     int rc;
     if (h5u_write_string_attr(file, "format", CKPT_FORMAT) < 0 ||
         h5u_write_int_attr(file, "version", H5T_STD_I32LE, CKPT_VERSION) < 0 ||
-        h5u_write_num_attr(file, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &w->checksum) < 0)
+        h5u_write_num_attr(file, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &w->checksum) < 0 ||
+        h5u_write_string_attr(file, "kind", ckpt_kind_names[c->kind]) < 0 ||
+        (c->origin && h5u_write_string_attr(file, "origin", c->origin) < 0))
         return h5u_fail(S2S_EIO, "%s: cannot write the format attributes", path);
     if ((rc = paramfile_write_tensors(file, path, "params", c->tab, c->params)) < 0 ||
         (rc = paramfile_write_config(file, path, c->config)) < 0)
         return rc;
 
-    if ((group = H5Gcreate2(file, "optim", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        h5u_write_num_attr(group, "step", H5T_STD_I64LE, H5T_NATIVE_INT64, &c->optim_step) < 0) {
-        rc = h5u_fail(S2S_EIO, "%s: cannot write /optim", path);
+    if (c->kind == CKPT_TRAINING &&
+        (rc = ckpt_write_group_attr(file, path, "optim", true, "step", H5T_STD_I64LE,
+                                    H5T_NATIVE_INT64, &c->optim_step)) < 0)
         goto done;
-    }
-    H5Gclose(group);
-    group = -1;
     for (int k = 0; k < 2; k++)
         if (moment[k] &&
             (rc = paramfile_write_tensors(file, path, CKPT_MOMENT[k], c->tab, moment[k])) < 0)
             goto done;
+    if (c->ema &&
+        ((rc = paramfile_write_tensors(file, path, CKPT_EMA, c->tab, c->ema)) < 0 ||
+         (rc = ckpt_write_group_attr(file, path, CKPT_EMA, false, "decay", H5T_IEEE_F64LE,
+                                     H5T_NATIVE_DOUBLE, &c->ema_decay)) < 0))
+        goto done;
 
     if ((group = H5Gcreate2(file, "vocab", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
         rc = h5u_fail(S2S_EIO, "%s: cannot create group /vocab", path);
@@ -379,16 +410,16 @@ int ckpt_write(const char *path, const ckpt_contents *c)
     int rc = ckpt_check_contents(path, c);
     if (rc < 0)
         return rc;
-    const real *moment[2] = {c->exp_avg, c->exp_avg_sq};
+    const real *stored[3] = {c->exp_avg, c->exp_avg_sq, c->ema}; /* in checksum order */
     ckpt_writer w = {.path = path, .c = c};
     uint64_t h = ckpt_hash_table(HASH64_INIT, c->tab, c->params);
     size_t tensors = 1;
-    for (int k = 0; k < 2; k++)
-        if (moment[k]) {
-            h = ckpt_hash_table(h, c->tab, moment[k]);
+    for (int k = 0; k < 3; k++)
+        if (stored[k]) {
+            h = ckpt_hash_table(h, c->tab, stored[k]);
             tensors++;
         }
-    h = ckpt_hash_counters(h, c->optim_step, &c->progress);
+    h = ckpt_hash_counters(h, c->kind == CKPT_TRAINING ? c->optim_step : 0, &c->progress);
     w.checksum = ckpt_hash_history(h, &c->history);
 
     /* The size of the file, roughly, so that the in-memory image grows once. */
@@ -484,8 +515,35 @@ done:
     return rc;
 }
 
+/* The root attributes kind (absent: a training checkpoint, as every file before it) and
+ * origin (optional, informational) into m. */
+static int ckpt_read_kind(hid_t file, const char *path, ckpt_summary *m)
+{
+    bool is_string;
+    m->kind = CKPT_TRAINING;
+    if (H5Aexists(file, "kind") > 0) {
+        char *kind = h5u_read_named_string_attr(file, "kind", &is_string);
+        int k = kind ? choice_find(ckpt_kind_names, kind) : -1;
+        int rc = k >= 0 ? 0
+                        : s2s_fail(S2S_EFORMAT, "%s: root attribute kind is %s%s%s, not one of "
+                                   "training, params", path, kind ? "'" : "not a string",
+                                   kind ? kind : "", kind ? "'" : "");
+        free(kind);
+        if (rc < 0)
+            return rc;
+        m->kind = (ckpt_kind)k;
+    }
+    char *origin = H5Aexists(file, "origin") > 0
+                       ? h5u_read_named_string_attr(file, "origin", &is_string)
+                       : NULL;
+    snprintf(m->origin, sizeof m->origin, "%s", origin ? origin : "");
+    free(origin);
+    return 0;
+}
+
 /* What ckpt_read and ckpt_verify both read besides the tensors: the stored checksum, the
- * optimizer step, which moment groups exist, the progress fields and the history. Sets
+ * kind, the optimizer step, which moment and EMA groups exist, the progress fields and the
+ * history. Sets
  * m->complete when all of it is read. */
 static int ckpt_read_meta(hid_t file, const char *path, ckpt_summary *m)
 {
@@ -493,18 +551,36 @@ static int ckpt_read_meta(hid_t file, const char *path, ckpt_summary *m)
     int rc = 0;
     if (h5u_read_num_attr(file, "checksum", H5T_INTEGER, H5T_NATIVE_UINT64, &m->checksum) < 0)
         return s2s_fail(S2S_EFORMAT, "%s: no integer attribute 'checksum'", path);
+    if ((rc = ckpt_read_kind(file, path, m)) < 0)
+        return rc;
     if (H5Lexists(file, "params", H5P_DEFAULT) <= 0)
         return s2s_fail(S2S_EFORMAT, "%s: no group /params", path);
-    if (H5Lexists(file, "optim", H5P_DEFAULT) <= 0 ||
-        (group = H5Gopen2(file, "optim", H5P_DEFAULT)) < 0 ||
-        h5u_read_num_attr(group, "step", H5T_INTEGER, H5T_NATIVE_INT64, &m->optim_step) < 0) {
-        rc = s2s_fail(S2S_EFORMAT, "%s: no group /optim with an integer attribute 'step'", path);
+    /* A parameters-only file has no optimizer, EMA or residuals: whatever else it holds is not
+     * part of it (the checksum does not cover it), so it is not looked at. */
+    if (m->kind == CKPT_TRAINING) {
+        if (H5Lexists(file, "optim", H5P_DEFAULT) <= 0 ||
+            (group = H5Gopen2(file, "optim", H5P_DEFAULT)) < 0 ||
+            h5u_read_num_attr(group, "step", H5T_INTEGER, H5T_NATIVE_INT64, &m->optim_step) < 0) {
+            rc = s2s_fail(S2S_EFORMAT, "%s: no group /optim with an integer attribute 'step'",
+                          path);
+            goto done;
+        }
+        H5Gclose(group);
+        group = -1;
+        for (int k = 0; k < 2; k++)
+            m->has_moment[k] = h5u_has_link(file, CKPT_MOMENT[k]);
+        m->has_ema = h5u_has_link(file, CKPT_EMA);
+    }
+    if (m->has_ema &&
+        ((group = H5Gopen2(file, CKPT_EMA, H5P_DEFAULT)) < 0 ||
+         h5u_read_num_attr(group, "decay", H5T_FLOAT, H5T_NATIVE_DOUBLE, &m->ema_decay) < 0)) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: no group /ema with a floating-point attribute 'decay'",
+                      path);
         goto done;
     }
-    H5Gclose(group);
+    if (group >= 0)
+        H5Gclose(group);
     group = -1;
-    for (int k = 0; k < 2; k++)
-        m->has_moment[k] = h5u_has_link(file, CKPT_MOMENT[k]);
     if (H5Lexists(file, "state", H5P_DEFAULT) <= 0 ||
         (group = H5Gopen2(file, "state", H5P_DEFAULT)) < 0) {
         rc = s2s_fail(S2S_EFORMAT, "%s: no group /state", path);
@@ -569,14 +645,27 @@ static int ckpt_vocab_size(hid_t file, const char *path, const char *name, int *
 int ckpt_read(const char *path, const param_table *tab, ckpt_loaded *out)
 {
     hid_t file = -1;
-    real *moment[2] = {out->exp_avg, out->exp_avg_sq};
+    /* the groups besides /params, in checksum order */
+    real *group[3] = {out->exp_avg, out->exp_avg_sq, out->ema};
+    static const char *const gpath[3] = {"optim/exp_avg", "optim/exp_avg_sq", CKPT_EMA};
     ckpt_summary m = {0};
     int rc = ckpt_open(path, &file);
     if (rc < 0)
         return rc;
     if ((rc = ckpt_read_meta(file, path, &m)) < 0)
         goto fail;
-    bool missing[2] = {moment[0] && !m.has_moment[0], moment[1] && !m.has_moment[1]};
+    const bool present[3] = {m.has_moment[0], m.has_moment[1], m.has_ema};
+    bool missing[2] = {group[0] && !present[0], group[1] && !present[1]};
+    if (m.kind == CKPT_PARAMS && (missing[0] || missing[1] || group[2])) {
+        rc = s2s_fail(S2S_EFORMAT, "%s is a parameters-only file (kind params): it holds no "
+                      "optimizer state or EMA weights", path);
+        goto fail;
+    }
+    if (group[2] && !present[2]) {
+        rc = s2s_fail(S2S_EFORMAT, "%s: the EMA weights /ema are requested but not in the "
+                      "checkpoint (trained without --ema)", path);
+        goto fail;
+    }
     if (missing[0] || missing[1]) {
         rc = s2s_fail(
             S2S_EFORMAT,
@@ -588,30 +677,32 @@ int ckpt_read(const char *path, const param_table *tab, ckpt_loaded *out)
     }
     if ((rc = paramfile_read_tensors(file, path, "params", tab, out->params)) < 0)
         goto fail;
-    for (int k = 0; k < 2; k++)
-        if (moment[k] &&
-            (rc = paramfile_read_tensors(file, path, CKPT_MOMENT[k], tab, moment[k])) < 0)
+    for (int k = 0; k < 3; k++)
+        if (group[k] && (rc = paramfile_read_tensors(file, path, gpath[k], tab, group[k])) < 0)
             goto fail;
     if ((rc = ckpt_vocab_size(file, path, "src", &out->src_vocab_n)) < 0 ||
         (rc = ckpt_vocab_size(file, path, "tgt", &out->tgt_vocab_n)) < 0)
         goto fail;
 
-    /* A moment the caller did not ask for is still part of the checksum: hashed as stored. */
+    /* A group the caller did not ask for is still part of the checksum: hashed as stored. */
     uint64_t h = HASH64_INIT;
     if ((rc = ckpt_hash_group(file, path, "params", tab, out->params, &h)) < 0)
         goto fail;
-    for (int k = 0; k < 2; k++)
-        if (m.has_moment[k] && (rc = ckpt_hash_group(file, path, CKPT_MOMENT[k],
-                                                     moment[k] ? tab : NULL, moment[k], &h)) < 0)
+    for (int k = 0; k < 3; k++)
+        if (present[k] &&
+            (rc = ckpt_hash_group(file, path, gpath[k], group[k] ? tab : NULL, group[k], &h)) < 0)
             goto fail;
     h = ckpt_hash_counters(h, m.optim_step, &m.progress);
     h = ckpt_hash_history(h, &m.history);
     if ((rc = ckpt_compare(path, m.checksum, h)) < 0)
         goto fail;
 
+    out->kind = m.kind;
     out->optim_step = m.optim_step;
     out->has_exp_avg = m.has_moment[0];
     out->has_exp_avg_sq = m.has_moment[1];
+    out->has_ema = m.has_ema;
+    out->ema_decay = m.ema_decay;
     out->progress = m.progress;
     out->history = m.history;
     H5Fclose(file);
@@ -725,6 +816,8 @@ int ckpt_read_summary(const char *path, ckpt_summary *s)
         if (s->has_moment[k] &&
             (rc = ckpt_hash_group(file, path, CKPT_MOMENT[k], NULL, NULL, &h)) < 0)
             goto done;
+    if (s->has_ema && (rc = ckpt_hash_group(file, path, CKPT_EMA, NULL, NULL, &h)) < 0)
+        goto done;
     h = ckpt_hash_counters(h, s->optim_step, &s->progress);
     h = ckpt_hash_history(h, &s->history);
     rc = ckpt_compare(path, s->checksum, h);
@@ -735,6 +828,18 @@ int ckpt_read_summary(const char *path, ckpt_summary *s)
             rc = ckpt_residual_rows(file, path, &res, res.ranks, true);
     }
 done:
+    H5Fclose(file);
+    return rc;
+}
+
+int ckpt_read_head(const char *path, ckpt_summary *s)
+{
+    hid_t file = -1;
+    memset(s, 0, sizeof *s);
+    int rc = ckpt_open(path, &file);
+    if (rc < 0)
+        return rc;
+    rc = ckpt_read_meta(file, path, s);
     H5Fclose(file);
     return rc;
 }
@@ -942,11 +1047,16 @@ int ckpt_find_latest(const char *dir, char *buf, size_t size, FILE *log)
         return rc;
     rc = s2s_fail(S2S_EINVAL, "no valid checkpoint in %s", dir);
     for (int i = 0; i < n; i++) {
-        int st = ckpt_verify(e[i].path);
+        ckpt_summary s;
+        int st = ckpt_read_summary(e[i].path, &s);
+        ckpt_summary_free(&s);
         if (st == S2S_ESTOPPED) { /* not the file's fault: no "skipping" line */
             rc = st;
             break;
         }
+        if (st == 0 && s.kind != CKPT_TRAINING)
+            st = s2s_fail(S2S_EINVAL, "a parameters-only file (kind %s), not a training "
+                          "checkpoint", ckpt_kind_names[s.kind]);
         if (st < 0) {
             if (log)
                 fprintf(log, "s2s: skipping checkpoint %s: %s\n", e[i].path, s2s_errmsg(st));
@@ -965,6 +1075,34 @@ int ckpt_find_latest(const char *dir, char *buf, size_t size, FILE *log)
         rc = s2s_fail(S2S_EINVAL, "no valid checkpoint in %s", dir);
     ckpt_entries_free(e, n);
     return rc;
+}
+
+int ckpt_list_paths(const char *dir, char ***paths, int *n)
+{
+    ckpt_entry *e;
+    int count, rc = ckpt_list(dir, &e, &count);
+    *paths = NULL;
+    *n = 0;
+    if (rc < 0)
+        return rc;
+    char **p = malloc((size_t)(count ? count : 1) * sizeof *p);
+    if (!p) {
+        ckpt_entries_free(e, count);
+        return s2s_fail(S2S_ENOMEM, "%s: out of memory listing checkpoints", dir);
+    }
+    for (int i = 0; i < count; i++)
+        p[i] = e[i].path; /* handed over */
+    free(e);
+    *paths = p;
+    *n = count;
+    return 0;
+}
+
+void ckpt_paths_free(char **paths, int n)
+{
+    for (int i = 0; paths && i < n; i++)
+        free(paths[i]);
+    free(paths);
 }
 
 int ckpt_prune(const char *dir, int keep, FILE *log)

@@ -446,15 +446,20 @@ done:
     return rc;
 }
 
-int paramfile_read(const char *path, const param_table *tab, real *params)
+int paramfile_read_group(const char *path, const char *gpath, const param_table *tab, real *buf)
 {
     hid_t file = -1;
     int rc = open_checked(path, &file);
     if (rc < 0)
         return rc;
-    rc = paramfile_read_tensors(file, path, "params", tab, params);
+    rc = paramfile_read_tensors(file, path, gpath, tab, buf);
     H5Fclose(file);
     return rc;
+}
+
+int paramfile_read(const char *path, const param_table *tab, real *params)
+{
+    return paramfile_read_group(path, "params", tab, params);
 }
 
 typedef struct {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s2s/cli.h"
 #include "s2s/dataset.h"
 #include "s2s/json.h"
 #include "s2s/options.h"
@@ -119,44 +120,16 @@ static const opt_spec info_specs[] = {
 // clang-format on
 #define N_INFO_SPECS ((int)(sizeof info_specs / sizeof info_specs[0]))
 
-/* Whether argv[i] is an option that takes the next argument as its value. */
-static bool takes_value(const char *arg)
-{
-    if (strncmp(arg, "--", 2) != 0 || strchr(arg, '='))
-        return false;
-    if (!strcmp(arg + 2, "config"))
-        return true;
-    for (int k = 0; k < N_INFO_SPECS; k++)
-        if (!strcmp(arg + 2, info_specs[k].name))
-            return info_specs[k].type != OPT_BOOL;
-    return false;
-}
-
 /* The command line split into the options (with their values) and the positional arguments:
  * the file is the one positional argument, wherever it stands (after --: anything); *extra is
- * a second one, NULL if none. opts holds argc + 1; returns how many it got. */
-static int split_args(int argc, char **argv, char **opts, const char **path, const char **extra)
+ * a second one, NULL if none. opts and pos hold argc + 1 entries; returns the options' count. */
+static int split_args(int argc, char **argv, char **opts, char **pos, const char **path,
+                      const char **extra)
 {
-    int n = 0;
-    bool dashdash = false;
-    *path = *extra = NULL;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!dashdash && !strcmp(a, "--")) {
-            dashdash = true;
-            continue;
-        }
-        if (dashdash || a[0] != '-' || !a[1]) {
-            if (!*path)
-                *path = a;
-            else if (!*extra)
-                *extra = a;
-            continue;
-        }
-        opts[n++] = argv[i];
-        if (takes_value(a) && i + 1 < argc)
-            opts[n++] = argv[++i];
-    }
+    int n, n_pos;
+    cli_split_args(info_specs, N_INFO_SPECS, argc, argv, opts, &n, pos, &n_pos);
+    *path = n_pos > 0 ? pos[0] : NULL;
+    *extra = n_pos > 1 ? pos[1] : NULL;
     return n;
 }
 
@@ -180,10 +153,10 @@ int info_command(int argc, char **argv)
     info_options o;
     bool help = false;
     const char *path, *extra;
-    char **opts = calloc((size_t)argc + 1, sizeof *opts);
+    char **opts = calloc(2 * ((size_t)argc + 1), sizeof *opts);
     if (!opts)
         return s2s_fail(S2S_ENOMEM, "out of memory");
-    int n = split_args(argc, argv, opts, &path, &extra);
+    int n = split_args(argc, argv, opts, opts + argc + 1, &path, &extra);
     /* A second file is reported after the options are parsed, so that --help wins over
      * everything, a wrong positional argument included. */
     int rc = extra ? s2s_fail(S2S_EUSAGE, "one file at a time: got '%s' and '%s'", path, extra) : 0;

@@ -140,6 +140,15 @@ static void json_checksum(json_writer *w, const info_file *f)
 static void json_checkpoint(const info_file *f, int rows, json_writer *w)
 {
     const ckpt_summary *s = &f->ckpt;
+    /* a training checkpoint or a parameters-only file, where its parameters come from, the
+     * decay of its EMA weights */
+    json_kstr(w, "contents", s->complete ? ckpt_kind_names[s->kind] : NULL);
+    json_kstr(w, "origin", s->complete && s->origin[0] ? s->origin : NULL);
+    json_key(w, "ema_decay");
+    if (s->complete && s->has_ema)
+        json_num(w, s->ema_decay);
+    else
+        json_null(w);
     /* the OpenBLAS kernels of the run that wrote it */
     json_kstr(w, "blas_core", s->complete && s->blas_core[0] ? s->blas_core : NULL);
     json_key(w, "state");
@@ -162,7 +171,7 @@ static void json_checkpoint(const info_file *f, int rows, json_writer *w)
         json_null(w);
     }
     json_key(w, "optimizer");
-    if (s->complete)
+    if (s->complete && s->kind == CKPT_TRAINING)
         json_optimizer(w, s);
     else
         json_null(w);

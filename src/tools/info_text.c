@@ -180,7 +180,13 @@ static void text_history(const ckpt_history *h, int rows, FILE *out)
 
 static void text_moments(const ckpt_summary *s, FILE *out)
 {
-    if (s->has_moment[0] || s->has_moment[1])
+    if (s->has_ema)
+        info_text_row(out, 2, "EMA weights", "decay %.9g (what translate and eval use)\n",
+                      s->ema_decay);
+    if (s->kind == CKPT_PARAMS)
+        info_text_row(out, 2, "optimizer state", "none: a parameters-only file%s%s\n",
+                      s->origin[0] ? ", " : "", s->origin);
+    else if (s->has_moment[0] || s->has_moment[1])
         info_text_row(out, 2, "optimizer state", "moments %s%s%s\n",
                       s->has_moment[0] ? info_moments[0] : "",
                       s->has_moment[0] && s->has_moment[1] ? ", " : "",
@@ -195,7 +201,8 @@ static void text_state(const info_file *f, const ckpt_summary *s, FILE *out)
 {
     const train_progress *p = &s->progress;
     info_text_row(out, 2, "step", "%s\n", grouped(p->step));
-    info_text_row(out, 2, "optimizer updates", "%s\n", grouped(s->optim_step));
+    if (s->kind == CKPT_TRAINING)
+        info_text_row(out, 2, "optimizer updates", "%s\n", grouped(s->optim_step));
     info_text_row(out, 2, "epoch", "%lld (next batch %s)\n", (long long)p->epoch, grouped(p->next));
     info_text_row(out, 2, "tokens trained", "%s\n", grouped(p->tokens));
     info_text_row(out, 2, "training time", "%.1f s", p->seconds);

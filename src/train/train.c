@@ -108,8 +108,13 @@ static int run_validation(trainer *t, run_state *r, train_result *res, bool *bes
     double v0 = wall_seconds();
     int rc;
     r->vr = (valid_result){.abandoned = true};
-    if (!r->stop && (rc = trainer_validate(t, t->o->valid_decode, 0, &r->vr)) < 0)
-        return rc;
+    if (!r->stop) {
+        trainer_swap_ema(t); /* with --ema, validation judges the moving average */
+        rc = trainer_validate(t, t->o->valid_decode, 0, &r->vr);
+        trainer_swap_ema(t);
+        if (rc < 0)
+            return rc;
+    }
     if (r->vr.abandoned) {
         if ((rc = trainer_mark_validation_pending(t, res->train_loss, r->lr)) < 0)
             return rc;
@@ -190,7 +195,10 @@ static int run_final(trainer *t, run_state *r, train_result *res)
     int rc;
     if (t->log && o->samples > 0 && t->has_valid)
         fprintf(t->log, "validation examples:\n");
-    if ((rc = trainer_validate(t, true, o->samples, &r->vr)) < 0)
+    trainer_swap_ema(t);
+    rc = trainer_validate(t, true, o->samples, &r->vr);
+    trainer_swap_ema(t);
+    if (rc < 0)
         return rc;
     if (r->vr.abandoned) {
         /* After an early stop the loop recorded this step's validation already; otherwise

@@ -1,7 +1,8 @@
-/* train_ckpt.c - the trainer's checkpoints: where a run starts (fresh from the seed, or from a
- * checkpoint that rank 0 finds, checks and reads, and every rank receives), and how the run
- * writes them (the regular ones, kept to --keep, and best.h5), with what a failed write does
- * under --ckpt-error and during a stop.
+/* train_ckpt.c - the trainer's checkpoints: where a run starts (fresh from the seed, from a
+ * checkpoint that rank 0 finds, checks and reads, and every rank receives, or from
+ * --init-from's file, train_init.c), and how the run writes them (the regular ones, kept to
+ * --keep, and best.h5, the parameters-only file of the best validation: the EMA weights with
+ * --ema), with what a failed write does under --ckpt-error and during a stop.
  *
  * Separate because it is the one part of the loop that touches the run's saved state: the file
  * format is src/store/ckpt.c's, the policy of when to write is the loop's (train.c), and what
@@ -10,8 +11,8 @@
  *
  * With --grad-comm bf16 on several ranks each rank's error-feedback residual (comm.h) is part of
  * the state: a checkpoint stores it as row r of /comm/residual, and rank 0 never holds more than
- * one row outside the file. Writing, every other rank sends its row once per file rank 0
- * writes (the regular one, best.h5) and rank 0 receives each as ckpt_write asks for it; rows a
+ * one row outside the file. Writing, every other rank sends its row once per regular file
+ * (best.h5, parameters only, has none) and rank 0 receives each as ckpt_write asks for it; rows a
  * failed write did not ask for are received afterwards, so no rank is left waiting. Resuming
  * on the same number of ranks, rank 0 reads the rows in turn and sends each to its rank; on
  * another number the residuals start at zero (one note says so). */
@@ -127,13 +128,36 @@ static int resid_resume(trainer *t, const char *path)
     return comm_agree(t->comm, rc);
 }
 
+/* Rank 0: whether the file at path can be resumed from: a training checkpoint, with EMA
+ * weights exactly when this run keeps them. */
+static int check_resumable(trainer *t, const char *path)
+{
+    ckpt_summary head;
+    int rc = ckpt_read_head(path, &head);
+    if (rc == 0 && head.kind != CKPT_TRAINING)
+        rc = s2s_fail(S2S_EINVAL, "resume: %s is a parameters-only model file (best.h5 or s2s "
+                      "average): it holds no optimizer state or position in the data to resume; "
+                      "resume from a ckpt-*.h5 of the run, or start a new run from it with "
+                      "--init-from %s", path, path);
+    else if (rc == 0 && head.has_ema != (t->ema != NULL))
+        rc = s2s_fail(S2S_EINVAL, "resume: %s was trained %s EMA weights, this run asks for "
+                      "%s; --ema cannot change on resume", path, head.has_ema ? "with" : "without",
+                      t->ema ? "them (--ema)" : "none (--ema 0)");
+    ckpt_summary_free(&head);
+    return rc;
+}
+
 /* Rank 0 reads the checkpoint at path into the trainer. */
 static int read_checkpoint(trainer *t, const char *path)
 {
-    int rc = trainer_config_check_resumed(t, path);
-    if (rc < 0)
+    int rc = check_resumable(t, path);
+    if (rc < 0 || (rc = trainer_config_check_resumed(t, path)) < 0)
         return rc;
-    ckpt_loaded ld = {.params = t->m.params, .exp_avg = t->opt.m, .exp_avg_sq = t->opt.v};
+    if (t->o->init_from[0])
+        trainer_note(t, "resume: the run has a checkpoint: --init-from %s applied to its start "
+                     "only, not again", t->o->init_from);
+    ckpt_loaded ld = {.params = t->m.params, .exp_avg = t->opt.m, .exp_avg_sq = t->opt.v,
+                      .ema = t->ema};
     if ((rc = ckpt_read(path, &t->m.table, &ld)) < 0)
         goto done;
     if (ld.src_vocab_n != t->m.cfg.src_vocab || ld.tgt_vocab_n != t->m.cfg.tgt_vocab) {
@@ -179,6 +203,25 @@ done:
     return rc;
 }
 
+/* Every rank: the state rank 0 read (parameters, moments, EMA weights, optimizer step,
+ * progress, history), broadcast. */
+static int share_state(trainer *t)
+{
+    size_t n = t->m.n_params;
+    int rows = t->history_rows, rc;
+    if ((rc = comm_bcast_params(t->comm, t->m.params, n)) < 0 ||
+        (t->opt.m && (rc = bcast(t, t->opt.m, n * sizeof(real))) < 0) ||
+        (t->opt.v && (rc = bcast(t, t->opt.v, n * sizeof(real))) < 0) ||
+        (t->ema && (rc = bcast(t, t->ema, n * sizeof(real))) < 0) ||
+        (rc = bcast(t, &t->opt.step, sizeof t->opt.step)) < 0 ||
+        (rc = bcast(t, &t->pr, sizeof t->pr)) < 0 || (rc = bcast(t, &rows, sizeof rows)) < 0 ||
+        (rc = trainer_history_reserve(t, rows)) < 0 ||
+        (rows && (rc = bcast(t, t->history, (size_t)rows * HISTORY_COLS * sizeof(double))) < 0))
+        return rc;
+    t->history_rows = rows;
+    return 0;
+}
+
 /* Every rank: the checkpoint at path (rank 0's), read by rank 0 and broadcast. */
 static int resume_from(trainer *t, const char *path)
 {
@@ -187,20 +230,24 @@ static int resume_from(trainer *t, const char *path)
         trainer_slow(t, SLOW_STARTUP, "start-up: reading the checkpoint");
         rc = read_checkpoint(t, path);
     }
-    if ((rc = trainer_startup_check(t, rc, "while reading the checkpoint to resume")) < 0)
+    if ((rc = trainer_startup_check(t, rc, "while reading the checkpoint to resume")) < 0 ||
+        (rc = share_state(t)) < 0)
         return rc;
-    size_t n = t->m.n_params;
-    int rows = t->history_rows;
-    if ((rc = comm_bcast_params(t->comm, t->m.params, n)) < 0 ||
-        (t->opt.m && (rc = bcast(t, t->opt.m, n * sizeof(real))) < 0) ||
-        (t->opt.v && (rc = bcast(t, t->opt.v, n * sizeof(real))) < 0) ||
-        (rc = bcast(t, &t->opt.step, sizeof t->opt.step)) < 0 ||
-        (rc = bcast(t, &t->pr, sizeof t->pr)) < 0 || (rc = bcast(t, &rows, sizeof rows)) < 0 ||
-        (rc = trainer_history_reserve(t, rows)) < 0 ||
-        (rows && (rc = bcast(t, t->history, (size_t)rows * HISTORY_COLS * sizeof(double))) < 0))
-        return rc;
-    t->history_rows = rows;
     return resid_resume(t, path);
+}
+
+/* Every rank: a new run from --init-from's file, read by rank 0 and broadcast. */
+static int init_from(trainer *t)
+{
+    int rc = 0;
+    if (t->rank == 0) {
+        trainer_slow(t, SLOW_STARTUP, "start-up: reading the checkpoint to start from");
+        rc = trainer_read_init(t, t->o->init_from);
+    }
+    if ((rc = trainer_startup_check(t, rc, "while reading the checkpoint to start from")) < 0)
+        return rc;
+    t->initialized = true;
+    return share_state(t);
 }
 
 /* The loop's bookkeeping from the progress record, fresh or resumed: the plateau schedule's
@@ -212,7 +259,11 @@ static void start_from_progress(trainer *t)
     t->lrs.bad = (int)t->pr.lr_bad;
     t->st = (batcher_state){.epoch = (uint32_t)t->pr.epoch, .next = (uint64_t)t->pr.next};
     t->start_step = t->pr.step;
-    t->saved_step = t->pr.step;
+    /* A fresh start's step 0 and a resumed checkpoint's step are on disk or rebuilt by the
+     * options; so is --init-from's (the next run applies it again while the run directory has
+     * no checkpoint), but a stop before the first step of a run that continues the file's step
+     * count writes that step, so that the stop's line and status promise what is there. */
+    t->saved_step = t->initialized && t->pr.step > 0 ? -1 : t->pr.step;
     t->last_ckpt_time = wall_seconds();
 }
 
@@ -230,11 +281,16 @@ int trainer_start(trainer *t)
         return rc;
     if (path[0]) {
         rc = resume_from(t, path);
+    } else if (t->o->init_from[0]) {
+        rc = init_from(t);
     } else {
-        /* Fresh: rank 0 draws the initial parameters; everyone gets them and checks. */
+        /* Fresh: rank 0 draws the initial parameters; everyone gets them and checks. The
+         * moving average starts at them. */
         if (t->rank == 0)
             model_init_params(&t->m, t->o->seed, t->o->init, t->o->init_scale);
         rc = comm_bcast_params(t->comm, t->m.params, t->m.n_params);
+        if (rc == 0 && t->ema)
+            memcpy(t->ema, t->m.params, t->m.n_params * sizeof *t->ema);
     }
     if (rc == 0)
         start_from_progress(t);
@@ -243,8 +299,9 @@ int trainer_start(trainer *t)
 
 /* ---- writing checkpoints ---------------------------------------------------------------- */
 
-/* Rank 0 writes the checkpoint of the current state to path (after the test hook's pause). */
-static int write_checkpoint(trainer *t, const char *path)
+/* Rank 0 writes the checkpoint of the current state to path (after the test hook's pause), or
+ * with `best` the parameters-only file of it. */
+static int write_checkpoint(trainer *t, const char *path, bool best)
 {
     char what[OPT_STRING_MAX + 128];
     snprintf(what, sizeof what, "checkpoint of step %lld: before writing %s",
@@ -255,6 +312,7 @@ static int write_checkpoint(trainer *t, const char *path)
     t->pr.world_size = t->size;
     ckpt_contents c = {
         .tab = &t->m.table, .params = t->m.params, .exp_avg = t->opt.m, .exp_avg_sq = t->opt.v,
+        .ema = t->ema, .ema_decay = t->o->ema,
         .optim_step = t->opt.step, .config = (const char *const *)t->config,
         .src_vocab = t->src_vocab, .src_vocab_n = t->src_vocab_n, .tgt_vocab = t->tgt_vocab,
         .tgt_vocab_n = t->tgt_vocab_n, .progress = t->pr, .blas_core = blas_core_get()->kernel,
@@ -264,6 +322,18 @@ static int write_checkpoint(trainer *t, const char *path)
     if (t->cg.resid)
         c.residual = (ckpt_residual){.ranks = t->size, .n = t->m.n_params, .buf = t->resid_row,
                                      .row = resid_gather_row, .ctx = t};
+    if (!best)
+        return ckpt_write(path, &c);
+    /* best.h5: the weights decoding uses (the EMA's with --ema), without the optimizer */
+    char origin[128];
+    snprintf(origin, sizeof origin, "%s of step %lld, the best validation %s so far",
+             t->ema ? "EMA weights" : "parameters", (long long)t->pr.step,
+             valid_metric_names[t->o->best_metric]);
+    c.kind = CKPT_PARAMS;
+    c.origin = origin;
+    c.params = t->ema ? t->ema : t->m.params;
+    c.exp_avg = c.exp_avg_sq = c.ema = NULL;
+    c.residual = (ckpt_residual){0};
     return ckpt_write(path, &c);
 }
 
@@ -278,7 +348,7 @@ static int write_files(trainer *t, bool regular, bool best, char *path, size_t s
     const train_options *o = t->o;
     int rc = 0;
     if (regular && (rc = ckpt_step_path(path, size, o->run_dir, t->pr.step)) == 0)
-        rc = write_checkpoint(t, path);
+        rc = write_checkpoint(t, path, false);
     if (regular && rc == 0) {
         snprintf(t->intact_ckpt, sizeof t->intact_ckpt, "%s", path);
         t->ckpts_written++;
@@ -288,7 +358,7 @@ static int write_files(trainer *t, bool regular, bool best, char *path, size_t s
         *flags |= REGULAR_FAILED;
     }
     if (rc == 0 && best && (rc = ckpt_best_path(path, size, o->run_dir)) == 0 &&
-        (rc = write_checkpoint(t, path)) == 0)
+        (rc = write_checkpoint(t, path, true)) == 0)
         t->ckpts_written++;
     return rc;
 }
@@ -327,7 +397,7 @@ static int stop_unsaved(trainer *t, int sig, const char *failure)
 }
 
 /* Every rank: a checkpoint of the current step (`regular`) and/or best.h5 (`best`), written by
- * rank 0. The parameters are first checked to be identical on every rank. A failed write keeps
+ * rank 0. The parameters (and EMA weights) are first checked to be identical on every rank. A failed write keeps
  * the previous files; the run stops or goes on as --ckpt-error says, except that a run that
  * stops (CK_STOP, or CK_GO_ON with a stop request agreed at the end, t->stop_sig) and failed
  * to write its regular checkpoint ends with an error naming what is on disk: there is no
@@ -338,12 +408,14 @@ int trainer_checkpoint(trainer *t, bool regular, bool best, int after)
         return 0;
     double t0 = wall_seconds();
     int rc = comm_check_same(t->comm, t->m.params, t->m.n_params, "parameters");
+    if (rc == 0 && t->ema)
+        rc = comm_check_same(t->comm, t->ema, t->m.n_params, "EMA weights");
     if (rc < 0)
         return rc;
     char path[OPT_STRING_MAX + 64] = "", failure[1024] = "";
     int flags = 0;
-    /* bf16 residuals: a row from every other rank for each file rank 0 writes */
-    long resid_rows = t->cg.resid ? (long)(regular + best) * (t->size - 1) : 0;
+    /* bf16 residuals: a row from every other rank for the regular file (best.h5 has none) */
+    long resid_rows = t->cg.resid && regular ? t->size - 1 : 0;
     if (t->rank != 0)
         for (long k = 0; k < resid_rows / (t->size - 1) && rc == 0; k++)
             if (MPI_Send(t->cg.resid, (int)t->m.n_params, MPI_FLOAT, 0, RESID_TAG, t->comm) !=

@@ -42,6 +42,14 @@ static const opt_spec train_specs[] = {
     {"resume", OPT_STRING, offsetof(T, resume), "",
      "continue from this checkpoint, or from the newest valid one in --run-dir (auto)", NULL, 0,
      0},
+    {"init-from", OPT_STRING, offsetof(T, init_from), "",
+     "start a new run from this checkpoint's or model file's parameters (fine-tuning; not again "
+     "once --run-dir has a checkpoint)", NULL, 0, 0},
+    {"reset-optimizer", OPT_BOOL, offsetof(T, reset_optimizer), "false",
+     "with --init-from: fresh optimizer moments instead of the checkpoint's", NULL, 0, 0},
+    {"reset-schedule", OPT_BOOL, offsetof(T, reset_schedule), "false",
+     "with --init-from: steps and learning-rate schedule from 0 instead of from the "
+     "checkpoint's step", NULL, 0, 0},
     {"batch", OPT_INT, offsetof(T, batch), "64",
      "sentences per global batch (all ranks together) at most", NULL, 1, 1 << 24},
     {"batch-tokens", OPT_LONG, offsetof(T, batch_tokens), "0",
@@ -82,6 +90,9 @@ static const opt_spec train_specs[] = {
      "clip gradients to this global L2 norm (0: off)", NULL, 0, 1e9},
     {"max-skips", OPT_INT, offsetof(T, max_skips), "5",
      "stop after this many steps in a row with non-finite gradients", NULL, 1, 1 << 20},
+    {"ema", OPT_DOUBLE, offsetof(T, ema), "0",
+     "decay of a moving average of the weights that validation, best.h5 and decoding use (0: "
+     "none; e.g. 0.999)", NULL, 0, 1},
     {"label-smoothing", OPT_DOUBLE, offsetof(T, label_smoothing), "0.1",
      "label smoothing of the training loss", NULL, 0, 1},
     {"teacher-forcing", OPT_DOUBLE, offsetof(T, teacher_forcing), "1",

@@ -99,12 +99,15 @@ static const char *config_value(char *const *config, const char *key)
 /* ---- checking a resumed configuration against its checkpoint ------------------------------ */
 
 /* Options besides the model's fixed ones (model_option_fixed) that decide the shape of the
- * optimizer state or what the kept best validation figure means. */
-static const char *const FIXED_KEYS[] = {"optim", "best-metric", "grad-comm", NULL};
+ * optimizer state, what the kept best validation figure means, or the weights validated and
+ * kept (the EMA's). */
+static const char *const FIXED_KEYS[] = {"optim", "best-metric", "grad-comm", "ema", NULL};
 /* Options that name this invocation, not the run (the kernels may differ from machine to
- * machine; each checkpoint records those of its writer). */
+ * machine; each checkpoint records those of its writer), and those of how a new run began
+ * (--init-from and its resets), which a resumed run does not apply again. */
 static const char *const INVOCATION_KEYS[] = {"resume", "blas-core", "probe-timeout",
-                                              "large-vocab", NULL};
+                                              "large-vocab", "init-from", "reset-optimizer",
+                                              "reset-schedule", NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -128,8 +131,8 @@ static int check_resumed_option(const char *key, const char *value, void *ctx)
     if (model_option_fixed(key) || in_list(FIXED_KEYS, key))
         return s2s_fail(S2S_EINVAL,
                         "resume: %s was trained with --%s %s, this run asks for --%s %s; the "
-                        "model and optimizer shape, the best-checkpoint metric and the gradient "
-                        "communication cannot change on resume",
+                        "model and optimizer shape, the best-checkpoint metric, the gradient "
+                        "communication and the EMA cannot change on resume",
                         chk->path, key, value, key, now);
     trainer_note(chk->t, "resume: --%s changed from %s to %s", key, value, now);
     return 0;

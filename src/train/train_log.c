@@ -99,11 +99,11 @@ static void print_header(trainer *t)
                  o->accum, optim_name(o->optim), o->lr, o->steps);
 }
 
-/* The start's lines: what is trained (a fresh run only: a resumed one said where it resumed)
+/* The start's lines: what is trained (a new run only: a resumed one said where it resumed)
  * and the kernels. */
 void trainer_log_start(trainer *t)
 {
-    if (t->pr.step == 0)
+    if (t->pr.step == 0 || t->initialized)
         print_header(t);
     print_blas_core(t);
 }

@@ -37,6 +37,17 @@ static int check_options(const train_options *o, int ranks)
                         o->batch);
     if (!strcmp(o->resume, "auto") && !o->run_dir[0])
         return s2s_fail(S2S_EUSAGE, "train: --resume auto needs --run-dir");
+    if (o->init_from[0] && o->resume[0] && strcmp(o->resume, "auto") != 0)
+        return s2s_fail(S2S_EUSAGE, "train: --init-from starts a new run and --resume %s "
+                        "continues one: give one of them (with --resume auto, --init-from "
+                        "applies until the run directory has a checkpoint)", o->resume);
+    if ((o->reset_optimizer || o->reset_schedule) && !o->init_from[0])
+        return s2s_fail(S2S_EUSAGE, "train: --%s applies to --init-from's file; a resumed run "
+                        "keeps its own state", o->reset_optimizer ? "reset-optimizer"
+                                                                   : "reset-schedule");
+    if (!(o->ema < 1))
+        return s2s_fail(S2S_EUSAGE, "train: --ema %g: the decay must be below 1 (0: no moving "
+                        "average)", o->ema);
     if (o->best_metric != METRIC_LOSS && !o->valid_decode)
         return s2s_fail(S2S_EUSAGE, "train: --best-metric %s needs --valid-decode",
                         valid_metric_names[o->best_metric]);
@@ -158,6 +169,9 @@ static int build_model(trainer *t)
                               (size_t)(o->bucket_mb * 1048576.0), o->grad_comm)) < 0 ||
         (rc = init_decoding(t, max_B)) < 0)
         return rc;
+    if (o->ema > 0 && !(t->ema = param_buffer_alloc(&t->m.table)))
+        return s2s_fail(S2S_ENOMEM, "train: cannot allocate the EMA weights (%zu values)",
+                        t->m.n_params);
     if (t->cg.resid) { /* bf16 residuals move through rank 0 row by row, one MPI message each */
         if (t->m.n_params > INT_MAX)
             return s2s_fail(S2S_EINVAL, "train: --grad-comm bf16 with %zu parameters: more than "
@@ -213,6 +227,7 @@ void trainer_free(trainer *t)
     comm_grads_free(&t->cg);
     free(t->resid_row);
     optimizer_free(&t->opt);
+    free(t->ema);
     model_free(&t->m);
     batch_free(&t->bt);
     loader_free(&t->train);

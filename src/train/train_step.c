@@ -1,7 +1,8 @@
 /* train_step.c - one optimizer step of data-parallel training (include/s2s/train.h, steps 1 to
  * 3): `accum` global batches, of which each rank reads its share, forward and backward; the
  * gradients summed over the ranks in buckets during the last backward; then the update, the
- * same on every rank.
+ * same on every rank, and with --ema the moving average of the parameters after it (and the
+ * swap that lets a validation read the average).
  *
  * Separate because it is the hot path: it runs every step, allocates nothing, and all that the
  * rest of the loop adds (logging, validation, checkpoints) happens between its calls. */
@@ -77,6 +78,8 @@ static int update(trainer *t, double lr, long global_tokens, double *gnorm)
     t->pr.tokens += global_tokens;
     if (isfinite(*gnorm)) {
         optimizer_step(&t->opt, m->params, m->grads, lr);
+        if (t->ema) /* the same on every rank: the parameters are */
+            ema_update(t->ema, m->params, m->n_params, o->ema);
         t->pr.nonfinite_streak = 0;
         return 0;
     }
@@ -92,6 +95,21 @@ static int update(trainer *t, double lr, long global_tokens, double *gnorm)
                         "checkpoint",
                         (long long)t->pr.nonfinite_streak, (long long)t->pr.step);
     return 0;
+}
+
+/* The contents, not the pointers: the model's layers hold pointers into m.params (its RNN
+ * weights are bound once, at model_init). An exchange in place needs no third buffer, and done
+ * twice gives back both buffers bit for bit. */
+void trainer_swap_ema(trainer *t)
+{
+    if (!t->ema)
+        return;
+    real *restrict p = t->m.params, *restrict e = t->ema;
+    for (size_t i = 0; i < t->m.n_params; i++) {
+        real x = p[i];
+        p[i] = e[i];
+        e[i] = x;
+    }
 }
 
 /* One optimizer step: `accum` global batches, rank's shares forward and backward, gradients

@@ -8,6 +8,7 @@
  *   train_step.c    one optimizer step over all ranks: forward, backward, allreduce, update
  *   train_valid.c   validation: loss and greedy decoding, best figure, early stop, history
  *   train_ckpt.c    starting fresh or from a checkpoint; writing and keeping checkpoints
+ *   train_init.c    starting a new run from another run's file (--init-from)
  *   train_config.c  the configuration checkpoints store, and the check of a resumed one
  *   train_log.c     rank 0's lines and metrics.jsonl records; the run directory
  *   train_stop.c    leaving together: the ranks' agreement on errors and stop requests
@@ -63,6 +64,8 @@ typedef struct {
     loader train, valid;
     bool has_valid;
     model m;
+    real *ema;          /* --ema: the moving average of m.params (same layout), NULL without;
+                         * trainer_swap_ema exchanges the two around validations */
     optimizer opt;
     comm_grads cg;
     /* bf16 gradients on several ranks (t->cg.resid set): the residuals in checkpoints
@@ -106,6 +109,7 @@ typedef struct {
     long ckpts_written;
     double t_start;     /* when this process's training loop began */
     long start_step;    /* the step it began from (0, or a resumed checkpoint's) */
+    bool initialized;   /* this run began now from --init-from (not resumed, not fresh) */
     /* Every rank: the newest step whose state is on disk as a regular checkpoint (written by
      * this run, or resumed from; a fresh start's step 0 needs none: the options rebuild it),
      * so that a stop writes no second copy of it. */
@@ -157,6 +161,11 @@ void trainer_free(trainer *t);
 int trainer_step(trainer *t, double lr, double tf, double *gnorm, double *sums,
                  bool *abandoned);
 
+/* With --ema, exchanges the contents of the model's parameters and the EMA weights: called
+ * around a validation, so that it runs on the EMA weights, and again after it, which restores
+ * both exactly. No-op without --ema. */
+void trainer_swap_ema(trainer *t);
+
 /* ---- train_valid.c ---------------------------------------------------------------------- */
 
 /* Every rank: validation's scorer and detokenizers, from the dataset (its tokenizer option and
@@ -183,6 +192,13 @@ int trainer_history_reserve(trainer *t, int rows);
 int trainer_start(trainer *t);
 int trainer_checkpoint(trainer *t, bool regular, bool best, int after);
 int trainer_check_written(const trainer *t);
+
+/* ---- train_init.c ----------------------------------------------------------------------- */
+
+/* Rank 0: the start of a new run from --init-from's file at path (parameters, and the moments
+ * and step count unless reset), into the trainer, after the checks of the vocabularies, the
+ * shapes and the optimizer. */
+int trainer_read_init(trainer *t, const char *path);
 
 /* ---- train_config.c --------------------------------------------------------------------- */
 

@@ -29,7 +29,8 @@ fi
 
 # Help texts speak to users: no C identifiers such as (COMM_BUCKET_MB_DEFAULT). Environment
 # variables a user sets (OPENBLAS_*, OMPI_*, SLURM_*, S2S_*) may be named.
-for cmd in train bench translate eval prep gen info; do
+# the commands `s2s --help` lists (src/main.c's table is the one list)
+for cmd in $("$s2s" --help | sed -n '/^commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }'); do
     help=$("$s2s" "$cmd" --help 2>&1)
     internal=$(grep -oE '\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b' <<<"$help" |
                grep -vE '^(OPENBLAS|OMPI|SLURM|S2S)_' | sort -u | tr '\n' ' ')

@@ -2,8 +2,10 @@
  * nothing but the HDF5 library: every tensor under /params of A must exist in B with the same
  * size; prints the largest absolute difference and the largest difference relative to the
  * tensor's largest magnitude, and exits 1 if the latter exceeds TOL (0: must be bit-identical).
+ * GROUP_A and GROUP_B compare other tensor groups instead ("ema", "optim/exp_avg"; B's defaults
+ * to A's).
  *
- *   params_diff A.h5 B.h5 TOL */
+ *   params_diff A.h5 B.h5 TOL [GROUP_A [GROUP_B]] */
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -68,8 +70,8 @@ static herr_t compare(hid_t group, const char *name, const H5L_info_t *info, voi
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: params_diff A.h5 B.h5 TOL\n");
+    if (argc < 4 || argc > 6) {
+        fprintf(stderr, "usage: params_diff A.h5 B.h5 TOL [GROUP_A [GROUP_B]]\n");
         return 2;
     }
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -79,10 +81,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "params_diff: cannot open %s\n", fa < 0 ? argv[1] : argv[2]);
         return 2;
     }
-    hid_t ga = H5Gopen2(fa, "params", H5P_DEFAULT);
-    diff_state st = {.other = H5Gopen2(fb, "params", H5P_DEFAULT), .tol = atof(argv[3])};
+    const char *group_a = argc > 4 ? argv[4] : "params", *group_b = argc > 5 ? argv[5] : group_a;
+    hid_t ga = H5Gopen2(fa, group_a, H5P_DEFAULT);
+    diff_state st = {.other = H5Gopen2(fb, group_b, H5P_DEFAULT), .tol = atof(argv[3])};
     if (ga < 0 || st.other < 0) {
-        fprintf(stderr, "params_diff: no /params group\n");
+        fprintf(stderr, "params_diff: no /%s group\n", ga < 0 ? group_a : group_b);
         return 2;
     }
     H5Literate(ga, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, compare, &st);

@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "s2s/attention.h"
+#include "s2s/average.h"
 #include "s2s/bleu.h"
 #include "s2s/choice.h"
+#include "s2s/ckpt.h"
 #include "s2s/comm.h"
 #include "s2s/dataset.h"
 #include "s2s/formats.h"
@@ -73,6 +75,8 @@ Test(choice, every_list_matches_its_enum)
         {"splits", split_names, SPLIT_COUNT},
         {"gradient communication", comm_grad_names, COMM_GRAD_COUNT},
         {"generator tasks", gen_task_names, GEN_N_KINDS},
+        {"checkpoint kinds", ckpt_kind_names, CKPT_KIND_COUNT},
+        {"averaged weights", avg_weights_names, AVG_WEIGHTS_COUNT},
     };
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
         const list *c = &lists[l];

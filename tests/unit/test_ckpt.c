@@ -8,7 +8,9 @@
  * on a full disk, missing or unwritable directory) leaves the previous file byte-identical and
  * no temporary file behind; malformed arguments write nothing. The bf16 gradient residuals
  * (/comm/residual): rows asked for and handed back in order, their own checksum, a failing row
- * failing the write.
+ * failing the write. The EMA weights (/ema) in the checksum and read back; parameters-only files
+ * (kind params): smaller, read as parameters, refusing optimizer state, skipped by
+ * ckpt_find_latest; an unknown kind refused; the ckpt-*.h5 listing.
  *
  * Criterion forks each test, so a file-size limit set in one does not leak into the others. */
 #include <criterion/criterion.h>
@@ -890,4 +892,173 @@ Test(ckpt, residual_row_failure_fails_the_write)
     f.c.residual.row = NULL;
     cr_expect_eq(ckpt_write(path, &f.c), S2S_EINVAL, "residual rows without a row function");
     fixture_free(&f);
+}
+
+/* ---- EMA weights and parameters-only files ---------------------------------------------------- */
+
+Test(ckpt, ema_weights_round_trip_in_the_checksum)
+{
+    fixture f;
+    fixture_init(&f, 6, true);
+    real *ema = filled_buffer(&f.tab, 4);
+    f.c.ema = ema;
+    f.c.ema_decay = 0.999;
+    char path[128];
+    in_dir(path, sizeof path, "ckpt-00000300.h5");
+    write_ok(path, &f.c);
+
+    ckpt_summary s;
+    int rc = ckpt_read_summary(path, &s);
+    cr_expect_eq(rc, 0, "ckpt_read_summary: %s", s2s_errmsg(rc));
+    cr_expect(s.has_ema && s.ema_decay == 0.999 && s.kind == CKPT_TRAINING,
+              "summary: has_ema %d, decay %g, kind %d", s.has_ema, s.ema_decay, s.kind);
+    ckpt_summary_free(&s);
+    real *got = param_buffer_alloc(&f.tab), *params = param_buffer_alloc(&f.tab);
+    ckpt_loaded l = {.params = params, .ema = got};
+    rc = ckpt_read(path, &f.tab, &l);
+    cr_assert_eq(rc, 0, "ckpt_read: %s", s2s_errmsg(rc));
+    cr_expect(l.has_ema && l.ema_decay == 0.999, "EMA reported with its decay");
+    cr_expect(tensors_equal(&f.tab, ema, got), "EMA weights differ");
+    cr_expect(tensors_equal(&f.tab, f.params, params), "parameters differ");
+    ckpt_loaded_free(&l);
+    /* the EMA group is a plain parameter group to other readers */
+    memset(got, 0, f.tab.total * sizeof *got);
+    rc = paramfile_read_group(path, "ema", &f.tab, got);
+    cr_expect_eq(rc, 0, "paramfile_read_group: %s", s2s_errmsg(rc));
+    cr_expect(tensors_equal(&f.tab, ema, got), "EMA weights through paramfile_read_group");
+
+    /* a changed EMA value fails the checksum, whether read or not */
+    bump_element(path, "ema/embed.weight", 0, 0);
+    expect_rejected(path, "checksum mismatch");
+    ckpt_loaded p = {.params = params};
+    rc = ckpt_read(path, &f.tab, &p);
+    expect_error(rc, S2S_EFORMAT, s2s_errmsg(rc), (const char *[]){"checksum mismatch", NULL});
+    ckpt_loaded_free(&p);
+
+    /* asked for but absent: a checkpoint written without --ema */
+    f.c.ema = NULL;
+    write_ok(path, &f.c);
+    ckpt_loaded q = {.params = params, .ema = got};
+    rc = ckpt_read(path, &f.tab, &q);
+    expect_error(rc, S2S_EFORMAT, s2s_errmsg(rc), (const char *[]){"/ema", "--ema", NULL});
+    ckpt_loaded_free(&q);
+    free(got);
+    free(params);
+    free(ema);
+    fixture_free(&f);
+}
+
+Test(ckpt, parameters_only_file)
+{
+    fixture full;
+    fixture_init(&full, 6, true);
+    char pfull[128], pmodel[128];
+    in_dir(pfull, sizeof pfull, "ckpt-00000300.h5");
+    write_ok(pfull, &full.c);
+    fixture f;
+    fixture_init(&f, 6, false);
+    f.c.kind = CKPT_PARAMS;
+    f.c.origin = "EMA weights of step 300";
+    in_dir(pmodel, sizeof pmodel, "model.h5");
+    write_ok(pmodel, &f.c);
+
+    struct stat a, b;
+    cr_assert(stat(pfull, &a) == 0 && stat(pmodel, &b) == 0, "stat");
+    cr_expect(b.st_size < a.st_size, "parameters only: %lld bytes, the checkpoint %lld",
+              (long long)b.st_size, (long long)a.st_size);
+    ckpt_summary s;
+    int rc = ckpt_read_summary(pmodel, &s);
+    cr_expect_eq(rc, 0, "verified: %s", s2s_errmsg(rc));
+    cr_expect_eq(s.kind, CKPT_PARAMS, "kind");
+    cr_expect_str_eq(s.origin, "EMA weights of step 300", "origin");
+    cr_expect(!s.has_moment[0] && !s.has_moment[1] && !s.has_ema && s.optim_step == 0,
+              "no optimizer state");
+    cr_expect_eq(s.progress.step, 300, "the state of the step it was made from");
+    ckpt_summary_free(&s);
+    rc = ckpt_read_summary(pfull, &s);
+    cr_expect(rc == 0 && s.kind == CKPT_TRAINING && s.origin[0] == '\0', "the full one");
+    ckpt_summary_free(&s);
+
+    /* parameters read as from a checkpoint; the optimizer state or EMA weights are refused */
+    real *params = param_buffer_alloc(&f.tab), *m = param_buffer_alloc(&f.tab);
+    ckpt_loaded l = {.params = params};
+    rc = ckpt_read(pmodel, &f.tab, &l);
+    cr_expect_eq(rc, 0, "ckpt_read: %s", s2s_errmsg(rc));
+    cr_expect(tensors_equal(&f.tab, f.params, params), "parameters");
+    cr_expect_eq(l.kind, CKPT_PARAMS, "kind read");
+    ckpt_loaded_free(&l);
+    ckpt_loaded w = {.params = params, .exp_avg = m};
+    rc = ckpt_read(pmodel, &f.tab, &w);
+    expect_error(rc, S2S_EFORMAT, s2s_errmsg(rc), (const char *[]){"parameters-only", NULL});
+    ckpt_loaded_free(&w);
+    cr_expect_eq(paramfile_read(pmodel, &f.tab, params), 0, "a parameter file");
+
+    /* the newest ckpt-*.h5 being a parameters-only file, --resume auto takes the one before */
+    char p400[128], found[256];
+    in_dir(p400, sizeof p400, "ckpt-00000400.h5");
+    write_ok(p400, &f.c);
+    FILE *log = tmpfile();
+    rc = ckpt_find_latest(dir, found, sizeof found, log);
+    cr_expect(rc == 0 && !strcmp(found, pfull), "found %s: %s", found, s2s_errmsg(rc));
+    char *text = log_text(log);
+    cr_expect(strstr(text, p400) && strstr(text, "parameters-only"), "reported:\n%s", text);
+    free(text);
+    fclose(log);
+
+    /* no optimizer state, EMA or residuals in a parameters-only file */
+    f.c.exp_avg = m;
+    expect_write_fails(pmodel, &f.c, S2S_EINVAL, "parameters-only", dir);
+    free(params);
+    free(m);
+    fixture_free(&f);
+    fixture_free(&full);
+}
+
+/* Files written before the kind attribute are training checkpoints; an unknown kind is
+ * refused. */
+Test(ckpt, kind_absent_or_unknown)
+{
+    char path[128];
+    write_valid(path, sizeof path, "ckpt-00000001.h5", 1);
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert(file >= 0 && H5Adelete(file, "kind") >= 0, "delete the kind attribute");
+    H5Fclose(file);
+    cr_assert_eq(scratch_reseal(path), 0, "reseal");
+    ckpt_summary old;
+    int rc = ckpt_read_summary(path, &old);
+    cr_expect(rc == 0 && old.kind == CKPT_TRAINING, "without kind: %s", s2s_errmsg(rc));
+    ckpt_summary_free(&old);
+
+    file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert(file >= 0, "open");
+    hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR);
+    H5Tset_size(type, 5);
+    hid_t attr = H5Acreate2(file, "kind", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(attr >= 0 && H5Awrite(attr, type, "delta") >= 0, "kind attribute");
+    H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Fclose(file);
+    cr_assert_eq(scratch_reseal(path), 0, "reseal");
+    ckpt_summary s;
+    rc = ckpt_read_summary(path, &s);
+    expect_error(rc, S2S_EFORMAT, s2s_errmsg(rc), (const char *[]){"kind", "delta", NULL});
+    ckpt_summary_free(&s);
+}
+
+Test(ckpt, list_paths_newest_first)
+{
+    char p[128], **paths = NULL;
+    int n = -1;
+    cr_expect_eq(ckpt_list_paths(dir, &paths, &n), 0, "an empty directory");
+    cr_expect_eq(n, 0);
+    ckpt_paths_free(paths, n);
+    write_valid(p, sizeof p, "ckpt-00000100.h5", 100);
+    write_valid(p, sizeof p, "ckpt-00000020.h5", 20);
+    write_valid(p, sizeof p, "best.h5", 100);
+    cr_assert_eq(ckpt_list_paths(dir, &paths, &n), 0, "list");
+    cr_assert_eq(n, 2, "best.h5 is not a ckpt-*.h5 (%d listed)", n);
+    cr_expect(strstr(paths[0], "ckpt-00000100.h5") && strstr(paths[1], "ckpt-00000020.h5"),
+              "newest first: %s, %s", paths[0], paths[1]);
+    ckpt_paths_free(paths, n);
 }

@@ -1,6 +1,7 @@
 /* test_optim.c - optimizer updates (SGD, Adam, AdamW, with and without weight decay) against
  * values worked out by hand from torch.optim's rules, gradient norms and clipping, names and
- * configuration errors.
+ * configuration errors, the moving average of the parameters (--ema): by hand, still where the
+ * parameters stand still, and against double within its rounding bound.
  *
  * All update tests use two parameters p0 = [1, -2], lr = 0.1 and three gradients
  *   g1 = [0.5, -1],  g2 = [0.25, 2],  g3 = [-1, 0];
@@ -325,4 +326,67 @@ Test(optim, weight_decay_error_names_the_field)
     cr_assert_eq(optimizer_init(&opt, &c, 3), S2S_EINVAL, "negative weight decay accepted");
     cr_expect(strstr(s2s_errmsg(S2S_EINVAL), "weight decay") != NULL,
               "error message does not name weight decay: %s", s2s_errmsg(S2S_EINVAL));
+}
+
+/* ---- the moving average of the parameters (--ema) ---------------------------------------- */
+
+Test(optim, ema_update_by_hand)
+{
+    real e[3] = {1, 0, -8}, p[3] = {3, 4, -8};
+    ema_update(e, p, 3, 0.5);
+    const real after_half[3] = {2, 2, -8};
+    for (int i = 0; i < 3; i++)
+        cr_expect_eq(e[i], after_half[i], "decay 0.5: e[%d] = %g, expected %g", i, (double)e[i],
+                     (double)after_half[i]);
+    ema_update(e, p, 3, 0.75); /* 1 - 0.75 is exact: e += (p - e) / 4 */
+    const real after_quarter[3] = {2.25f, 2.5f, -8};
+    for (int i = 0; i < 3; i++)
+        cr_expect_eq(e[i], after_quarter[i], "decay 0.75: e[%d] = %g, expected %g", i,
+                     (double)e[i], (double)after_quarter[i]);
+    ema_update(e, p, 0, 0.5); /* nothing to do */
+    cr_expect_eq(e[0], 2.25f);
+}
+
+/* Where the parameters equal the average (they did not move since it caught up) it stays
+ * exactly where it is, whatever the decay: p - e is 0. */
+Test(optim, ema_of_parameters_at_the_average_is_unchanged)
+{
+    enum { N = 1000 };
+    real e[N], p[N];
+    fill_uniform(e, N, -2, 2, 7, 0);
+    memcpy(p, e, sizeof p);
+    for (int k = 0; k < 20; k++)
+        ema_update(e, p, N, k % 2 ? 0.999 : 0.3);
+    cr_expect_eq(memcmp(e, p, sizeof e), 0, "the average moved off parameters that stood still");
+}
+
+/* One update against the same formula in double, with the weight 1 - decay rounded to float
+ * once as the contract says. Per element the float computation rounds p - e, the product and
+ * the sum once each (u = 2^-24; a fused multiply-add rounds less), so it lies within
+ * gamma_2 |w (p - e)| + u (|exact| + gamma_2 |w (p - e)|) of the exact value; an update that
+ * lost or doubled its step is off by |w (p - e)|, up to 0.4 here. */
+Test(optim, ema_update_against_double)
+{
+    enum { N = 4096 };
+    static real e[N], p[N];
+    const double decays[] = {0.999, 0.9, 0.5, 0.1};
+    diff_stat d = {.what = "ema_update against double"};
+    for (size_t k = 0; k < sizeof decays / sizeof decays[0]; k++) {
+        fill_uniform(e, N, -2, 2, 11, (uint32_t)k);
+        fill_uniform(p, N, -2, 2, 12, (uint32_t)k);
+        double want[N], w = (double)(real)(1 - decays[k]);
+        for (int i = 0; i < N; i++)
+            want[i] = (double)e[i] + w * ((double)p[i] - (double)e[i]);
+        double step[N];
+        for (int i = 0; i < N; i++)
+            step[i] = fabs(w * ((double)p[i] - (double)e[i]));
+        ema_update(e, p, N, decays[k]);
+        for (int i = 0; i < N; i++) {
+            double g2 = gamma_k(2), tol = g2 * step[i] + 0x1p-24 * (fabs(want[i]) + g2 * step[i]);
+            cr_expect(diff_ok(&d, fabs((double)e[i] - want[i]), tol),
+                      "decay %g: e[%d] = %.9g, expected %.17g (tolerance %.3g)", decays[k], i,
+                      (double)e[i], want[i], tol);
+        }
+    }
+    diff_report(&d);
 }
