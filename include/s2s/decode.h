@@ -15,6 +15,7 @@
 #include <mpi.h>
 
 #include "s2s/beam.h"
+#include "s2s/progress.h"
 #include "s2s/trained_ensemble.h"
 
 typedef struct {
@@ -23,6 +24,8 @@ typedef struct {
     double max_len_ratio; /* a translation has at most decode_max_len(source length) tokens */
     int batch;            /* sentences per decoding batch */
     bool attention;       /* keep attention weights (models with attention) */
+    progress_counter *progress; /* rank 0: counts the sentences decoded (NULL: none); from rank
+                                 * 0's batches, each round of all ranks' batches at once */
 } decode_options;
 
 /* The default of --max-len-ratio, also the limit of training's validation decoding. */

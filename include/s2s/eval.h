@@ -16,6 +16,7 @@
 #include <mpi.h>
 
 #include "s2s/options.h"
+#include "s2s/progress.h"
 
 typedef struct {
     opt_string_list checkpoint;     /* one, or several: an ensemble (trained_ensemble.h) */
@@ -28,6 +29,7 @@ typedef struct {
     int smooth;                     /* bleu_smooth */
     double smooth_value;            /* NAN: the method's default */
     int beam, nbest, batch, threads;
+    progress_mode progress;         /* the display on stderr while the split is decoded */
     double length_penalty, max_len_ratio;
     double probe_timeout;     /* --probe-timeout: set by eval_command (probe.h) */
     bool large_vocab;         /* --large-vocab: set by eval_command (ds_set_limits) */

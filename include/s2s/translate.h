@@ -18,6 +18,7 @@
 
 #include "s2s/choice.h"
 #include "s2s/options.h"
+#include "s2s/progress.h"
 
 /* --stream (include/s2s/choice.h): auto streams unless the input is a regular file or an
  * attention file is asked for (it holds the whole input). */
@@ -37,6 +38,7 @@ typedef struct {
     bool scores;                    /* 1-best: append a tab and the score to each line */
     int detok;                      /* 0 auto, then detok_kind + 1 (vocab.h) */
     stream_mode stream;
+    progress_mode progress;         /* the display on stderr while a whole input is decoded */
     double stream_wait;             /* seconds a streamed line waits for others to share its batch */
     int threads;
     int blas_core;                  /* --blas-core: acted on at start-up (blas_core.h) */

@@ -171,6 +171,12 @@ static int decode_share(trained_ensemble *e, const int *order, int n_order,
             if ((rc = put_sentence(b, order[first + k], &res.hyps[(size_t)k * o->nbest],
                                    res.counts[k], len[k])) < 0)
                 goto fail;
+        /* The other ranks decode their batches of this round alongside: rank 0 counts them. */
+        if (o->progress) {
+            int round_end = first - rank * B + size * B;
+            progress_counter_add(o->progress, (round_end < n_order ? round_end : n_order) -
+                                                  (first - rank * B));
+        }
     }
 fail:
     beam_search_free(bs);
@@ -201,6 +207,8 @@ int decode_corpus(trained_ensemble *e, int n, const int32_t *const *src, const i
             if (src_len[i] > 0) /* an empty source gets an empty translation, no decoding */
                 order[n_order++] = i;
         qsort_r(order, (size_t)n_order, sizeof *order, cmp_by_len, (void *)src_len);
+        if (o->progress)
+            progress_counter_add(o->progress, n - n_order); /* empty sources: done */
         if (n_order > 0)
             rc = decode_share(e, order, n_order, src, src_len, o, rank, size, &b);
     }

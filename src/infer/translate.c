@@ -316,6 +316,7 @@ typedef struct {
     long tokens;      /* in their 1-best translations */
     input_stats in;   /* of the source lines so far */
     bool judged;      /* whether they were checked (input_warning: once) */
+    progress *prog;   /* rank 0, a whole input: the display on stderr (NULL: none) */
 } translator;
 
 /* The source tokens read so far are checked once (input_warning), when there are enough of them
@@ -343,11 +344,15 @@ static int translate_text(translator *t, char *text, size_t bytes, sources *s,
     int rc = make_sources(t->tm, text, bytes, keep, t->name, t->lines + 1, s, &t->in);
     if ((rc = comm_agree(t->comm, rc)) < 0)
         return rc;
+    progress_counter count;
+    progress_counter_init(&count, t->prog, "translate:", s->n);
     decode_options d = {.beam = o->beam, .nbest = o->nbest, .length_penalty = o->length_penalty,
                         .max_len_ratio = o->max_len_ratio, .batch = o->batch,
-                        .attention = o->replace_unk || o->attention[0]};
-    if ((rc = decode_corpus(t->ens, s->n, (const int32_t *const *)s->ids, s->len, &d, t->comm,
-                            res)) < 0)
+                        .attention = o->replace_unk || o->attention[0],
+                        .progress = t->prog ? &count : NULL};
+    rc = decode_corpus(t->ens, s->n, (const int32_t *const *)s->ids, s->len, &d, t->comm, res);
+    progress_counter_done(&count);
+    if (rc < 0)
         return rc;
     if (t->rank == 0)
         rc = write_output(o, t->tm, s, res, t->dk, t->lines, t->out);
@@ -446,6 +451,12 @@ int translate_run(const translate_options *o, MPI_Comm comm, FILE *log)
                  (o->stream == STREAM_AUTO && !o->attention[0] && !line_stream_is_regular(o->input));
     if (MPI_Bcast(&stream, 1, MPI_INT, 0, comm) != MPI_SUCCESS && rc == 0)
         rc = s2s_fail(S2S_EMPI, "translate: MPI_Bcast failed");
+    /* Streamed lines are answered as they come: a count of them has no total to show. */
+    progress prog;
+    if (t.rank == 0 && !stream) {
+        progress_init(&prog, stderr, progress_live(o->progress, stderr));
+        t.prog = &prog;
+    }
     if ((rc = comm_agree(comm, rc)) == 0)
         rc = stream ? translate_stream(&t) : translate_whole(&t);
     if (t.out && t.out != stdout && fclose(t.out) != 0 && rc == 0)

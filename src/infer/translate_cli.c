@@ -36,6 +36,7 @@ static const opt_spec translate_specs[] = {
      "regular file or --attention is given)", stream_mode_names, 0, 0},
     {"stream-wait", OPT_DOUBLE, offsetof(T, stream_wait), "0.05",
      "streaming: seconds a line waits for more lines to share its batch", NULL, 0, 60},
+    PROGRESS_OPTION(T),
     BLAS_CORE_OPTION(T),
 };
 #undef T

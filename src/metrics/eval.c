@@ -401,10 +401,18 @@ static int eval_dataset(const eval_options *o, MPI_Comm comm, FILE *out)
                      loss);
     if ((rc = comm_agree(comm, rc)) < 0 || (rc = comm_sum_doubles(comm, loss, n_loss)) < 0)
         goto done;
+    /* Decoding is most of eval's time: rank 0 shows its progress on stderr. */
+    progress prog;
+    progress_init(&prog, rank == 0 ? stderr : NULL, progress_live(o->progress, stderr));
+    progress_counter count;
+    progress_counter_init(&count, &prog, "eval: decoding", s.n);
     decode_options d = {.beam = o->beam, .nbest = 1, .length_penalty = o->length_penalty,
-                        .max_len_ratio = o->max_len_ratio, .batch = o->batch};
-    if ((rc = decode_corpus(&ens, (int)s.n, (const int32_t *const *)s.src_row, s.src_len, &d, comm,
-                            &res)) < 0)
+                        .max_len_ratio = o->max_len_ratio, .batch = o->batch,
+                        .progress = rank == 0 ? &count : NULL};
+    rc = decode_corpus(&ens, (int)s.n, (const int32_t *const *)s.src_row, s.src_len, &d, comm,
+                       &res);
+    progress_counter_done(&count);
+    if (rc < 0)
         goto done;
     if (rank == 0) {
         double sums[SCORE_NSUMS];

@@ -32,6 +32,7 @@ static const opt_spec eval_specs[] = {
     DECODE_OPTIONS(T),
     PROBE_TIMEOUT_OPTION(T),
     LARGE_VOCAB_OPTION(T),
+    PROGRESS_OPTION(T),
     BLAS_CORE_OPTION(T),
 };
 #undef T

@@ -171,6 +171,11 @@ int trainer_validate(trainer *t, bool greedy, int samples, valid_result *vr)
     char what[96];
     snprintf(what, sizeof what, "validation of step %lld: each of its %ld batches",
              (long long)t->pr.step, steps);
+    /* Rank 0 counts the global batches' sentences on the trainer's display (a live bar, or a
+     * line every PROGRESS_PLAIN_INTERVAL_S: a long validation shows life). */
+    progress_counter count;
+    progress_counter_init(&count, t->log ? &t->prog : NULL, "validation:",
+                          ds_count(t->ds, SPLIT_VALID));
     for (long s = 0; s < steps; s++) {
         int global;
         long global_tokens;
@@ -194,7 +199,9 @@ int trainer_validate(trainer *t, bool greedy, int samples, valid_result *vr)
         sums[V_SENTENCES] += t->bt.B;
         if (greedy && (rc = score_batch(t, samples, &shown, sums + V_SCORE)) < 0)
             return rc;
+        progress_counter_add(&count, global);
     }
+    progress_counter_done(&count);
     if ((rc = comm_sum_doubles(t->comm, sums, greedy ? V_NSUMS : V_SCORE)) < 0)
         return rc;
     if (sums[V_STOPPED] > 0) {

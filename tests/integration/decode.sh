@@ -338,6 +338,18 @@ else
         ok "--stream on refuses --attention in one line" || fail "--stream on --attention: $(cat stream_att.err)"
 fi
 
+# Signs of life: the counted display on stderr, counting every sentence once on 2 ranks; plain
+# by default under mpiexec (no escape codes in a redirected log).
+n_test=$(wc -l < t.test.src)
+"$mpiexec" -np 2 "$s2s" translate --checkpoint "$ckpt" --input t.test.src --output pl.txt \
+    --progress live 2> live.err && tr '\r' '\n' < live.err |
+    grep -q "^\[#*\] 100% translate: $n_test/$n_test sentences" &&
+    ok "translate --progress live: the bar ends at $n_test/$n_test" ||
+    fail "translate --progress live: $(tr '\r' '\n' < live.err | tail -2)"
+"$mpiexec" -np 2 "$s2s" eval --checkpoint "$ckpt" --data t.h5 > ev.out 2> ev.err &&
+    ! grep -q "$(printf '\033')" ev.err ev.out && ok "eval under mpiexec: no escape codes" ||
+    fail "eval under mpiexec wrote escape codes: $(cat -v ev.err | head -2)"
+
 if [ $failures -ne 0 ]; then
     echo "decode.sh: $failures failure(s)"
     exit 1
