@@ -67,7 +67,8 @@ train() { # train NAME DATA STEPS SEED OPTIONS...: the checkpoint of the last st
     local name=$1 data=$2 steps=$3 seed=$4
     shift 4
     if ! "$s2s" train --data "$data" --run-dir "run_$name" --emb 16 --batch 32 --steps "$steps" \
-           --optim adam --lr 0.01 --valid-every "$steps" --seed "$seed" --progress plain \
+           --optim adam --lr 0.01 --attn none --dropout 0 --label-smoothing 0 --warmup 0 \
+           --valid-every "$steps" --seed "$seed" --progress plain \
            --log-every 0 --samples 0 "$@" > "train_$name.log" 2>&1; then
         cat "train_$name.log"
         echo "FAIL: training $name"

@@ -83,7 +83,7 @@ prep --spm-model d.spm.model --src-vocab d.src.vocab --tgt-vocab d.tgt.vocab --o
 
 # ---- 2. training -----------------------------------------------------------------------------
 if ! "$mpiexec" -np 2 "$s2s" train --data d.h5 --run-dir run --attn bahdanau --hidden 64 --emb 32 \
-       --batch 64 --steps 100 --optim adam --lr 0.01 --valid-every 50 --samples 3 \
+       --batch 64 --steps 100 --optim adam --lr 0.01 --warmup 0 --dropout 0 --label-smoothing 0 --valid-every 50 --samples 3 \
        --progress plain --log-every 0 > train.log 2>&1; then
     cat train.log
     echo "FAIL: training"
