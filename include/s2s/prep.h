@@ -33,6 +33,13 @@ extern const char *const long_policy_names[]; /* NULL-terminated, indexed by lon
 typedef enum { SPM_TRAIN_CHOICES(CHOICE_ENUM) SPM_TRAIN_COUNT } spm_train_mode;
 extern const char *const spm_train_names[]; /* NULL-terminated, indexed by spm_train_mode */
 
+/* How a carve-out chooses held-out pairs (include/s2s/choice.h): single lines, or every pair of
+ * a source sentence together, so that no held-out source also occurs in training (corpora like
+ * Tatoeba give one sentence several translations). */
+#define CARVE_CHOICES(X) X(CARVE_LINE, "line") X(CARVE_SOURCE, "source")
+typedef enum { CARVE_CHOICES(CHOICE_ENUM) CARVE_COUNT } carve_kind;
+extern const char *const carve_kind_names[]; /* NULL-terminated, indexed by carve_kind */
+
 /* Each split's input is two parallel files (src, tgt) or one tab-separated file (tsv). */
 typedef struct {
     char src[OPT_STRING_MAX], tgt[OPT_STRING_MAX], tsv[OPT_STRING_MAX];
@@ -43,6 +50,8 @@ typedef struct {
     char out[OPT_STRING_MAX];  /* the HDF5 dataset; vocabularies also go to <stem>.{src,tgt}.vocab */
     char src_vocab[OPT_STRING_MAX], tgt_vocab[OPT_STRING_MAX]; /* reuse these vocabularies */
     long valid_size, test_size; /* lines carved from the training data when no files are given */
+    int carve_by;              /* carve_kind */
+    long train_size;           /* training pairs kept, chosen by seed after the carve-out; 0: all */
     int tokenizer;             /* tokenizer_kind */
     bool lowercase;            /* ASCII letters only (see docs/formats.md) */
     bool shared_vocab;
@@ -80,6 +89,8 @@ typedef struct {
 
 typedef struct {
     prep_split_report split[3];
+    long unused;    /* training input pairs left out by --train-size */
+    long shared_src; /* held-out pairs carved by line whose source also occurs in training */
     int vocab[2];   /* source, target vocabulary sizes (with the reserved tokens) */
 } prep_report;
 

@@ -1,5 +1,6 @@
 /* prep.c - `s2s prep`: reading parallel text, tokenizing, building vocabularies, filtering and
  * writing an HDF5 dataset, with a report of what was kept and dropped and why. */
+#define _GNU_SOURCE /* qsort_r */
 #include "s2s/prep.h"
 
 #include <errno.h>
@@ -12,12 +13,14 @@
 #include "s2s/dataset.h"
 #include "s2s/fsutil.h"
 #include "s2s/json.h"
+#include "s2s/hash.h"
 #include "s2s/rng.h"
 #include "s2s/status.h"
 #include "s2s/timer.h"
 #include "s2s/tokens.h"
 
 const char *const long_policy_names[] = {LONG_CHOICES(CHOICE_NAME) NULL};
+const char *const carve_kind_names[] = {CARVE_CHOICES(CHOICE_NAME) NULL};
 const char *const spm_train_names[] = {SPM_TRAIN_CHOICES(CHOICE_NAME) NULL};
 
 /* ---- reading pairs ----------------------------------------------------------------------- */
@@ -125,7 +128,10 @@ typedef struct {
     const prep_options *o;
     vocab voc[2];             /* voc[1] unused when the vocabulary is shared */
     vocab *v[2];              /* the vocabulary of each side */
-    uint8_t *carve;           /* [train_lines] split of each training line, NULL: all train */
+    uint8_t *carve;           /* [train_lines] split + 1 of each training line, CARVE_UNUSED for
+                               * one --train-size leaves out; 0 or NULL: train */
+    uint64_t *src_hash;       /* [train_lines] of each source line, for the carve-out */
+    long hash_cap;
     long train_lines;
     long counted;             /* training pairs kept by the counting pass */
     uint32_t crc[SPLIT_COUNT][2]; /* of each input file, from its first reading */
@@ -207,33 +213,117 @@ static int check_options(const prep_options *o)
     return 0;
 }
 
-/* Chooses which training lines become validation and test lines: valid_size + test_size
- * distinct line numbers by Floyd's algorithm from (seed, RNG_PREP), so the choice depends on the
- * seed and the line count only. */
+#define CARVE_UNUSED (SPLIT_COUNT + 1) /* carve[] of a line --train-size leaves out */
+
+/* Whether the training input needs a carve (held-out pairs or a sample of it). */
+static bool carving(const prep_options *o)
+{
+    return o->valid_size + o->test_size > 0 || o->train_size > 0;
+}
+
+static int cmp_by_hash(const void *x, const void *y, void *ctx)
+{
+    const uint64_t *h = ctx;
+    long a = *(const long *)x, b = *(const long *)y;
+    if (h[a] != h[b])
+        return h[a] < h[b] ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+/* Units by their first line: ctx is {by_src, start}. */
+static int cmp_by_first(const void *x, const void *y, void *ctx)
+{
+    const long *const *g = ctx;
+    long a = g[0][g[1][*(const long *)x]], b = g[0][g[1][*(const long *)y]];
+    return a < b ? -1 : a > b;
+}
+
+/* Chooses the split of every training line. Units are single lines (--carve-by line) or all
+ * the lines of one source sentence (source); they are shuffled by Fisher-Yates from (seed,
+ * RNG_PREP) in the order of their first lines, so the choice depends on the seed and the
+ * input's source lines only. In that order units go to validation until valid_size pairs are
+ * reached, then to test, then (with train_size) to training until train_size, and the rest is
+ * left out; a unit of several pairs can pass a size by less than its own size. */
 static int carve_out(prep_ctx *c)
 {
     const prep_options *o = c->o;
     long k = o->valid_size + o->test_size, n = c->train_lines;
-    if (k == 0)
+    if (!carving(o))
         return 0;
     if (k >= n)
         return s2s_fail(S2S_EUSAGE, "%s: --valid-size %ld + --test-size %ld leave no training "
                         "data out of %ld lines", o->in[SPLIT_TRAIN].tsv[0] ?
                         o->in[SPLIT_TRAIN].tsv : o->in[SPLIT_TRAIN].src, o->valid_size,
                         o->test_size, n);
-    if (!(c->carve = calloc((size_t)n, 1)))
-        return s2s_fail(S2S_ENOMEM, "prep: cannot mark %ld lines", n);
+    long *by_src = malloc((size_t)n * sizeof *by_src), *start = malloc((size_t)(n + 1) *
+                                                                        sizeof *start);
+    long *unit = malloc((size_t)n * sizeof *unit), units = 0;
+    c->carve = calloc((size_t)n, 1);
+    int rc = 0;
+    if (!by_src || !start || !unit || !c->carve) {
+        rc = s2s_fail(S2S_ENOMEM, "prep: cannot mark %ld lines", n);
+        goto done;
+    }
+    /* Lines grouped by source text, each group in line order: by_src[start[u] .. start[u+1]). */
+    for (long i = 0; i < n; i++)
+        by_src[i] = i;
+    qsort_r(by_src, (size_t)n, sizeof *by_src, cmp_by_hash, c->src_hash);
+    for (long i = 0; i < n; i++)
+        if (o->carve_by == CARVE_LINE || i == 0 ||
+            c->src_hash[by_src[i]] != c->src_hash[by_src[i - 1]])
+            start[units++] = i;
+    start[units] = n;
+    /* Units in the order of their first lines (by_src's groups are in hash order). */
+    for (long u = 0; u < units; u++)
+        unit[u] = u;
+    const long *groups[2] = {by_src, start};
+    qsort_r(unit, (size_t)units, sizeof *unit, cmp_by_first, (void *)groups);
     rng_stream r;
     rng_stream_init(&r, o->seed, RNG_PREP, 0, 0, 0);
-    long drawn = 0;
-    for (long j = n - k; j < n; j++, drawn++) {
+    for (long j = units - 1; j > 0; j--) {
         /* A 64-bit draw (rng_below is 32-bit); its modulo bias is below 2^-24 for any n < 2^40. */
-        uint64_t x = ((uint64_t)rng_u32(&r) << 32 | rng_u32(&r)) % (uint64_t)(j + 1);
-        long pick = c->carve[x] ? j : (long)x;
-        /* The first valid_size picks go to validation, the rest to test. */
-        c->carve[pick] = drawn < o->valid_size ? SPLIT_VALID + 1 : SPLIT_TEST + 1;
+        long x = (long)(((uint64_t)rng_u32(&r) << 32 | rng_u32(&r)) % (uint64_t)(j + 1));
+        long t = unit[j];
+        unit[j] = unit[x];
+        unit[x] = t;
     }
-    return 0;
+    long filled[SPLIT_COUNT] = {0};
+    for (long q = 0; q < units; q++) {
+        long u = unit[q], size = start[u + 1] - start[u];
+        int mark = filled[SPLIT_VALID] < o->valid_size  ? SPLIT_VALID + 1
+                   : filled[SPLIT_TEST] < o->test_size ? SPLIT_TEST + 1
+                   : o->train_size > 0 && filled[SPLIT_TRAIN] >= o->train_size ? CARVE_UNUSED
+                                                                             : 0;
+        if (mark != CARVE_UNUSED)
+            filled[mark ? mark - 1 : SPLIT_TRAIN] += size;
+        for (long i = start[u]; i < start[u + 1]; i++)
+            c->carve[by_src[i]] = (uint8_t)mark;
+    }
+    if (filled[SPLIT_TRAIN] == 0) {
+        rc = s2s_fail(S2S_EUSAGE, "%s: the carve-out by source leaves no training data out of "
+                      "%ld lines (%ld distinct sources)", o->in[SPLIT_TRAIN].tsv[0] ?
+                      o->in[SPLIT_TRAIN].tsv : o->in[SPLIT_TRAIN].src, n, units);
+        goto done;
+    }
+    /* Held-out pairs carved by line whose source sentence also has a training pair. */
+    for (long i = 0, g = 0; i < n; i = g) {
+        bool train = false;
+        long held = 0;
+        for (g = i; g < n && c->src_hash[by_src[g]] == c->src_hash[by_src[i]]; g++) {
+            uint8_t m = c->carve[by_src[g]];
+            train |= m == 0;
+            held += m == SPLIT_VALID + 1 || m == SPLIT_TEST + 1;
+        }
+        if (train)
+            c->rep.shared_src += held;
+    }
+done:
+    free(by_src);
+    free(start);
+    free(unit);
+    free(c->src_hash);
+    c->src_hash = NULL;
+    return rc;
 }
 
 /* Which split a line of the training input goes to. */
@@ -320,6 +410,21 @@ static int reading_done(prep_ctx *c, split_id input, const pair_reader *r)
 /* One pass over one input. Every pass checksums the file and compares with the first reading,
  * so an input that changes while s2s prep reads it is an error rather than a silently
  * inconsistent dataset. */
+/* PASS_LINES: the hash of training line `line`'s source text, for carve_out. */
+static int keep_source_hash(prep_ctx *c, long line, const char *src)
+{
+    if (line >= c->hash_cap) {
+        long cap = c->hash_cap ? 2 * c->hash_cap : 1 << 16;
+        uint64_t *h = realloc(c->src_hash, (size_t)cap * sizeof *h);
+        if (!h)
+            return s2s_fail(S2S_ENOMEM, "prep: source hashes of %ld lines", cap);
+        c->src_hash = h;
+        c->hash_cap = cap;
+    }
+    c->src_hash[line] = hash64(0, src, strlen(src));
+    return 0;
+}
+
 static int pass(prep_ctx *c, split_id input, pass_kind kind)
 {
     const prep_options *o = c->o;
@@ -330,7 +435,16 @@ static int pass(prep_ctx *c, split_id input, pass_kind kind)
     char *text[2];
     while ((rc = reader_next(&r, &text[0], &text[1])) > 0) {
         split_id split = input == SPLIT_TRAIN ? line_split(c, r.line - 1) : input;
-        if (kind == PASS_LINES || (kind == PASS_COUNT && split != SPLIT_TRAIN))
+        if (kind == PASS_LINES) {
+            if ((rc = keep_source_hash(c, r.line - 1, text[0])) < 0)
+                goto done;
+            continue;
+        }
+        if (split == SPLIT_COUNT) { /* left out by --train-size */
+            c->rep.unused += kind == PASS_WRITE;
+            continue;
+        }
+        if (kind == PASS_COUNT && split != SPLIT_TRAIN)
             continue;
         int len[2];
         for (int s = 0; s < 2; s++) {
@@ -715,6 +829,9 @@ static void print_report(const prep_ctx *c, FILE *log, const beside_files *b)
                 r->ratio, r->tokens[0], percent(r->unk[0], r->tokens[0]), r->tokens[1],
                 percent(r->unk[1], r->tokens[1]));
     }
+    if (c->rep.unused > 0)
+        fprintf(log, "train: %ld of the input's pairs left out (--train-size %ld)\n",
+                c->rep.unused, o->train_size);
     fprintf(log, "vocabulary: source %d, target %d tokens (with 4 reserved)%s\n", c->rep.vocab[0],
             c->rep.vocab[1], o->shared_vocab ? ", shared" : "");
     for (int slot = 0; o->tokenizer == TOK_SPM && slot < 2 && c->spm.n[slot]; slot++) {
@@ -731,6 +848,44 @@ static void print_report(const prep_ctx *c, FILE *log, const beside_files *b)
     for (int k = 0; k < b->n; k++)
         fprintf(log, ", %s", b->path[k]);
     fputc('\n', log);
+}
+
+/* Warnings on stderr about data the run is unlikely to learn well from, with the figures: a
+ * vocabulary large for the training text, a carve-out that takes much of the data, held-out
+ * text the vocabulary misses, held-out sources also found in training. */
+static void warn_about_data(const prep_ctx *c)
+{
+    const prep_options *o = c->o;
+    const prep_report *r = &c->rep;
+    const prep_split_report *tr = &r->split[SPLIT_TRAIN];
+    /* Below ~10 occurrences per entry most embeddings and output rows see too few examples:
+     * a vocabulary of 8000 on 5000 sentences gives about 6. */
+    for (int s = 0; s < (o->shared_vocab ? 1 : 2); s++) {
+        long tokens = o->shared_vocab ? tr->tokens[0] + tr->tokens[1] : tr->tokens[s];
+        long entries = r->vocab[s] - TOK_FIRST_WORD;
+        if (entries > 0 && tokens < 10 * entries)
+            fprintf(stderr, "prep: warning: the %svocabulary has %ld entries for %ld training "
+                    "tokens (%.1f per entry): most are seen too rarely to learn; a smaller "
+                    "vocabulary (--spm-vocab-size, --max-vocab, --min-freq) suits this data\n",
+                    o->shared_vocab ? "" : s ? "target " : "source ", entries, tokens,
+                    (double)tokens / (double)entries);
+    }
+    long held = o->valid_size + o->test_size, n = c->train_lines;
+    if (held > 0 && 5 * held > n)
+        fprintf(stderr, "prep: warning: --valid-size %ld and --test-size %ld take %.0f%% of the "
+                "%ld input pairs, leaving %ld for training\n", o->valid_size, o->test_size,
+                percent(held, n), n, tr->kept);
+    for (int s = SPLIT_VALID; s < SPLIT_COUNT; s++)
+        for (int side = 0; side < 2; side++)
+            if (percent(r->split[s].unk[side], r->split[s].tokens[side]) > 5)
+                fprintf(stderr, "prep: warning: %.1f%% of the %s split's %s tokens are <unk>: "
+                        "the vocabulary, from %ld training pairs, misses many of its words\n",
+                        percent(r->split[s].unk[side], r->split[s].tokens[side]),
+                        split_name((split_id)s), SIDE_NAME[side], tr->kept);
+    if (r->shared_src > 0)
+        fprintf(stderr, "prep: warning: %ld of the %ld carved-out pairs have a source sentence "
+                "that also occurs in the training split (--carve-by source keeps them apart)\n",
+                r->shared_src, held);
 }
 
 static int all_dropped(const prep_ctx *c)
@@ -756,7 +911,7 @@ int prep_run(const prep_options *o, FILE *log, prep_report *rep)
     if (o->tgt_vocab[0] && c.v[1]->size == 0 && (rc = vocab_load(c.v[1], o->tgt_vocab)) < 0)
         goto fail;
     /* The carve-out needs the line count before anything else is read. */
-    if (o->valid_size + o->test_size > 0 &&
+    if (carving(o) &&
         ((rc = pass(&c, SPLIT_TRAIN, PASS_LINES)) < 0 || (rc = carve_out(&c)) < 0))
         goto fail;
     /* The tokenizer's models before the first tokenization. */
@@ -819,8 +974,10 @@ int prep_run(const prep_options *o, FILE *log, prep_report *rep)
             goto fail;
         b.tmp[k][0] = '\0';
     }
-    if (log)
+    if (log) { /* the command's run: its report, and the warnings on stderr */
         print_report(&c, log, &b);
+        warn_about_data(&c);
+    }
     if (rep)
         *rep = c.rep;
 fail:
@@ -835,6 +992,7 @@ fail:
     }
     spm_models_free(&c.spm);
     free(c.carve);
+    free(c.src_hash);
     free(c.ids);
     return rc;
 }

@@ -28,8 +28,15 @@ static const opt_spec prep_specs[] = {
      1e15},
     {"test-size", OPT_LONG, offsetof(prep_options, test_size), "0",
      "test pairs carved out of the training data (without test files)", NULL, 0, 1e15},
+    {"carve-by", OPT_CHOICE, offsetof(prep_options, carve_by), "line",
+     "carve-out unit: single lines, or all pairs of a source sentence together (no held-out "
+     "source also in training)", carve_kind_names, 0, 0},
+    {"train-size", OPT_LONG, offsetof(prep_options, train_size), "0",
+     "training pairs kept, a sample chosen by --seed after the carve-out (0: all)", NULL, 0,
+     1e15},
     {"seed", OPT_UINT, offsetof(prep_options, seed), "1",
-     "seed of the carve-out (and of SentencePiece's random generator)", NULL, 0, 0},
+     "seed of the carve-out and of --train-size's sample (and of SentencePiece's random "
+     "generator)", NULL, 0, 0},
     {"tokenizer", OPT_CHOICE, offsetof(prep_options, tokenizer), "whitespace",
      "split on whitespace (also for text segmented beforehand), into UTF-8 characters, or into "
      "the pieces of a SentencePiece model trained here (or given: --spm-model)",

@@ -139,6 +139,18 @@ expect_error "NUL byte" "nul.src:1: NUL byte" --train-src nul.src --train-tgt on
 expect_error "empty files" "empty.src" --train-src empty.src --train-tgt empty.tgt
 expect_error "missing file" "nowhere.src" --train-src nowhere.src --train-tgt g.train.tgt
 expect_error "mismatched TSV" "g.train.src" --train-tsv g.train.src
+# Data too small for what is asked of it: warnings with the figures, and the dataset written.
+# The generator repeats sources, so a carve-out by line shares some with training; by source none.
+"$s2s" prep --train-src g.train.src --train-tgt g.train.tgt --valid-size 700 --test-size 300 \
+    --max-vocab 5000 --out warn.h5 > warn.out 2> warn.err &&
+    grep -q "^prep: warning: --valid-size 700 and --test-size 300 take 33% of the 3000 input pairs, leaving 2000 for training$" warn.err &&
+    ok "prep warns of a large carve-out" || fail "prep's carve-out warning: $(cat warn.err)"
+"$s2s" prep --train-src g.train.src --train-tgt g.train.tgt --valid-size 300 --carve-by source \
+    --train-size 1000 --out warn2.h5 > warn2.out 2> warn2.err &&
+    grep -q "^train: 1[0-9]* of the input's pairs left out (--train-size 1000)$" warn2.out &&
+    ! grep -q "also occurs in the training split" warn2.err &&
+    ok "prep --carve-by source --train-size: $(grep 'left out' warn2.out)" ||
+    fail "prep --carve-by source --train-size: $(cat warn2.out warn2.err | tail -4)"
 # --out naming an input, by its path, another path or a symbolic link: refused before anything
 # is read, the input as it was.
 cp g.train.src in.src

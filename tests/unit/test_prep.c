@@ -262,6 +262,80 @@ Test(prep, carve_out_is_exact_disjoint_and_seeded)
     cr_expect_gt(differ, 100, "another seed carves other lines");
 }
 
+/* 300 source sentences "s<k>", sentence k with 1 + k % 3 translations "t<k> <j>": by source,
+ * no held-out source has a training pair; by line, some have. --train-size keeps a sample. */
+static void carve_groups(int by, long train_size, prep_report *rep, int *mixed)
+{
+    char *src = malloc(600 * 12), *tgt = malloc(600 * 16), *p = src, *q = tgt;
+    for (int k = 0; k < 300; k++)
+        for (int j = 0; j <= k % 3; j++) {
+            p += sprintf(p, "s%d\n", k);
+            q += sprintf(q, "t%d %d\n", k, j);
+        }
+    prep_options o;
+    defaults(&o);
+    set_train(&o, src, tgt);
+    free(src);
+    free(tgt);
+    o.valid_size = 60;
+    o.test_size = 30;
+    o.carve_by = by;
+    o.train_size = train_size;
+    o.tokenizer = TOK_CHARS;
+    cr_assert_eq(run(&o, rep), 0, "%s", s2s_errmsg(-1));
+    int where[300] = {0}; /* bit s: source k has a pair in split s */
+    dataset *d = open_out(&o);
+    for (int s = 0; s < SPLIT_COUNT; s++)
+        for (long i = 0; i < ds_count(d, (split_id)s); i++) {
+            char buf[64];
+            sentence_text(d, (split_id)s, i, 0, buf, sizeof buf);
+            int k = 0;
+            for (const char *c = buf + 1; *c; c++)
+                if (*c >= '0' && *c <= '9')
+                    k = k * 10 + (*c - '0');
+            cr_assert(k < 300, "source %s", buf);
+            where[k] |= 1 << s;
+        }
+    ds_close(d);
+    *mixed = 0;
+    for (int k = 0; k < 300; k++)
+        *mixed += (where[k] & 1) && where[k] != 1;
+}
+
+Test(prep, carve_by_source_keeps_a_source_on_one_side)
+{
+    prep_report rep;
+    int mixed;
+    carve_groups(CARVE_SOURCE, 0, &rep, &mixed);
+    cr_expect_eq(mixed, 0, "%d held-out sources also in training", mixed);
+    cr_expect_eq(rep.shared_src, 0);
+    /* a group of up to 3 pairs may pass a size by less than its size */
+    cr_expect(rep.split[SPLIT_VALID].kept >= 60 && rep.split[SPLIT_VALID].kept < 63, "valid %ld",
+              rep.split[SPLIT_VALID].kept);
+    cr_expect(rep.split[SPLIT_TEST].kept >= 30 && rep.split[SPLIT_TEST].kept < 33, "test %ld",
+              rep.split[SPLIT_TEST].kept);
+    cr_expect_eq(rep.split[SPLIT_TRAIN].kept + rep.split[SPLIT_VALID].kept +
+                     rep.split[SPLIT_TEST].kept, 600);
+    carve_groups(CARVE_LINE, 0, &rep, &mixed);
+    cr_expect_gt(mixed, 0, "by line, some held-out source has a training pair");
+    cr_expect_gt(rep.shared_src, 0, "and the report counts them");
+    cr_expect_eq(rep.split[SPLIT_VALID].kept, 60);
+    cr_expect_eq(rep.split[SPLIT_TEST].kept, 30);
+}
+
+Test(prep, train_size_keeps_a_sample)
+{
+    prep_report rep;
+    int mixed;
+    carve_groups(CARVE_LINE, 200, &rep, &mixed);
+    cr_expect_eq(rep.split[SPLIT_TRAIN].kept, 200);
+    cr_expect_eq(rep.unused, 600 - 90 - 200);
+    carve_groups(CARVE_SOURCE, 200, &rep, &mixed);
+    cr_expect(rep.split[SPLIT_TRAIN].kept >= 200 && rep.split[SPLIT_TRAIN].kept < 203, "train %ld",
+              rep.split[SPLIT_TRAIN].kept);
+    cr_expect_eq(mixed, 0);
+}
+
 Test(prep, filters_count_what_they_drop)
 {
     prep_options o;
