@@ -581,12 +581,15 @@ def export_paths(out):
 
 
 def load_trained(path, dtype=torch.float32, ignore=()):
-    """A checkpoint or parameter file (HDF5), or an export (OUT.pt with OUT.json), as Trained."""
+    """A checkpoint or parameter file (HDF5), or an export (OUT.pt with OUT.json), as Trained:
+    the weights s2s translate decodes with (a checkpoint's /ema when it has one)."""
     if not h5py.is_hdf5(path):
         return load_export(path, dtype, ignore)
-    model = load_params(path, dtype, ignore)
     with h5py.File(path, "r") as f:
         src, tgt = _read_vocab(f, "src"), _read_vocab(f, "tgt")
+        # A run with --ema decodes with its averaged weights (/ema), as s2s translate does.
+        group = "ema" if "ema" in f else "params"
+    model = _build(read_config(path, ignore), read_tensors(path, group), dtype, path)
     return Trained(model, src, tgt, model.cfg.data_options(), path)
 
 
