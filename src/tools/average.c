@@ -188,6 +188,10 @@ static int check_vocab(const trained_model *a, const trained_model *b)
             if (strcmp(va->by_id[i], vb->by_id[i]) != 0)
                 return s2s_fail(S2S_EINVAL, "%s: %s token %d is '%s', but '%s' in %s", b->path,
                                 side[s], i, vb->by_id[i], va->by_id[i], a->path);
+        /* the same ids through another SentencePiece model would be other text */
+        if (!spm_models_same(&a->spm, &b->spm, s))
+            return s2s_fail(S2S_EINVAL, "%s: %s SentencePiece model differs from %s's", b->path,
+                            side[s], a->path);
     }
     return 0;
 }
@@ -286,7 +290,8 @@ static int write_average(const average_options *o, const avg_input *in, int n,
                        .src_vocab = (const char *const *)tm->src.by_id,
                        .src_vocab_n = tm->src.size,
                        .tgt_vocab = (const char *const *)tm->tgt.by_id,
-                       .tgt_vocab_n = tm->tgt.size, .progress = newest.progress,
+                       .tgt_vocab_n = tm->tgt.size, .spm = &tm->spm,
+                       .progress = newest.progress,
                        .history = newest.history, .blas_core = newest.blas_core[0]
                                                                    ? newest.blas_core
                                                                    : NULL};

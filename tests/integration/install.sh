@@ -55,6 +55,9 @@ for s in env.sh launch.sh netemu.sh scaling.sh prepare_corpus.sh torch_twin.py s
          plot_metrics.py plot_attention.py slurm/train.sbatch; do
     [ -f "$scripts/$s" ] || fail "share/s2s/scripts/$s is not installed"
 done
+for c in README.md tatoeba-small.conf tatoeba-small.prep.conf tatoeba-medium.conf; do
+    [ -f "$prefix/share/s2s/configs/$c" ] || fail "share/s2s/configs/$c is not installed"
+done
 for s in deps.sh test.sh demo.sh options_reference.sh man_page.sh; do
     [ ! -e "$scripts/$s" ] || fail "share/s2s/scripts/$s (the source tree's own) is installed"
 done

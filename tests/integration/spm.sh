@@ -83,7 +83,8 @@ prep --spm-model d.spm.model --src-vocab d.src.vocab --tgt-vocab d.tgt.vocab --o
 
 # ---- 2. training -----------------------------------------------------------------------------
 if ! "$mpiexec" -np 2 "$s2s" train --data d.h5 --run-dir run --attn bahdanau --hidden 64 --emb 32 \
-       --batch 64 --steps 100 --optim adam --lr 0.01 --warmup 0 --dropout 0 --label-smoothing 0 --valid-every 50 --samples 3 \
+       --batch 64 --steps 200 --optim adam --lr 0.01 --warmup 0 --dropout 0 --label-smoothing 0 \
+       --valid-every 50 --samples 3 \
        --progress plain --log-every 0 > train.log 2>&1; then
     cat train.log
     echo "FAIL: training"
@@ -143,6 +144,11 @@ cat n.test.src | "$s2s" translate --checkpoint "$ckpt" --stream on > stream.txt 
 "$mpiexec" -np 2 "$s2s" translate --checkpoint "$ckpt" --input n.test.src --output out2.txt \
     --batch 16 2>/dev/null && cmp -s out2.txt out.txt && ok "2 ranks: the same output" ||
     fail "2 ranks differ"
+# a model file made by s2s average keeps the SentencePiece model: it translates raw text alike
+"$s2s" average "$ckpt" --out avg.h5 > /dev/null 2>&1 &&
+    "$s2s" translate --checkpoint avg.h5 --input n.test.src --output avg.txt 2>/dev/null &&
+    cmp -s avg.txt out.txt && ok "s2s average's model file: the same raw-text output" ||
+    fail "s2s average's model file does not translate raw text as its checkpoint"
 # input the source vocabulary cannot read (letters for a model of digits): one warning line
 printf 'hello there\nsee you tomorrow\nwhat is this\n' > letters.txt
 "$s2s" translate --checkpoint "$ckpt" --input letters.txt --output /dev/null 2> warn.err
