@@ -29,23 +29,14 @@ if [ $# -ne 3 ]; then
     exit 2
 fi
 s2s=$1 params_diff=$2 mpiexec=$3
-if [ "$(id -u)" -eq 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-export OPENBLAS_NUM_THREADS=1
 # train, translate and eval start MPI even on one rank; under AddressSanitizer (scripts/test.sh)
 # Open MPI's own allocations left at exit would be reported as leaks, so leak checking is off
 # for them (as in decode.sh) and stays on for s2s average and s2s info, which do not start MPI.
 no_leaks="${ASAN_OPTIONS:-}:detect_leaks=0"
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_ckpt_tools.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-here=$(pwd -P)
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
+test_begin ckpt_tools
+here=$(pwd -P) # the scratch directory, physical: ranks are found by their cwd
 python=
 for p in /usr/bin/python3 python3; do
     if "$p" -c "import h5py, numpy" 2>/dev/null; then

@@ -21,21 +21,12 @@ fi
 s2s=$1 mpiexec=$2
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-if [ "$(id -u)" -eq 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-export OPENBLAS_NUM_THREADS=1
+test_begin decode
 # train, translate and eval start MPI even on one rank; under AddressSanitizer (scripts/test.sh)
 # Open MPI's own allocations, left at exit in unloaded plugins, would be reported as leaks, so
 # leak checking is off here as for every MPI program of the suite (the modules' own leaks are
 # checked in their unit tests).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
-work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_decode.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
 # json FILE KEY: the number KEY of the last line of FILE (a JSON object)
 json() { tail -n 1 "$1" | sed -n "s/.*\"$2\":\([-0-9.eE+]*\).*/\1/p"; }
 # close A B TOL: |A - B| <= TOL

@@ -24,18 +24,9 @@ fi
 s2s=$1 mpiexec=$2
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-if [ "$(id -u)" -eq 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-export OPENBLAS_NUM_THREADS=1
+test_begin ensemble
 # MPI's own allocations left at exit would count as leaks under AddressSanitizer (decode.sh).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
-work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_ensemble.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
 # figures FILE: eval's JSON figures of the last line, without the model keys
 figures() { tail -n 1 "$1" | sed 's/^{.*"data":/{"data":/'; }
 # differing A B: the number of lines that differ between two files of as many lines (no tabs)

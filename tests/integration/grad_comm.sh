@@ -19,19 +19,10 @@ if [ $# -ne 2 ]; then
     exit 2
 fi
 s2s=$1 mpiexec=$2
-if [ "$(id -u)" -eq 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-export OPENBLAS_NUM_THREADS=1
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_grad_comm.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-here=$(pwd -P)
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
+test_begin grad_comm
+here=$(pwd -P) # the scratch directory, physical: ranks are found by their cwd
 run() { # run NP ARGS...: s2s train on NP ranks
     local np=$1
     shift

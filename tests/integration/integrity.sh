@@ -20,18 +20,9 @@ s2s=$1 mpiexec=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/integration/lib.sh
 . "$here/lib.sh"
-if [ "$(id -u)" -eq 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-export OPENBLAS_NUM_THREADS=1
+test_begin integrity
 # MPI programs under AddressSanitizer: Open MPI's own allocations left at exit are not ours.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
-work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_integrity.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
 # one_line FILE WHAT NEEDLE: FILE (stderr, the kernel note dropped) is one line holding NEEDLE
 one_line() {
     drop_kernel_note "$1"

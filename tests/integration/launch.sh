@@ -23,18 +23,9 @@ if [ $# -ne 2 ]; then
 fi
 s2s=$1 mpiexec=$2
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-if [ "$(id -u)" -eq 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-export OPENBLAS_NUM_THREADS=1
 # shellcheck source=tests/integration/lib.sh
 . "$repo/tests/integration/lib.sh"
-work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_launch.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
+test_begin launch
 
 reverse_corpus "$s2s" 7
 

@@ -80,3 +80,20 @@ python_importing() {
     done
     return 1
 }
+
+# test_begin NAME: the start every integration script shares, after sourcing this file: Open
+# MPI's root variables when run as root, one OpenBLAS thread per process, a scratch directory
+# $work (s2s_NAME.XXXXXX, removed at exit) as the current directory, and fail/ok, which print
+# a check's outcome and count failures in $failures.
+test_begin() {
+    if [ "$(id -u)" -eq 0 ]; then
+        export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    fi
+    export OPENBLAS_NUM_THREADS=1
+    work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_$1.XXXXXX") || exit 1
+    trap 'rm -rf "$work"' EXIT
+    cd "$work" || exit 1
+    failures=0
+}
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+ok() { echo "ok: $*"; }

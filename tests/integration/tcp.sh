@@ -30,16 +30,7 @@ case "$("$mpiexec" --version 2>&1)" in
     *"Open MPI"*|*OpenRTE*) ;;
     *) echo "SKIP: $mpiexec is not Open MPI's launcher (netemu.sh sets up Open MPI)"; exit 77 ;;
 esac
-if [ "$(id -u)" -eq 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-export OPENBLAS_NUM_THREADS=1
-work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_tcp.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
+test_begin tcp
 
 reverse_corpus "$s2s" 5
 # mpi_train.sh's model and batches (drift_tol's derivation assumes them), 20 steps of Adam with

@@ -40,17 +40,8 @@ if ! python=$(python_importing "torch, h5py, numpy"); then
          "(install python3-torch python3-h5py python3-numpy: scripts/deps.sh --python)"
     exit 77
 fi
-if [ "$(id -u)" -eq 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-export OPENBLAS_NUM_THREADS=1
+test_begin twin
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" # Open MPI's own leaks (see decode.sh)
-work=$(mktemp -d "${TMPDIR:-/tmp}/s2s_twin.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
 
 # ---- 1. data ----------------------------------------------------------------------------------
 "$s2s" gen reverse --symbols 12 --min-len 3 --max-len 8 --train 4000 --valid 40 --test 40 \
