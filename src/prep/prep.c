@@ -896,12 +896,27 @@ static int all_dropped(const prep_ctx *c)
                     c->train_lines - c->o->valid_size - c->o->test_size);
 }
 
+/* Whether the dataset can be written where --out says, tried with the temporary file the writer
+ * will create: a missing or read-only directory is reported before the input is read and a
+ * SentencePiece model trained, not after. */
+static int check_out_dir(const prep_options *o)
+{
+    char tmp[4096];
+    int fd = fs_create_temp(o->out, tmp, sizeof tmp);
+    if (fd < 0)
+        return s2s_fail(S2S_EIO, "%s: cannot create a temporary file in its directory: %s",
+                        o->out, strerror(errno));
+    close(fd);
+    unlink(tmp);
+    return 0;
+}
+
 int prep_run(const prep_options *o, FILE *log, prep_report *rep)
 {
     prep_ctx c = {.o = o};
     beside_files b;
     int rc = check_options(o);
-    if (rc < 0 || (rc = check_outputs(o)) < 0)
+    if (rc < 0 || (rc = check_outputs(o)) < 0 || (rc = check_out_dir(o)) < 0)
         return rc;
     beside_plan(o, &b);
     c.v[0] = &c.voc[0];

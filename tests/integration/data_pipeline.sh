@@ -139,6 +139,11 @@ expect_error "NUL byte" "nul.src:1: NUL byte" --train-src nul.src --train-tgt on
 expect_error "empty files" "empty.src" --train-src empty.src --train-tgt empty.tgt
 expect_error "missing file" "nowhere.src" --train-src nowhere.src --train-tgt g.train.tgt
 expect_error "mismatched TSV" "g.train.src" --train-tsv g.train.src
+# --out in a directory that does not exist: said before any input is read (the input's invalid
+# UTF-8 would be the error otherwise)
+expect_fails "--out in a missing directory" "nowhere/g.h5: cannot create a temporary file" \
+    "$s2s" prep --train-src bad_utf8.src --train-tgt one.tgt --tokenizer sentencepiece \
+    --out nowhere/g.h5 && ok "--out nowhere/g.h5: $(cat err.txt)"
 # Data too small for what is asked of it: warnings with the figures, and the dataset written.
 # The generator repeats sources, so a carve-out by line shares some with training; by source none.
 "$s2s" prep --train-src g.train.src --train-tgt g.train.tgt --valid-size 700 --test-size 300 \
