@@ -36,6 +36,11 @@ const spm_model *trained_spm(const trained_model *tm, int side);
  * detok_kind k - 1. S2S_EUSAGE for sentencepiece with a checkpoint without a model. */
 int trained_detok(const trained_model *tm, int choice, detok_kind *out);
 
+/* Whether b reads and writes text as a does: the same vocabularies token by token, tokenizer,
+ * SentencePiece models and lowercasing. S2S_EINVAL naming b, a and what differs first, ending
+ * "WHO need the same ..." (who: "an ensemble's models", "averaged checkpoints"). */
+int trained_same_text(const trained_model *a, const trained_model *b, const char *who);
+
 /* Reads configuration, vocabularies and tokenizer settings, and loads the SentencePiece models;
  * checks the file (ckpt_verify) and notes whether it holds EMA weights, which decoding then
  * uses. S2S_EIO for a missing file, S2S_EFORMAT for anything that is not a valid checkpoint (a

@@ -171,3 +171,53 @@ int trained_encode(const trained_model *tm, char *line, token_list *tok, int32_t
         input_stats_add(st, tm, tok, *ids, tok->n);
     return 0;
 }
+
+/* ---- two models that read and write the same text ---- */
+
+/* Side `side` ("source", "target") of b against a's: the first id whose token differs, or the
+ * sizes when one vocabulary is the beginning of the other. */
+static int check_vocab(const trained_model *a, const trained_model *b, const vocab *va,
+                       const vocab *vb, const char *side, const char *who)
+{
+    int n = va->size < vb->size ? va->size : vb->size;
+    for (int i = 0; i < n; i++)
+        if (strcmp(va->by_id[i], vb->by_id[i]) != 0)
+            return s2s_fail(S2S_EINVAL,
+                            "%s: %s vocabulary differs from %s's at id %d ('%s' vs "
+                            "'%s'): %s need the same vocabularies",
+                            b->path, side, a->path, i, vb->by_id[i], va->by_id[i], who);
+    if (va->size != vb->size)
+        return s2s_fail(S2S_EINVAL,
+                        "%s: %s vocabulary has %d tokens, %s's %d: %s need the same "
+                        "vocabularies",
+                        b->path, side, vb->size, a->path, va->size, who);
+    return 0;
+}
+
+int trained_same_text(const trained_model *a, const trained_model *b, const char *who)
+{
+    int rc;
+    if ((rc = check_vocab(a, b, &a->src, &b->src, "source", who)) < 0 ||
+        (rc = check_vocab(a, b, &a->tgt, &b->tgt, "target", who)) < 0)
+        return rc;
+    if (a->tokenizer != b->tokenizer)
+        return s2s_fail(S2S_EINVAL,
+                        "%s: tokenizer differs from %s's (%s vs %s): %s need the same "
+                        "tokenizer settings",
+                        b->path, a->path, tokenizer_names[b->tokenizer],
+                        tokenizer_names[a->tokenizer], who);
+    for (int side = 0; side < 2; side++)
+        if (!spm_models_same(&a->spm, &b->spm, side))
+            return s2s_fail(S2S_EINVAL,
+                            "%s: its %s SentencePiece model differs from %s's: %s need the "
+                            "same tokenizer settings",
+                            b->path, side ? "target" : "source", a->path, who);
+    if (a->lowercase != b->lowercase)
+        return s2s_fail(S2S_EINVAL,
+                        "%s: lowercasing differs from %s's (%s vs %s): %s need the same "
+                        "tokenizer settings",
+                        b->path, a->path, b->lowercase ? "on" : "off",
+                        a->lowercase ? "on" : "off", who);
+    return 0;
+}
+

@@ -176,26 +176,6 @@ static int check_config(const avg_input *a, const avg_input *b)
     return 0;
 }
 
-static int check_vocab(const trained_model *a, const trained_model *b)
-{
-    static const char *const side[2] = {"source", "target"};
-    for (int s = 0; s < 2; s++) {
-        const vocab *va = s ? &a->tgt : &a->src, *vb = s ? &b->tgt : &b->src;
-        if (va->size != vb->size)
-            return s2s_fail(S2S_EINVAL, "%s: %s vocabulary of %d tokens, but %d in %s", b->path,
-                            side[s], vb->size, va->size, a->path);
-        for (int i = 0; i < va->size; i++)
-            if (strcmp(va->by_id[i], vb->by_id[i]) != 0)
-                return s2s_fail(S2S_EINVAL, "%s: %s token %d is '%s', but '%s' in %s", b->path,
-                                side[s], i, vb->by_id[i], va->by_id[i], a->path);
-        /* the same ids through another SentencePiece model would be other text */
-        if (!spm_models_same(&a->spm, &b->spm, s))
-            return s2s_fail(S2S_EINVAL, "%s: %s SentencePiece model differs from %s's", b->path,
-                            side[s], a->path);
-    }
-    return 0;
-}
-
 static int check_table(const trained_model *a, const trained_model *b)
 {
     const param_table *ta = &a->m.table, *tb = &b->m.table;
@@ -240,7 +220,7 @@ static int open_model(trained_model *tm, const char *path, int weights,
     if (rc == 0)
         rc = choose_weights(weights, tm, first);
     if (rc == 0 && first)
-        rc = check_vocab(first, tm);
+        rc = trained_same_text(first, tm, "averaged checkpoints");
     /* the smallest workspace: only the parameters are wanted */
     if (rc == 0)
         rc = trained_build(tm, 1, 1, 1);

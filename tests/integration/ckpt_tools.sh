@@ -146,7 +146,7 @@ train --run-dir voc --data other/r.h5 --steps 10 > voc.log 2>&1 || { cat voc.log
     ok "another hidden size refused: $(tail -1 wide_avg.log)" ||
     { cat wide_avg.log; fail "average of two model sizes: not refused in one clear line"; }
 "$s2s" average "$(ckpt base 10)" "$(ckpt voc 10)" --out x.h5 > voc_avg.log 2>&1
-[ $? -ne 0 ] && one_error voc_avg.log "ckpt-00000010.h5: source token [0-9]* is '[a-z]*', but '[a-z]*' in" && [ ! -e x.h5 ] &&
+[ $? -ne 0 ] && one_error voc_avg.log "ckpt-00000010.h5: source vocabulary differs from .*'s at id [0-9]* ('[a-z]*' vs '[a-z]*'): averaged checkpoints need" && [ ! -e x.h5 ] &&
     ok "another vocabulary refused: $(tail -1 voc_avg.log)" ||
     { cat voc_avg.log; fail "average of two vocabularies: not refused in one clear line"; }
 "$s2s" average "$(ckpt base 10)" --weights ema --out x.h5 > ema_avg.log 2>&1
